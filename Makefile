@@ -1,0 +1,44 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is for developers.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint format messages install clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP) messages
+
+# Compiled translations are build output (*.mo is ignored): Babel compiles them without GNU gettext.
+messages: $(STAMP)
+	@for po in $$(find . -path ./$(VENV) -prune -o -name django.po -print); do \
+	  $(VENV)/bin/pybabel compile --use-fuzzy -f -i $$po -o $${po%.po}.mo >/dev/null || exit 1; \
+	done
+
+run: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py load_demo
+	./scripts/run.sh
+
+test: install
+	$(VENV)/bin/pytest -p xdist -n 2 --dist loadgroup
+
+bench: install
+	$(PY) bench/run.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf var/

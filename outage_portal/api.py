@@ -1,0 +1,67 @@
+"""Company endpoints of the REST API."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, serializers, viewsets
+
+from outage_portal import services
+from outage_portal.models import Company, Membership, Role
+from outage_portal.roles import has_role
+
+
+class CompanySerializer(serializers.ModelSerializer):
+    my_roles = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Company
+        fields = ["id", "name", "credit_code", "region", "my_roles"]
+        read_only_fields = ["id", "credit_code", "my_roles"]
+
+    def get_my_roles(self, company) -> list[str]:
+        return sorted(m.role for m in company.my_memberships)
+
+
+class IsCompanyAdminForWrites(permissions.BasePermission):
+    def has_object_permission(self, request, view, obj):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return has_role(request.user, obj, Role.COMPANY_ADMIN)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Companies the caller belongs to"),
+    retrieve=extend_schema(summary="One company"),
+    partial_update=extend_schema(summary="Rename a company or change its region (company admins)"),
+)
+class CompanyViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = CompanySerializer
+    permission_classes = [permissions.IsAuthenticated, IsCompanyAdminForWrites]
+    http_method_names = ["get", "patch", "head", "options"]
+    filterset_fields = ["region"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Company.objects.none()
+        return Company.objects.for_user(self.request.user).prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=Membership.objects.filter(user=self.request.user),
+                to_attr="my_memberships",
+            )
+        )
+
+    def perform_update(self, serializer):
+        company = serializer.instance
+        data = serializer.validated_data
+        services.company_update(
+            company=company,
+            name=data.get("name", company.name),
+            region=data.get("region", company.region),
+        )

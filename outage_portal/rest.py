@@ -1,0 +1,46 @@
+"""REST API plumbing shared by every app: pagination and one error shape.
+
+Kept apart from api.py modules because DRF imports these while it is itself importing.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import pagination
+from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Pagination(pagination.PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def exception_handler(exc, context):
+    """Every API error has the shape {"error": {"code", "message", "fields"}}.
+
+    Django's own ValidationError (raised by services' full_clean) becomes a 400 like DRF's.
+    """
+    if isinstance(exc, DjangoValidationError):
+        exc = DRFValidationError(
+            detail=exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    fields: dict = {}
+    if isinstance(exc, DRFValidationError):
+        code = "invalid"
+        if isinstance(data, dict):
+            fields = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in data.items()}
+            message = "; ".join(
+                f"{k}: {' '.join(v)}" if k != "non_field_errors" else " ".join(v) for k, v in fields.items()
+            )
+        else:
+            message = " ".join(str(m) for m in data)
+    else:
+        code = getattr(exc, "default_code", "error")
+        message = str(data.get("detail", data)) if isinstance(data, dict) else str(data)
+    response.data = {"error": {"code": code, "message": message, "fields": fields}}
+    return response

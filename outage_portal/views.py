@@ -1,0 +1,83 @@
+"""Pages of the foundation: home, companies and members, health."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Prefetch
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from outage_portal import services
+from outage_portal.forms import CompanyForm
+from outage_portal.models import Company, Membership, Role, WorkerHeartbeat
+from outage_portal.roles import has_role
+
+
+@login_required
+def home(request):
+    companies = Company.objects.for_user(request.user).prefetch_related(
+        Prefetch(
+            "memberships",
+            queryset=Membership.objects.filter(user=request.user),
+            to_attr="my_memberships",
+        )
+    )
+    return render(request, "outage_portal/home.html", {"companies": companies})
+
+
+@login_required
+def company_list(request):
+    companies = Company.objects.for_user(request.user).prefetch_related(
+        Prefetch(
+            "memberships",
+            queryset=Membership.objects.filter(user=request.user),
+            to_attr="my_memberships",
+        )
+    )
+    return render(request, "outage_portal/company_list.html", {"companies": companies})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def company_detail(request, pk: int):
+    company = get_object_or_404(Company.objects.for_user(request.user), pk=pk)
+    can_edit = has_role(request.user, company, Role.COMPANY_ADMIN)
+    form = CompanyForm(instance=company)
+    if request.method == "POST":
+        if not can_edit:
+            messages.error(request, _("Only a company admin can change the company."))
+            return redirect("company-detail", pk=company.pk)
+        form = CompanyForm(request.POST, instance=Company.objects.get(pk=company.pk))
+        if form.is_valid():
+            try:
+                services.company_update(
+                    company=company,
+                    name=form.cleaned_data["name"],
+                    region=form.cleaned_data["region"],
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("Company saved."))
+                return redirect("company-detail", pk=company.pk)
+    members = company.memberships.select_related("user").order_by("user__username", "role")
+    return render(
+        request,
+        "outage_portal/company_detail.html",
+        {"company": company, "members": members, "form": form, "can_edit": can_edit},
+    )
+
+
+def health(request):
+    """Liveness for load balancers and compose health checks: database reachable, worker heartbeat age."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    beat = WorkerHeartbeat.objects.filter(name="beat").first()
+    age = (timezone.now() - beat.seen_at).total_seconds() if beat else None
+    return JsonResponse({"database": "ok", "worker_heartbeat_age_seconds": age})

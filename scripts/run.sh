@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Start the web server and a Celery worker with an embedded beat; Ctrl-C stops all of them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+export DEBUG="${DEBUG:-1}"
+HOST="${HOST:-127.0.0.1}"
+PORT="${PORT:-8000}"
+export SITE_URL="${SITE_URL:-http://$HOST:$PORT}"
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "Stopping…"
+  # TERM to each leader lets Celery shut its pool down warmly; whatever is left is killed by group.
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 20); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.5
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+}
+trap stop INT TERM EXIT
+
+# Each child gets its own process group (setsid) so stopping it takes its own children too.
+setsid "$PY" manage.py runserver --noreload "$HOST:$PORT" &
+pids+=($!)
+setsid .venv/bin/celery -A outage_portal worker -B --loglevel=INFO --concurrency=2 \
+  --schedule var/celerybeat-schedule &
+pids+=($!)
+
+sleep 2
+cat <<MSG
+
+  Tax outage portal is running:  http://$HOST:$PORT/
+  Public status page:            http://$HOST:$PORT/status/
+  API docs:                      http://$HOST:$PORT/api/docs/
+  Demo logins (password demo-2026-portal): bj_finance, bj_accountant, bj_reviewer, bj_admin,
+    xa_finance, xa_accountant, xa_reviewer, xa_admin, notice_admin
+  Press Ctrl-C to stop everything.
+
+MSG
+wait -n "${pids[@]}"
