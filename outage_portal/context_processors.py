@@ -13,6 +13,10 @@ ANY_MEMBER = frozenset(Role.values)
 # (label, url name, who sees it). "notice_admin" is the site-wide permission, not a company role.
 NAV_ITEMS: list[tuple[str, str, frozenset[str]]] = [
     (_("Dashboard"), "home", ANY_MEMBER | {"notice_admin"}),
+    # --- notices ---
+    # --- subscriptions ---
+    # --- invoices ---
+    # --- recovery ---
     (_("Companies"), "company-list", ANY_MEMBER),
 ]
 

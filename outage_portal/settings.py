@@ -267,7 +267,12 @@ RECONCILE_FUZZY_DAYS = env_int("RECONCILE_FUZZY_DAYS", 3)
 STALE_BACKUP_DAYS = env_int("STALE_BACKUP_DAYS", 7)
 
 # Steps of `manage.py load_demo`, in order; each app adds the part of the story it owns.
-DEMO_SCENARIO_STEPS = ["outage_portal.demo.load"]
+DEMO_SCENARIO_STEPS = [
+    "outage_portal.demo.load",
+    "notices.demo.load",
+    "invoices.demo.load",
+    "recovery.demo.load",
+]
 
 LOGGING = {
     "version": 1,

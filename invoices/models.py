@@ -1,0 +1,160 @@
+"""Invoice records: the company's own (`Invoice`) and what the tax system shows (`TaxRecord`)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from outage_portal.models import Company, CompanyScopedQuerySet
+
+
+class Direction(models.TextChoices):
+    ISSUED = "issued", _("Issued (sales)")
+    RECEIVED = "received", _("Received (purchases)")
+
+
+class InvoiceType(models.TextChoices):
+    SPECIAL = "special", _("Special VAT invoice")  # 01 增值税专用发票
+    ORDINARY = "ordinary", _("Ordinary VAT invoice")  # 04 增值税普通发票
+    E_SPECIAL = "e_special", _("E-special VAT invoice")  # 08 增值税电子专用发票
+    E_ORDINARY = "e_ordinary", _("E-ordinary VAT invoice")  # 10 增值税电子普通发票
+    DIGITAL_SPECIAL = "digital_special", _("Digital special invoice (数电专票)")  # 31
+    DIGITAL_ORDINARY = "digital_ordinary", _("Digital ordinary invoice (数电普票)")  # 32
+
+
+class InvoiceStatus(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    VOIDED = "voided", _("Voided")
+    RED_LETTER = "red_letter", _("Red-letter")
+
+
+class ImportKind(models.TextChoices):
+    BACKUP = "backup", _("Local backup")
+    TAX_EXPORT = "tax_export", _("Tax-system export")
+    TAX_FETCH = "tax_fetch", _("Tax-system fetch")
+
+
+class BatchState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class ImportBatch(models.Model):
+    """One uploaded or fetched file, kept as it came, and what importing it did."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="import_batches")
+    kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, default=Direction.ISSUED)
+    state = models.CharField(_("state"), max_length=10, choices=BatchState.choices, default=BatchState.QUEUED)
+    original_name = models.CharField(_("file name"), max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    failure_reason = models.TextField(blank=True)
+
+    objects = CompanyScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["company", "kind", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.original_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class InvoiceFields(models.Model):
+    """Fields an invoice has wherever it is recorded. `invoice_key` is the normalised match key:
+    the 20-digit 数电 number, else invoice code + number (DESIGN §6)."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
+    invoice_key = models.CharField(_("invoice key"), max_length=32)
+    invoice_code = models.CharField(_("invoice code"), max_length=12, blank=True)
+    invoice_number = models.CharField(_("invoice number"), max_length=20, blank=True)
+    digital_number = models.CharField(_("数电 invoice number"), max_length=20, blank=True)
+    issue_date = models.DateField(_("issue date"))
+    issued_at = models.DateTimeField(_("issue time"), null=True, blank=True)
+    seller_tax_id = models.CharField(_("seller tax ID"), max_length=20)
+    seller_name = models.CharField(_("seller name"), max_length=200, blank=True)
+    buyer_tax_id = models.CharField(_("buyer tax ID"), max_length=20, blank=True)
+    buyer_name = models.CharField(_("buyer name"), max_length=200, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
+    tax = models.DecimalField(_("tax"), max_digits=16, decimal_places=2)
+    total = models.DecimalField(_("total"), max_digits=16, decimal_places=2)
+    tax_rate = models.DecimalField(_("tax rate"), max_digits=5, decimal_places=4, null=True, blank=True)
+    invoice_type = models.CharField(_("type"), max_length=20, choices=InvoiceType.choices)
+    status = models.CharField(_("status"), max_length=12, choices=InvoiceStatus.choices, default=InvoiceStatus.NORMAL)
+    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CompanyScopedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.invoice_key
+
+
+def _invoice_constraints(prefix: str) -> list:
+    return [
+        models.UniqueConstraint(
+            fields=["company", "direction", "invoice_key"],
+            name=f"{prefix}_unique_key",
+            violation_error_message=_("This company already has an invoice with this number."),
+        ),
+        models.CheckConstraint(
+            condition=Q(total=F("amount") + F("tax")),
+            name=f"{prefix}_total_is_amount_plus_tax",
+            violation_error_message=_("The total must equal amount plus tax."),
+        ),
+        models.CheckConstraint(
+            condition=~Q(invoice_key=""),
+            name=f"{prefix}_key_present",
+            violation_error_message=_("An invoice needs a 数电 number or an invoice code and number."),
+        ),
+    ]
+
+
+class Invoice(InvoiceFields):
+    """One invoice as the company's own records hold it (from a backup import or entered by hand)."""
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-issue_date", "invoice_key"]
+        constraints = _invoice_constraints("invoice")
+        indexes = [
+            models.Index(fields=["company", "direction", "issue_date"], name="invoice_period"),
+            models.Index(fields=["company", "seller_tax_id", "buyer_tax_id", "issue_date"], name="invoice_parties"),
+        ]
+
+
+class TaxRecord(InvoiceFields):
+    """One invoice as the tax system shows it, with when it was last seen there."""
+
+    seen_at = models.DateTimeField(_("seen at"))
+
+    class Meta:
+        verbose_name = _("tax-system record")
+        verbose_name_plural = _("tax-system records")
+        ordering = ["-issue_date", "invoice_key"]
+        constraints = _invoice_constraints("taxrecord")
+        indexes = [
+            models.Index(fields=["company", "direction", "issue_date"], name="taxrecord_period"),
+            models.Index(fields=["company", "seller_tax_id", "buyer_tax_id", "issue_date"], name="taxrecord_parties"),
+        ]

@@ -1,0 +1,9 @@
+"""Demo scenario: the Xi'an maintenance notices and the Beijing outage (issue 3), subscriptions (issue 4)."""
+
+from __future__ import annotations
+
+
+def load(stdout) -> None:
+    # --- notices and incidents ---
+    # --- subscriptions ---
+    return None

@@ -1,0 +1,63 @@
+"""The one door through which anything that happens reaches subscribers (DESIGN §3).
+
+Notices and incidents (this app) and reconciliation alerts (recovery) describe what happened as an
+`Event` and call `event_publish` after their transaction commits. Subscriptions decide who hears it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class EventKind(models.TextChoices):
+    NOTICE_PUBLISHED = "notice_published", _("Notice published")
+    NOTICE_CHANGED = "notice_changed", _("Notice changed (rescheduled)")
+    NOTICE_CANCELLED = "notice_cancelled", _("Notice cancelled")
+    WINDOW_STARTING_SOON = "window_starting_soon", _("Window starting soon")
+    WINDOW_STARTED = "window_started", _("Window started")
+    WINDOW_ENDED = "window_ended", _("Window ended")
+    INCIDENT_OPENED = "incident_opened", _("Incident opened")
+    INCIDENT_UPDATED = "incident_updated", _("Incident updated")
+    INCIDENT_RESOLVED = "incident_resolved", _("Incident resolved")
+    RECONCILIATION_GAPS = "reconciliation_gaps", _("Reconciliation found gaps")
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something subscribers may want to hear about.
+
+    `key` identifies this occurrence (e.g. "notice:12:rev:3", "alert:88"): the same key is never
+    delivered twice to the same target. `subject` identifies what it is about across occurrences
+    ("notice:12"), so a changed or cancelled window replaces the reminders scheduled for it.
+    `company_id` is set only for company-private events (reconciliation gaps): those reach members
+    of that company only. Texts are already rendered (Chinese by default; `title_en`/`body_en` optional).
+    """
+
+    kind: EventKind
+    key: str
+    subject: str
+    title: str
+    body: str
+    url: str
+    regions: tuple[str, ...] = ()
+    system: str = ""
+    functions: tuple[str, ...] = ()
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    company_id: int | None = None
+    occurred_at: datetime | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def event_publish(event: Event) -> None:
+    """Hand an event to subscriptions. Call it inside `transaction.on_commit`.
+
+    Implemented by the subscriptions module (issue 4); until it lands, events are only logged.
+    """
+    import logging
+
+    logging.getLogger(__name__).info("event %s %s: %s", event.kind, event.key, event.title)
