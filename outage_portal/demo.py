@@ -64,3 +64,19 @@ def load(stdout) -> None:
     stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for username, (display_name, _company, _role) in DEMO_USERS.items():
         stdout.write(f"  {username:<15} {display_name}")
+
+
+def beijing_outage_window() -> tuple:
+    """The demo's Beijing outage: a data-sync fault six days before the demo is loaded, 09:30 to
+    16:00 the next day (Asia/Shanghai). The notices demo records it as an incident; the invoices demo
+    makes the tax-system simulator miss the Beijing invoices issued inside it."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    today = timezone.localdate(timezone=shanghai)
+    start = datetime.combine(today - timedelta(days=6), time(9, 30), tzinfo=shanghai)
+    end = datetime.combine(today - timedelta(days=5), time(16, 0), tzinfo=shanghai)
+    return start, end
