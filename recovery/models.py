@@ -1,0 +1,226 @@
+"""Reconciliation of a company's own invoices against the tax system, and what people do about gaps."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from invoices.models import Direction, Invoice, TaxRecord
+from outage_portal.models import Company, CompanyScopedQuerySet
+
+# --- Reconciliation ---
+
+
+class RunState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    PARTIAL = "partial", _("Partial")
+
+
+class RunTrigger(models.TextChoices):
+    IMPORT = "import", _("After an import")
+    SCHEDULE = "schedule", _("Schedule")
+    MANUAL = "manual", _("By hand")
+    COMMAND = "command", _("Command line")
+
+
+class GapKind(models.TextChoices):
+    ONLY_IN_BOOKS = "only_in_books", _("Only in our books")
+    ONLY_IN_TAX_SYSTEM = "only_in_tax_system", _("Only in the tax system")
+    AMOUNT_MISMATCH = "amount_mismatch", _("Amount mismatch")
+    STATUS_MISMATCH = "status_mismatch", _("Status mismatch")
+    COUNTERPARTY_MISMATCH = "counterparty_mismatch", _("Counterparty mismatch")
+    POSSIBLE_DUPLICATE = "possible_duplicate", _("Possible duplicate")
+
+
+class GapStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    DISMISSED = "dismissed", _("Dismissed")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Decision(models.TextChoices):
+    """What a person decided about a gap; it survives every later run."""
+
+    NONE = "", _("None")
+    ACCEPTED_SUGGESTION = "accepted_suggestion", _("Suggestion accepted")
+    IGNORED = "ignored", _("Ignored with a reason")
+    LINKED = "linked", _("Linked by hand")
+
+
+class MatchRule(models.Model):
+    """One row of the ordered matching rule table (data, not code).
+
+    `method` is exact (raw code+number / 数电 number), normalised (DESIGN §6 key) or fuzzy (same
+    seller, buyer and total within `RECONCILE_FUZZY_DAYS`): a fuzzy match only suggests a pair.
+    """
+
+    class Method(models.TextChoices):
+        EXACT = "exact", _("Exact number")
+        NORMALISED = "normalised", _("Normalised key")
+        FUZZY = "fuzzy", _("Fuzzy (suggestion only)")
+
+    position = models.PositiveSmallIntegerField(_("position"), unique=True)
+    method = models.CharField(_("method"), max_length=12, choices=Method.choices, unique=True)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    suggests_only = models.BooleanField(_("suggests only"), default=False)
+    enabled = models.BooleanField(_("enabled"), default=True)
+
+    class Meta:
+        verbose_name = _("matching rule")
+        verbose_name_plural = _("matching rules")
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.get_method_display()}"
+
+
+class ReconciliationRun(models.Model):
+    """One comparison of a company's invoices with the tax system, for one direction and period."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="reconciliation_runs")
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    state = models.CharField(_("state"), max_length=10, choices=RunState.choices, default=RunState.QUEUED)
+    trigger = models.CharField(_("trigger"), max_length=10, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
+    failure_reason = models.TextField(_("failure reason"), blank=True)
+    counts = models.JSONField(_("counts per gap kind"), default=dict, blank=True)
+    new_gaps = models.PositiveIntegerField(_("new gaps"), default=0)
+    resolved_gaps = models.PositiveIntegerField(_("resolved gaps"), default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+
+    objects = CompanyScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("reconciliation run")
+        verbose_name_plural = _("reconciliation runs")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["company", "direction", "-created_at"], name="recon_run_company")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")),
+                name="recon_run_period_order",
+                violation_error_message=_("The period must end on or after its start."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company} {self.direction} {self.period_start}–{self.period_end} ({self.state})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class Discrepancy(models.Model):
+    """One gap between our books and the tax system; stable across runs (same `gap_key` = same row)."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="discrepancies")
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
+    kind = models.CharField(_("kind"), max_length=24, choices=GapKind.choices)
+    gap_key = models.CharField(_("gap key"), max_length=80)
+    invoice_key = models.CharField(_("invoice key"), max_length=32)
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    tax_record = models.ForeignKey(TaxRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    suggested_tax_record = models.ForeignKey(
+        TaxRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    issue_date = models.DateField(_("issue date"))
+    issued_at = models.DateTimeField(_("issue time"), null=True, blank=True)
+    amount_at_risk = models.DecimalField(_("amount at risk"), max_digits=16, decimal_places=2, default=0)
+    rule = models.CharField(_("rule that failed"), max_length=12, blank=True)
+    explanation = models.TextField(_("explanation"), blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=GapStatus.choices, default=GapStatus.OPEN)
+    decision = models.CharField(_("decision"), max_length=20, choices=Decision.choices, blank=True, default="")
+    decision_reason = models.TextField(_("reason"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    incident_kind = models.CharField(_("window kind"), max_length=12, blank=True)
+    incident_id = models.PositiveIntegerField(_("window id"), null=True, blank=True)
+    incident_title = models.CharField(_("window"), max_length=200, blank=True)
+    incident_url = models.CharField(max_length=300, blank=True)
+    first_seen_run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="+")
+    last_seen_run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="+")
+    resolved_by_run = models.ForeignKey(
+        ReconciliationRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    first_seen_at = models.DateTimeField(_("first seen"))
+    last_seen_at = models.DateTimeField(_("last seen"))
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    objects = CompanyScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("discrepancy")
+        verbose_name_plural = _("discrepancies")
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "direction", "kind", "gap_key"],
+                name="discrepancy_unique_gap",
+                violation_error_message=_("This gap is already recorded."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "status", "kind"], name="discrepancy_status_kind"),
+            models.Index(fields=["company", "direction", "issue_date"], name="discrepancy_period"),
+            models.Index(fields=["company", "incident_kind", "incident_id"], name="discrepancy_incident"),
+            models.Index(fields=["assignee", "status"], name="discrepancy_assignee"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.invoice_key}"
+
+
+class DiscrepancyComment(models.Model):
+    """A note someone left on a gap."""
+
+    discrepancy = models.ForeignKey(Discrepancy, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    body = models.TextField(_("comment"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.body[:50]
+
+
+class Alert(models.Model):
+    """One alert per company per run that found new gaps (`alert:<id>` is the delivery key)."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="reconciliation_alerts")
+    run = models.OneToOneField(ReconciliationRun, on_delete=models.CASCADE, related_name="alert")
+    counts = models.JSONField(_("new gaps per kind"), default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CompanyScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"alert:{self.pk}"
