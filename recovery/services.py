@@ -1,0 +1,253 @@
+"""Writes for reconciliation: create and execute runs, and what people decide about gaps."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from invoices.models import TaxRecord
+from outage_portal.models import Company
+
+from . import engine
+from .models import Alert, Decision, Discrepancy, DiscrepancyComment, GapKind, GapStatus, ReconciliationRun, RunState
+
+DEFAULT_PERIOD_DAYS = 90
+
+
+def default_period(today: date | None = None) -> tuple[date, date]:
+    today = today or timezone.localdate()
+    return today - timedelta(days=DEFAULT_PERIOD_DAYS), today
+
+
+@transaction.atomic
+def reconciliation_run_create(
+    *,
+    company: Company,
+    direction: str,
+    period_start: date | None = None,
+    period_end: date | None = None,
+    trigger: str = "manual",
+    user=None,
+    enqueue: bool = True,
+) -> ReconciliationRun:
+    """Queue a run; the worker executes it after commit (unless `enqueue` is False)."""
+    if period_start is None or period_end is None:
+        period_start, period_end = default_period()
+    run = ReconciliationRun(
+        company=company,
+        direction=direction,
+        period_start=period_start,
+        period_end=period_end,
+        trigger=trigger,
+        created_by=user,
+    )
+    run.full_clean()
+    run.save()
+    if enqueue:
+        from .tasks import reconciliation_run_execute_task
+
+        transaction.on_commit(lambda: reconciliation_run_execute_task.delay(run.pk))
+    return run
+
+
+def _fail(run_id: int, reason: str) -> None:
+    ReconciliationRun.objects.filter(pk=run_id).update(
+        state=RunState.FAILED, failure_reason=reason, finished_at=timezone.now()
+    )
+
+
+def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
+    """Execute a run. Idempotent and race-safe: the gap writes and the final state commit together
+    under a row lock, so a killed worker leaves nothing partial and a retry gives the same gaps."""
+    from invoices import sources
+
+    with transaction.atomic():
+        claimed = ReconciliationRun.objects.filter(pk=run_id, state__in=[RunState.QUEUED, RunState.RUNNING]).update(
+            state=RunState.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
+        )
+    run = ReconciliationRun.objects.select_related("company").get(pk=run_id)
+    if not claimed:
+        return run
+    try:
+        sources.refresh_tax_records(
+            company=run.company, direction=run.direction, start=run.period_start, end=run.period_end
+        )
+    except sources.SourceError as exc:
+        _fail(run_id, _("The tax-system source failed: %(reason)s") % {"reason": exc.reason})
+        run.refresh_from_db()
+        return run
+
+    with transaction.atomic():
+        run = ReconciliationRun.objects.select_for_update().select_related("company").get(pk=run_id)
+        if run.state != RunState.RUNNING:
+            return run  # another worker finished it while we waited for the lock
+        tax_count = TaxRecord.objects.filter(
+            company_id=run.company_id,
+            direction=run.direction,
+            issue_date__range=(run.period_start, run.period_end),
+        ).count()
+        had_before = (
+            ReconciliationRun.objects.filter(
+                company_id=run.company_id,
+                direction=run.direction,
+                state=RunState.SUCCEEDED,
+                period_start__lte=run.period_end,
+                period_end__gte=run.period_start,
+                counts__tax_records__gt=0,
+            )
+            .exclude(pk=run.pk)
+            .exists()
+        )
+        if tax_count == 0 and had_before:
+            run.state = RunState.FAILED
+            run.failure_reason = _(
+                "The tax system returned nothing for a period that had records before; "
+                "no gaps were recorded until it returns data again."
+            )
+            run.finished_at = timezone.now()
+            run.save(update_fields=["state", "failure_reason", "finished_at"])
+            return run
+        now = timezone.now()
+        engine.compare(run=run, now=now)
+        _attribute(run=run)
+        counts = {k: 0 for k in GapKind.values}
+        for row in Discrepancy.objects.filter(last_seen_run=run).values("kind").annotate(n=Count("id")).order_by():
+            counts[row["kind"]] = row["n"]
+        new_counts = {
+            row["kind"]: row["n"]
+            for row in Discrepancy.objects.filter(first_seen_run=run).values("kind").annotate(n=Count("id")).order_by()
+        }
+        counts["tax_records"] = tax_count
+        run.counts = counts
+        run.new_gaps = sum(new_counts.values())
+        run.resolved_gaps = Discrepancy.objects.filter(resolved_by_run=run).count()
+        run.state = RunState.SUCCEEDED
+        run.finished_at = timezone.now()
+        run.save(update_fields=["counts", "new_gaps", "resolved_gaps", "state", "finished_at"])
+        if run.new_gaps:
+            alert, _created = Alert.objects.get_or_create(
+                run=run, defaults={"company": run.company, "counts": new_counts}
+            )
+            transaction.on_commit(lambda: alert_publish(alert_id=alert.pk))
+    return run
+
+
+def _attribute(*, run: ReconciliationRun) -> None:
+    """Attribute this run's unattributed gaps to the window covering their issue time (one UPDATE per window)."""
+    from datetime import datetime, time
+
+    from notices import windows
+
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(run.period_start, time.min, tzinfo=tz)
+    end = datetime.combine(run.period_end + timedelta(days=1), time.min, tzinfo=tz)
+    found = windows.outage_windows(regions=[run.company.region], start=start, end=end)
+    base = Discrepancy.objects.filter(last_seen_run=run, incident_id__isnull=True)
+    for w in sorted(found, key=lambda w: w.start):
+        if w.region and w.region != run.company.region:
+            continue
+        by_time = base.filter(issued_at__gte=w.start)
+        by_date = base.filter(issued_at__isnull=True, issue_date__gte=timezone.localtime(w.start, tz).date())
+        if w.end is not None:
+            by_time = by_time.filter(issued_at__lt=w.end)
+            by_date = by_date.filter(issue_date__lte=timezone.localtime(w.end, tz).date())
+        values = {"incident_kind": w.kind, "incident_id": w.id, "incident_title": w.title[:200], "incident_url": w.url}
+        by_time.update(**values)
+        by_date.update(**values)
+
+
+def alert_publish(*, alert_id: int) -> None:
+    """Publish the alert once (key `alert:<id>`; `published_at` guards against a second publish)."""
+    from notices.events import Event, EventKind, event_publish
+
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().select_related("company", "run").filter(pk=alert_id).first()
+        if alert is None or alert.published_at is not None:
+            return
+        total = sum(alert.counts.values())
+        labels = dict(GapKind.choices)
+        body = "; ".join(f"{labels.get(k, k)}: {n}" for k, n in sorted(alert.counts.items()))
+        event_publish(
+            Event(
+                kind=EventKind.RECONCILIATION_GAPS,
+                key=f"alert:{alert.pk}",
+                subject=f"reconciliation:{alert.company_id}",
+                title=_("%(company)s: %(n)s new reconciliation gaps") % {"company": alert.company.name, "n": total},
+                body=body,
+                url="/recovery/gaps/",
+                regions=(alert.company.region,),
+                company_id=alert.company_id,
+                occurred_at=alert.created_at,
+                extra={"counts": alert.counts, "run_id": alert.run_id},
+            )
+        )
+        alert.published_at = timezone.now()
+        alert.save(update_fields=["published_at"])
+
+
+# --- People's actions on gaps -------------------------------------------------------------------
+
+
+@transaction.atomic
+def discrepancy_acknowledge(*, discrepancy: Discrepancy, user) -> Discrepancy:
+    if discrepancy.status == GapStatus.OPEN:
+        discrepancy.status = GapStatus.ACKNOWLEDGED
+        discrepancy.full_clean()
+        discrepancy.save(update_fields=["status"])
+    return discrepancy
+
+
+@transaction.atomic
+def discrepancy_assign(*, discrepancy: Discrepancy, assignee, user) -> Discrepancy:
+    if assignee is not None and not assignee.memberships.filter(company_id=discrepancy.company_id).exists():
+        raise ValidationError({"assignee": _("The assignee must be a member of this company.")})
+    discrepancy.assignee = assignee
+    discrepancy.save(update_fields=["assignee"])
+    return discrepancy
+
+
+@transaction.atomic
+def discrepancy_comment(*, discrepancy: Discrepancy, body: str, user) -> DiscrepancyComment:
+    comment = DiscrepancyComment(discrepancy=discrepancy, author=user, body=(body or "").strip())
+    comment.full_clean()
+    comment.save()
+    return comment
+
+
+def _decide(discrepancy: Discrepancy, *, decision: str, reason: str, user, status: str) -> Discrepancy:
+    discrepancy.decision = decision
+    discrepancy.decision_reason = reason
+    discrepancy.decided_by = user
+    discrepancy.decided_at = timezone.now()
+    discrepancy.status = status
+    discrepancy.full_clean()
+    discrepancy.save()
+    return discrepancy
+
+
+@transaction.atomic
+def discrepancy_dismiss(*, discrepancy: Discrepancy, reason: str, user) -> Discrepancy:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why this gap is dismissed.")})
+    return _decide(discrepancy, decision=Decision.IGNORED, reason=reason, user=user, status=GapStatus.DISMISSED)
+
+
+@transaction.atomic
+def discrepancy_accept_suggestion(*, discrepancy: Discrepancy, user) -> Discrepancy:
+    if discrepancy.suggested_tax_record_id is None:
+        raise ValidationError(_("This gap has no suggested match to accept."))
+    return _decide(discrepancy, decision=Decision.ACCEPTED_SUGGESTION, reason="", user=user, status=GapStatus.DISMISSED)
+
+
+@transaction.atomic
+def discrepancy_link(*, discrepancy: Discrepancy, tax_record: TaxRecord, reason: str, user) -> Discrepancy:
+    if tax_record.company_id != discrepancy.company_id or tax_record.direction != discrepancy.direction:
+        raise ValidationError({"tax_record": _("The record must belong to the same company and direction.")})
+    discrepancy.suggested_tax_record = tax_record
+    return _decide(discrepancy, decision=Decision.LINKED, reason=reason or "", user=user, status=GapStatus.DISMISSED)

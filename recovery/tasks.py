@@ -1,0 +1,28 @@
+"""Celery tasks for reconciliation (take ids, idempotent)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def reconciliation_run_execute_task(run_id: int) -> str:
+    from .services import reconciliation_run_execute
+
+    return reconciliation_run_execute(run_id=run_id).state
+
+
+@shared_task
+def reconcile_all_companies(direction: str | None = None) -> int:
+    """Beat entry: queue one run per company and direction."""
+    from invoices.models import Direction
+    from outage_portal.models import Company
+
+    from .services import reconciliation_run_create
+
+    n = 0
+    for company in Company.objects.all():
+        for d in [direction] if direction else Direction.values:
+            reconciliation_run_create(company=company, direction=d, trigger="schedule")
+            n += 1
+    return n
