@@ -34,6 +34,7 @@ GAP = "recovery_discrepancy"
 
 INSERT_COLUMNS = (
     "company_id, direction, kind, gap_key, invoice_key, invoice_id, tax_record_id, suggested_tax_record_id, "
+    "suggested_invoice_id, "
     "issue_date, issued_at, amount_at_risk, rule, explanation, status, decision, decision_reason, "
     "incident_kind, incident_title, incident_url, first_seen_run_id, last_seen_run_id, first_seen_at, last_seen_at"
 )
@@ -45,6 +46,7 @@ ON CONFLICT (company_id, direction, kind, gap_key) DO UPDATE SET
     invoice_id = excluded.invoice_id,
     tax_record_id = excluded.tax_record_id,
     suggested_tax_record_id = excluded.suggested_tax_record_id,
+    suggested_invoice_id = excluded.suggested_invoice_id,
     issue_date = excluded.issue_date,
     issued_at = excluded.issued_at,
     amount_at_risk = excluded.amount_at_risk,
@@ -104,7 +106,7 @@ def compare(*, run, now) -> None:
         (
             f"""INSERT INTO {GAP} ({INSERT_COLUMNS})
             SELECT i.company_id, i.direction, '{GapKind.ONLY_IN_BOOKS}', i.invoice_key, i.invoice_key, i.id, NULL,
-                   {suggest_for_books}, i.issue_date, i.issued_at, i.total, 'normalised', %s, '{GapStatus.OPEN}',
+                   {suggest_for_books}, NULL, i.issue_date, i.issued_at, i.total, 'normalised', %s, '{GapStatus.OPEN}',
                    {tail}
             FROM {INV} i
             WHERE {period_i} AND NOT EXISTS (SELECT 1 FROM {TAX} t WHERE t.company_id = i.company_id
@@ -118,7 +120,7 @@ def compare(*, run, now) -> None:
         (
             f"""INSERT INTO {GAP} ({INSERT_COLUMNS})
             SELECT t.company_id, t.direction, '{GapKind.ONLY_IN_TAX_SYSTEM}', t.invoice_key, t.invoice_key, NULL, t.id,
-                   {suggest_for_tax}, t.issue_date, t.issued_at, t.total, 'normalised', %s, '{GapStatus.OPEN}',
+                   NULL, {suggest_for_tax}, t.issue_date, t.issued_at, t.total, 'normalised', %s, '{GapStatus.OPEN}',
                    {tail}
             FROM {TAX} t
             WHERE {period_t} AND NOT EXISTS (SELECT 1 FROM {INV} i WHERE i.company_id = t.company_id
@@ -130,15 +132,16 @@ def compare(*, run, now) -> None:
     join = f"""FROM {INV} i JOIN {TAX} t ON t.company_id = i.company_id AND t.direction = i.direction
                AND t.invoice_key = i.invoice_key WHERE {period_i}"""
     # 3-5. Matched pairs that differ: one join each.
+    over = "> CAST(%s AS NUMERIC)"  # a text parameter never compares as a number on SQLite
     differs = (
-        f"({_round2('abs(i.amount - t.amount)')} > %s OR {_round2('abs(i.tax - t.tax)')} > %s "
-        f"OR {_round2('abs(i.total - t.total)')} > %s)"
+        f"({_round2('abs(i.amount - t.amount)')} {over} OR {_round2('abs(i.tax - t.tax)')} {over} "
+        f"OR {_round2('abs(i.total - t.total)')} {over})"
     )
     statements.append(
         (
             f"""INSERT INTO {GAP} ({INSERT_COLUMNS})
             SELECT i.company_id, i.direction, '{GapKind.AMOUNT_MISMATCH}', i.invoice_key, i.invoice_key, i.id, t.id,
-                   NULL, i.issue_date, i.issued_at, {_round2("abs(i.total - t.total)")}, 'normalised', %s,
+                   NULL, NULL, i.issue_date, i.issued_at, {_round2("abs(i.total - t.total)")}, 'normalised', %s,
                    '{GapStatus.OPEN}', {tail}
             {join} AND {differs}
             {ON_CONFLICT}""",
@@ -157,7 +160,7 @@ def compare(*, run, now) -> None:
             (
                 f"""INSERT INTO {GAP} ({INSERT_COLUMNS})
                 SELECT i.company_id, i.direction, '{kind}', i.invoice_key, i.invoice_key, i.id, t.id,
-                       NULL, i.issue_date, i.issued_at, i.total, 'normalised', %s, '{GapStatus.OPEN}', {tail}
+                       NULL, NULL, i.issue_date, i.issued_at, i.total, 'normalised', %s, '{GapStatus.OPEN}', {tail}
                 {join} AND {cond}
                 {ON_CONFLICT}""",
                 [explain, *stamp, *base],
@@ -168,7 +171,7 @@ def compare(*, run, now) -> None:
         (
             f"""INSERT INTO {GAP} ({INSERT_COLUMNS})
             SELECT i.company_id, i.direction, '{GapKind.POSSIBLE_DUPLICATE}', i.invoice_key, i.invoice_key, i.id,
-                   NULL, NULL, i.issue_date, i.issued_at, i.total, 'fuzzy', %s, '{GapStatus.OPEN}', {tail}
+                   NULL, NULL, NULL, i.issue_date, i.issued_at, i.total, 'fuzzy', %s, '{GapStatus.OPEN}', {tail}
             FROM {INV} i
             WHERE {period_i} AND EXISTS (SELECT 1 FROM {INV} d WHERE d.company_id = i.company_id
                   AND d.direction = i.direction AND d.seller_tax_id = i.seller_tax_id

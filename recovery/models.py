@@ -137,6 +137,7 @@ class Discrepancy(models.Model):
     suggested_tax_record = models.ForeignKey(
         TaxRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    suggested_invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     issue_date = models.DateField(_("issue date"))
     issued_at = models.DateTimeField(_("issue time"), null=True, blank=True)
     amount_at_risk = models.DecimalField(_("amount at risk"), max_digits=16, decimal_places=2, default=0)

@@ -240,7 +240,7 @@ def discrepancy_dismiss(*, discrepancy: Discrepancy, reason: str, user) -> Discr
 
 @transaction.atomic
 def discrepancy_accept_suggestion(*, discrepancy: Discrepancy, user) -> Discrepancy:
-    if discrepancy.suggested_tax_record_id is None:
+    if discrepancy.suggested_tax_record_id is None and discrepancy.suggested_invoice_id is None:
         raise ValidationError(_("This gap has no suggested match to accept."))
     return _decide(discrepancy, decision=Decision.ACCEPTED_SUGGESTION, reason="", user=user, status=GapStatus.DISMISSED)
 
