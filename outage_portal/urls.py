@@ -13,13 +13,14 @@ from rest_framework.routers import DefaultRouter
 import invoices.urls
 import notices.urls
 import recovery.urls
+import recovery.views
 from outage_portal import api, views
 
 router = DefaultRouter()
 router.register("companies", api.CompanyViewSet, basename="company")
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", recovery.views.dashboard, name="home"),
     path("companies/", views.company_list, name="company-list"),
     path("companies/<int:pk>/", views.company_detail, name="company-detail"),
     path("health/", views.health, name="health"),

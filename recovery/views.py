@@ -1,0 +1,210 @@
+"""Pages: the finance dashboard (home page), the gap list with bulk actions, and gap export."""
+
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Max, Sum
+from django.db.models.functions import TruncDate
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from invoices.models import BatchState, ImportBatch, ImportKind
+from outage_portal.models import Company
+
+from . import services
+from .filters import DiscrepancyFilter
+from .models import Discrepancy, GapKind, GapStatus, ReconciliationRun
+
+OPEN = [GapStatus.OPEN, GapStatus.ACKNOWLEDGED]
+
+
+def _status_panels():
+    try:
+        from notices.selectors import dashboard_panels
+    except ImportError:
+        return None
+    return dashboard_panels(now=timezone.now())
+
+
+def _trend_svg(points: list[tuple[str, int]]) -> dict:
+    """Server-side SVG polyline of new gaps per day (no CDN)."""
+    width, height = 600, 120
+    top = max([n for _d, n in points] or [0]) or 1
+    step = width / max(len(points) - 1, 1)
+    coords = " ".join(f"{i * step:.1f},{height - (n / top) * (height - 10):.1f}" for i, (_d, n) in enumerate(points))
+    return {"width": width, "height": height, "points": coords, "top": top, "days": points}
+
+
+@login_required
+def dashboard(request):
+    companies = list(Company.objects.for_user(request.user).order_by("name"))
+    gaps = Discrepancy.objects.for_user(request.user).filter(status__in=OPEN)
+    labels = dict(GapKind.choices)
+    by_kind = [
+        {"kind": row["kind"], "label": labels.get(row["kind"], row["kind"]), "n": row["n"], "amount": row["amount"]}
+        for row in gaps.values("kind").annotate(n=Count("id"), amount=Sum("amount_at_risk")).order_by("kind")
+    ]
+    by_incident = list(
+        gaps.values("incident_kind", "incident_id", "incident_title", "incident_url")
+        .annotate(n=Count("id"), amount=Sum("amount_at_risk"))
+        .order_by("-n")[:20]
+    )
+    totals = gaps.aggregate(n=Count("id"), amount=Sum("amount_at_risk"))
+    today = timezone.localdate()
+    since = today - timedelta(days=29)
+    per_day = dict(
+        Discrepancy.objects.for_user(request.user)
+        .filter(first_seen_at__date__gte=since)
+        .annotate(day=TruncDate("first_seen_at"))
+        .values_list("day")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    trend = _trend_svg([(str(since + timedelta(days=i)), per_day.get(since + timedelta(days=i), 0)) for i in range(30)])
+    last_run_ids = (
+        ReconciliationRun.objects.filter(company__in=companies)
+        .values("company")
+        .annotate(last=Max("id"))
+        .values_list("last", flat=True)
+    )
+    last_runs = {r.company_id: r for r in ReconciliationRun.objects.filter(pk__in=list(last_run_ids))}
+    backups = dict(
+        ImportBatch.objects.filter(company__in=companies, kind=ImportKind.BACKUP, state=BatchState.SUCCEEDED)
+        .values("company")
+        .annotate(last=Max("finished_at"))
+        .values_list("company", "last")
+    )
+    stale_before = timezone.now() - timedelta(days=settings.STALE_BACKUP_DAYS)
+    rows = [
+        {
+            "company": c,
+            "run": last_runs.get(c.pk),
+            "backup": backups.get(c.pk),
+            "stale": backups.get(c.pk) is None or backups[c.pk] < stale_before,
+        }
+        for c in companies
+    ]
+    return render(
+        request,
+        "recovery/dashboard.html",
+        {
+            "status_panels": _status_panels(),
+            "by_kind": by_kind,
+            "by_incident": by_incident,
+            "totals": totals,
+            "trend": trend,
+            "company_rows": rows,
+            "stale_days": settings.STALE_BACKUP_DAYS,
+        },
+    )
+
+
+def _filtered(request):
+    qs = (
+        Discrepancy.objects.for_user(request.user)
+        .select_related("company", "assignee")
+        .order_by("-last_seen_at", "-id")
+    )
+    return DiscrepancyFilter(request.GET or None, queryset=qs, request=request)
+
+
+@login_required
+def gap_list(request):
+    filterset = _filtered(request)
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    return render(
+        request, "recovery/gap_list.html", {"filter": filterset, "page": page, "query": request.GET.urlencode()}
+    )
+
+
+@login_required
+@require_POST
+def gap_bulk(request):
+    ids = [int(x) for x in request.POST.getlist("ids") if x.isdigit()]
+    gaps = list(Discrepancy.objects.for_user(request.user).filter(pk__in=ids))
+    action = request.POST.get("action")
+    try:
+        for gap in gaps:
+            if action == "acknowledge":
+                services.discrepancy_acknowledge(discrepancy=gap, user=request.user)
+            elif action == "dismiss":
+                services.discrepancy_dismiss(discrepancy=gap, reason=request.POST.get("reason", ""), user=request.user)
+            elif action == "assign_me":
+                services.discrepancy_assign(discrepancy=gap, assignee=request.user, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("%(n)s gaps updated.") % {"n": len(gaps)})
+    return redirect("recovery-gap-list")
+
+
+def escape_cell(value) -> object:
+    """Neutralise spreadsheet formulas: text starting with = + - @ gets a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+EXPORT_HEADER = [
+    "company",
+    "direction",
+    "kind",
+    "invoice_key",
+    "issue_date",
+    "amount_at_risk",
+    "status",
+    "window",
+    "explanation",
+]
+
+
+def _export_rows(qs):
+    for gap in qs.iterator(chunk_size=2000):
+        yield [
+            escape_cell(v)
+            for v in (
+                gap.company.credit_code,
+                gap.direction,
+                gap.kind,
+                gap.invoice_key,
+                gap.issue_date.isoformat(),
+                str(gap.amount_at_risk),
+                gap.status,
+                gap.incident_title,
+                gap.explanation,
+            )
+        ]
+
+
+@login_required
+def gap_export(request, fmt: str):
+    qs = _filtered(request).qs
+    if fmt == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="gaps.csv"'
+        response.write("\ufeff")
+        writer = csv.writer(response)
+        writer.writerow(EXPORT_HEADER)
+        writer.writerows(_export_rows(qs))
+        return response
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("gaps")
+    ws.append(EXPORT_HEADER)
+    for row in _export_rows(qs):
+        ws.append(row)
+    response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = 'attachment; filename="gaps.xlsx"'
+    wb.save(response)
+    return response

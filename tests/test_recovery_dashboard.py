@@ -1,0 +1,104 @@
+"""The finance dashboard (home page), the gap list, bulk actions and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from invoices.models import Direction
+from recovery.models import Discrepancy, GapKind, GapStatus, ReconciliationRun, RunState
+
+
+def _gaps(company, n, *, start=0, **extra):
+    run = ReconciliationRun.objects.create(
+        company=company,
+        direction=Direction.ISSUED,
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
+        state=RunState.SUCCEEDED,
+    )
+    now = timezone.now()
+    kinds = list(GapKind.values)
+    Discrepancy.objects.bulk_create(
+        [
+            Discrepancy(
+                company=company,
+                direction=Direction.ISSUED,
+                kind=extra.get("kind", kinds[i % len(kinds)]),
+                gap_key=f"K{i:08d}",
+                invoice_key=extra.get("invoice_key", f"K{i:08d}"),
+                issue_date=date(2026, 11, 10),
+                amount_at_risk=Decimal("10.00"),
+                first_seen_run=run,
+                last_seen_run=run,
+                first_seen_at=now,
+                last_seen_at=now,
+            )
+            for i in range(start, start + n)
+        ],
+        batch_size=5000,
+    )
+    return run
+
+
+def test_home_is_the_dashboard_with_open_gaps_by_kind(client_for, alice, beijing, xian):
+    _gaps(beijing, 12)
+    _gaps(xian, 5)
+    response = client_for(alice).get(reverse("home"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="open-gap-total">12<' in body  # xian's gaps are not alice's
+    assert 'data-stale="1"' in body  # no backup import yet
+
+
+@pytest.mark.django_db
+def test_dashboard_and_gap_list_queries_stay_constant_with_100000_gaps(
+    client_for, alice, beijing, django_assert_max_num_queries
+):
+    _gaps(beijing, 100_000)
+    client = client_for(alice)
+    with django_assert_max_num_queries(15):
+        assert client.get(reverse("home")).status_code == 200
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("recovery-gap-list"))
+    assert response.status_code == 200 and response.content.decode().count('name="ids"') == 50
+
+
+def test_gap_list_filters_and_hides_other_companies(client_for, alice, beijing, xian):
+    _gaps(beijing, 6)
+    _gaps(xian, 6)
+    body = client_for(alice).get(reverse("recovery-gap-list"), {"kind": GapKind.ONLY_IN_BOOKS}).content.decode()
+    assert body.count('name="ids"') == 1
+
+
+def test_bulk_acknowledge_touches_only_own_gaps(client_for, alice, beijing, xian):
+    _gaps(beijing, 3)
+    _gaps(xian, 3)
+    ids = list(Discrepancy.objects.values_list("pk", flat=True))
+    client_for(alice).post(reverse("recovery-gap-bulk"), {"action": "acknowledge", "ids": ids})
+    assert Discrepancy.objects.filter(company=beijing, status=GapStatus.ACKNOWLEDGED).count() == 3
+    assert Discrepancy.objects.filter(company=xian, status=GapStatus.OPEN).count() == 3
+
+
+def test_bulk_dismiss_without_reason_changes_nothing(client_for, alice, beijing):
+    _gaps(beijing, 2)
+    ids = list(Discrepancy.objects.values_list("pk", flat=True))
+    client_for(alice).post(reverse("recovery-gap-bulk"), {"action": "dismiss", "ids": ids, "reason": ""})
+    assert not Discrepancy.objects.filter(status=GapStatus.DISMISSED).exists()
+
+
+def test_exports_escape_formula_cells(client_for, alice, beijing):
+    _gaps(beijing, 1, invoice_key="=HYPERLINK(1)")
+    client = client_for(alice)
+    text = client.get(reverse("recovery-gap-export-csv")).content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[1][3] == "'=HYPERLINK(1)"
+    wb = load_workbook(io.BytesIO(client.get(reverse("recovery-gap-export-xlsx")).content))
+    assert list(wb.active.iter_rows(values_only=True))[1][3] == "'=HYPERLINK(1)"
