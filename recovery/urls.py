@@ -1,6 +1,12 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import api, views
+
+router = SimpleRouter()
+router.register("reconciliation-runs", api.RunViewSet, basename="reconciliation-run")
+router.register("gaps", api.GapViewSet, basename="gap")
+router.register("reconciliation-alerts", api.AlertViewSet, basename="reconciliation-alert")
 
 urlpatterns: list = [
     path("recovery/gaps/", views.gap_list, name="recovery-gap-list"),
@@ -8,4 +14,4 @@ urlpatterns: list = [
     path("recovery/gaps/export.csv", views.gap_export, {"fmt": "csv"}, name="recovery-gap-export-csv"),
     path("recovery/gaps/export.xlsx", views.gap_export, {"fmt": "xlsx"}, name="recovery-gap-export-xlsx"),
 ]
-api_urlpatterns: list = []
+api_urlpatterns: list = router.urls

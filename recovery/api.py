@@ -1,0 +1,181 @@
+"""REST API: reconciliation runs, gaps (with actions) and alerts."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from invoices.models import Direction, TaxRecord
+from outage_portal.models import Company
+
+from . import services
+from .filters import DiscrepancyFilter
+from .models import Alert, Discrepancy, ReconciliationRun
+
+
+class RunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReconciliationRun
+        fields = [
+            "id",
+            "company",
+            "direction",
+            "period_start",
+            "period_end",
+            "state",
+            "trigger",
+            "failure_reason",
+            "counts",
+            "new_gaps",
+            "resolved_gaps",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = [f for f in fields if f not in ("company", "direction", "period_start", "period_end")]
+        extra_kwargs = {"period_start": {"required": False}, "period_end": {"required": False}}
+
+
+class GapSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Discrepancy
+        fields = [
+            "id",
+            "company",
+            "direction",
+            "kind",
+            "invoice_key",
+            "invoice",
+            "tax_record",
+            "suggested_tax_record",
+            "suggested_invoice",
+            "issue_date",
+            "issued_at",
+            "amount_at_risk",
+            "rule",
+            "explanation",
+            "status",
+            "decision",
+            "decision_reason",
+            "assignee",
+            "incident_kind",
+            "incident_id",
+            "incident_title",
+            "first_seen_at",
+            "last_seen_at",
+            "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Alert
+        fields = ["id", "company", "run", "counts", "created_at", "published_at"]
+
+
+class ActionSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    body = serializers.CharField(required=False, allow_blank=True, default="")
+    assignee = serializers.IntegerField(required=False, allow_null=True)
+    tax_record = serializers.IntegerField(required=False)
+
+
+class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    serializer_class = RunSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filterset_fields = ["company", "direction", "state"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ReconciliationRun.objects.none()
+        return ReconciliationRun.objects.for_user(self.request.user)
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        company = get_object_or_404(Company.objects.for_user(self.request.user), pk=data["company"].pk)
+        serializer.instance = services.reconciliation_run_create(
+            company=company,
+            direction=data.get("direction", Direction.ISSUED),
+            period_start=data.get("period_start"),
+            period_end=data.get("period_end"),
+            user=self.request.user,
+        )
+
+
+class GapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = GapSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filterset_class = DiscrepancyFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Discrepancy.objects.none()
+        return Discrepancy.objects.for_user(self.request.user).order_by("-last_seen_at", "-id")
+
+    def _act(self, request, fn):
+        gap = self.get_object()
+        params = ActionSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        fn(gap, params.validated_data)
+        gap.refresh_from_db()
+        return Response(GapSerializer(gap).data)
+
+    @extend_schema(request=ActionSerializer, responses=GapSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        return self._act(request, lambda g, d: services.discrepancy_acknowledge(discrepancy=g, user=request.user))
+
+    @extend_schema(request=ActionSerializer, responses=GapSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        def fn(g, d):
+            user = None
+            if d.get("assignee"):
+                user = get_object_or_404(get_user_model(), pk=d["assignee"], memberships__company_id=g.company_id)
+            services.discrepancy_assign(discrepancy=g, assignee=user, user=request.user)
+
+        return self._act(request, fn)
+
+    @extend_schema(request=ActionSerializer, responses=GapSerializer)
+    @action(detail=True, methods=["post"])
+    def comment(self, request, pk=None):
+        return self._act(
+            request, lambda g, d: services.discrepancy_comment(discrepancy=g, body=d["body"], user=request.user)
+        )
+
+    @extend_schema(request=ActionSerializer, responses=GapSerializer)
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request, pk=None):
+        return self._act(
+            request, lambda g, d: services.discrepancy_dismiss(discrepancy=g, reason=d["reason"], user=request.user)
+        )
+
+    @extend_schema(request=ActionSerializer, responses=GapSerializer)
+    @action(detail=True, methods=["post"], url_path="accept-suggestion")
+    def accept_suggestion(self, request, pk=None):
+        return self._act(request, lambda g, d: services.discrepancy_accept_suggestion(discrepancy=g, user=request.user))
+
+    @extend_schema(request=ActionSerializer, responses=GapSerializer)
+    @action(detail=True, methods=["post"])
+    def link(self, request, pk=None):
+        def fn(g, d):
+            record = get_object_or_404(TaxRecord.objects.filter(company_id=g.company_id), pk=d.get("tax_record"))
+            services.discrepancy_link(discrepancy=g, tax_record=record, reason=d["reason"], user=request.user)
+
+        return self._act(request, fn)
+
+
+class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = AlertSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filterset_fields = ["company"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Alert.objects.none()
+        return Alert.objects.for_user(self.request.user)

@@ -1,0 +1,56 @@
+"""API for reconciliation runs, gaps (with actions) and alerts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from invoices.models import Direction
+from recovery.models import Decision, Discrepancy, GapStatus, ReconciliationRun, RunState
+from tests.test_recovery_dashboard import _gaps
+
+
+def test_gap_list_is_scoped_and_filterable(api_for, alice, beijing, xian):
+    _gaps(beijing, 6)
+    _gaps(xian, 6)
+    api = api_for(alice)
+    assert api.get("/api/gaps/").json()["count"] == 6
+    assert api.get("/api/gaps/", {"kind": "only_in_books"}).json()["count"] == 1
+
+
+def test_forged_gap_of_another_company_is_404(api_for, alice, xian):
+    _gaps(xian, 1)
+    gap = Discrepancy.objects.get()
+    assert api_for(alice).post(f"/api/gaps/{gap.pk}/acknowledge/").status_code == 404
+
+
+def test_gap_actions(api_for, alice, bob, beijing):
+    _gaps(beijing, 1)
+    gap = Discrepancy.objects.get()
+    api = api_for(alice)
+    assert api.post(f"/api/gaps/{gap.pk}/acknowledge/").json()["status"] == GapStatus.ACKNOWLEDGED
+    assert api.post(f"/api/gaps/{gap.pk}/assign/", {"assignee": bob.pk}).json()["assignee"] == bob.pk
+    assert api.post(f"/api/gaps/{gap.pk}/comment/", {"body": "Called the buyer"}).status_code == 200
+    assert gap.comments.get().body == "Called the buyer"
+    assert api.post(f"/api/gaps/{gap.pk}/dismiss/", {"reason": ""}).status_code == 400
+    body = api.post(f"/api/gaps/{gap.pk}/dismiss/", {"reason": "Paper invoice"}).json()
+    assert body["status"] == GapStatus.DISMISSED and body["decision"] == Decision.IGNORED
+    assert api.post(f"/api/gaps/{gap.pk}/accept-suggestion/").status_code == 400
+
+
+def test_run_created_through_the_api_executes(api_for, alice, beijing, xian, django_capture_on_commit_callbacks):
+    api = api_for(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            "/api/reconciliation-runs/",
+            {
+                "company": beijing.pk,
+                "direction": Direction.ISSUED,
+                "period_start": "2026-11-01",
+                "period_end": "2026-11-30",
+            },
+        )
+    assert response.status_code == 201, response.content
+    run = ReconciliationRun.objects.get()
+    assert run.state == RunState.SUCCEEDED and run.period_start == date(2026, 11, 1)
+    assert api.post("/api/reconciliation-runs/", {"company": xian.pk}).status_code in (400, 404)
+    assert api.get("/api/reconciliation-alerts/").status_code == 200
