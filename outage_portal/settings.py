@@ -258,6 +258,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "outage_portal.tasks.worker_heartbeat",
         "schedule": timedelta(minutes=1),
     },
+    # recovery: queue one reconciliation per company and direction (trigger "schedule").
+    "reconcile-all-companies": {
+        "task": "recovery.tasks.reconcile_all_companies",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 # --- Domain settings ------------------------------------------------------------------------
