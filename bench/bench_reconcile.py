@@ -1,0 +1,129 @@
+"""Reconciliation benchmark: 1,000,000 invoices against 1,000,000 tax records on PostgreSQL.
+
+1% of invoices are missing from the tax system, 1% of tax records are missing from the books, and
+0.5% of pairs differ in amount. Data is generated with set-based SQL (generate_series). The floor is
+a bare SQL full outer join over the same rows, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from datetime import date
+
+ROWS = int(os.environ.get("BENCH_RECONCILE_ROWS", "1000000"))
+SCRATCH_DB = "bench_reconcile"
+
+
+def _database_url() -> str:
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        return os.environ["DATABASE_URL"]
+    import psycopg2
+
+    conn = psycopg2.connect("postgres://root@127.0.0.1:5432/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [SCRATCH_DB])
+        if not cur.fetchone():
+            cur.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
+    conn.close()
+    url = f"postgres://root@127.0.0.1:5432/{SCRATCH_DB}"
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+COLUMNS = (
+    "company_id, direction, invoice_key, invoice_code, invoice_number, digital_number, issue_date, issued_at, "
+    "seller_tax_id, seller_name, buyer_tax_id, buyer_name, amount, tax, total, tax_rate, invoice_type, status, "
+    "batch_id, created_at, updated_at"
+)
+
+
+def _select(company_id: int, *, bump: str) -> str:
+    # amount unique per key (no accidental duplicates); `bump` adds to amount and total on some rows.
+    return f"""SELECT {company_id}, 'issued', lpad(g::text, 18, '0'), '', lpad(g::text, 18, '0'), '',
+        DATE '2026-01-01' + (g %% 300), NULL, '91110108MA01B2C3D0', '', 'B' || (g %% 5000), '',
+        (g::numeric / 100 + 1) + {bump}, 0.13, (g::numeric / 100 + 1.13) + {bump}, NULL, 'special', 'normal',
+        NULL, now(), now()"""
+
+
+def run() -> dict:
+    _database_url()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from invoices.models import Invoice, TaxRecord
+    from outage_portal.models import Company
+    from recovery import engine
+    from recovery.models import Discrepancy, ReconciliationRun
+
+    call_command("migrate", verbosity=0)
+    company, _ = Company.objects.get_or_create(
+        credit_code="91110108MA01B2C3D0", defaults={"name": "bench", "region": "北京"}
+    )
+    Discrepancy.objects.filter(company=company).delete()
+    ReconciliationRun.objects.filter(company=company).delete()
+    Invoice.objects.filter(company=company).delete()
+    TaxRecord.objects.filter(company=company).delete()
+    missing_each = ROWS // 100
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO invoices_invoice ({COLUMNS}) {_select(company.pk, bump='0')} FROM generate_series(1, %s) g",
+            [ROWS],
+        )
+        # Tax side: drop 1% of ours, add 1% of its own, bump 0.5% amounts.
+        bump = "CASE WHEN g %% 200 = 1 THEN 1 ELSE 0 END"
+        cur.execute(
+            f"INSERT INTO invoices_taxrecord ({COLUMNS}, seen_at) {_select(company.pk, bump=bump)}, now() "
+            "FROM generate_series(1, %s) g WHERE g %% 100 <> 0",
+            [ROWS + missing_each],
+        )
+        cur.execute("ANALYZE invoices_invoice; ANALYZE invoices_taxrecord")
+        t0 = time.perf_counter()
+        cur.execute(
+            """SELECT count(*) FROM (SELECT i.invoice_key, t.invoice_key FROM
+                 (SELECT * FROM invoices_invoice WHERE company_id = %s AND direction = 'issued') i
+                 FULL OUTER JOIN (SELECT * FROM invoices_taxrecord WHERE company_id = %s AND direction = 'issued') t
+                 ON t.invoice_key = i.invoice_key
+               WHERE i.id IS NULL OR t.id IS NULL OR i.total <> t.total) x""",
+            [company.pk, company.pk],
+        )
+        cur.fetchone()
+        floor = time.perf_counter() - t0
+    run_ = ReconciliationRun.objects.create(
+        company=company, direction="issued", period_start=date(2026, 1, 1), period_end=date(2026, 12, 31)
+    )
+    from django.db import transaction
+    from django.utils import timezone
+
+    t0 = time.perf_counter()
+    with transaction.atomic():
+        engine.compare(run=run_, now=timezone.now())
+    seconds = time.perf_counter() - t0
+    gaps = Discrepancy.objects.filter(company=company).count()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"reconciliation: {ROWS} rows, {gaps} gaps, {seconds:.2f}s vs floor {floor:.2f}s, peak {peak:.0f} MB")
+    return {
+        "reconciliation": {
+            "rows": ROWS,
+            "gaps": gaps,
+            "seconds": round(seconds, 3),
+            "floor_seconds": round(floor, 3),
+            "ratio": round(seconds / floor, 2) if floor else None,
+            "peak_rss_mb": round(peak, 1),
+            "target": 1.5,
+        }
+    }
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outage_portal.settings")
+    print(json.dumps(run(), indent=2))
