@@ -13,20 +13,21 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
+from django.utils.translation import gettext_noop
 
 from .models import GapKind, GapStatus, MatchRule
 
-# English msgids stored on each gap (translated at display time; see recovery/explanations.py).
-EXPLAIN_ONLY_IN_BOOKS = (
+# English msgids stored on each gap, translated when shown ({% translate gap.explanation %}).
+EXPLAIN_ONLY_IN_BOOKS = gettext_noop(
     "Rules exact and normalised found no tax-system record with this invoice number or key: the tax system lacks it."
 )
-EXPLAIN_ONLY_IN_TAX = (
+EXPLAIN_ONLY_IN_TAX = gettext_noop(
     "Rules exact and normalised found no invoice in our books with this invoice number or key: our books lack it."
 )
-EXPLAIN_AMOUNT = "Matched by key, but the amount, tax or total differs by more than the tolerance."
-EXPLAIN_STATUS = "Matched by key, but the status (normal, voided, red-letter) differs."
-EXPLAIN_COUNTERPARTY = "Matched by key, but the seller or buyer tax ID differs."
-EXPLAIN_DUPLICATE = "Another invoice has the same seller, buyer, date and total under a different number."
+EXPLAIN_AMOUNT = gettext_noop("Matched by key, but the amount, tax or total differs by more than the tolerance.")
+EXPLAIN_STATUS = gettext_noop("Matched by key, but the status (normal, voided, red-letter) differs.")
+EXPLAIN_COUNTERPARTY = gettext_noop("Matched by key, but the seller or buyer tax ID differs.")
+EXPLAIN_DUPLICATE = gettext_noop("Another invoice has the same seller, buyer, date and total under a different number.")
 
 INV = "invoices_invoice"
 TAX = "invoices_taxrecord"
