@@ -174,12 +174,14 @@ def compare(*, run, now) -> None:
             SELECT i.company_id, i.direction, '{GapKind.POSSIBLE_DUPLICATE}', i.invoice_key, i.invoice_key, i.id,
                    NULL, NULL, NULL, i.issue_date, i.issued_at, i.total, 'fuzzy', %s, '{GapStatus.OPEN}', {tail}
             FROM {INV} i
-            WHERE {period_i} AND EXISTS (SELECT 1 FROM {INV} d WHERE d.company_id = i.company_id
-                  AND d.direction = i.direction AND d.seller_tax_id = i.seller_tax_id
-                  AND d.buyer_tax_id = i.buyer_tax_id AND d.issue_date = i.issue_date AND d.total = i.total
-                  AND d.invoice_key < i.invoice_key)
+            JOIN (SELECT d.seller_tax_id, d.buyer_tax_id, d.issue_date, d.total, MIN(d.invoice_key) AS first_key
+                  FROM {INV} d WHERE d.company_id = %s AND d.direction = %s AND d.issue_date BETWEEN %s AND %s
+                  GROUP BY d.seller_tax_id, d.buyer_tax_id, d.issue_date, d.total HAVING COUNT(*) > 1) g
+              ON g.seller_tax_id = i.seller_tax_id AND g.buyer_tax_id = i.buyer_tax_id
+             AND g.issue_date = i.issue_date AND g.total = i.total AND i.invoice_key > g.first_key
+            WHERE {period_i}
             {ON_CONFLICT}""",
-            [EXPLAIN_DUPLICATE, *stamp, *base],
+            [EXPLAIN_DUPLICATE, *stamp, *base, *base],
         )
     )
     with connection.cursor() as cursor:
