@@ -56,7 +56,6 @@ def run() -> dict:
     from django.core.management import call_command
     from django.db import connection
 
-    from invoices.models import Invoice, TaxRecord
     from outage_portal.models import Company
     from recovery import engine
     from recovery.models import Discrepancy, ReconciliationRun
@@ -65,10 +64,11 @@ def run() -> dict:
     company, _ = Company.objects.get_or_create(
         credit_code="91110108MA01B2C3D0", defaults={"name": "bench", "region": "北京"}
     )
-    Discrepancy.objects.filter(company=company).delete()
-    ReconciliationRun.objects.filter(company=company).delete()
-    Invoice.objects.filter(company=company).delete()
-    TaxRecord.objects.filter(company=company).delete()
+    with connection.cursor() as cur:  # the scratch tables only hold bench rows; no ORM cascade collection
+        cur.execute(
+            "TRUNCATE recovery_discrepancy, recovery_alert, recovery_reconciliationrun, "
+            "invoices_invoice, invoices_taxrecord CASCADE"
+        )
     missing_each = ROWS // 100
     with connection.cursor() as cur:
         cur.execute(
