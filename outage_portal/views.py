@@ -1,4 +1,4 @@
-"""Pages of the foundation: home, companies and members, health."""
+"""Pages of the foundation: companies and members, health."""
 
 from __future__ import annotations
 
@@ -17,18 +17,6 @@ from outage_portal import services
 from outage_portal.forms import CompanyForm
 from outage_portal.models import Company, Membership, Role, WorkerHeartbeat
 from outage_portal.roles import has_role
-
-
-@login_required
-def home(request):
-    companies = Company.objects.for_user(request.user).prefetch_related(
-        Prefetch(
-            "memberships",
-            queryset=Membership.objects.filter(user=request.user),
-            to_attr="my_memberships",
-        )
-    )
-    return render(request, "outage_portal/home.html", {"companies": companies})
 
 
 @login_required
