@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.utils.translation import gettext_lazy as _
 
 from outage_portal.models import Company, CompanyScopedQuerySet
@@ -117,8 +119,13 @@ def _invoice_constraints(prefix: str) -> list:
             name=f"{prefix}_unique_key",
             violation_error_message=_("This company already has an invoice with this number."),
         ),
+        # Within half a cent rather than "=": SQLite compares decimals as floats (200.10 + 26.01 is
+        # not 226.11 there); with two decimal places this is exact equality on PostgreSQL.
         models.CheckConstraint(
-            condition=Q(total=F("amount") + F("tax")),
+            condition=Q(
+                total__gte=F("amount") + F("tax") - Value(Decimal("0.005")),
+                total__lte=F("amount") + F("tax") + Value(Decimal("0.005")),
+            ),
             name=f"{prefix}_total_is_amount_plus_tax",
             violation_error_message=_("The total must equal amount plus tax."),
         ),
@@ -158,3 +165,20 @@ class TaxRecord(InvoiceFields):
             models.Index(fields=["company", "direction", "issue_date"], name="taxrecord_period"),
             models.Index(fields=["company", "seller_tax_id", "buyer_tax_id", "issue_date"], name="taxrecord_parties"),
         ]
+
+
+class ImportRejection(models.Model):
+    """One row of an imported file that was not stored, and why."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rejections")
+    row = models.PositiveIntegerField(_("row"))
+    column = models.CharField(_("column"), max_length=40)
+    reason = models.CharField(_("reason"), max_length=500)
+
+    class Meta:
+        verbose_name = _("rejected row")
+        verbose_name_plural = _("rejected rows")
+        ordering = ["batch", "row", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.row} {self.column}: {self.reason}"

@@ -1,0 +1,66 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from invoices import services
+from invoices.models import BatchState, Direction
+from outage_portal.models import Company
+
+KINDS = {"backup": "backup", "tax-export": "tax_export"}
+
+
+class Command(BaseCommand):
+    help = (
+        "Import invoice files (CSV or XLSX) for a company: local backups into its own records, or the "
+        "tax platform's export into what the tax system shows. Exit 0 when every file was processed "
+        "(rejected rows included), non-zero when a file is refused as a whole."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", metavar="FILE")
+        parser.add_argument("--company", required=True, help="unified social credit code")
+        parser.add_argument("--kind", required=True, choices=list(KINDS))
+        parser.add_argument("--direction", default=Direction.ISSUED, choices=Direction.values)
+        parser.add_argument("--json", action="store_true", help="print a JSON report")
+
+    def handle(self, *args, files, company, kind, direction, **options):
+        as_json = options["json"]
+        target = Company.objects.filter(credit_code=company.strip().upper()).first()
+        if target is None:
+            raise CommandError(f"No company with credit code {company}")
+        reports, refused = [], []
+        for name in files:
+            path = Path(name)
+            if not path.is_file():
+                raise CommandError(f"{name}: no such file")
+            report = services.import_file(
+                company=target, kind=KINDS[kind], direction=direction, filename=path.name, content=path.read_bytes()
+            )
+            reports.append(report.as_dict())
+            if report.batch.state == BatchState.FAILED:
+                refused.append(f"{name}: {report.batch.failure_reason}")
+        if as_json:
+            summary = {
+                "created": sum(r["created"] for r in reports),
+                "updated": sum(r["updated"] for r in reports),
+                "unchanged": sum(r["unchanged"] for r in reports),
+                "rejected": [reject | {"file": r["file"]} for r in reports for reject in r["rejected"]],
+                "files": reports,
+            }
+            self.stdout.write(_json_dumps(summary))
+        else:
+            for r in reports:
+                self.stdout.write(
+                    f"{r['file']}: {r['state']} · read {r['read']} · created {r['created']} · "
+                    f"updated {r['updated']} · unchanged {r['unchanged']} · rejected {len(r['rejected'])}"
+                    + (f" · {r['failure_reason']}" if r["failure_reason"] else "")
+                )
+                for reject in r["rejected"]:
+                    self.stdout.write(f"  row {reject['row']} {reject['column']}: {reject['reason']}")
+        if refused:
+            raise CommandError("; ".join(refused))
+
+
+def _json_dumps(data) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)

@@ -1,0 +1,318 @@
+"""Parsers for invoice files: local backups (CSV, XLSX) and the platform's invoice-list export.
+
+Each parser streams the file and yields `(row_number, {field: raw value})`; validation is separate
+(`validate_row`) so every format shares one set of rules and one set of messages.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from invoices.keys import invoice_key, normalise_digits
+from invoices.models import InvoiceStatus, InvoiceType
+from outage_portal.validators import normalise_tax_id, validate_taxpayer_id
+
+
+class FileRefused(Exception):
+    """The file as a whole cannot be read (wrong format, encoding, no known columns)."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+# Header names seen in backups and in the platform export (全量发票查询), Chinese and English.
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "invoice_code": ("发票代码", "invoice code", "invoice_code", "code"),
+    "invoice_number": ("发票号码", "invoice number", "invoice_number", "number", "invoice no"),
+    "digital_number": ("数电发票号码", "数电票号码", "全电发票号码", "digital number", "digital_number"),
+    "issue_date": ("开票日期", "issue date", "issue_date", "date"),
+    "seller_tax_id": ("销方识别号", "销售方纳税人识别号", "销方税号", "seller tax id", "seller_tax_id"),
+    "seller_name": ("销方名称", "销售方名称", "seller name", "seller_name"),
+    "buyer_tax_id": ("购方识别号", "购买方纳税人识别号", "购方税号", "buyer tax id", "buyer_tax_id"),
+    "buyer_name": ("购买方名称", "购方名称", "buyer name", "buyer_name"),
+    "amount": ("金额", "不含税金额", "amount"),
+    "tax": ("税额", "tax"),
+    "total": ("价税合计", "total"),
+    "tax_rate": ("税率", "tax rate", "tax_rate"),
+    "invoice_type": ("发票票种", "发票类型", "invoice type", "invoice_type", "type"),
+    "status": ("发票状态", "status"),
+}
+_HEADER_LOOKUP = {alias.strip().lower(): field for field, aliases in HEADER_ALIASES.items() for alias in aliases}
+
+TYPE_ALIASES: dict[str, str] = {
+    "增值税专用发票": InvoiceType.SPECIAL,
+    "专票": InvoiceType.SPECIAL,
+    "01": InvoiceType.SPECIAL,
+    "增值税普通发票": InvoiceType.ORDINARY,
+    "普票": InvoiceType.ORDINARY,
+    "04": InvoiceType.ORDINARY,
+    "增值税电子专用发票": InvoiceType.E_SPECIAL,
+    "08": InvoiceType.E_SPECIAL,
+    "20": InvoiceType.E_SPECIAL,
+    "增值税电子普通发票": InvoiceType.E_ORDINARY,
+    "10": InvoiceType.E_ORDINARY,
+    "数电票（增值税专用发票）": InvoiceType.DIGITAL_SPECIAL,
+    "电子发票（增值税专用发票）": InvoiceType.DIGITAL_SPECIAL,
+    "数电专票": InvoiceType.DIGITAL_SPECIAL,
+    "31": InvoiceType.DIGITAL_SPECIAL,
+    "数电票（普通发票）": InvoiceType.DIGITAL_ORDINARY,
+    "电子发票（普通发票）": InvoiceType.DIGITAL_ORDINARY,
+    "数电普票": InvoiceType.DIGITAL_ORDINARY,
+    "32": InvoiceType.DIGITAL_ORDINARY,
+    **{choice.value: choice.value for choice in InvoiceType},
+}
+STATUS_ALIASES: dict[str, str] = {
+    "正常": InvoiceStatus.NORMAL,
+    "作废": InvoiceStatus.VOIDED,
+    "已作废": InvoiceStatus.VOIDED,
+    "红冲": InvoiceStatus.RED_LETTER,
+    "已红冲": InvoiceStatus.RED_LETTER,
+    "红字": InvoiceStatus.RED_LETTER,
+    "全额红冲": InvoiceStatus.RED_LETTER,
+    "": InvoiceStatus.NORMAL,
+    **{choice.value: choice.value for choice in InvoiceStatus},
+}
+XLSX_EXPORT_SHEET = "发票基础信息"
+MAX_DECOMPRESSED_BYTES = 500 * 1024 * 1024  # an XLSX that inflates beyond this is refused as a zip bomb
+
+
+def _map_header(cells: list) -> dict[int, str]:
+    mapping = {}
+    for index, cell in enumerate(cells):
+        field = _HEADER_LOOKUP.get(str(cell or "").strip().lower().replace("\ufeff", ""))
+        if field and field not in mapping.values():
+            mapping[index] = field
+    return mapping
+
+
+def _require_columns(mapping: dict[int, str]) -> None:
+    fields = set(mapping.values())
+    has_number = "invoice_number" in fields or "digital_number" in fields
+    missing = [name for name in ("issue_date", "amount", "tax") if name not in fields]
+    if not has_number or missing:
+        raise FileRefused(
+            _(
+                "No invoice columns found: the file needs an invoice number (发票号码 or 数电发票号码), 开票日期, 金额 and 税额."  # noqa: E501
+            )
+        )
+
+
+def _detect_encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start > len(head) - 4:  # a multi-byte character cut by the sample's end
+            return "utf-8"
+    try:
+        head.decode("gb18030")
+        return "gb18030"  # a superset of GBK, which is what Excel saves on Chinese Windows
+    except UnicodeDecodeError:
+        raise FileRefused(_("The file is neither UTF-8 nor GBK/GB18030 text; save it as CSV (UTF-8) and try again."))
+
+
+def iter_csv(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
+    head = stream.read(65536)
+    encoding = _detect_encoding(head)
+    stream.seek(0)
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    try:
+        reader = csv.reader(text)
+        mapping: dict[int, str] = {}
+        for line_number, cells in enumerate(reader, start=1):
+            if not mapping:
+                mapping = _map_header(cells)
+                if mapping:
+                    _require_columns(mapping)
+                elif line_number >= 10:
+                    break
+                continue
+            if not any(c.strip() for c in cells):
+                continue
+            yield line_number, {field: cells[i] if i < len(cells) else "" for i, field in mapping.items()}
+        if not mapping:
+            _require_columns({})
+    except UnicodeDecodeError:
+        raise FileRefused(_("The file changes encoding part-way through; save it again as CSV (UTF-8)."))
+    except csv.Error as exc:
+        raise FileRefused(_("The CSV file is malformed: %(error)s") % {"error": exc})
+    finally:
+        text.detach()
+
+
+def iter_xlsx(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_DECOMPRESSED_BYTES:
+                raise FileRefused(_("The spreadsheet expands to more than 500 MB and is refused."))
+        stream.seek(0)
+        workbook = load_workbook(stream, read_only=True, data_only=True)
+    except FileRefused:
+        raise
+    except Exception:
+        raise FileRefused(_("The file is not a readable XLSX spreadsheet."))
+    try:
+        sheet = workbook[XLSX_EXPORT_SHEET] if XLSX_EXPORT_SHEET in workbook.sheetnames else workbook.worksheets[0]
+        mapping: dict[int, str] = {}
+        for row_number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if not mapping:
+                mapping = _map_header(list(cells))
+                if mapping:
+                    _require_columns(mapping)
+                elif row_number >= 10:
+                    break
+                continue
+            if not any(c not in (None, "") for c in cells):
+                continue
+            yield row_number, {field: cells[i] if i < len(cells) else None for i, field in mapping.items()}
+        if not mapping:
+            _require_columns({})
+    finally:
+        workbook.close()
+
+
+def iter_rows(stream: io.BufferedIOBase, filename: str) -> Iterator[tuple[int, dict]]:
+    head = stream.read(4)
+    stream.seek(0)
+    if head.startswith(b"PK"):
+        if not filename.lower().endswith((".xlsx", ".xlsm")):
+            raise FileRefused(_("This is a zip archive, not a CSV or XLSX file."))
+        return iter_xlsx(stream)
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        raise FileRefused(_("The file is named .xlsx but is not a spreadsheet."))
+    return iter_csv(stream)
+
+
+# --- Validation ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str
+    reason: str
+
+
+_CENT = Decimal("0.01")
+
+
+def parse_money(value) -> Decimal:
+    """Exact cents. Spreadsheet floats (0.1 + 0.2 style) are rounded through their shortest repr."""
+    if isinstance(value, float):
+        value = repr(value)
+    text = normalise_digits(value).replace("¥", "").replace("￥", "") if not isinstance(value, Decimal) else value
+    if text in ("", None):
+        raise ValidationError(_("missing amount"))
+    try:
+        return Decimal(text).quantize(_CENT, rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError):
+        raise ValidationError(_("“%(value)s” is not an amount") % {"value": value})
+
+
+def parse_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value or "").strip()
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValidationError(_("“%(value)s” is not a date (use YYYY-MM-DD)") % {"value": text})
+
+
+def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict | None, list[RowError]]:
+    """One raw row → the field values of an invoice, or the reasons it is rejected."""
+    errors: list[RowError] = []
+
+    def fail(column: str, reason) -> None:
+        errors.append(RowError(row_number, column, str(reason)))
+
+    if any(str(raw.get(name) or "").strip() == "-" for name in ("invoice_code", "invoice_number", "digital_number")):
+        return None, []  # the export's summary rows carry "-" in the number columns
+    code = normalise_digits(raw.get("invoice_code"))
+    number = normalise_digits(raw.get("invoice_number"))
+    digital = normalise_digits(raw.get("digital_number"))
+    if digital and (len(digital) != 20 or not digital.isdigit()):
+        fail("digital_number", _("a 数电 invoice number has 20 digits"))
+    if code and (len(code) not in (10, 12) or not code.isdigit()):
+        fail("invoice_code", _("an invoice code has 10 or 12 digits"))
+    if number and not number.isdigit():
+        fail("invoice_number", _("an invoice number has only digits"))
+    elif number and code and len(number) != 8:
+        fail("invoice_number", _("an invoice number has 8 digits"))
+    key = invoice_key(code=code, number=number, digital_number=digital)
+    if not key:
+        fail("invoice_number", _("no invoice number"))
+    values: dict = {
+        "invoice_key": key,
+        "invoice_code": code,
+        "invoice_number": number,
+        "digital_number": digital or (number if len(number) == 20 and not code else ""),
+        "seller_name": str(raw.get("seller_name") or "").strip()[:200],
+        "buyer_name": str(raw.get("buyer_name") or "").strip()[:200],
+    }
+    try:
+        values["issue_date"] = parse_date(raw.get("issue_date"))
+    except ValidationError as exc:
+        fail("issue_date", exc.messages[0])
+    for field in ("seller_tax_id", "buyer_tax_id"):
+        tax_id = normalise_tax_id(str(raw.get(field) or ""))
+        if tax_id:
+            try:
+                validate_taxpayer_id(tax_id)
+            except ValidationError as exc:
+                fail(field, exc.messages[0])
+        elif field == "seller_tax_id":
+            fail(field, _("missing seller tax ID"))
+        values[field] = tax_id
+    for field in ("amount", "tax"):
+        try:
+            values[field] = parse_money(raw.get(field))
+        except ValidationError as exc:
+            fail(field, exc.messages[0])
+    if "amount" in values and "tax" in values:
+        computed = values["amount"] + values["tax"]
+        if raw.get("total") not in (None, ""):
+            try:
+                total = parse_money(raw.get("total"))
+            except ValidationError as exc:
+                fail("total", exc.messages[0])
+            else:
+                if total != computed:
+                    fail(
+                        "total", _("total %(total)s is not amount + tax (%(sum)s)") % {"total": total, "sum": computed}
+                    )
+        values["total"] = computed
+    rate = str(raw.get("tax_rate") or "").strip().rstrip("%")
+    values["tax_rate"] = None
+    if rate and rate not in ("免税", "不征税", "***"):
+        try:
+            number_rate = Decimal(rate)
+            values["tax_rate"] = (number_rate / 100 if number_rate >= 1 else number_rate).quantize(Decimal("0.0001"))
+        except InvalidOperation:
+            fail("tax_rate", _("“%(value)s” is not a tax rate") % {"value": rate})
+    type_text = str(raw.get("invoice_type") or "").strip()
+    values["invoice_type"] = TYPE_ALIASES.get(type_text) or (default_type if not type_text else None)
+    if values["invoice_type"] is None:
+        fail("invoice_type", _("unknown invoice type “%(value)s”") % {"value": type_text})
+    status_text = str(raw.get("status") or "").strip()
+    values["status"] = STATUS_ALIASES.get(status_text)
+    if values["status"] is None:
+        fail("status", _("unknown invoice status “%(value)s”") % {"value": status_text})
+    return (None, errors) if errors else (values, [])
