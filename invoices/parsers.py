@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -236,6 +237,22 @@ def parse_date(value) -> date:
     raise ValidationError(_("“%(value)s” is not a date (use YYYY-MM-DD)") % {"value": text})
 
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def parse_issue_time(value) -> datetime | None:
+    """The issue time when the cell carries one (the platform export does), in Asia/Shanghai."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+    text = str(value or "").strip()
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=SHANGHAI)
+        except ValueError:
+            continue
+    return None
+
+
 def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict | None, list[RowError]]:
     """One raw row → the field values of an invoice, or the reasons it is rejected."""
     errors: list[RowError] = []
@@ -271,6 +288,7 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
         values["issue_date"] = parse_date(raw.get("issue_date"))
     except ValidationError as exc:
         fail("issue_date", exc.messages[0])
+    values["issued_at"] = parse_issue_time(raw.get("issue_date"))
     for field in ("seller_tax_id", "buyer_tax_id"):
         tax_id = normalise_tax_id(str(raw.get(field) or ""))
         if tax_id:

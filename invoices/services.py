@@ -32,6 +32,7 @@ COMPARED_FIELDS = (
     "invoice_number",
     "digital_number",
     "issue_date",
+    "issued_at",
     "seller_tax_id",
     "seller_name",
     "buyer_tax_id",
