@@ -6,11 +6,13 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from invoices.models import Direction
+from outage_portal.filters import company_filter
 
 from .models import Discrepancy, GapKind, GapStatus
 
 
 class DiscrepancyFilter(django_filters.FilterSet):
+    company = company_filter()
     kind = django_filters.ChoiceFilter(label=_("kind"), choices=GapKind.choices)
     status = django_filters.ChoiceFilter(label=_("status"), choices=GapStatus.choices)
     direction = django_filters.ChoiceFilter(label=_("direction"), choices=Direction.choices)

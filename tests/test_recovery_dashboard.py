@@ -102,3 +102,10 @@ def test_exports_escape_formula_cells(client_for, alice, beijing):
     assert rows[1][3] == "'=HYPERLINK(1)"
     wb = load_workbook(io.BytesIO(client.get(reverse("recovery-gap-export-xlsx")).content))
     assert list(wb.active.iter_rows(values_only=True))[1][3] == "'=HYPERLINK(1)"
+
+
+def test_gap_list_company_choices_never_name_another_tenant(client_for, alice, charlie):
+    response = client_for(charlie).get("/recovery/gaps/")
+    assert response.status_code == 200
+    assert "西安秦川贸易有限公司" in response.text
+    assert "北京华信科技有限公司" not in response.text
