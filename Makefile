@@ -18,7 +18,7 @@ install: $(STAMP) messages
 # Compiled translations are build output (*.mo is ignored): Babel compiles them without GNU gettext.
 messages: $(STAMP)
 	@for po in $$(find . -path ./$(VENV) -prune -o -name django.po -print); do \
-	  $(VENV)/bin/pybabel compile --use-fuzzy -f -i $$po -o $${po%.po}.mo >/dev/null || exit 1; \
+	  $(VENV)/bin/pybabel compile -f -i $$po -o $${po%.po}.mo >/dev/null || exit 1; \
 	done
 
 run: install

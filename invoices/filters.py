@@ -1,0 +1,56 @@
+"""The one FilterSet for invoice records, shared by the invoice list page and the API."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from invoices.keys import normalise_digits
+from invoices.models import Direction, ImportKind, InvoiceStatus, InvoiceType
+from outage_portal.filters import company_filter
+
+
+class InvoiceRecordFilter(django_filters.FilterSet):
+    """Works for Invoice and TaxRecord alike (they share their fields)."""
+
+    company = company_filter()
+    number = django_filters.CharFilter(label=_("Invoice number"), method="filter_number")
+    counterparty = django_filters.CharFilter(label=_("Counterparty"), method="filter_counterparty")
+    direction = django_filters.ChoiceFilter(label=_("Direction"), choices=Direction.choices)
+    issued_from = django_filters.DateFilter(
+        label=_("Issued from"),
+        field_name="issue_date",
+        lookup_expr="gte",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    issued_to = django_filters.DateFilter(
+        label=_("Issued to"), field_name="issue_date", lookup_expr="lte", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    total_min = django_filters.NumberFilter(label=_("Total at least"), field_name="total", lookup_expr="gte")
+    total_max = django_filters.NumberFilter(label=_("Total at most"), field_name="total", lookup_expr="lte")
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=InvoiceStatus.choices)
+    invoice_type = django_filters.ChoiceFilter(label=_("Type"), choices=InvoiceType.choices)
+    source = django_filters.ChoiceFilter(label=_("Source"), field_name="batch__kind", choices=ImportKind.choices)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.form.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs.setdefault(
+                "class", "form-select form-select-sm" if is_select else "form-control form-control-sm"
+            )
+
+    def filter_number(self, queryset, name, value):
+        # Keys are stored normalised, so a pasted "'0110…" or full-width number still finds its invoice.
+        return queryset.filter(invoice_key__contains=normalise_digits(value))
+
+    def filter_counterparty(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(
+            Q(buyer_name__icontains=value)
+            | Q(seller_name__icontains=value)
+            | Q(buyer_tax_id=value.upper())
+            | Q(seller_tax_id=value.upper())
+        )
