@@ -223,6 +223,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" with different choices; name each enum after its model's choices.
+    "ENUM_NAME_OVERRIDES": {
+        "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
+        "GapStatusEnum": "recovery.models.GapStatus",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -31,3 +31,18 @@ def test_unauthenticated_api_calls_get_the_error_shape(client):
 
 def test_health_reports_database(client, db):
     assert client.get("/health/").json()["database"] == "ok"
+
+
+def test_openapi_schema_generates_without_warnings():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
