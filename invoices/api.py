@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from rest_framework import serializers, viewsets
+from django.conf import settings
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
 
+from invoices import services
 from invoices.filters import InvoiceRecordFilter
-from invoices.models import Invoice, TaxRecord
+from invoices.forms import IMPORT_ROLES
+from invoices.models import Direction, ImportBatch, ImportKind, ImportRejection, Invoice, TaxRecord
+from outage_portal.models import Company
 
 RECORD_FIELDS = [
     "id",
@@ -65,3 +74,77 @@ class TaxRecordViewSet(_RecordViewSet):
     """Invoices as the tax system shows them."""
 
     serializer_class = TaxRecordSerializer
+
+
+class RejectionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportRejection
+        fields = ["row", "column", "reason"]
+
+
+class ImportBatchSerializer(serializers.ModelSerializer):
+    rejections = RejectionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ImportBatch
+        fields = [
+            "id", "company", "kind", "direction", "state", "original_name", "sha256", "size", "created_at",
+            "finished_at", "rows_read", "rows_created", "rows_updated", "rows_unchanged", "rows_rejected",
+            "failure_reason", "rejections",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    company = serializers.PrimaryKeyRelatedField(queryset=Company.objects.all())
+    kind = serializers.ChoiceField(choices=[ImportKind.BACKUP, ImportKind.TAX_EXPORT])
+    direction = serializers.ChoiceField(choices=Direction.choices, default=Direction.ISSUED)
+    file = serializers.FileField()
+
+    def validate_company(self, company):
+        # Not a member with an importing role: the same answer as a company that does not exist.
+        if (
+            not Company.objects.for_user(self.context["request"].user, roles=IMPORT_ROLES)
+            .filter(pk=company.pk)
+            .exists()
+        ):
+            raise NotFound()
+        return company
+
+    def validate_file(self, upload):
+        if upload.size > settings.MAX_UPLOAD_BYTES:
+            raise serializers.ValidationError(
+                _("The file is larger than %(limit)d MB.") % {"limit": settings.MAX_UPLOAD_BYTES // 2**20}
+            )
+        return upload
+
+
+class ImportBatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Imports of invoice files. POST a multipart file to import it (accountants and company admins)."""
+
+    serializer_class = ImportBatchSerializer
+    filterset_fields = ["company", "kind", "state"]
+    parser_classes = [MultiPartParser]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ImportBatch.objects.none()
+        return ImportBatch.objects.for_user(self.request.user).prefetch_related("rejections")
+
+    def get_serializer_class(self):
+        return ImportUploadSerializer if self.action == "create" else ImportBatchSerializer
+
+    @extend_schema(request=ImportUploadSerializer, responses={201: ImportBatchSerializer})
+    def create(self, request, *args, **kwargs):
+        upload = ImportUploadSerializer(data=request.data, context={"request": request})
+        upload.is_valid(raise_exception=True)
+        data = upload.validated_data
+        report = services.import_file(
+            company=data["company"],
+            kind=data["kind"],
+            direction=data["direction"],
+            filename=data["file"].name,
+            content=data["file"].read(),
+            user=request.user,
+        )
+        return Response(ImportBatchSerializer(report.batch).data, status=status.HTTP_201_CREATED)

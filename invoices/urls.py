@@ -6,9 +6,14 @@ from invoices import api, views
 router = SimpleRouter()
 router.register("invoices", api.InvoiceViewSet, basename="invoice")
 router.register("tax-records", api.TaxRecordViewSet, basename="tax-record")
+router.register("imports", api.ImportBatchViewSet, basename="import")
 
 urlpatterns: list = [
     path("invoices/", views.invoice_list, name="invoice-list"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice-detail"),
+    path("imports/", views.import_list, name="import-list"),
+    path("imports/new/", views.import_upload, name="import-upload"),
+    path("imports/<int:pk>/", views.import_detail, name="import-detail"),
+    path("imports/<int:pk>/rejected-rows.csv", views.import_rejections_csv, name="import-rejections-csv"),
 ]
 api_urlpatterns: list = router.urls

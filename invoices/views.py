@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
 
+from invoices import services
 from invoices.filters import InvoiceRecordFilter
-from invoices.models import Invoice, TaxRecord
+from invoices.forms import IMPORT_ROLES, ImportForm
+from invoices.models import ImportBatch, Invoice, TaxRecord
+from outage_portal.models import Company
 
 
 @login_required
@@ -51,3 +58,53 @@ COMPARED = (
     "total",
     "status",
 )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request):
+    form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        batches = [
+            services.import_file(
+                company=data["company"],
+                kind=data["kind"],
+                direction=data["direction"],
+                filename=upload.name,
+                content=upload.read(),
+                user=request.user,
+            ).batch
+            for upload in data["files"]
+        ]
+        if len(batches) == 1:
+            return redirect("import-detail", pk=batches[0].pk)
+        return redirect("import-list")
+    return render(request, "invoices/import_upload.html", {"form": form})
+
+
+@login_required
+def import_list(request):
+    batches = ImportBatch.objects.for_user(request.user).select_related("company", "created_by")[:100]
+    can_import = Company.objects.for_user(request.user, roles=IMPORT_ROLES).exists()
+    return render(request, "invoices/import_list.html", {"batches": batches, "can_import": can_import})
+
+
+@login_required
+def import_detail(request, pk: int):
+    batch = get_object_or_404(ImportBatch.objects.for_user(request.user).select_related("company", "created_by"), pk=pk)
+    rejections = batch.rejections.all()[:500]
+    return render(request, "invoices/import_detail.html", {"batch": batch, "rejections": rejections})
+
+
+@login_required
+def import_rejections_csv(request, pk: int):
+    batch = get_object_or_404(ImportBatch.objects.for_user(request.user), pk=pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="rejected-rows-{batch.pk}.csv"'
+    response.write("\ufeff")  # so Excel opens it as UTF-8
+    writer = csv.writer(response)
+    writer.writerow(["row", "column", "reason"])
+    for rejection in batch.rejections.all().iterator():
+        writer.writerow([rejection.row, rejection.column, rejection.reason])
+    return response

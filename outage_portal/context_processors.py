@@ -17,6 +17,7 @@ NAV_ITEMS: list[tuple[str, str, frozenset[str]]] = [
     # --- subscriptions ---
     # --- invoices ---
     (_("Invoices"), "invoice-list", ANY_MEMBER),
+    (_("Imports"), "import-list", ANY_MEMBER),
     # --- recovery ---
     (_("Gaps"), "recovery-gap-list", ANY_MEMBER),
     (_("Companies"), "company-list", ANY_MEMBER),
