@@ -16,28 +16,7 @@ from invoices.forms import IMPORT_ROLES
 from invoices.models import Direction, ImportBatch, ImportKind, ImportRejection, Invoice, TaxRecord
 from outage_portal.models import Company
 
-RECORD_FIELDS = [
-    "id",
-    "company",
-    "direction",
-    "invoice_key",
-    "invoice_code",
-    "invoice_number",
-    "digital_number",
-    "issue_date",
-    "issued_at",
-    "seller_tax_id",
-    "seller_name",
-    "buyer_tax_id",
-    "buyer_name",
-    "amount",
-    "tax",
-    "total",
-    "tax_rate",
-    "invoice_type",
-    "status",
-    "batch",
-]
+RECORD_FIELDS = ["id", "company", "direction", "invoice_key", *services.COMPARED_FIELDS, "batch"]
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
