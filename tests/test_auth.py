@@ -32,3 +32,8 @@ def test_password_change(client_for, alice):
     assert response.status_code == 302
     alice.refresh_from_db()
     assert alice.check_password("another-long-pass-7")
+
+
+def test_language_switch_names_each_language_in_itself(client, db):
+    page = client.get("/accounts/login/").text
+    assert ">English</button>" in page and ">简体中文</button>" in page
