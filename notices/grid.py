@@ -16,3 +16,20 @@ class Function(models.TextChoices):
     FILE = "file", _("Tax filing")  # 申报
     RED_LETTER = "red_letter", _("Red-letter invoices")  # 红字发票
     DOWNLOAD = "download", _("Download")  # 下载
+
+
+def validate_functions(value) -> None:
+    """A non-empty list of known functions, each once (the model fields' and forms' one rule)."""
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(value, list) or not value:
+        raise ValidationError(_("Choose at least one affected function."), code="functions_empty")
+    unknown = [item for item in value if item not in Function.values]
+    if unknown:
+        raise ValidationError(
+            _("Unknown function(s): %(unknown)s. Known: %(known)s."),
+            code="functions_unknown",
+            params={"unknown": ", ".join(map(str, unknown)), "known": ", ".join(Function.values)},
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError(_("Each function may be listed once."), code="functions_repeated")
