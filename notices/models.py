@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -56,6 +57,9 @@ class TaxSystem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region} · {self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("system-detail", args=[self.slug])
 
 
 class NoticeState(models.TextChoices):
@@ -132,6 +136,9 @@ class MaintenanceNotice(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("notice-detail", args=[self.pk])
 
 
 class NoticeRevision(models.Model):
@@ -247,6 +254,9 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("incident-detail", args=[self.pk])
 
 
 class IncidentUpdate(models.Model):

@@ -1,7 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from notices import views
 
 urlpatterns: list = [
     # --- catalogue, notices, incidents, status, feeds ---
+    path("systems/<slug:slug>/", views.system_detail, name="system-detail"),
+    path("notices/<int:pk>/", views.notice_detail, name="notice-detail"),
+    path("incidents/<int:pk>/", views.incident_detail, name="incident-detail"),
     # --- subscriptions, channels, deliveries ---
 ]
 
