@@ -127,7 +127,10 @@ class ReconciliationRun(models.Model):
 class Discrepancy(models.Model):
     """One gap between our books and the tax system; stable across runs (same `gap_key` = same row)."""
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="discrepancies")
+    # Every gap is written by reconciliation in bulk, so each index costs on every run: the composite
+    # indexes below lead with company_id and assignee_id, and the rarely followed links (suggestions,
+    # decisions, runs that first saw or resolved a gap) go without one.
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="discrepancies", db_index=False)
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
     kind = models.CharField(_("kind"), max_length=24, choices=GapKind.choices)
     gap_key = models.CharField(_("gap key"), max_length=80)
@@ -135,9 +138,11 @@ class Discrepancy(models.Model):
     invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     tax_record = models.ForeignKey(TaxRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     suggested_tax_record = models.ForeignKey(
-        TaxRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        TaxRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
-    suggested_invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    suggested_invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     issue_date = models.DateField(_("issue date"))
     issued_at = models.DateTimeField(_("issue time"), null=True, blank=True)
     amount_at_risk = models.DecimalField(_("amount at risk"), max_digits=16, decimal_places=2, default=0)
@@ -147,20 +152,20 @@ class Discrepancy(models.Model):
     decision = models.CharField(_("decision"), max_length=20, choices=Decision.choices, blank=True, default="")
     decision_reason = models.TextField(_("reason"), blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     incident_kind = models.CharField(_("window kind"), max_length=12, blank=True)
     incident_id = models.PositiveIntegerField(_("window id"), null=True, blank=True)
     incident_title = models.CharField(_("window"), max_length=200, blank=True)
     incident_url = models.CharField(max_length=300, blank=True)
-    first_seen_run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="+")
+    first_seen_run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="+", db_index=False)
     last_seen_run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="+")
     resolved_by_run = models.ForeignKey(
-        ReconciliationRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        ReconciliationRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     first_seen_at = models.DateTimeField(_("first seen"))
     last_seen_at = models.DateTimeField(_("last seen"))
