@@ -20,6 +20,7 @@ class OutageWindow:
     start: datetime
     end: datetime | None  # None: still going on
     url: str
+    functions: tuple[str, ...] = ()  # affected functions (notices.grid.Function values); empty: all
 
 
 def outage_windows(*, regions: list[str] | None = None, start: datetime, end: datetime) -> list[OutageWindow]:

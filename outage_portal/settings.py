@@ -277,6 +277,8 @@ try:
 except InvalidOperation as exc:
     raise ImproperlyConfigured("RECONCILE_AMOUNT_TOLERANCE must be a decimal amount such as 0.01") from exc
 RECONCILE_FUZZY_DAYS = env_int("RECONCILE_FUZZY_DAYS", 3)
+# The tax system may lag our books by this many days before a run compares only up to its newest record.
+RECONCILE_PARTIAL_LAG_DAYS = env_int("RECONCILE_PARTIAL_LAG_DAYS", 2)
 STALE_BACKUP_DAYS = env_int("STALE_BACKUP_DAYS", 7)
 
 # Steps of `manage.py load_demo`, in order; each app adds the part of the story it owns.

@@ -83,7 +83,7 @@ def _scratch_table(cursor) -> None:
     )
 
 
-def compare(*, run, now) -> None:
+def compare(*, run, now, end: date | None = None) -> None:
     """Upsert every gap of `run`'s company/direction/period; mark the rest of the period resolved.
 
     One full outer join over the period finds every pair that is unmatched or differs (the only pass
@@ -95,7 +95,7 @@ def compare(*, run, now) -> None:
     fuzzy_on = MatchRule.objects.filter(method=MatchRule.Method.FUZZY, enabled=True).exists()
     now_db = ops.adapt_datetimefield_value(now)
     start: date = run.period_start
-    end: date = run.period_end
+    end = end or run.period_end  # a partial run compares only up to where the tax system's data reaches
     base = [run.company_id, run.direction, ops.adapt_datefield_value(start), ops.adapt_datefield_value(end)]
     owner = [run.company_id, run.direction]
     stamp = [run.pk, run.pk, now_db, now_db]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from invoices.models import TaxRecord
+from invoices.models import Invoice, TaxRecord
 from outage_portal.models import Company
 
 from . import engine
@@ -61,6 +62,22 @@ def _fail(run_id: int, reason: str) -> None:
     )
 
 
+def _tax_data_reaches(run: ReconciliationRun) -> date:
+    """The last day of the period worth comparing: the tax system often lags our books by a day or
+    two; when its newest record is older than our newest invoice by more than the allowed lag, the
+    days after it would all look "missing" — compare only up to it (the run is then partial)."""
+    in_period = {
+        "company_id": run.company_id,
+        "direction": run.direction,
+        "issue_date__range": (run.period_start, run.period_end),
+    }
+    newest_tax = TaxRecord.objects.filter(**in_period).aggregate(d=Max("issue_date"))["d"]
+    newest_book = Invoice.objects.filter(**in_period).aggregate(d=Max("issue_date"))["d"]
+    if newest_tax and newest_book and (newest_book - newest_tax).days > settings.RECONCILE_PARTIAL_LAG_DAYS:
+        return newest_tax
+    return run.period_end
+
+
 def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
     """Execute a run. Idempotent and race-safe: the gap writes and the final state commit together
     under a row lock, so a killed worker leaves nothing partial and a retry gives the same gaps."""
@@ -95,7 +112,7 @@ def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
             ReconciliationRun.objects.filter(
                 company_id=run.company_id,
                 direction=run.direction,
-                state=RunState.SUCCEEDED,
+                state__in=[RunState.SUCCEEDED, RunState.PARTIAL],
                 period_start__lte=run.period_end,
                 period_end__gte=run.period_start,
                 counts__tax_records__gt=0,
@@ -112,8 +129,9 @@ def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
             run.finished_at = timezone.now()
             run.save(update_fields=["state", "failure_reason", "finished_at"])
             return run
+        compare_until = _tax_data_reaches(run)
         now = timezone.now()
-        engine.compare(run=run, now=now)
+        engine.compare(run=run, now=now, end=compare_until)
         _attribute(run=run)
         counts = {k: 0 for k in GapKind.values}
         for row in Discrepancy.objects.filter(last_seen_run=run).values("kind").annotate(n=Count("id")).order_by():
@@ -127,14 +145,24 @@ def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
         run.new_gaps = sum(new_counts.values())
         run.resolved_gaps = Discrepancy.objects.filter(resolved_by_run=run).count()
         run.state = RunState.SUCCEEDED
+        if compare_until < run.period_end:
+            run.state = RunState.PARTIAL
+            run.failure_reason = _(
+                "The tax system shows records only up to %(date)s; invoices after that day were not compared "
+                "yet, so they are not reported as missing."
+            ) % {"date": compare_until.isoformat()}
         run.finished_at = timezone.now()
-        run.save(update_fields=["counts", "new_gaps", "resolved_gaps", "state", "finished_at"])
+        run.save(update_fields=["counts", "new_gaps", "resolved_gaps", "state", "failure_reason", "finished_at"])
         if run.new_gaps:
             alert, _created = Alert.objects.get_or_create(
                 run=run, defaults={"company": run.company, "counts": new_counts}
             )
             transaction.on_commit(lambda: alert_publish(alert_id=alert.pk))
     return run
+
+
+# Functions whose loss makes invoices go missing from (or unseen in) the tax system.
+INVOICE_FLOW_FUNCTIONS = {"issue", "query", "download", "red_letter"}
 
 
 def _attribute(*, run: ReconciliationRun) -> None:
@@ -148,7 +176,10 @@ def _attribute(*, run: ReconciliationRun) -> None:
     end = datetime.combine(run.period_end + timedelta(days=1), time.min, tzinfo=tz)
     found = windows.outage_windows(regions=[run.company.region], start=start, end=end)
     base = Discrepancy.objects.filter(last_seen_run=run, incident_id__isnull=True)
-    for w in sorted(found, key=lambda w: w.start):
+    # Only windows that stop invoices from reaching the tax system explain a gap (a filing-only
+    # window does not); an incident explains better than a maintenance window at the same time.
+    relevant = [w for w in found if not w.functions or set(w.functions) & INVOICE_FLOW_FUNCTIONS]
+    for w in sorted(relevant, key=lambda w: (w.kind != "incident", w.start)):
         if w.region and w.region != run.company.region:
             continue
         by_time = base.filter(issued_at__gte=w.start)

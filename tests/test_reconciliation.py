@@ -247,3 +247,53 @@ def test_reconcile_command_fails_with_the_reason(beijing, monkeypatch, published
     monkeypatch.setattr(sources, "refresh_tax_records", broken)
     with pytest.raises(CommandError, match="tax system down"):
         call_command("reconcile", "--company", beijing.credit_code)
+
+
+def test_tax_system_lagging_behind_makes_a_partial_run(beijing, published, settings):
+    """The tax system shows nothing after the 10th while our books run to the 20th: the later days are
+    not compared (no false "only in our books" gaps) and the run says why."""
+    settings.RECONCILE_PARTIAL_LAG_DAYS = 2
+    book(beijing, number="1", issue_date=date(2026, 11, 10))
+    tax(beijing, number="1", issue_date=date(2026, 11, 10))
+    book(beijing, number="2", issue_date=date(2026, 11, 9))  # before the lag: really missing
+    book(beijing, number="3", issue_date=date(2026, 11, 20))  # after the tax system's newest record
+    with translation.override("en"):
+        r = run(beijing)
+    assert r.state == RunState.PARTIAL
+    assert "2026-11-10" in r.failure_reason
+    assert kinds(beijing) == [(GapKind.ONLY_IN_BOOKS, invoice_key(code="1100231130", number="2"))]
+
+
+def test_a_lag_within_the_allowance_compares_the_whole_period(beijing, published, settings):
+    settings.RECONCILE_PARTIAL_LAG_DAYS = 2
+    tax(beijing, number="1", issue_date=date(2026, 11, 18))
+    book(beijing, number="1", issue_date=date(2026, 11, 18))
+    book(beijing, number="3", issue_date=date(2026, 11, 20))
+    assert run(beijing).state == RunState.SUCCEEDED
+    assert len(kinds(beijing)) == 1
+
+
+def test_attribution_prefers_incidents_and_ignores_filing_only_windows(beijing, monkeypatch, published):
+    def window(kind, wid, functions):
+        return OutageWindow(
+            kind=kind,
+            id=wid,
+            region="北京",
+            system="beijing-etax",
+            title=f"{kind} {wid}",
+            start=datetime(2026, 11, 10, 0, 0, tzinfo=UTC),
+            end=datetime(2026, 11, 10, 8, 0, tzinfo=UTC),
+            url=f"/{kind}/{wid}/",
+            functions=functions,
+        )
+
+    found = [window("notice", 1, ("issue",)), window("incident", 2, ("issue",)), window("notice", 3, ("file",))]
+    monkeypatch.setattr(windows, "outage_windows", lambda **kw: found)
+    book(beijing, number="1", issued_at=datetime(2026, 11, 10, 2, 0, tzinfo=UTC))
+    run(beijing)
+    gap = Discrepancy.objects.get()
+    assert (gap.incident_kind, gap.incident_id) == ("incident", 2)
+    monkeypatch.setattr(windows, "outage_windows", lambda **kw: [found[2]])
+    Discrepancy.objects.update(incident_id=None, incident_kind="")
+    run(beijing)
+    assert Discrepancy.objects.get().incident_id is None
