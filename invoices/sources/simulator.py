@@ -67,7 +67,7 @@ class Faults:
     def update(self, data: dict) -> None:
         """Apply a partial change from the admin endpoint; ValueError names what is wrong."""
         if not isinstance(data, dict):
-            raise ValueError("send a JSON object, e.g. {\"outage\": true}")
+            raise ValueError('send a JSON object, e.g. {"outage": true}')
         unknown = set(data) - {"outage", "slow_seconds", "truncate", "empty", "fail_next", "missing"}
         if unknown:
             raise ValueError(f"unknown faults: {', '.join(sorted(unknown))}")
@@ -168,7 +168,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     server: SimulatorServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's signature
+    def log_message(self, format, *args):
         if self.server.log:
             self.server.log(f"{self.address_string()} {format % args}")
 
@@ -198,7 +198,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         return json.loads(raw or b"{}")
 
     # --- routes -----------------------------------------------------------------------------------
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self):
         simulator = self.server.simulator
         url = urlsplit(self.path)
         if url.path == "/health":
@@ -214,7 +214,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             return self._invoices(url.path[len(API_PREFIX) : -len("/invoices")], parse_qs(url.query))
         return self._error(404, f"no such endpoint: {url.path}")
 
-    def do_POST(self):  # noqa: N802 - http.server's naming
+    def do_POST(self):
         simulator = self.server.simulator
         path = urlsplit(self.path).path
         if path not in ("/admin/faults", "/admin/faults/recover"):
@@ -245,7 +245,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         if slow:
             self.server.stopping.wait(slow)
         if outage or fail_now:
-            return self._error(503, "系统维护中，请稍后再试 (the tax system is under maintenance)", {"Retry-After": "60"})
+            maintenance = "系统维护中，请稍后再试 (the tax system is under maintenance)"
+            return self._error(503, maintenance, {"Retry-After": "60"})
         if not self._authorised():
             return None
         if taxpayer not in simulator.data:
