@@ -60,6 +60,7 @@ class TaxSourceForm(forms.Form):
     base_url = forms.URLField(
         label=_("Base URL"),
         required=False,
+        assume_scheme="https",
         max_length=300,
         help_text=_("For an API or the simulator, e.g. http://127.0.0.1:8001 (empty for the simulator: the default)."),
     )
