@@ -399,3 +399,16 @@ def test_load_demo_points_both_companies_at_the_simulator_and_shows_the_beijing_
     assert set(bj_gaps.values_list("invoice_key", flat=True)) == outage_keys(demo.demo_today())
     xa_gaps = Discrepancy.objects.filter(company__credit_code="91610131MA6TX1Y2KC")
     assert list(xa_gaps.values_list("kind", flat=True)) == [GapKind.STATUS_MISMATCH]
+
+
+def test_tax_simulator_fault_command_switches_faults_at_runtime(sim, capsys):
+    call_command("tax_simulator_fault", "outage", "--url", sim.url, "--token", TOKEN)
+    assert sim.simulator.faults.outage is True
+    call_command("tax_simulator_fault", "slow", "2.5", "--url", sim.url, "--token", TOKEN)
+    assert sim.simulator.faults.slow_seconds == 2.5
+    call_command("tax_simulator_fault", "recover", "--url", sim.url, "--token", TOKEN)
+    assert not sim.simulator.faults.outage and sim.simulator.faults.missing == []
+    call_command("tax_simulator_fault", "missing-beijing", "--url", sim.url, "--token", TOKEN)
+    assert sim.simulator.faults.missing == [sim.simulator.demo_missing]
+    with pytest.raises(CommandError, match="HTTP 401"):
+        call_command("tax_simulator_fault", "show", "--url", sim.url, "--token", "wrong")
