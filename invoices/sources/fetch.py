@@ -170,7 +170,10 @@ def _validated(*, company: Company, direction: str, periods: list[FetchedPeriod]
             row["issue_date"] = raw.get("issued_at") or raw.get("issue_date")
             values, errors = validate_row(position, row, default_type=InvoiceType.DIGITAL_ORDINARY)
             if errors or values is None:
-                problems.extend(f"{_('invoice %(n)d') % {'n': position}}: {e.column}: {e.reason}" for e in errors)
+                problems.extend(
+                    _("invoice %(n)d: %(column)s: %(reason)s") % {"n": position, "column": e.column, "reason": e.reason}
+                    for e in errors
+                )
                 continue
             label = values["invoice_key"]
             if values[own_side] != company.credit_code:
