@@ -150,7 +150,7 @@ def load(stdout) -> None:
             tax_source_save(
                 company=company,
                 kind=TaxSourceKind.SIMULATOR,
-                base_url=settings.TAX_SIMULATOR_URL,
+                base_url="",  # the portal's simulator, wherever TAX_SIMULATOR_URL puts it
                 credential=settings.TAX_SIMULATOR_TOKEN,
             )
     for key, company in companies.items():

@@ -62,7 +62,9 @@ class TaxSourceForm(forms.Form):
         required=False,
         assume_scheme="https",
         max_length=300,
-        help_text=_("For an API or the simulator, e.g. http://127.0.0.1:8001 (empty for the simulator: the default)."),
+        help_text=_(
+            "For an API, e.g. https://tax.example.cn; for the simulator leave it empty to use the portal's own."
+        ),
     )
     credential = forms.CharField(
         label=_("Access token"),

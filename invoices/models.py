@@ -221,9 +221,9 @@ class TaxSource(models.Model):
                 violation_error_message=_("Unknown source."),
             ),
             models.CheckConstraint(
-                condition=Q(kind=TaxSourceKind.UPLOAD) | ~Q(base_url=""),
-                name="taxsource_fetchable_has_url",
-                violation_error_message=_("An API or simulator source needs its base URL."),
+                condition=~Q(kind=TaxSourceKind.API) | ~Q(base_url=""),
+                name="taxsource_api_has_url",
+                violation_error_message=_("An API source needs its base URL."),
             ),
             models.CheckConstraint(
                 condition=Q(timeout_seconds__gte=1, timeout_seconds__lte=300),
@@ -248,6 +248,13 @@ class TaxSource(models.Model):
     @property
     def is_fetchable(self) -> bool:
         return self.kind in (TaxSourceKind.API, TaxSourceKind.SIMULATOR)
+
+    @property
+    def url(self) -> str:
+        """Where to fetch from: a simulator source without a URL uses the portal's simulator."""
+        if self.kind == TaxSourceKind.SIMULATOR and not self.base_url:
+            return settings.TAX_SIMULATOR_URL
+        return self.base_url
 
     @property
     def has_credential(self) -> bool:

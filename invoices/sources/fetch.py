@@ -30,7 +30,6 @@ from invoices.models import (
     InvoiceType,
     TaxRecord,
     TaxSource,
-    TaxSourceKind,
 )
 from invoices.parsers import validate_row
 from invoices.services import WRITE_CHUNK, _write
@@ -87,8 +86,6 @@ def tax_source_save(
     with transaction.atomic():
         source = TaxSource.objects.select_for_update().filter(company=company).first() or TaxSource(company=company)
         source.kind = kind
-        if kind == TaxSourceKind.SIMULATOR and not base_url:
-            base_url = settings.TAX_SIMULATOR_URL
         source.base_url = base_url.strip()
         if credential:
             source.credential = credential.strip()
@@ -130,7 +127,7 @@ def tax_records_fetch(
             % {"company": company.name}
         )
     client = TaxApiClient(
-        base_url=source.base_url,
+        base_url=source.url,
         token=source.credential,
         timeout=source.timeout_seconds,
         max_retries=source.max_retries,
@@ -242,7 +239,7 @@ def _store(
     company = source.company
     raw = json.dumps(
         {
-            "source": source.base_url,
+            "source": source.url,
             "taxpayer": company.credit_code,
             "direction": direction,
             "from": start.isoformat(),
