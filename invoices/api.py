@@ -6,15 +6,26 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from invoices import services
 from invoices.filters import InvoiceRecordFilter
 from invoices.forms import IMPORT_ROLES
-from invoices.models import Direction, ImportBatch, ImportKind, ImportRejection, Invoice, TaxRecord
-from outage_portal.models import Company
+from invoices.models import (
+    Direction,
+    ImportBatch,
+    ImportKind,
+    ImportRejection,
+    Invoice,
+    TaxRecord,
+    TaxSource,
+    TaxSourceKind,
+)
+from invoices.sources.fetch import tax_source_save
+from outage_portal.models import Company, Role
+from outage_portal.roles import has_role
 
 RECORD_FIELDS = ["id", "company", "direction", "invoice_key", *services.COMPARED_FIELDS, "batch"]
 
@@ -127,3 +138,76 @@ class ImportBatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
             user=request.user,
         )
         return Response(ImportBatchSerializer(report.batch).data, status=status.HTTP_201_CREATED)
+
+
+# --- tax-system sources (issue 5) ---
+class TaxSourceSerializer(serializers.Serializer):
+    """A company's tax-system source. The access token is write-only: never shown after saving."""
+
+    company = serializers.IntegerField(source="company_id", read_only=True)
+    kind = serializers.ChoiceField(choices=TaxSourceKind.choices)
+    base_url = serializers.URLField(max_length=300, required=False, allow_blank=True)
+    credential = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, write_only=True, help_text=_("Empty keeps the stored one.")
+    )
+    has_credential = serializers.BooleanField(read_only=True)
+    timeout_seconds = serializers.IntegerField(min_value=1, max_value=300, required=False)
+    max_retries = serializers.IntegerField(min_value=0, max_value=10, required=False)
+    page_size = serializers.IntegerField(min_value=10, max_value=500, required=False)
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    last_fetch_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    last_fetch_error = serializers.CharField(read_only=True)
+
+
+def _tax_source_of(company: Company) -> TaxSource:
+    try:
+        return company.tax_source
+    except TaxSource.DoesNotExist:
+        return TaxSource(company=company)
+
+
+class TaxSourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Each company's tax-system source, by company id. Members read; company admins change it."""
+
+    serializer_class = TaxSourceSerializer
+    http_method_names = ["get", "put", "patch", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Company.objects.none()
+        return Company.objects.for_user(self.request.user).select_related("tax_source").order_by("name")
+
+    def get_serializer(self, instance=None, *args, **kwargs):
+        if isinstance(instance, Company):
+            instance = _tax_source_of(instance)
+        elif instance is not None and not isinstance(instance, TaxSource):
+            instance = [_tax_source_of(company) for company in instance]
+        return super().get_serializer(instance, *args, **kwargs)
+
+    def _save(self, request, partial: bool):
+        company = self.get_object()
+        if not has_role(request.user, company, Role.COMPANY_ADMIN):
+            raise PermissionDenied(_("Only a company admin can change where tax-system records come from."))
+        current = _tax_source_of(company)
+        serializer = TaxSourceSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        source = tax_source_save(
+            company=company,
+            kind=data.get("kind", current.kind),
+            base_url=data.get("base_url", current.base_url if partial else ""),
+            credential=data.get("credential"),
+            timeout_seconds=data.get("timeout_seconds"),
+            max_retries=data.get("max_retries"),
+            page_size=data.get("page_size"),
+            user=request.user,
+        )
+        return Response(TaxSourceSerializer(source).data)
+
+    @extend_schema(request=TaxSourceSerializer, responses={200: TaxSourceSerializer})
+    def update(self, request, *args, **kwargs):
+        return self._save(request, partial=False)
+
+    @extend_schema(request=TaxSourceSerializer, responses={200: TaxSourceSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        return self._save(request, partial=True)

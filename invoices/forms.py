@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from invoices.models import Direction, ImportKind
+from invoices.models import Direction, ImportKind, TaxSourceKind
 from outage_portal.models import Company, Role
 
 IMPORT_ROLES = (Role.ACCOUNTANT, Role.COMPANY_ADMIN)
@@ -49,6 +49,36 @@ class ImportForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["company"].queryset = Company.objects.for_user(user, roles=IMPORT_ROLES)
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+
+# --- tax-system sources (issue 5) ---
+class TaxSourceForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Where the tax system's records come from"), choices=TaxSourceKind.choices)
+    base_url = forms.URLField(
+        label=_("Base URL"),
+        required=False,
+        assume_scheme="https",
+        max_length=300,
+        help_text=_(
+            "For an API, e.g. https://tax.example.cn; for the simulator leave it empty to use the portal's own."
+        ),
+    )
+    credential = forms.CharField(
+        label=_("Access token"),
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Never shown again after saving. Leave empty to keep the stored token."),
+    )
+    timeout_seconds = forms.IntegerField(label=_("Timeout (seconds)"), min_value=1, max_value=300)
+    max_retries = forms.IntegerField(label=_("Retries on failure"), min_value=0, max_value=10)
+    page_size = forms.IntegerField(label=_("Invoices per page"), min_value=10, max_value=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)

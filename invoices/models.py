@@ -182,3 +182,80 @@ class ImportRejection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.row} {self.column}: {self.reason}"
+
+
+# --- tax-system sources (issue 5) ---------------------------------------------------------------
+class TaxSourceKind(models.TextChoices):
+    UPLOAD = "upload", _("Uploaded platform exports")
+    API = "api", _("Tax-system HTTP API")
+    SIMULATOR = "simulator", _("Tax-system simulator")
+
+
+class TaxSource(models.Model):
+    """Where a company's tax-system records come from. Without a row, exports are uploaded by hand.
+
+    The credential is stored to authenticate fetches and never shown again after saving.
+    """
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="tax_source")
+    kind = models.CharField(_("source"), max_length=12, choices=TaxSourceKind.choices, default=TaxSourceKind.UPLOAD)
+    base_url = models.URLField(_("base URL"), max_length=300, blank=True)
+    credential = models.CharField(_("access token"), max_length=500, blank=True)
+    timeout_seconds = models.PositiveSmallIntegerField(_("timeout (seconds)"), default=15)
+    max_retries = models.PositiveSmallIntegerField(_("retries"), default=3)
+    page_size = models.PositiveSmallIntegerField(_("page size"), default=200)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_fetch_at = models.DateTimeField(_("last fetch"), null=True, blank=True)
+    last_fetch_error = models.TextField(_("last fetch error"), blank=True)
+
+    objects = CompanyScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("tax-system source")
+        verbose_name_plural = _("tax-system sources")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=TaxSourceKind.values),
+                name="taxsource_kind_valid",
+                violation_error_message=_("Unknown source."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=TaxSourceKind.API) | ~Q(base_url=""),
+                name="taxsource_api_has_url",
+                violation_error_message=_("An API source needs its base URL."),
+            ),
+            models.CheckConstraint(
+                condition=Q(timeout_seconds__gte=1, timeout_seconds__lte=300),
+                name="taxsource_timeout_range",
+                violation_error_message=_("The timeout must be between 1 and 300 seconds."),
+            ),
+            models.CheckConstraint(
+                condition=Q(max_retries__lte=10),
+                name="taxsource_retries_range",
+                violation_error_message=_("At most 10 retries."),
+            ),
+            models.CheckConstraint(
+                condition=Q(page_size__gte=10, page_size__lte=500),
+                name="taxsource_page_size_range",
+                violation_error_message=_("The page size must be between 10 and 500."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company.name}: {self.get_kind_display()}"
+
+    @property
+    def is_fetchable(self) -> bool:
+        return self.kind in (TaxSourceKind.API, TaxSourceKind.SIMULATOR)
+
+    @property
+    def url(self) -> str:
+        """Where to fetch from: a simulator source without a URL uses the portal's simulator."""
+        if self.kind == TaxSourceKind.SIMULATOR and not self.base_url:
+            return settings.TAX_SIMULATOR_URL
+        return self.base_url
+
+    @property
+    def has_credential(self) -> bool:
+        return bool(self.credential)

@@ -7,6 +7,7 @@ router = SimpleRouter()
 router.register("invoices", api.InvoiceViewSet, basename="invoice")
 router.register("tax-records", api.TaxRecordViewSet, basename="tax-record")
 router.register("imports", api.ImportBatchViewSet, basename="import")
+router.register("tax-sources", api.TaxSourceViewSet, basename="tax-source")
 
 urlpatterns: list = [
     path("invoices/", views.invoice_list, name="invoice-list"),
@@ -15,5 +16,7 @@ urlpatterns: list = [
     path("imports/new/", views.import_upload, name="import-upload"),
     path("imports/<int:pk>/", views.import_detail, name="import-detail"),
     path("imports/<int:pk>/rejected-rows.csv", views.import_rejections_csv, name="import-rejections-csv"),
+    path("tax-sources/", views.tax_source_list, name="tax-source-list"),
+    path("tax-sources/<int:company_pk>/", views.tax_source_edit, name="tax-source-edit"),
 ]
 api_urlpatterns: list = router.urls

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import csv
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from invoices import services
 from invoices.filters import InvoiceRecordFilter
-from invoices.forms import IMPORT_ROLES, ImportForm
-from invoices.models import ImportBatch, Invoice, TaxRecord
-from outage_portal.models import Company
+from invoices.forms import IMPORT_ROLES, ImportForm, TaxSourceForm
+from invoices.models import ImportBatch, Invoice, TaxRecord, TaxSource
+from invoices.sources import fetch
+from outage_portal.models import Company, Role
+from outage_portal.roles import has_role
 
 
 @login_required
@@ -108,3 +113,50 @@ def import_rejections_csv(request, pk: int):
     for rejection in batch.rejections.all().iterator():
         writer.writerow([rejection.row, rejection.column, rejection.reason])
     return response
+
+
+# --- tax-system sources (issue 5) ---
+def _source_of(company: Company) -> TaxSource:
+    """The company's source, or the default (uploaded exports) when none was configured."""
+    try:
+        return company.tax_source
+    except TaxSource.DoesNotExist:
+        return TaxSource(company=company)
+
+
+@login_required
+def tax_source_list(request):
+    companies = Company.objects.for_user(request.user).select_related("tax_source").order_by("name")
+    admin_of = set(Company.objects.for_user(request.user, roles=[Role.COMPANY_ADMIN]).values_list("pk", flat=True))
+    rows = [(company, _source_of(company), company.pk in admin_of) for company in companies]
+    return render(request, "invoices/tax_source_list.html", {"rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tax_source_edit(request, company_pk: int):
+    company = get_object_or_404(Company.objects.for_user(request.user).select_related("tax_source"), pk=company_pk)
+    source = _source_of(company)
+    can_edit = has_role(request.user, company, Role.COMPANY_ADMIN)
+    fields = ("kind", "base_url", "timeout_seconds", "max_retries", "page_size")
+    initial = {name: getattr(source, name) for name in fields}
+    form = TaxSourceForm(initial=initial)
+    if request.method == "POST":
+        if not can_edit:
+            messages.error(request, _("Only a company admin can change where tax-system records come from."))
+            return redirect("tax-source-edit", company_pk=company.pk)
+        form = TaxSourceForm(request.POST)
+        if form.is_valid():
+            try:
+                fetch.tax_source_save(company=company, user=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _("Tax-system source saved."))
+                return redirect("tax-source-edit", company_pk=company.pk)
+    return render(
+        request,
+        "invoices/tax_source_edit.html",
+        {"company": company, "source": source, "form": form, "can_edit": can_edit},
+    )

@@ -18,6 +18,7 @@ NAV_ITEMS: list[tuple[str, str, frozenset[str]]] = [
     # --- invoices ---
     (_("Invoices"), "invoice-list", ANY_MEMBER),
     (_("Imports"), "import-list", ANY_MEMBER),
+    (_("Tax-system sources"), "tax-source-list", frozenset({Role.COMPANY_ADMIN, Role.ACCOUNTANT})),
     # --- recovery ---
     (_("Gaps"), "recovery-gap-list", ANY_MEMBER),
     (_("Companies"), "company-list", ANY_MEMBER),

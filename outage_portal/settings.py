@@ -281,6 +281,13 @@ RECONCILE_FUZZY_DAYS = env_int("RECONCILE_FUZZY_DAYS", 3)
 RECONCILE_PARTIAL_LAG_DAYS = env_int("RECONCILE_PARTIAL_LAG_DAYS", 2)
 STALE_BACKUP_DAYS = env_int("STALE_BACKUP_DAYS", 7)
 
+# invoices: tax-system sources (issue 5). The simulator `make run` starts, and what the demo points at.
+SIMULATOR_PORT = env_int("SIMULATOR_PORT", 8001)
+TAX_SIMULATOR_URL = (env_str("TAX_SIMULATOR_URL") or f"http://127.0.0.1:{SIMULATOR_PORT}").rstrip("/")
+TAX_SIMULATOR_TOKEN = env_str("TAX_SIMULATOR_TOKEN") or "demo-simulator-token"
+# First retry of a failed tax-system call waits this long; each further retry waits twice as long.
+TAX_SOURCE_RETRY_BACKOFF_MS = env_int("TAX_SOURCE_RETRY_BACKOFF_MS", 500)
+
 # Steps of `manage.py load_demo`, in order; each app adds the part of the story it owns.
 DEMO_SCENARIO_STEPS = [
     "outage_portal.demo.load",

@@ -7,6 +7,9 @@ export DEBUG="${DEBUG:-1}"
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 export SITE_URL="${SITE_URL:-http://$HOST:$PORT}"
+# The tax-system simulator the demo companies fetch from (load_demo points them at this URL).
+export SIMULATOR_PORT="${SIMULATOR_PORT:-8001}"
+export TAX_SIMULATOR_URL="${TAX_SIMULATOR_URL:-http://127.0.0.1:$SIMULATOR_PORT}"
 
 pids=()
 stop() {
@@ -26,6 +29,14 @@ stop() {
 trap stop INT TERM EXIT
 
 # Each child gets its own process group (setsid) so stopping it takes its own children too.
+# The simulator first: reconciliation runs queued by load_demo fetch from it as soon as the worker starts.
+setsid "$PY" manage.py run_tax_simulator --host 127.0.0.1 --port "$SIMULATOR_PORT" --quiet &
+pids+=($!)
+for _ in $(seq 50); do
+  "$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/health', timeout=1)" \
+    "$TAX_SIMULATOR_URL" 2>/dev/null && break
+  sleep 0.2
+done
 setsid "$PY" manage.py runserver --noreload "$HOST:$PORT" &
 pids+=($!)
 setsid .venv/bin/celery -A outage_portal worker -B --loglevel=INFO --concurrency=2 \
@@ -38,6 +49,8 @@ cat <<MSG
   Tax outage portal is running:  http://$HOST:$PORT/
   Public status page:            http://$HOST:$PORT/status/
   API docs:                      http://$HOST:$PORT/api/docs/
+  Tax-system simulator:          $TAX_SIMULATOR_URL/health
+    recover the Beijing invoices: python manage.py tax_simulator_fault recover
   Demo logins (password demo-2026-portal): bj_finance, bj_accountant, bj_reviewer, bj_admin,
     xa_finance, xa_accountant, xa_reviewer, xa_admin, notice_admin
   Press Ctrl-C to stop everything.

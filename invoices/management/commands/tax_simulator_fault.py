@@ -1,0 +1,56 @@
+"""`manage.py tax_simulator_fault <fault> [value] [--url]`: switch a running simulator's faults."""
+
+from __future__ import annotations
+
+import json
+
+import requests
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+CHANGES = {
+    "outage": lambda value: {"outage": value != "off"},
+    "slow": lambda value: {"slow_seconds": 0.0 if value == "off" else float(value or 5)},
+    "truncate": lambda value: {"truncate": value != "off"},
+    "empty": lambda value: {"empty": value != "off"},
+    "fail-next": lambda value: {"fail_next": int(value or 1)},
+}
+
+
+class Command(BaseCommand):
+    help = (
+        "Switch a running tax-system simulator's faults: outage|truncate|empty [off], slow [SECONDS|off], "
+        "fail-next [N], missing-beijing (hide the demo outage's Beijing invoices again), recover (clear all), "
+        "show."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("fault", choices=[*CHANGES, "missing-beijing", "recover", "show"])
+        parser.add_argument("value", nargs="?", help="off, a number of seconds, or a count")
+        parser.add_argument("--url", default=settings.TAX_SIMULATOR_URL)
+        parser.add_argument("--token", default=settings.TAX_SIMULATOR_TOKEN)
+
+    def handle(self, *args, fault, value, url, token, **options):
+        headers = {"Authorization": f"Bearer {token}"}
+        base = url.rstrip("/")
+        try:
+            if fault == "show":
+                response = requests.get(f"{base}/admin/faults", headers=headers, timeout=10)
+            elif fault == "recover":
+                response = requests.post(f"{base}/admin/faults/recover", headers=headers, timeout=10)
+            else:
+                if fault == "missing-beijing":
+                    from invoices.sources.simulator import TaxSimulator
+
+                    change = {"missing": [TaxSimulator(token=token).demo_missing.as_dict()]}
+                else:
+                    try:
+                        change = CHANGES[fault](value)
+                    except ValueError:
+                        raise CommandError(f"{value!r} is not a number")
+                response = requests.post(f"{base}/admin/faults", json=change, headers=headers, timeout=10)
+        except requests.RequestException as exc:
+            raise CommandError(f"No simulator answers at {base}: {exc.__class__.__name__}")
+        if response.status_code != 200:
+            raise CommandError(f"The simulator answered HTTP {response.status_code}: {response.text[:300]}")
+        self.stdout.write(json.dumps(response.json(), ensure_ascii=False, indent=2))

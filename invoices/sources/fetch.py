@@ -1,0 +1,306 @@
+"""Writes for tax-system sources: a company's source settings, and fetching records into TaxRecord.
+
+A fetch is all-or-nothing: every page is fetched and every record validated before anything is
+written, then the ImportBatch (with the raw JSON kept like an uploaded file), the records and the
+batch's counts are written in one transaction through the same bulk path as `import_file`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.db import transaction
+from django.db.models import Count
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from invoices.models import (
+    BatchState,
+    Direction,
+    ImportBatch,
+    ImportKind,
+    InvoiceType,
+    TaxRecord,
+    TaxSource,
+)
+from invoices.parsers import validate_row
+from invoices.services import WRITE_CHUNK, _write
+from invoices.signals import import_batch_succeeded
+from outage_portal.models import Company
+
+from . import SourceError
+from .client import FetchedPeriod, TaxApiClient
+
+MAX_REPORTED_ERRORS = 3
+
+
+@dataclass
+class FetchReport:
+    batch: ImportBatch | None  # None when the same records were fetched before (nothing changed)
+    received: int
+    created: int
+    updated: int
+    unchanged: int
+    calls: int
+    periods: int
+
+    def as_dict(self) -> dict:
+        return {
+            "batch": self.batch.pk if self.batch else None,
+            "received": self.received,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "calls": self.calls,
+            "periods": self.periods,
+        }
+
+    def summary(self) -> str:
+        return (
+            f"received {self.received} in {self.calls} calls, created {self.created}, "
+            f"updated {self.updated}, unchanged {self.unchanged}"
+        )
+
+
+def tax_source_save(
+    *,
+    company: Company,
+    kind: str,
+    base_url: str = "",
+    credential: str | None = None,
+    timeout_seconds: int | None = None,
+    max_retries: int | None = None,
+    page_size: int | None = None,
+    user=None,
+) -> TaxSource:
+    """Create or change a company's source. `credential=None` (or "") keeps the stored one: it is
+    never shown again, so a form left empty must not wipe it."""
+    with transaction.atomic():
+        source = TaxSource.objects.select_for_update().filter(company=company).first() or TaxSource(company=company)
+        source.kind = kind
+        source.base_url = base_url.strip()
+        if credential:
+            source.credential = credential.strip()
+        for name, value in (
+            ("timeout_seconds", timeout_seconds),
+            ("max_retries", max_retries),
+            ("page_size", page_size),
+        ):
+            if value is not None:
+                setattr(source, name, value)
+        source.updated_by = user
+        source.full_clean()
+        if source.is_fetchable and not source.credential:
+            raise ValidationError({"credential": _("An API or simulator source needs an access token.")})
+        source.save()
+    return source
+
+
+def tax_records_fetch(
+    *,
+    company: Company,
+    direction: str,
+    start: date,
+    end: date,
+    user=None,
+    notify: bool = True,
+) -> FetchReport:
+    """Fetch [start, end] from the company's API or simulator into TaxRecord.
+
+    Raises SourceError and stores nothing when the source fails, sends a truncated page, an
+    unreadable record, or nothing at all for a month that had records before. With `notify`, a fetch
+    that changed records sends `import_batch_succeeded` (recovery reconciles the period)."""
+    if direction not in Direction.values:
+        raise ValueError(f"unknown direction {direction!r}")
+    source = TaxSource.objects.filter(company=company).first()
+    if source is None or not source.is_fetchable:
+        raise SourceError(
+            _("%(company)s takes its tax-system records from uploaded exports; there is nothing to fetch.")
+            % {"company": company.name}
+        )
+    client = TaxApiClient(
+        base_url=source.url,
+        token=source.credential,
+        timeout=source.timeout_seconds,
+        max_retries=source.max_retries,
+        page_size=source.page_size,
+        backoff_seconds=settings.TAX_SOURCE_RETRY_BACKOFF_MS / 1000,
+    )
+    try:
+        periods = client.fetch(taxpayer=company.credit_code, direction=direction, start=start, end=end)
+        records = _validated(company=company, direction=direction, periods=periods)
+        _refuse_implausibly_empty(company=company, direction=direction, periods=periods)
+        report = _store(
+            source=source, direction=direction, start=start, end=end, periods=periods, records=records, user=user,
+            notify=notify, calls=client.calls,
+        )  # fmt: skip
+    except SourceError as exc:
+        TaxSource.objects.filter(pk=source.pk).update(last_fetch_at=timezone.now(), last_fetch_error=exc.reason)
+        raise
+    TaxSource.objects.filter(pk=source.pk).update(last_fetch_at=timezone.now(), last_fetch_error="")
+    return report
+
+
+def _validated(*, company: Company, direction: str, periods: list[FetchedPeriod]) -> dict[str, dict]:
+    """Every record through the import's own row rules; any unreadable record fails the fetch."""
+    own_side = "seller_tax_id" if direction == Direction.ISSUED else "buyer_tax_id"
+    records: dict[str, dict] = {}
+    problems: list[str] = []
+    position = 0
+    for period in periods:
+        for raw in period.invoices:
+            position += 1
+            if not isinstance(raw, dict):
+                problems.append(_("invoice %(n)d: not an object") % {"n": position})
+                continue
+            row = {name: raw.get(name) for name in (
+                "invoice_code", "invoice_number", "digital_number", "seller_tax_id", "seller_name", "buyer_tax_id",
+                "buyer_name", "amount", "tax", "total", "tax_rate", "invoice_type", "status")}  # fmt: skip
+            row["issue_date"] = raw.get("issued_at") or raw.get("issue_date")
+            values, errors = validate_row(position, row, default_type=InvoiceType.DIGITAL_ORDINARY)
+            if errors or values is None:
+                problems.extend(
+                    _("invoice %(n)d: %(column)s: %(reason)s") % {"n": position, "column": e.column, "reason": e.reason}
+                    for e in errors
+                )
+                continue
+            label = values["invoice_key"]
+            if values[own_side] != company.credit_code:
+                problems.append(
+                    _("invoice %(key)s: %(field)s is %(value)s, not this company's %(code)s")
+                    % {"key": label, "field": own_side, "value": values[own_side], "code": company.credit_code}
+                )
+            elif not period.start <= values["issue_date"] <= period.end:
+                problems.append(
+                    _("invoice %(key)s: issued %(date)s, outside the requested %(start)s – %(end)s")
+                    % {"key": label, "date": values["issue_date"], "start": period.start, "end": period.end}
+                )
+            elif label in records:
+                problems.append(_("invoice %(key)s: sent twice") % {"key": label})
+            else:
+                records[label] = values
+    if problems:
+        raise SourceError(
+            _("The tax system sent %(count)d unreadable invoices, e.g. %(examples)s")
+            % {"count": len(problems), "examples": "; ".join(problems[:MAX_REPORTED_ERRORS])}
+        )
+    return records
+
+
+def _refuse_implausibly_empty(*, company: Company, direction: str, periods: list[FetchedPeriod]) -> None:
+    """Nothing at all for a month that had records before is a broken source, not a quiet month:
+    storing it would turn every invoice of that month into a false "only in our books" gap."""
+    empty = [period for period in periods if not period.invoices]
+    if not empty:
+        return
+    seen_before = {
+        row["month"]: row["n"]
+        for row in TaxRecord.objects.filter(
+            company=company, direction=direction, issue_date__range=(empty[0].start, empty[-1].end)
+        )
+        .annotate(month=TruncMonth("issue_date"))
+        .values("month")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    for period in empty:
+        month = period.start.replace(day=1)
+        count = seen_before.get(month, 0)
+        if count:
+            raise SourceError(
+                _(
+                    "The tax system returned no invoices for %(start)s – %(end)s, although %(count)d were seen "
+                    "there before; nothing was stored. Try again once the tax system is back."
+                )
+                % {"start": period.start, "end": period.end, "count": count}
+            )
+
+
+def _store(
+    *,
+    source: TaxSource,
+    direction: str,
+    start: date,
+    end: date,
+    periods: list[FetchedPeriod],
+    records: dict[str, dict],
+    user,
+    notify: bool,
+    calls: int,
+) -> FetchReport:
+    company = source.company
+    raw = json.dumps(
+        {
+            "source": source.url,
+            "taxpayer": company.credit_code,
+            "direction": direction,
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "periods": [
+                {"from": p.start.isoformat(), "to": p.end.isoformat(), "total": p.total, "pages": p.pages}
+                for p in periods
+            ],
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+        indent=1,
+    ).encode()
+    sha256 = hashlib.sha256(raw).hexdigest()
+    now = timezone.now()
+    report = FetchReport(
+        batch=None, received=len(records), created=0, updated=0, unchanged=0, calls=calls, periods=len(periods)
+    )
+    with transaction.atomic():
+        # One fetch per company at a time: two concurrent ones would race on the unique invoice keys.
+        TaxSource.objects.select_for_update().filter(pk=source.pk).first()
+        previous = (
+            ImportBatch.objects.filter(
+                company=company, kind=ImportKind.TAX_FETCH, direction=direction, state=BatchState.SUCCEEDED
+            )
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if previous is None or previous.sha256 != sha256:
+            batch = ImportBatch.objects.create(
+                company=company,
+                kind=ImportKind.TAX_FETCH,
+                direction=direction,
+                state=BatchState.RUNNING,
+                original_name=f"tax-fetch-{company.credit_code}-{direction}-{start:%Y%m%d}-{end:%Y%m%d}.json",
+                sha256=sha256,
+                size=len(raw),
+                created_by=user,
+            )
+            report.created, report.updated, report.unchanged = _write(
+                model=TaxRecord, company=company, direction=direction, batch=batch, records=records
+            )
+            ImportBatch.objects.filter(pk=batch.pk).update(
+                state=BatchState.SUCCEEDED,
+                rows_read=len(records),
+                rows_created=report.created,
+                rows_updated=report.updated,
+                rows_unchanged=report.unchanged,
+                finished_at=timezone.now(),
+            )
+            batch.refresh_from_db()
+            report.batch = batch
+            storages["private"].save(f"imports/{company.pk}/{batch.pk}-{sha256[:16]}", ContentFile(raw))
+            if notify and (report.created or report.updated):
+                transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
+        else:
+            report.unchanged = len(records)
+        # Everything the tax system showed now was seen now, changed or not.
+        keys = list(records)
+        for offset in range(0, len(keys), WRITE_CHUNK):
+            TaxRecord.objects.filter(
+                company=company, direction=direction, invoice_key__in=keys[offset : offset + WRITE_CHUNK]
+            ).update(seen_at=now)
+    return report
