@@ -279,6 +279,9 @@ except InvalidOperation as exc:
 RECONCILE_FUZZY_DAYS = env_int("RECONCILE_FUZZY_DAYS", 3)
 # The tax system may lag our books by this many days before a run compares only up to its newest record.
 RECONCILE_PARTIAL_LAG_DAYS = env_int("RECONCILE_PARTIAL_LAG_DAYS", 2)
+# A company whose last run failed on its tax-system source within this many hours counts towards
+# suggesting an incident for its region to notice admins.
+SOURCE_FAILURE_HOURS = env_int("SOURCE_FAILURE_HOURS", 6)
 STALE_BACKUP_DAYS = env_int("STALE_BACKUP_DAYS", 7)
 
 # invoices: tax-system sources (issue 5). The simulator `make run` starts, and what the demo points at.

@@ -21,6 +21,12 @@ class RunState(models.TextChoices):
     PARTIAL = "partial", _("Partial")
 
 
+class FailureKind(models.TextChoices):
+    SOURCE = "source", _("Tax-system source failed")
+    IMPLAUSIBLE = "implausible", _("Tax-system data implausible")
+    ERROR = "error", _("Error")
+
+
 class RunTrigger(models.TextChoices):
     IMPORT = "import", _("After an import")
     SCHEDULE = "schedule", _("Schedule")
@@ -90,6 +96,9 @@ class ReconciliationRun(models.Model):
     state = models.CharField(_("state"), max_length=10, choices=RunState.choices, default=RunState.QUEUED)
     trigger = models.CharField(_("trigger"), max_length=10, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
     failure_reason = models.TextField(_("failure reason"), blank=True)
+    # Why a run failed, for people (the reason) and for the dashboard (source failures across many
+    # companies of one region suggest an incident to notice admins).
+    failure_kind = models.CharField(_("failure kind"), max_length=12, choices=FailureKind.choices, blank=True)
     counts = models.JSONField(_("counts per gap kind"), default=dict, blank=True)
     new_gaps = models.PositiveIntegerField(_("new gaps"), default=0)
     resolved_gaps = models.PositiveIntegerField(_("resolved gaps"), default=0)

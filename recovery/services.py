@@ -15,7 +15,17 @@ from invoices.models import Invoice, TaxRecord
 from outage_portal.models import Company
 
 from . import engine
-from .models import Alert, Decision, Discrepancy, DiscrepancyComment, GapKind, GapStatus, ReconciliationRun, RunState
+from .models import (
+    Alert,
+    Decision,
+    Discrepancy,
+    DiscrepancyComment,
+    FailureKind,
+    GapKind,
+    GapStatus,
+    ReconciliationRun,
+    RunState,
+)
 
 DEFAULT_PERIOD_DAYS = 90
 
@@ -56,9 +66,9 @@ def reconciliation_run_create(
     return run
 
 
-def _fail(run_id: int, reason: str) -> None:
+def _fail(run_id: int, reason: str, kind: str = FailureKind.ERROR) -> None:
     ReconciliationRun.objects.filter(pk=run_id).update(
-        state=RunState.FAILED, failure_reason=reason, finished_at=timezone.now()
+        state=RunState.FAILED, failure_reason=reason, failure_kind=kind, finished_at=timezone.now()
     )
 
 
@@ -95,7 +105,7 @@ def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
             company=run.company, direction=run.direction, start=run.period_start, end=run.period_end
         )
     except sources.SourceError as exc:
-        _fail(run_id, _("The tax-system source failed: %(reason)s") % {"reason": exc.reason})
+        _fail(run_id, _("The tax-system source failed: %(reason)s") % {"reason": exc.reason}, FailureKind.SOURCE)
         run.refresh_from_db()
         return run
 
@@ -126,8 +136,9 @@ def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
                 "The tax system returned nothing for a period that had records before; "
                 "no gaps were recorded until it returns data again."
             )
+            run.failure_kind = FailureKind.IMPLAUSIBLE
             run.finished_at = timezone.now()
-            run.save(update_fields=["state", "failure_reason", "finished_at"])
+            run.save(update_fields=["state", "failure_reason", "failure_kind", "finished_at"])
             return run
         compare_until = _tax_data_reaches(run)
         now = timezone.now()

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from invoices.models import BatchState, ImportBatch, ImportKind
 from outage_portal.models import Company
 
-from . import services
+from . import selectors, services
 from .filters import DiscrepancyFilter
 from .models import Discrepancy, GapKind, GapStatus, ReconciliationRun
 
@@ -99,6 +99,9 @@ def dashboard(request):
         "recovery/dashboard.html",
         {
             "status_panels": _status_panels(),
+            "incident_suggestions": (
+                selectors.incident_suggestions(now=timezone.now()) if request.user.is_notice_admin else []
+            ),
             "by_kind": by_kind,
             "by_incident": by_incident,
             "totals": totals,
