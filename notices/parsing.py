@@ -42,7 +42,10 @@ WEEKDAYS = "一二三四五六日天"
 _DATE = r"(?:(?P<{p}y>\d{{4}})\s*年\s*)?(?P<{p}m>\d{{1,2}})\s*月\s*(?P<{p}d>\d{{1,2}})\s*[日号]"
 _WEEKDAY = r"\s*(?:[（(]\s*(?:周|星期)(?P<{p}w>[一二三四五六日天])\s*[）)])?\s*"
 _PERIOD = r"(?P<{p}per>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|夜间|夜里)?\s*"
-_CLOCK = r"(?P<{p}h>\d{{1,2}})\s*(?:[:：]\s*(?P<{p}min>\d{{2}})|点\s*(?:(?P<{p}min2>\d{{1,2}})\s*分|(?P<{p}half>半))?|时)"
+_CLOCK = (
+    r"(?P<{p}h>\d{{1,2}})\s*"
+    r"(?:[:：]\s*(?P<{p}min>\d{{2}})|点\s*(?:(?P<{p}min2>\d{{1,2}})\s*分|(?P<{p}half>半))?|时)"
+)
 _TO = r"\s*(?:至|到|—|–|-|~|～)\s*"
 
 # Start date and clock, then either a full end date, "次日"/"当日", or just an end clock.
@@ -149,7 +152,10 @@ def _clock(match, p: str) -> tuple[int, int]:
 def _start_date(match, text: str, published: date | None) -> date:
     month, day = int(match.group("sm")), int(match.group("sd"))
     year = match.group("sy")
-    year = int(year) if year else _infer_year(month, day, match.group("sw"), _context_year(text, match.start()), published)
+    if not year:
+        context_year = _context_year(text, match.start())
+        return date(_infer_year(month, day, match.group("sw"), context_year, published), month, day)
+    year = int(year)
     return date(year, month, day)
 
 

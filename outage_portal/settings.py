@@ -268,6 +268,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "recovery.tasks.reconcile_all_companies",
         "schedule": timedelta(hours=1),
     },
+    # notices: maintenance windows move scheduled → in progress → completed by the clock.
+    "advance-notice-states": {
+        "task": "notices.tasks.advance_notice_states",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 # --- Domain settings ------------------------------------------------------------------------
