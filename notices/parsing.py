@@ -269,3 +269,28 @@ def parse_notice_text(text: str, *, regions: list[str], published: date | None =
         functions=parse_functions(text),
         published_on=published,
     )
+
+
+ADMIN_DATETIME_RE = re.compile(
+    r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*[T\s]?\s*(\d{1,2})\s*[:：]\s*(\d{2})"
+    r"(?:[:：](\d{2}))?\s*(Z|[+-]\d{2}:?\d{2})?\s*$"
+)
+
+
+def parse_admin_datetime(text: str) -> datetime:
+    """A date and time as admins type it: "2023-10-12 24:00", "2023/10/12 08:30", "2023年10月12日 24:00",
+    or ISO 8601 with an offset. Without an offset it is Beijing time. "24:00" is the next day's 00:00.
+    Raises ValueError with a reason."""
+    match = ADMIN_DATETIME_RE.match(text or "")
+    if not match:
+        raise ValueError("format")
+    year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
+    second = int(match.group(6) or 0)
+    offset = match.group(7)
+    if hour == 24 and (minute, second) == (0, 0):
+        moment = datetime.combine(date(year, month, day) + timedelta(days=1), time(0, 0))
+    else:
+        moment = datetime(year, month, day, hour, minute, second)  # ValueError for 25:00 or 02-30
+    if offset:
+        return datetime.fromisoformat(moment.isoformat() + ("+00:00" if offset == "Z" else offset))
+    return moment.replace(tzinfo=SHANGHAI)
