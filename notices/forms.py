@@ -234,6 +234,7 @@ class PostmortemForm(StyledMixin, forms.Form):
 
 class TaxSystemForm(StyledMixin, forms.ModelForm):
     functions = FunctionsField(label=_("Functions"))
+    url = forms.URLField(label=_("website"), required=False, assume_scheme="https")
 
     class Meta:
         model = TaxSystem

@@ -327,10 +327,10 @@ def notice_states_advance(*, now: datetime | None = None) -> dict[str, int]:
 def _window_event(notice: MaintenanceNotice, kind: EventKind) -> Event:
     system = f"{notice.system.region}{notice.system.name}"
     if kind == EventKind.WINDOW_STARTED:
-        key = f"notice:{notice.pk}:started:{notice.window_start.isoformat()}"
+        key = f"notice:{notice.pk}:started:{int(notice.window_start.timestamp())}"
         title = f"维护开始：{system} 现在起停机，预计 {_local(notice.window_end)} 恢复"
     else:
-        key = f"notice:{notice.pk}:ended:{notice.window_end.isoformat()}"
+        key = f"notice:{notice.pk}:ended:{int(notice.window_end.timestamp())}"
         title = f"维护结束：{system} 已恢复（{_local(notice.window_end)}）"
     return _notice_event(notice, kind, key, title)
 
