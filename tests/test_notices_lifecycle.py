@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures imported from tests.notices_fixtures are redefined as parameters)
 """Notices: publishing, revisions, cancelling, extending, the clock-driven lifecycle and its events."""
 
 from __future__ import annotations
