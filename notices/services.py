@@ -405,7 +405,7 @@ def incident_open(
     )
     incident.full_clean()
     incident.save()
-    update = _add_update(incident, state=state, message=message, user=user, posted_at=posted_at or started_at)
+    update = _add_update(incident, state=state, message=message, user=user, posted_at=posted_at)
     _publish_after_commit(
         _incident_event(
             incident,
@@ -509,9 +509,7 @@ def incident_resolve(
     incident.ended_at = ended_at
     incident.full_clean()
     incident.save(update_fields=["state", "ended_at", "updated_at"])
-    update = _add_update(
-        incident, state=IncidentState.RESOLVED, message=message, user=user, posted_at=posted_at or ended_at
-    )
+    update = _add_update(incident, state=IncidentState.RESOLVED, message=message, user=user, posted_at=posted_at)
     _publish_after_commit(
         _incident_event(
             incident,
@@ -566,22 +564,23 @@ def tax_system_save(*, system: TaxSystem | None = None, **fields) -> TaxSystem:
 
 
 @transaction.atomic
-def filing_deadline_save(*, deadline: FilingDeadline | None = None, **fields) -> FilingDeadline:
-    deadline = deadline or FilingDeadline()
+def filing_deadline_save(*, filing_deadline: FilingDeadline | None = None, **fields) -> FilingDeadline:
+    """Add a deadline to the tax calendar or change one. `period` is stored as the month's first day."""
+    row = filing_deadline or FilingDeadline()
     for name, value in fields.items():
-        setattr(deadline, name, value)
-    if deadline.period and deadline.period.day != 1:
-        deadline.period = deadline.period.replace(day=1)
-    if deadline.period and deadline.deadline and deadline.deadline < deadline.period:
+        setattr(row, name, value)
+    if row.period and row.period.day != 1:
+        row.period = row.period.replace(day=1)
+    if row.period and row.deadline and row.deadline < row.period:
         raise ValidationError({"deadline": _("The deadline cannot be before the period it files.")})
-    deadline.full_clean()
-    deadline.save()
-    return deadline
+    row.full_clean()
+    row.save()
+    return row
 
 
 @transaction.atomic
-def filing_deadline_delete(*, deadline: FilingDeadline) -> None:
-    deadline.delete()
+def filing_deadline_delete(*, filing_deadline: FilingDeadline) -> None:
+    filing_deadline.delete()
 
 
 @transaction.atomic

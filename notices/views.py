@@ -535,7 +535,7 @@ def manage_deadline_form(request, pk: int | None = None):
         request,
         form_class=forms.FilingDeadlineForm,
         instance=deadline,
-        save=lambda data: services.filing_deadline_save(deadline=deadline, **data),
+        save=lambda data: services.filing_deadline_save(filing_deadline=deadline, **data),
         heading=_("Filing deadline"),
         back=reverse("manage-calendar"),
         list_url="manage-calendar",
@@ -545,7 +545,7 @@ def manage_deadline_form(request, pk: int | None = None):
 @notice_admin_required
 @require_POST
 def manage_deadline_delete(request, pk: int):
-    services.filing_deadline_delete(deadline=get_object_or_404(FilingDeadline, pk=pk))
+    services.filing_deadline_delete(filing_deadline=get_object_or_404(FilingDeadline, pk=pk))
     messages.success(request, _("Deadline removed."))
     return redirect("manage-calendar")
 
