@@ -25,6 +25,9 @@ from notices.models import (
 )
 from notices.parsing import parse_admin_datetime
 
+# The states an update may move an incident to (resolving has its own action); named in the schema.
+INCIDENT_UPDATE_STATE_CHOICES = [c for c in IncidentState.choices if c[0] != IncidentState.RESOLVED]
+
 
 class IsNoticeAdminOrReadOnly(permissions.BasePermission):
     message = "Only notice admins may change notices, incidents and the catalogue."
@@ -243,7 +246,7 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 
 class IncidentPostUpdateSerializer(serializers.Serializer):
-    state = serializers.ChoiceField(choices=[c for c in IncidentState.choices if c[0] != IncidentState.RESOLVED])
+    state = serializers.ChoiceField(choices=INCIDENT_UPDATE_STATE_CHOICES)
     message = serializers.CharField()
     posted_at = BeijingDateTimeField(required=False)
 

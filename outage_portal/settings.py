@@ -227,6 +227,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
         "GapStatusEnum": "recovery.models.GapStatus",
+        # notices
+        "NoticeStateEnum": "notices.models.NoticeState",
+        "IncidentStateEnum": "notices.models.IncidentState",
+        "IncidentUpdateStateEnum": "notices.api.INCIDENT_UPDATE_STATE_CHOICES",
     },
 }
 
