@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from notices.events import Event, EventKind, event_publish
@@ -53,9 +54,25 @@ def _local(moment: datetime | None) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+# Event texts are Chinese whatever language the request (or the beat task) runs in.
+FUNCTION_ZH = {
+    Function.ISSUE: "发票开具",
+    Function.QUERY: "查询/查验",
+    Function.CERTIFY: "认证/勾选",
+    Function.FILE: "申报",
+    Function.RED_LETTER: "红字发票",
+    Function.DOWNLOAD: "下载",
+}
+INCIDENT_STATE_ZH = {
+    IncidentState.INVESTIGATING: "调查中",
+    IncidentState.IDENTIFIED: "已定位原因",
+    IncidentState.MONITORING: "观察中",
+    IncidentState.RESOLVED: "已恢复",
+}
+
+
 def _function_names(functions) -> str:
-    labels = dict(Function.choices)
-    return "、".join(str(labels.get(f, f)) for f in functions)
+    return "、".join(FUNCTION_ZH.get(f, f) for f in functions)
 
 
 # --- Notices --------------------------------------------------------------------------------------
@@ -411,7 +428,7 @@ def incident_open(
             incident,
             EventKind.INCIDENT_OPENED,
             f"incident:{incident.pk}:update:{update.pk}",
-            f"故障：{system.region}{system.name} {title}",
+            f"故障：{title}（{system}）",
             message,
         )
     )
@@ -484,7 +501,7 @@ def incident_post_update(
             incident,
             EventKind.INCIDENT_UPDATED,
             f"incident:{incident.pk}:update:{update.pk}",
-            f"故障进展（{IncidentState(state).label}）：{incident.system}：{incident.title}",
+            f"故障进展（{INCIDENT_STATE_ZH[state]}）：{incident.title}（{incident.system}）",
             message,
         )
     )
@@ -515,7 +532,7 @@ def incident_resolve(
             incident,
             EventKind.INCIDENT_RESOLVED,
             f"incident:{incident.pk}:update:{update.pk}",
-            f"故障已恢复：{incident.system.region}{incident.system.name} {incident.title}",
+            f"故障已恢复：{incident.title}（{incident.system}）",
             message,
         )
     )
@@ -523,6 +540,12 @@ def incident_resolve(
 
 
 def _postmortem_markdown(cause: str, lost: str, actions: str) -> str:
+    # Rendered once and stored: headings in the site's language (Chinese), like the text under them.
+    with translation.override(settings.LANGUAGE_CODE):
+        return _postmortem_sections(cause, lost, actions)
+
+
+def _postmortem_sections(cause: str, lost: str, actions: str) -> str:
     parts = [
         (_("Cause"), cause),
         (_("What was lost"), lost),
