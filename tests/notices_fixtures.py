@@ -45,3 +45,13 @@ def make_notice(system, *, start, hours=6, user=None, **extra):
     return services.notice_publish(
         system=system, window_start=start, window_end=start + timedelta(hours=hours), user=user, **fields
     )
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Messages checked by these tests are the English msgids, whatever catalogs are compiled."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

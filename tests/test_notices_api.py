@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from notices import services
 from notices.models import Incident, MaintenanceNotice, TaxSystem
-from tests.notices_fixtures import at, beijing_vat, make_notice, xian_vat  # noqa: F401
+from tests.notices_fixtures import at, beijing_vat, english, make_notice, xian_vat  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

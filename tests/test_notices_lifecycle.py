@@ -11,7 +11,7 @@ from notices import services, windows
 from notices.events import EventKind
 from notices.models import MaintenanceNotice, NoticeState
 from notices.tasks import advance_notice_states
-from tests.notices_fixtures import at, beijing_vat, make_notice, published_events, xian_vat  # noqa: F401
+from tests.notices_fixtures import at, beijing_vat, english, make_notice, published_events, xian_vat  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from notices import services
 from notices.models import FilingDeadline, Incident, MaintenanceNotice, NoticeState, TextTemplate
-from tests.notices_fixtures import at, beijing_vat, make_notice, xian_vat  # noqa: F401
+from tests.notices_fixtures import at, beijing_vat, english, make_notice, xian_vat  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 SEEDS = Path(__file__).parent / "data" / "seeds"
