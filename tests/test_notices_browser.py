@@ -46,10 +46,14 @@ def test_admin_posts_revises_and_cancels_and_finance_sees_the_window_start(page,
     page.select_option("#id_system", str(system.pk))
     page.fill("#id_title", "西安增值税发票管理系统升级停机")
     page.fill("#id_window_start", local(day + timedelta(hours=22)))
+    page.fill("#id_window_end", local(day + timedelta(hours=21)))
+    assert page.locator("#window-order-check").is_visible()  # checked while typing
     page.fill("#id_window_end", f"{local(day)[:10]} 24:00")
+    assert page.locator("#window-order-check").count() == 0
     page.click("#submit")
-    # Neither the reversed window nor the warnings let it through without a decision.
-    assert page.locator('.invalid-feedback[data-field="functions"]').is_visible()
+    # Neither a missing function nor the warnings let it through without a decision.
+    assert page.locator("#functions-check").is_visible()
+    assert not MaintenanceNotice.objects.exclude(pk=other.pk).exists()
     page.check("input[name=functions][value=issue]")
     page.check("input[name=functions][value=certify]")
     page.fill("#id_body_markdown", "升级期间暂停**开票**。<script>document.title='pwned'</script>")
