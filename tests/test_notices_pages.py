@@ -311,3 +311,59 @@ def test_catalogue_calendar_and_templates_are_editable_by_notice_admins(client_f
         "/manage/templates/new/", {"kind": "incident_update", "name": "已恢复", "body_markdown": "系统已恢复。"}
     )
     assert response.status_code == 302 and TextTemplate.objects.get().kind == "incident_update"
+
+
+def test_pasting_the_beijing_report_proposes_system_and_functions_for_an_incident(client_for, nora, beijing_vat):
+    text = (SEEDS / "000_264295d3c1219f80.txt").read_text()
+    response = client_for(nora).post("/manage/incidents/new/", {"original_text": text, "parse": "1"})
+    form = response.context["form"]
+    assert form.initial["system"] == beijing_vat.pk
+    assert form.initial["functions"] == ["issue", "query", "download"]
+    assert not Incident.objects.exists()
+
+
+def test_extending_from_the_page_and_refusing_an_earlier_end(client_for, client, nora, xian_vat):
+    notice = make_notice(xian_vat, start=timezone.now() - timedelta(hours=1), hours=2)
+    admin = client_for(nora)
+    earlier = admin.post(f"/manage/notices/{notice.pk}/extend/", {"new_end": "2000-01-01 00:00"})
+    assert earlier.status_code == 200 and "new_end" in earlier.context["form"].errors
+    new_end = timezone.localtime(notice.window_end + timedelta(hours=4)).strftime("%Y-%m-%d %H:%M")
+    assert (
+        admin.post(f"/manage/notices/{notice.pk}/extend/", {"new_end": new_end, "reason": "迁移未完成"}).status_code
+        == 302
+    )
+    admin.logout()
+    page = client.get(f"/notices/{notice.pk}/").content.decode()
+    assert 'data-state="extended"' in page and 'id="notice-extended"' in page
+
+
+def test_correcting_an_incident_and_using_an_update_template(client_for, nora, beijing_vat):
+    incident = services.incident_open(
+        system=beijing_vat, title="故障", functions=["issue"], started_at=timezone.now(), message="排查中"
+    )
+    template = services.text_template_save(kind="incident_update", name="已定位", body_markdown="原因已定位。")
+    admin = client_for(nora)
+    page = admin.get(f"/manage/incidents/{incident.pk}/?template={template.pk}")
+    assert page.context["update_form"].initial["message"] == "原因已定位。"
+    response = admin.post(
+        f"/manage/incidents/{incident.pk}/edit/",
+        {
+            "system": beijing_vat.pk,
+            "title": "数据同步故障",
+            "functions": ["issue", "query"],
+            "severity": "major",
+            "started_at": timezone.localtime(incident.started_at).strftime("%Y-%m-%d %H:%M"),
+            "impact_regions": "火星",
+        },
+    )
+    assert response.status_code == 200 and "火星" in str(response.context["form"].errors)
+    incident.refresh_from_db()
+    assert incident.title == "故障"  # nothing half-stored
+
+
+def test_a_deadline_is_removed_with_a_post(client_for, nora):
+    deadline = services.filing_deadline_save(region="西安", period=date(2030, 9, 1), deadline=date(2030, 10, 22))
+    admin = client_for(nora)
+    assert admin.get(f"/manage/calendar/{deadline.pk}/delete/").status_code == 405
+    assert admin.post(f"/manage/calendar/{deadline.pk}/delete/").status_code == 302
+    assert not FilingDeadline.objects.exists()
