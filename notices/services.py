@@ -6,6 +6,7 @@ to subscribers only after the transaction commits (`transaction.on_commit`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from django.conf import settings
@@ -227,7 +228,7 @@ def notice_revise(*, notice: MaintenanceNotice, user=None, reason: str = "", **c
     )
     event = _notice_event(notice, EventKind.NOTICE_CHANGED, f"notice:{notice.pk}:rev:{notice.revision}", title)
     _publish_after_commit(
-        Event(**{**event.__dict__, "extra": {"revision": notice.revision, "changed": sorted(diff), "reason": reason}})
+        replace(event, extra={"revision": notice.revision, "changed": sorted(diff), "reason": reason})
     )
     return notice
 
@@ -306,7 +307,7 @@ def notice_extend(
         f"notice:{notice.pk}:rev:{notice.revision}",
         f"维护延长：{notice.system.region}{notice.system.name} 预计恢复时间由 {_local(old_end)} 延至 {_local(new_end)}",
     )
-    _publish_after_commit(Event(**{**event.__dict__, "extra": {"revision": notice.revision, "extended": True}}))
+    _publish_after_commit(replace(event, extra={"revision": notice.revision, "extended": True}))
     return notice
 
 
