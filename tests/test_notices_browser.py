@@ -39,6 +39,9 @@ def test_admin_posts_revises_and_cancels_and_finance_sees_the_window_start(page,
         window_end=day + timedelta(hours=23),
         functions=["issue"],
     )
+    # The window lands on a filing deadline: a warning the finance user must see too.
+    period = (day.date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    services.filing_deadline_save(region="", period=period, tax_type="增值税", deadline=day.date())
 
     login(nora)
     page.click("#main-nav [data-nav=manage-notice-list]")
@@ -94,6 +97,7 @@ def test_admin_posts_revises_and_cancels_and_finance_sees_the_window_start(page,
     assert page.get_attribute("#notice-state", "data-state") == "scheduled"
     assert "税务局更正开始时间" in page.inner_text("#notice-revisions")
     assert "完成开票" in page.inner_text("#preparation-checklist")
+    assert page.locator('.notice-warning[data-code="filing_deadline"]').is_visible()
     with time_machine.travel(day + timedelta(hours=21, minutes=5), tick=True):
         advance_notice_states()
         assert MaintenanceNotice.objects.get(pk=notice.pk).state == NoticeState.IN_PROGRESS
