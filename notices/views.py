@@ -1,11 +1,51 @@
-"""Public pages of the catalogue: a page per system, per notice and per incident (no login needed)."""
+"""Public pages (a page per system, notice and incident; no login needed) and the notice admins'
+pages under /manage/ (post, revise, cancel and extend notices; incidents; catalogue; tax calendar;
+text templates). Views parse input, call a service, render or redirect."""
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404, render
+from functools import wraps
 
-from notices.conflicts import notice_warnings
-from notices.models import Incident, MaintenanceNotice, TaxSystem
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from notices import forms, services
+from notices.conflicts import notice_warnings, window_warnings
+from notices.filters import IncidentFilter, NoticeFilter
+from notices.grid import Function
+from notices.models import (
+    FilingDeadline,
+    Incident,
+    IncidentState,
+    MaintenanceNotice,
+    NoticeState,
+    TaxSystem,
+    TextTemplate,
+    TextTemplateKind,
+)
+from notices.parsing import parse_notice_text
+from notices.rendering import checklist_items
+
+
+def _function_labels(functions) -> list[str]:
+    labels = dict(Function.choices)
+    return [labels.get(f, f) for f in functions]
+
+
+def _duration(start, end) -> tuple[int, int]:
+    minutes = int((end - start).total_seconds() // 60)
+    return minutes // 60, minutes % 60
+
+
+# --- Public pages ---------------------------------------------------------------------------------
 
 
 def system_detail(request, slug: str):
@@ -20,16 +60,520 @@ def system_detail(request, slug: str):
 
 
 def notice_detail(request, pk: int):
-    notice = get_object_or_404(MaintenanceNotice.objects.select_related("system"), pk=pk)
+    notice = get_object_or_404(MaintenanceNotice.objects.select_related("system", "created_by"), pk=pk)
     revisions = notice.revisions.select_related("changed_by").order_by("-number")
+    now = timezone.now()
+    state = services.notice_state_at(notice, now)
+    hours, minutes = _duration(notice.window_start, notice.window_end)
     return render(
         request,
         "notices/notice_detail.html",
-        {"notice": notice, "revisions": revisions, "warnings": notice_warnings(notice)},
+        {
+            "notice": notice,
+            "state": state,
+            "state_label": NoticeState(state).label,
+            "revisions": revisions,
+            "warnings": notice_warnings(notice),
+            "functions": _function_labels(notice.functions),
+            "alternatives": checklist_items(notice.alternatives),
+            "contacts": checklist_items(notice.contacts),
+            "preparation": checklist_items(notice.preparation_checklist),
+            "recovery": checklist_items(notice.recovery_checklist),
+            "hours": hours,
+            "minutes": minutes,
+            "can_manage": request.user.is_authenticated and request.user.is_notice_admin,
+            "can_extend": state in services.RUNNING,
+            "can_cancel": state not in (NoticeState.CANCELLED, NoticeState.COMPLETED),
+        },
     )
 
 
 def incident_detail(request, pk: int):
     incident = get_object_or_404(Incident.objects.select_related("system"), pk=pk)
-    updates = incident.updates.order_by("-posted_at", "-pk")
-    return render(request, "notices/incident_detail.html", {"incident": incident, "updates": updates})
+    updates = incident.updates.select_related("posted_by").order_by("-posted_at", "-pk")
+    hours, minutes = _duration(incident.started_at, incident.ended_at or timezone.now())
+    return render(
+        request,
+        "notices/incident_detail.html",
+        {
+            "incident": incident,
+            "updates": updates,
+            "functions": _function_labels(incident.functions),
+            "hours": hours,
+            "minutes": minutes,
+            "can_manage": request.user.is_authenticated and request.user.is_notice_admin,
+        },
+    )
+
+
+# --- Notice admins' pages -------------------------------------------------------------------------
+
+
+def notice_admin_required(view):
+    """Signed-in notice admins only; anyone else signed in gets 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_notice_admin:
+            raise PermissionDenied(_("Only notice admins may do this."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _errors_into(form, exc: ValidationError) -> None:
+    """A service's ValidationError shown where it belongs in the form (or above it)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+@notice_admin_required
+def manage_notice_list(request):
+    queryset = MaintenanceNotice.objects.select_related("system").order_by("-window_start", "-pk")
+    filterset = NoticeFilter(request.GET or None, queryset=queryset, request=request)
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for notice in page:
+        notice.clock_state = NoticeState(services.notice_state_at(notice, now)).label
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "notices/manage/notice_list.html",
+        {"filter": filterset, "page": page, "query": query.urlencode()},
+    )
+
+
+def _proposal_initial(post, *, window_index: int) -> tuple[dict, object]:
+    """Form values proposed from the pasted text, over what the admin already typed."""
+    regions = list(TaxSystem.objects.order_by().values_list("region", flat=True).distinct())
+    proposal = parse_notice_text(post.get("original_text", ""), regions=regions)
+    initial = {name: post.get(name, "") for name in post if name not in ("functions", "csrfmiddlewaretoken")}
+    initial["functions"] = post.getlist("functions")
+    system = None
+    if proposal.region and proposal.system_name:
+        system = TaxSystem.objects.filter(region=proposal.region, name=proposal.system_name).first()
+    if system:
+        initial["system"] = system.pk
+    if proposal.title and not initial.get("title"):
+        initial["title"] = proposal.title
+    if proposal.windows:
+        window = proposal.windows[min(window_index, len(proposal.windows) - 1)]
+        initial["window_start"] = timezone.localtime(window.start).strftime("%Y-%m-%d %H:%M")
+        initial["window_end"] = timezone.localtime(window.end).strftime("%Y-%m-%d %H:%M")
+    if proposal.functions:
+        initial["functions"] = proposal.functions
+    initial.pop("confirm_warnings", None)
+    return initial, proposal
+
+
+def _template_initial(request, kind: str) -> dict:
+    template_id = request.GET.get("template", "")
+    if not template_id.isdigit():
+        return {}
+    template = get_object_or_404(TextTemplate, pk=template_id, kind=kind)
+    initial = {"title": template.title, "body_markdown": template.body_markdown}
+    if kind == TextTemplateKind.NOTICE:
+        initial.update(
+            alternatives=template.alternatives,
+            contacts=template.contacts,
+            preparation_checklist=template.preparation_checklist,
+            recovery_checklist=template.recovery_checklist,
+        )
+    else:
+        initial["message"] = template.body_markdown
+    return initial
+
+
+def _notice_form_page(request, notice: MaintenanceNotice | None):
+    editing = notice is not None
+    proposal = None
+    warnings: list = []
+    chosen_window = 0
+    if request.method == "POST" and ("parse" in request.POST or "use_window" in request.POST):
+        chosen = request.POST.get("use_window", "0")
+        chosen_window = int(chosen) if chosen.isdigit() else 0
+        initial, proposal = _proposal_initial(request.POST, window_index=chosen_window)
+        form = forms.NoticeForm(initial=initial, editing=editing)
+    elif request.method == "POST":
+        form = forms.NoticeForm(request.POST, editing=editing)
+        if form.is_valid():
+            data = form.cleaned_data
+            warnings = window_warnings(
+                system=data["system"],
+                start=data["window_start"],
+                end=data["window_end"],
+                document_number=data["document_number"],
+                exclude_pk=notice.pk if editing else None,
+            )
+            if not warnings or data["confirm_warnings"]:
+                try:
+                    if editing:
+                        saved = services.notice_revise(
+                            notice=notice, user=request.user, reason=data["reason"], **form.service_kwargs()
+                        )
+                        messages.success(request, _("Notice revised (revision %(n)s).") % {"n": saved.revision})
+                    else:
+                        saved = services.notice_publish(user=request.user, **form.service_kwargs())
+                        messages.success(request, _("Notice published."))
+                except ValidationError as exc:
+                    _errors_into(form, exc)
+                else:
+                    return redirect(saved)
+    else:
+        if editing:
+            initial = {name: getattr(notice, name) for name in forms.NoticeForm.SERVICE_FIELDS}
+            initial["system"] = notice.system_id
+            warnings = notice_warnings(notice)
+        else:
+            initial = _template_initial(request, TextTemplateKind.NOTICE)
+        form = forms.NoticeForm(initial=initial, editing=editing)
+    return render(
+        request,
+        "notices/manage/notice_form.html",
+        {
+            "form": form,
+            "notice": notice,
+            "proposal": proposal,
+            "chosen_window": chosen_window,
+            "warnings": warnings,
+            "templates": TextTemplate.objects.filter(kind=TextTemplateKind.NOTICE),
+        },
+    )
+
+
+@notice_admin_required
+def manage_notice_new(request):
+    return _notice_form_page(request, None)
+
+
+@notice_admin_required
+def manage_notice_edit(request, pk: int):
+    notice = get_object_or_404(MaintenanceNotice.objects.select_related("system"), pk=pk)
+    if notice.state == NoticeState.CANCELLED:
+        messages.error(request, _("A cancelled notice cannot be edited."))
+        return redirect(notice)
+    return _notice_form_page(request, notice)
+
+
+@notice_admin_required
+def manage_notice_cancel(request, pk: int):
+    notice = get_object_or_404(MaintenanceNotice.objects.select_related("system"), pk=pk)
+    form = forms.CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.notice_cancel(notice=notice, user=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            _errors_into(form, exc)
+        else:
+            messages.success(request, _("Notice cancelled."))
+            return redirect(notice)
+    return render(
+        request,
+        "notices/manage/form.html",
+        {
+            "form": form,
+            "heading": _("Cancel “%(title)s”") % {"title": notice.title},
+            "submit": _("Cancel the notice"),
+            "danger": True,
+            "back": notice.get_absolute_url(),
+        },
+    )
+
+
+@notice_admin_required
+def manage_notice_extend(request, pk: int):
+    notice = get_object_or_404(MaintenanceNotice.objects.select_related("system"), pk=pk)
+    form = forms.ExtendForm(request.POST or None, initial={"new_end": notice.window_end})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.notice_extend(
+                notice=notice,
+                user=request.user,
+                new_end=form.cleaned_data["new_end"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            _errors_into(form, exc)
+        else:
+            messages.success(request, _("Window extended."))
+            return redirect(notice)
+    return render(
+        request,
+        "notices/manage/form.html",
+        {
+            "form": form,
+            "heading": _("Extend “%(title)s”") % {"title": notice.title},
+            "intro": _("The window now ends %(end)s.")
+            % {"end": timezone.localtime(notice.window_end).strftime("%Y-%m-%d %H:%M %Z")},
+            "submit": _("Extend the window"),
+            "back": notice.get_absolute_url(),
+        },
+    )
+
+
+@notice_admin_required
+def manage_incident_list(request):
+    queryset = Incident.objects.select_related("system").annotate(update_count=Count("updates"))
+    filterset = IncidentFilter(request.GET or None, queryset=queryset.order_by("-started_at", "-pk"), request=request)
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "notices/manage/incident_list.html", {"filter": filterset, "page": page, "query": query.urlencode()}
+    )
+
+
+@notice_admin_required
+def manage_incident_new(request):
+    proposal = None
+    if request.method == "POST" and "parse" in request.POST:
+        initial, proposal = _proposal_initial(request.POST, window_index=0)
+        for name in ("window_start", "window_end"):
+            initial.pop(name, None)
+        form = forms.IncidentForm(initial=initial)
+    elif request.method == "POST":
+        form = forms.IncidentForm(request.POST)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            data.pop("original_text")
+            try:
+                incident = services.incident_open(user=request.user, **data)
+            except ValidationError as exc:
+                _errors_into(form, exc)
+            else:
+                messages.success(request, _("Incident opened."))
+                return redirect("manage-incident-detail", pk=incident.pk)
+    else:
+        initial = {"started_at": timezone.localtime().strftime("%Y-%m-%d %H:%M")}
+        initial.update(_template_initial(request, TextTemplateKind.INCIDENT))
+        form = forms.IncidentForm(initial=initial)
+    return render(
+        request,
+        "notices/manage/incident_form.html",
+        {
+            "form": form,
+            "proposal": proposal,
+            "templates": TextTemplate.objects.filter(kind=TextTemplateKind.INCIDENT),
+        },
+    )
+
+
+@notice_admin_required
+def manage_incident_edit(request, pk: int):
+    incident = get_object_or_404(Incident.objects.select_related("system"), pk=pk)
+    if request.method == "POST":
+        form = forms.IncidentForm(request.POST, editing=True)
+        if form.is_valid():
+            try:
+                services.incident_edit(incident=incident, **form.cleaned_data)
+            except ValidationError as exc:
+                _errors_into(form, exc)
+            else:
+                messages.success(request, _("Incident saved."))
+                return redirect("manage-incident-detail", pk=incident.pk)
+    else:
+        initial = {name: getattr(incident, name) for name in forms.IncidentForm.EDIT_FIELDS}
+        initial["system"] = incident.system_id
+        initial["impact_invoice_types"] = ", ".join(incident.impact_invoice_types)
+        initial["impact_regions"] = ", ".join(incident.impact_regions)
+        form = forms.IncidentForm(initial=initial, editing=True)
+    return render(
+        request,
+        "notices/manage/form.html",
+        {
+            "form": form,
+            "heading": _("Edit “%(title)s”") % {"title": incident.title},
+            "submit": _("Save"),
+            "back": incident.get_absolute_url(),
+        },
+    )
+
+
+def _incident_manage_page(request, incident: Incident, **bound_forms):
+    resolved = incident.state == IncidentState.RESOLVED
+    update_initial = {"state": incident.state}
+    template_id = request.GET.get("template", "")
+    if template_id.isdigit():
+        template = TextTemplate.objects.filter(pk=template_id, kind=TextTemplateKind.INCIDENT_UPDATE).first()
+        if template:
+            update_initial["message"] = template.body_markdown
+    context = {
+        "incident": incident,
+        "updates": incident.updates.select_related("posted_by").order_by("-posted_at", "-pk"),
+        "update_form": None
+        if resolved
+        else bound_forms.get("update_form") or forms.IncidentUpdateForm(initial=update_initial),
+        "resolve_form": None
+        if resolved
+        else bound_forms.get("resolve_form")
+        or forms.IncidentResolveForm(initial={"ended_at": timezone.localtime().strftime("%Y-%m-%d %H:%M")}),
+        "postmortem_form": (
+            bound_forms.get("postmortem_form")
+            or forms.PostmortemForm(
+                initial={
+                    "cause": incident.postmortem_cause,
+                    "lost": incident.postmortem_lost,
+                    "actions": incident.postmortem_actions,
+                }
+            )
+        )
+        if resolved
+        else None,
+        "update_templates": TextTemplate.objects.filter(kind=TextTemplateKind.INCIDENT_UPDATE),
+        "functions": _function_labels(incident.functions),
+    }
+    return render(request, "notices/manage/incident_detail.html", context, status=400 if bound_forms else 200)
+
+
+@notice_admin_required
+def manage_incident_detail(request, pk: int):
+    incident = get_object_or_404(Incident.objects.select_related("system"), pk=pk)
+    return _incident_manage_page(request, incident)
+
+
+@notice_admin_required
+@require_POST
+def manage_incident_update(request, pk: int):
+    incident = get_object_or_404(Incident.objects.select_related("system"), pk=pk)
+    form = forms.IncidentUpdateForm(request.POST)
+    if form.is_valid():
+        try:
+            services.incident_post_update(incident=incident, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors_into(form, exc)
+        else:
+            messages.success(request, _("Update posted."))
+            return redirect("manage-incident-detail", pk=incident.pk)
+    return _incident_manage_page(request, incident, update_form=form)
+
+
+@notice_admin_required
+@require_POST
+def manage_incident_resolve(request, pk: int):
+    incident = get_object_or_404(Incident.objects.select_related("system"), pk=pk)
+    form = forms.IncidentResolveForm(request.POST)
+    if form.is_valid():
+        try:
+            services.incident_resolve(incident=incident, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors_into(form, exc)
+        else:
+            messages.success(request, _("Incident resolved."))
+            return redirect("manage-incident-detail", pk=incident.pk)
+    return _incident_manage_page(request, incident, resolve_form=form)
+
+
+@notice_admin_required
+@require_POST
+def manage_incident_postmortem(request, pk: int):
+    incident = get_object_or_404(Incident.objects.select_related("system"), pk=pk)
+    form = forms.PostmortemForm(request.POST)
+    if form.is_valid():
+        try:
+            services.incident_postmortem(incident=incident, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors_into(form, exc)
+        else:
+            messages.success(request, _("Post-mortem saved."))
+            return redirect("manage-incident-detail", pk=incident.pk)
+    return _incident_manage_page(request, incident, postmortem_form=form)
+
+
+# --- Catalogue, calendar, templates: list + one form each -------------------------------------------
+
+
+def _model_form_page(request, *, form_class, instance, save, heading: str, back: str, list_url: str):
+    form = form_class(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except ValidationError as exc:
+            _errors_into(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(list_url)
+    return render(
+        request, "notices/manage/form.html", {"form": form, "heading": heading, "submit": _("Save"), "back": back}
+    )
+
+
+@notice_admin_required
+def manage_system_list(request):
+    systems = TaxSystem.objects.annotate(notice_count=Count("notices", distinct=True)).order_by("sort_order", "region")
+    return render(request, "notices/manage/system_list.html", {"systems": systems})
+
+
+@notice_admin_required
+def manage_system_form(request, pk: int | None = None):
+    system = get_object_or_404(TaxSystem, pk=pk) if pk else None
+    return _model_form_page(
+        request,
+        form_class=forms.TaxSystemForm,
+        instance=system,
+        save=lambda data: services.tax_system_save(system=system, **data),
+        heading=str(system) if system else _("New tax system"),
+        back=reverse("manage-system-list"),
+        list_url="manage-system-list",
+    )
+
+
+@notice_admin_required
+def manage_calendar(request):
+    deadlines = FilingDeadline.objects.order_by("deadline", "region")
+    return render(request, "notices/manage/calendar.html", {"deadlines": deadlines})
+
+
+@notice_admin_required
+def manage_deadline_form(request, pk: int | None = None):
+    deadline = get_object_or_404(FilingDeadline, pk=pk) if pk else None
+    return _model_form_page(
+        request,
+        form_class=forms.FilingDeadlineForm,
+        instance=deadline,
+        save=lambda data: services.filing_deadline_save(filing_deadline=deadline, **data),
+        heading=_("Filing deadline"),
+        back=reverse("manage-calendar"),
+        list_url="manage-calendar",
+    )
+
+
+@notice_admin_required
+@require_POST
+def manage_deadline_delete(request, pk: int):
+    services.filing_deadline_delete(filing_deadline=get_object_or_404(FilingDeadline, pk=pk))
+    messages.success(request, _("Deadline removed."))
+    return redirect("manage-calendar")
+
+
+@notice_admin_required
+def manage_template_list(request):
+    return render(
+        request, "notices/manage/template_list.html", {"templates": TextTemplate.objects.order_by("kind", "name")}
+    )
+
+
+@notice_admin_required
+def manage_template_form(request, pk: int | None = None):
+    template = get_object_or_404(TextTemplate, pk=pk) if pk else None
+    return _model_form_page(
+        request,
+        form_class=forms.TextTemplateForm,
+        instance=template,
+        save=lambda data: services.text_template_save(template=template, **data),
+        heading=template.name if template else _("New text template"),
+        back=reverse("manage-template-list"),
+        list_url="manage-template-list",
+    )
+
+
+@notice_admin_required
+@require_POST
+def manage_template_delete(request, pk: int):
+    services.text_template_delete(template=get_object_or_404(TextTemplate, pk=pk))
+    messages.success(request, _("Template removed."))
+    return redirect("manage-template-list")

@@ -227,6 +227,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
         "GapStatusEnum": "recovery.models.GapStatus",
+        # notices
+        "NoticeStateEnum": "notices.models.NoticeState",
+        "IncidentStateEnum": "notices.models.IncidentState",
+        "IncidentUpdateStateEnum": "notices.api.INCIDENT_UPDATE_STATE_CHOICES",
     },
 }
 
@@ -267,6 +271,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "reconcile-all-companies": {
         "task": "recovery.tasks.reconcile_all_companies",
         "schedule": timedelta(hours=1),
+    },
+    # notices: maintenance windows move scheduled → in progress → completed by the clock.
+    "advance-notice-states": {
+        "task": "notices.tasks.advance_notice_states",
+        "schedule": timedelta(minutes=1),
     },
 }
 

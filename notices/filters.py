@@ -1,0 +1,83 @@
+"""The FilterSets for notices and incidents, shared by the admin list pages and the API."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db import connection
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from notices.grid import Function
+from notices.models import Incident, IncidentState, MaintenanceNotice, NoticeState, Severity, TaxSystem
+
+
+def _regions(request=None):
+    return [(r, r) for r in TaxSystem.objects.order_by("region").values_list("region", flat=True).distinct()]
+
+
+def _has_function(queryset, value: str):
+    if connection.features.supports_json_field_contains:
+        return queryset.filter(functions__contains=[value])
+    # SQLite stores the list as JSON text: match the quoted element ("issue" never matches "reissue").
+    return queryset.filter(functions__icontains=f'"{value}"')
+
+
+class _StyledFilterSet(django_filters.FilterSet):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.form.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs.setdefault(
+                "class", "form-select form-select-sm" if is_select else "form-control form-control-sm"
+            )
+
+
+class NoticeFilter(_StyledFilterSet):
+    region = django_filters.ChoiceFilter(label=_("Region"), field_name="system__region", choices=_regions)
+    system = django_filters.ModelChoiceFilter(label=_("System"), queryset=TaxSystem.objects.all(), to_field_name="slug")
+    function = django_filters.ChoiceFilter(label=_("Function"), choices=Function.choices, method="filter_function")
+    state = django_filters.ChoiceFilter(label=_("State"), choices=NoticeState.choices)
+    active_from = django_filters.IsoDateTimeFilter(
+        label=_("Window ends after"),
+        field_name="window_end",
+        lookup_expr="gt",
+        widget=forms.DateTimeInput(attrs={"placeholder": "2026-10-01T00:00+08:00"}),
+    )
+    active_to = django_filters.IsoDateTimeFilter(
+        label=_("Window starts before"),
+        field_name="window_start",
+        lookup_expr="lt",
+        widget=forms.DateTimeInput(attrs={"placeholder": "2026-10-08T00:00+08:00"}),
+    )
+    q = django_filters.CharFilter(label=_("Search"), method="filter_text")
+
+    class Meta:
+        model = MaintenanceNotice
+        fields = ["region", "system", "function", "state"]
+
+    def filter_function(self, queryset, name, value):
+        return _has_function(queryset, value)
+
+    def filter_text(self, queryset, name, value):
+        return queryset.filter(Q(title__icontains=value) | Q(document_number__icontains=value))
+
+
+class IncidentFilter(_StyledFilterSet):
+    region = django_filters.ChoiceFilter(label=_("Region"), field_name="system__region", choices=_regions)
+    system = django_filters.ModelChoiceFilter(label=_("System"), queryset=TaxSystem.objects.all(), to_field_name="slug")
+    function = django_filters.ChoiceFilter(label=_("Function"), choices=Function.choices, method="filter_function")
+    state = django_filters.ChoiceFilter(label=_("State"), choices=IncidentState.choices)
+    severity = django_filters.ChoiceFilter(label=_("Severity"), choices=Severity.choices)
+    active_from = django_filters.IsoDateTimeFilter(label=_("Still going after"), method="filter_active_from")
+    active_to = django_filters.IsoDateTimeFilter(label=_("Started before"), field_name="started_at", lookup_expr="lt")
+
+    class Meta:
+        model = Incident
+        fields = ["region", "system", "function", "state", "severity"]
+
+    def filter_function(self, queryset, name, value):
+        return _has_function(queryset, value)
+
+    def filter_active_from(self, queryset, name, value):
+        return queryset.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=value))
