@@ -1,0 +1,82 @@
+"""A tax-system source failing for a region's companies suggests an incident to notice admins."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from invoices import sources
+from invoices.models import Direction
+from notices.models import Incident, IncidentState, TaxSystem
+from outage_portal import services as company_services
+from recovery import services
+from recovery.models import FailureKind, RunState
+
+
+def _run(company):
+    run = services.reconciliation_run_create(
+        company=company,
+        direction=Direction.ISSUED,
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
+        enqueue=False,
+    )
+    return services.reconciliation_run_execute(run_id=run.pk)
+
+
+@pytest.fixture
+def source_down(monkeypatch):
+    def broken(**kwargs):
+        raise sources.SourceError("HTTP 503 from the tax system")
+
+    monkeypatch.setattr(sources, "refresh_tax_records", broken)
+
+
+@pytest.fixture
+def second_beijing_company(db):
+    return company_services.company_create(name="北京第二家公司", credit_code="91350100M000100Y43", region="北京")
+
+
+def _suggestions(client, user):
+    body = client(user).get(reverse("home")).content.decode()
+    return body
+
+
+def test_failing_sources_in_a_region_suggest_an_incident(
+    client_for, nora, fiona, beijing, second_beijing_company, source_down
+):
+    assert _run(beijing).failure_kind == FailureKind.SOURCE
+    _run(second_beijing_company)
+    body = _suggestions(client_for, nora)
+    assert 'data-region="北京"' in body
+    assert "HTTP 503 from the tax system" in body
+    assert reverse("manage-incident-new") + "?region=%E5%8C%97%E4%BA%AC" in body
+    # Finance staff see their company's failed run, not the site-wide suggestion.
+    assert "incident-suggestion" not in _suggestions(client_for, fiona)
+
+
+def test_an_open_incident_or_a_later_success_clears_the_suggestion(client_for, nora, beijing, source_down, monkeypatch):
+    _run(beijing)
+    system = TaxSystem.objects.get(region="北京", name="增值税发票管理系统")
+    incident = Incident.objects.create(
+        system=system, title="北京开票中断", functions=["issue"], started_at=timezone.now() - timedelta(hours=1)
+    )
+    assert "incident-suggestion" not in _suggestions(client_for, nora)
+    incident.state = IncidentState.RESOLVED
+    incident.ended_at = timezone.now()
+    incident.save()
+    assert "incident-suggestion" in _suggestions(client_for, nora)
+    monkeypatch.setattr(sources, "refresh_tax_records", lambda **kwargs: None)
+    assert _run(beijing).state in (RunState.SUCCEEDED, RunState.PARTIAL)
+    assert "incident-suggestion" not in _suggestions(client_for, nora)
+
+
+def test_old_failures_do_not_suggest(client_for, nora, beijing, source_down, settings):
+    run = _run(beijing)
+    type(run).objects.filter(pk=run.pk).update(
+        finished_at=timezone.now() - timedelta(hours=settings.SOURCE_FAILURE_HOURS + 1)
+    )
+    assert "incident-suggestion" not in _suggestions(client_for, nora)
