@@ -69,7 +69,8 @@ class ImportBatchSerializer(serializers.ModelSerializer):
         fields = [
             "id", "company", "kind", "direction", "state", "original_name", "sha256", "size", "created_at",
             "finished_at", "rows_read", "rows_created", "rows_updated", "rows_unchanged", "rows_rejected",
-            "failure_reason", "rejections",
+            "failure_reason", "rows_processed", "progress_percent", "integrity", "integrity_checked_at",
+            "rejections",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -118,12 +119,14 @@ class ImportBatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         upload = ImportUploadSerializer(data=request.data, context={"request": request})
         upload.is_valid(raise_exception=True)
         data = upload.validated_data
-        report = services.import_file(
+        batch = services.import_submit(
             company=data["company"],
             kind=data["kind"],
             direction=data["direction"],
             filename=data["file"].name,
-            content=data["file"].read(),
+            stream=data["file"],
             user=request.user,
         )
-        return Response(ImportBatchSerializer(report.batch).data, status=status.HTTP_201_CREATED)
+        # 201 with the report when the file was small enough to import at once; a big one is
+        # "queued": poll GET /api/imports/<id>/ until its state is succeeded or failed.
+        return Response(ImportBatchSerializer(batch).data, status=status.HTTP_201_CREATED)

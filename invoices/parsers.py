@@ -1,4 +1,4 @@
-"""Parsers for invoice files: local backups (CSV, XLSX) and the platform's invoice-list export.
+"""Parsers for invoice files: local backups (CSV, XLSX, e-invoice XML/OFD) and the platform's export.
 
 Each parser streams the file and yields `(row_number, {field: raw value})`; validation is separate
 (`validate_row`) so every format shares one set of rules and one set of messages.
@@ -188,14 +188,23 @@ def iter_xlsx(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
 
 
 def iter_rows(stream: io.BufferedIOBase, filename: str) -> Iterator[tuple[int, dict]]:
-    head = stream.read(4)
+    from invoices import einvoices
+
+    head = stream.read(64)
     stream.seek(0)
+    name = filename.lower()
     if head.startswith(b"PK"):
-        if not filename.lower().endswith((".xlsx", ".xlsm")):
-            raise FileRefused(_("This is a zip archive, not a CSV or XLSX file."))
-        return iter_xlsx(stream)
-    if filename.lower().endswith((".xlsx", ".xlsm")):
+        if name.endswith((".xlsx", ".xlsm")):
+            return iter_xlsx(stream)
+        if name.endswith(".ofd"):
+            return einvoices.iter_ofd(stream)
+        raise FileRefused(_("This is a zip archive, not a CSV, XLSX or OFD file."))
+    if name.endswith((".xlsx", ".xlsm")):
         raise FileRefused(_("The file is named .xlsx but is not a spreadsheet."))
+    if name.endswith(".ofd"):
+        raise FileRefused(_("The file is named .ofd but is not an OFD (zip) archive."))
+    if name.endswith(".xml") or head.lstrip(codecs.BOM_UTF8).lstrip().startswith(b"<"):
+        return einvoices.iter_xml(stream)
     return iter_csv(stream)
 
 

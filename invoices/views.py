@@ -67,14 +67,14 @@ def import_upload(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         batches = [
-            services.import_file(
+            services.import_submit(
                 company=data["company"],
                 kind=data["kind"],
                 direction=data["direction"],
                 filename=upload.name,
-                content=upload.read(),
+                stream=upload,
                 user=request.user,
-            ).batch
+            )
             for upload in data["files"]
         ]
         if len(batches) == 1:

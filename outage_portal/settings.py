@@ -268,6 +268,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "recovery.tasks.reconcile_all_companies",
         "schedule": timedelta(hours=1),
     },
+    # invoices (imports): re-hash every kept original; a backup is only worth what a restore proves.
+    "verify-import-originals": {
+        "task": "invoices.tasks.import_originals_verify_task",
+        "schedule": timedelta(days=1),
+    },
 }
 
 # --- Domain settings ------------------------------------------------------------------------
@@ -278,6 +283,9 @@ except InvalidOperation as exc:
     raise ImproperlyConfigured("RECONCILE_AMOUNT_TOLERANCE must be a decimal amount such as 0.01") from exc
 RECONCILE_FUZZY_DAYS = env_int("RECONCILE_FUZZY_DAYS", 3)
 STALE_BACKUP_DAYS = env_int("STALE_BACKUP_DAYS", 7)
+# invoices (imports): uploads larger than this are parsed by a Celery worker, with a progress bar;
+# smaller ones synchronously, so the report is there at once.
+IMPORT_BACKGROUND_BYTES = env_int("IMPORT_BACKGROUND_BYTES", 2 * 1024 * 1024)
 
 # Steps of `manage.py load_demo`, in order; each app adds the part of the story it owns.
 DEMO_SCENARIO_STEPS = [
