@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from invoices.keys import invoice_key, normalise_digits
@@ -238,6 +239,11 @@ def parse_date(value) -> date:
     if isinstance(value, date):
         return value
     text = str(value or "").strip()
+    if len(text) >= 10 and text[4] == "-" and text[7] == "-":  # the usual ISO form: C-speed, no strptime
+        try:
+            return date.fromisoformat(text[:10]) if len(text) == 10 else datetime.fromisoformat(text).date()
+        except ValueError:
+            pass
     for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"):
         try:
             return datetime.strptime(text, fmt).date()
@@ -254,12 +260,40 @@ def parse_issue_time(value) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
     text = str(value or "").strip()
+    if len(text) == 10:
+        return None  # a date alone
+    if len(text) == 19 and text[4] == "-" and text[10] in " T":
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+        except ValueError:
+            pass
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=SHANGHAI)
         except ValueError:
             continue
     return None
+
+
+_TAX_ID_CACHE: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def _checked_tax_id(raw: str) -> tuple[str, str]:
+    """(normalised tax ID, problem or ""). Memoised: a backup repeats the same few hundred parties
+    on a million rows, and the checksum is the costliest check per row."""
+    key = (raw, get_language() or "")
+    known = _TAX_ID_CACHE.get(key)
+    if known is None:
+        tax_id, problem = normalise_tax_id(raw), ""
+        if tax_id:
+            try:
+                validate_taxpayer_id(tax_id)
+            except ValidationError as exc:
+                problem = exc.messages[0]
+        if len(_TAX_ID_CACHE) > 20000:
+            _TAX_ID_CACHE.clear()
+        known = _TAX_ID_CACHE[key] = (tax_id, problem)
+    return known
 
 
 def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict | None, list[RowError]]:
@@ -299,13 +333,10 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
         fail("issue_date", exc.messages[0])
     values["issued_at"] = parse_issue_time(raw.get("issue_date"))
     for field in ("seller_tax_id", "buyer_tax_id"):
-        tax_id = normalise_tax_id(str(raw.get(field) or ""))
-        if tax_id:
-            try:
-                validate_taxpayer_id(tax_id)
-            except ValidationError as exc:
-                fail(field, exc.messages[0])
-        elif field == "seller_tax_id":
+        tax_id, problem = _checked_tax_id(str(raw.get(field) or ""))
+        if problem:
+            fail(field, problem)
+        elif not tax_id and field == "seller_tax_id":
             fail(field, _("missing seller tax ID"))
         values[field] = tax_id
     for field in ("amount", "tax"):

@@ -313,8 +313,9 @@ class _Staging:
     def _copy(self, table: str, names: list[str], rows) -> None:
         buffer = io.StringIO()
         write = buffer.write
-        for row in rows:
-            write("\t".join(_copy_text(value) for value in row))
+        escapes = _COPY_ESCAPES
+        for row in rows:  # inlined _copy_text: this loop runs once per row of a million-row file
+            write("\t".join(["\\N" if value is None else str(value).translate(escapes) for value in row]))
             write("\n")
         buffer.seek(0)
         with connection.cursor() as cursor:
@@ -417,17 +418,6 @@ class _Staging:
                         diff[field.name] = [before, after]
                 changes.append(InvoiceChange(invoice_id=row[0], batch_id=self.batch.pk, changed_at=now, changes=diff))
             InvoiceChange.objects.bulk_create(changes)
-
-
-def _copy_text(value) -> str:
-    """One value in PostgreSQL COPY text format."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 def _display(field: models.Field, value) -> str:
