@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -184,9 +185,11 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
         return ImportReport(batch=batch)
     stage = _Staging(model=_target_model(batch.kind), batch=batch)
     try:
+        started = time.perf_counter()
         with storages["private"].open(batch.storage_name, "rb") as stream:
             stage.create()
             rows_read = stage.load(stream)
+        parsed = time.perf_counter()
         with transaction.atomic():
             created, updated, unchanged, rejected = stage.merge()
             ImportBatch.objects.filter(pk=batch.pk).update(
@@ -201,6 +204,10 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
                 finished_at=timezone.now(),
             )
             transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
+        logger.info(
+            "import batch %s: %d rows parsed in %.1fs, merged in %.1fs",
+            batch.pk, rows_read, parsed - started, time.perf_counter() - parsed,
+        )  # fmt: skip
     except FileRefused as refused:
         _fail(batch, str(refused.message))
     except FileNotFoundError:
