@@ -423,7 +423,10 @@ class _Staging:
                     before, after = _display(field, row[1 + i]), _display(field, row[1 + width + i])
                     if before != after:
                         diff[field.name] = [before, after]
-                changes.append(InvoiceChange(invoice_id=row[0], batch_id=self.batch.pk, changed_at=now, changes=diff))
+                if diff:  # SQLite compares decimals as floats; an unchanged-looking row logs nothing
+                    changes.append(
+                        InvoiceChange(invoice_id=row[0], batch_id=self.batch.pk, changed_at=now, changes=diff)
+                    )
             InvoiceChange.objects.bulk_create(changes)
 
 
