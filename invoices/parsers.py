@@ -169,23 +169,32 @@ def iter_xlsx(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
     except Exception:
         raise FileRefused(_("The file is not a readable XLSX spreadsheet."))
     try:
-        sheet = workbook[XLSX_EXPORT_SHEET] if XLSX_EXPORT_SHEET in workbook.sheetnames else workbook.worksheets[0]
-        mapping: dict[int, str] = {}
-        for row_number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if not mapping:
-                mapping = _map_header(list(cells))
-                if mapping:
-                    _require_columns(mapping)
-                elif row_number >= 10:
-                    break
-                continue
-            if not any(c not in (None, "") for c in cells):
-                continue
-            yield row_number, {field: cells[i] if i < len(cells) else None for i, field in mapping.items()}
-        if not mapping:
-            _require_columns({})
+        yield from _xlsx_rows(workbook)
+    except FileRefused:
+        raise
+    except Exception:
+        # openpyxl reads a sheet lazily: a damaged sheet part fails here, mid-iteration, with any error.
+        raise FileRefused(_("The spreadsheet is damaged: a sheet cannot be read."))
     finally:
         workbook.close()
+
+
+def _xlsx_rows(workbook) -> Iterator[tuple[int, dict]]:
+    sheet = workbook[XLSX_EXPORT_SHEET] if XLSX_EXPORT_SHEET in workbook.sheetnames else workbook.worksheets[0]
+    mapping: dict[int, str] = {}
+    for row_number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if not mapping:
+            mapping = _map_header(list(cells))
+            if mapping:
+                _require_columns(mapping)
+            elif row_number >= 10:
+                break
+            continue
+        if not any(c not in (None, "") for c in cells):
+            continue
+        yield row_number, {field: cells[i] if i < len(cells) else None for i, field in mapping.items()}
+    if not mapping:
+        _require_columns({})
 
 
 def iter_rows(stream: io.BufferedIOBase, filename: str) -> Iterator[tuple[int, dict]]:
@@ -218,22 +227,40 @@ class RowError:
 
 
 _CENT = Decimal("0.01")
+# Full-width digits, point and minus from Chinese input methods folded; currency signs, thousands
+# separators, Excel's apostrophe and spaces dropped.
+_MONEY_FOLD = {
+    **{ord(ch): ord(ch) - 0xFEE0 for ch in "０１２３４５６７８９．－"},
+    **{ord(ch): None for ch in "¥￥,，'‘’ \t\u3000"},
+}
+MAX_AMOUNT = Decimal(10) ** 14  # 16 digits with 2 decimals
 
 
 def parse_money(value) -> Decimal:
     """Exact cents. Spreadsheet floats (0.1 + 0.2 style) are rounded through their shortest repr."""
     if isinstance(value, float):
         value = repr(value)
-    text = normalise_digits(value).replace("¥", "").replace("￥", "") if not isinstance(value, Decimal) else value
+    # Not normalise_digits: that drops "-", and red-letter invoices carry negative amounts.
+    text = str(value).translate(_MONEY_FOLD).strip() if value is not None and not isinstance(value, Decimal) else value
     if text in ("", None):
         raise ValidationError(_("missing amount"))
     try:
-        return Decimal(text).quantize(_CENT, rounding=ROUND_HALF_UP)
+        amount = Decimal(text).quantize(_CENT, rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError):
         raise ValidationError(_("“%(value)s” is not an amount") % {"value": value})
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:  # NaN, or beyond what the column holds
+        raise ValidationError(_("“%(value)s” is not a plausible amount") % {"value": value})
+    return amount
 
 
 def parse_date(value) -> date:
+    parsed = _parse_date(value)
+    if not 1990 <= parsed.year <= 2100:  # also keeps time-zone arithmetic away from year 1 and 9999
+        raise ValidationError(_("“%(value)s” is not a plausible issue date") % {"value": value})
+    return parsed
+
+
+def _parse_date(value) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -314,6 +341,8 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
         fail("invoice_code", _("an invoice code has 10 or 12 digits"))
     if number and not number.isdigit():
         fail("invoice_number", _("an invoice number has only digits"))
+    elif len(number) > 20:
+        fail("invoice_number", _("an invoice number has at most 20 digits"))
     elif number and code and len(number) != 8:
         fail("invoice_number", _("an invoice number has 8 digits"))
     key = invoice_key(code=code, number=number, digital_number=digital)
@@ -324,8 +353,9 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
         "invoice_code": code,
         "invoice_number": number,
         "digital_number": digital or (number if len(number) == 20 and not code else ""),
-        "seller_name": str(raw.get("seller_name") or "").strip()[:200],
-        "buyer_name": str(raw.get("buyer_name") or "").strip()[:200],
+        # NUL never belongs in a name, and PostgreSQL refuses it in text.
+        "seller_name": str(raw.get("seller_name") or "").replace("\x00", "").strip()[:200],
+        "buyer_name": str(raw.get("buyer_name") or "").replace("\x00", "").strip()[:200],
     }
     try:
         values["issue_date"] = parse_date(raw.get("issue_date"))
@@ -362,7 +392,10 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
     if rate and rate not in ("免税", "不征税", "***"):
         try:
             number_rate = Decimal(rate)
-            values["tax_rate"] = (number_rate / 100 if number_rate >= 1 else number_rate).quantize(Decimal("0.0001"))
+            number_rate = (number_rate / 100 if number_rate >= 1 else number_rate).quantize(Decimal("0.0001"))
+            if not (number_rate.is_finite() and 0 <= number_rate < 1):
+                raise InvalidOperation
+            values["tax_rate"] = number_rate
         except InvalidOperation:
             fail("tax_rate", _("“%(value)s” is not a tax rate") % {"value": rate})
     type_text = str(raw.get("invoice_type") or "").strip()

@@ -19,6 +19,7 @@ from django.core.files.storage import storages
 from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from invoices.models import (
     BatchState,
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 WRITE_CHUNK = 2000
 STAGE_CHUNK = 5000  # rows parsed between two writes to the staging table (and two progress updates)
 HASH_CHUNK = 1024 * 1024
+UNEXPECTED_FAILURE = gettext_lazy("The import stopped on an unexpected error; nothing was stored. The file is kept.")
 COMPARED_FIELDS = (
     "invoice_code",
     "invoice_number",
@@ -215,7 +217,7 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
     except Exception:
         # A bug or a database error must not leave the batch "running" forever; the original is kept.
         logger.exception("import batch %s failed", batch.pk)
-        _fail(batch, _("The import stopped on an unexpected error; nothing was stored. The file is kept."))
+        _fail(batch, str(UNEXPECTED_FAILURE))
     finally:
         stage.drop()
     batch.refresh_from_db()
