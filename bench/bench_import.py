@@ -88,7 +88,9 @@ def _copy_floor(url: str, path: Path) -> float:
             conn.commit()
             t0 = time.perf_counter()
             with path.open("rb") as source:
-                cur.copy_expert("COPY bench_import_floor FROM STDIN WITH (FORMAT csv, HEADER true, ENCODING 'GBK')", source)
+                cur.copy_expert(
+                    "COPY bench_import_floor FROM STDIN WITH (FORMAT csv, HEADER true, ENCODING 'GBK')", source
+                )
             conn.commit()
             seconds = time.perf_counter() - t0
             cur.execute("DROP TABLE bench_import_floor")

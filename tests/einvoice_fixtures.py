@@ -127,15 +127,13 @@ def vat_ofd(code: str = VAT_CODE, number: str = VAT_NUMBER) -> bytes:
   <TaxTotalAmount>11.50</TaxTotalAmount>
   <TaxInclusiveTotalAmount>100.00</TaxInclusiveTotalAmount>
 </eInvoice>""".encode()
-    return _zip(
-        {"OFD.xml": ofd_xml, "Doc_0/Document.xml": _OFD_PAGE, "Doc_0/Attachs/original_invoice.xml": original}
-    )
+    return _zip({"OFD.xml": ofd_xml, "Doc_0/Document.xml": _OFD_PAGE, "Doc_0/Attachs/original_invoice.xml": original})
 
 
 BACKUP_HEADER = "发票代码,发票号码,数电发票号码,开票日期,销方识别号,销方名称,购方识别号,购买方名称,金额,税额,价税合计,税率,发票票种,发票状态"  # noqa: E501
 BACKUP_ROWS = [
-    f"'011002400111,'00020001,,2025-01-06,{SELLER[0]},{SELLER[1]},{BUYER[0]},{BUYER[1]},\"1,000.00\",130.00,1130.00,13%,增值税专用发票,正常",  # noqa: E501
-    f",,25112000000000020002,2025/01/07,{SELLER[0]},{SELLER[1]},{BUYER[0]},{BUYER[1]},500.00,30.00,530.00,6%,数电票（普通发票）,正常",  # noqa: E501
+    f"'011002400111,'00020001,,2025-01-06,{SELLER[0]},{SELLER[1]},{BUYER[0]},{BUYER[1]},\"1,000.00\",130.00,1130.00,13%,增值税专用发票,正常",
+    f",,25112000000000020002,2025/01/07,{SELLER[0]},{SELLER[1]},{BUYER[0]},{BUYER[1]},500.00,30.00,530.00,6%,数电票（普通发票）,正常",
     "合计,-,-,,,,,,1500.00,160.00,1660.00,,,",
 ]
 

@@ -40,7 +40,11 @@ def test_what_is_not_an_amount_is_refused_with_a_message(value):
 @pytest.mark.parametrize("name", ["backup-gbk.csv", "platform-export.xlsx"])
 def test_summary_rows_with_dashes_are_neither_read_nor_rejected(beijing, name):
     report = import_file(
-        company=beijing, kind=ImportKind.BACKUP, direction="issued", filename=name, content=(fx.DATA / name).read_bytes()
+        company=beijing,
+        kind=ImportKind.BACKUP,
+        direction="issued",
+        filename=name,
+        content=(fx.DATA / name).read_bytes(),
     )
     expected = fx.EXPECTED_KEYS[name]
     assert (report.batch.rows_read, report.batch.rows_rejected) == (len(expected), 0)

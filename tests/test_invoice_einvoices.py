@@ -130,7 +130,9 @@ def test_several_e_invoices_upload_at_once(client_for, alice, beijing):
         SimpleUploadedFile("b.xml", fx.einvoice_xml("25112000000000000002")),
         SimpleUploadedFile("c.ofd", fx.digital_ofd("25112000000000000003")),
     ]
-    client_for(alice).post("/imports/new/", {"company": beijing.pk, "kind": "backup", "direction": "issued", "files": files})
+    client_for(alice).post(
+        "/imports/new/", {"company": beijing.pk, "kind": "backup", "direction": "issued", "files": files}
+    )
     assert Invoice.objects.count() == 3 and ImportBatch.objects.count() == 3
 
 

@@ -91,12 +91,12 @@ def test_progress_of_another_companys_batch_is_404(client_for, alice, charlie, b
 
 
 def test_an_unexpected_error_fails_the_batch_and_stores_nothing(beijing, monkeypatch):
-    from invoices import services
+    from invoices.staging import Staging
 
     def explode(self):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services._Staging, "merge", explode)
+    monkeypatch.setattr(Staging, "merge", explode)
     report = import_file(
         company=beijing, kind=ImportKind.BACKUP, direction="issued", filename="b.csv", content=csv_rows(*GOOD).encode()
     )
@@ -142,7 +142,9 @@ def test_each_import_that_changes_an_invoice_leaves_its_old_and_new_values(clien
     assert 'id="change-history"' in page and "300.10" in page and "b.csv" in page
 
 
-def test_invoice_detail_queries_stay_flat_with_a_long_history(client_for, alice, beijing, django_assert_max_num_queries):
+def test_invoice_detail_queries_stay_flat_with_a_long_history(
+    client_for, alice, beijing, django_assert_max_num_queries
+):
     rows = csv_rows(*GOOD).encode()
     import_file(company=beijing, kind=ImportKind.BACKUP, direction="issued", filename="a.csv", content=rows)
     invoice = Invoice.objects.get(invoice_key="01100230011100000001")

@@ -57,8 +57,28 @@ def test_random_bytes_under_any_name(content, name):
 
 CELL = st.one_of(
     st.text(max_size=30),
-    st.sampled_from(["-", "合计", "NaN", "Infinity", "1e400", "-0", "１２３", "'0110", "2025-02-30", "0001-01-01",
-                     "9999-12-31 23:59:59", "13%", "免税", "正常", "作废", "x" * 300, "\x00", "1,000.00"]),  # fmt: skip
+    st.sampled_from(
+        [
+            "-",
+            "合计",
+            "NaN",
+            "Infinity",
+            "1e400",
+            "-0",
+            "１２３",
+            "'0110",
+            "2025-02-30",
+            "0001-01-01",
+            "9999-12-31 23:59:59",
+            "13%",
+            "免税",
+            "正常",
+            "作废",
+            "x" * 300,
+            "\x00",
+            "1,000.00",
+        ]
+    ),
     st.decimals(allow_nan=True, allow_infinity=True).map(str),
     st.integers(min_value=-(10**25), max_value=10**25).map(str),
 )
@@ -84,7 +104,9 @@ def test_csv_with_real_headers_and_hostile_cells(rows, encoding):
 
 
 @FUZZ
-@given(rows=st.lists(st.lists(st.one_of(CELL, st.floats(), st.none(), st.booleans()), max_size=len(HEADER)), max_size=5))
+@given(
+    rows=st.lists(st.lists(st.one_of(CELL, st.floats(), st.none(), st.booleans()), max_size=len(HEADER)), max_size=5)
+)
 def test_xlsx_with_platform_headers_and_hostile_cells(rows):
     from openpyxl import Workbook
     from openpyxl.utils.exceptions import IllegalCharacterError

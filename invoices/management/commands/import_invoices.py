@@ -12,8 +12,8 @@ KINDS = {"backup": "backup", "tax-export": "tax_export"}
 
 class Command(BaseCommand):
     help = (
-        "Import invoice files (CSV, XLSX, e-invoice XML or OFD) for a company: local backups into its own records, or the "
-        "tax platform's export into what the tax system shows. Exit 0 when every file was processed "
+        "Import invoice files (CSV, XLSX, e-invoice XML or OFD) for a company: local backups into its own "
+        "records, or the tax platform's export into what the tax system shows. Exit 0 when every file was processed "
         "(rejected rows included), non-zero when a file is refused as a whole."
     )
 
