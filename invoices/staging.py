@@ -101,7 +101,8 @@ class Staging:
             else:
                 self._insert(self.rows, names, [[self._adapt(values[name]) for name in names] for values in good])
         if bad:
-            reasons = [[e.row, e.column[:40], e.reason[:500]] for e in bad]
+            # A reason quotes the cell it refuses, which may hold NUL; PostgreSQL refuses NUL in text.
+            reasons = [[e.row, e.column[:40], e.reason.replace("\x00", "")[:500]] for e in bad]
             if self.postgres:
                 self._copy(self.rejects, ["row_no", "col", "reason"], reasons)
             else:

@@ -194,6 +194,12 @@ def test_platform_export_cut_short_or_with_a_flipped_byte(cut, flip):
     good=st.booleans(),
     name=st.sampled_from(["b.csv", "b.xml", "b.ofd", "b.xlsx"]),
 )
+# Found by this test on PostgreSQL: a rejection reason quoting a NUL cell broke the COPY of rejections.
+@example(
+    rows=[["011002400111", "00020009", "", "2025-01-06", fx.SELLER[0], "", "", "", "\x00", "1"]],
+    good=True,
+    name="b.csv",
+)
 def test_an_import_is_a_report_or_a_clear_refusal_never_half_written(beijing, rows, good, name):
     import csv
 
