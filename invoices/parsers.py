@@ -17,7 +17,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from invoices.keys import invoice_key, normalise_digits
@@ -302,25 +301,25 @@ def parse_issue_time(value) -> datetime | None:
     return None
 
 
-_TAX_ID_CACHE: dict[tuple[str, str], tuple[str, str]] = {}
+_TAX_ID_CACHE: dict[str, tuple[str, ValidationError | None]] = {}
 
 
 def _checked_tax_id(raw: str) -> tuple[str, str]:
     """(normalised tax ID, problem or ""). Memoised: a backup repeats the same few hundred parties
-    on a million rows, and the checksum is the costliest check per row."""
-    key = (raw, get_language() or "")
-    known = _TAX_ID_CACHE.get(key)
+    on a million rows, and the checksum is the costliest check per row. The error is kept, not its
+    text, so the message still comes out in the language active when it is shown."""
+    known = _TAX_ID_CACHE.get(raw)
     if known is None:
-        tax_id, problem = normalise_tax_id(raw), ""
+        tax_id, problem = normalise_tax_id(raw), None
         if tax_id:
             try:
                 validate_taxpayer_id(tax_id)
             except ValidationError as exc:
-                problem = exc.messages[0]
+                problem = exc
         if len(_TAX_ID_CACHE) > 20000:
             _TAX_ID_CACHE.clear()
-        known = _TAX_ID_CACHE[key] = (tax_id, problem)
-    return known
+        known = _TAX_ID_CACHE[raw] = (tax_id, problem)
+    return known[0], known[1].messages[0] if known[1] is not None else ""
 
 
 def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict | None, list[RowError]]:

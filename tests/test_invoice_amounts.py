@@ -58,3 +58,17 @@ def test_float_cells_of_the_platform_export_land_as_exact_cents(beijing):
     )  # fmt: skip
     invoice = Invoice.objects.get()
     assert (invoice.amount, invoice.tax, invoice.total) == (Decimal("0.30"), Decimal("0.04"), Decimal("0.34"))
+
+
+def test_a_memoised_tax_id_error_still_speaks_the_language_of_each_import():
+    from django.utils import translation
+
+    from invoices.parsers import validate_row
+
+    raw = {"invoice_number": "25112000000000000009", "issue_date": "2025-01-06", "amount": "1", "tax": "0",
+           "seller_tax_id": "91110108MA01B2C3D1"}  # fmt: skip
+    with translation.override("en"):
+        english = validate_row(2, raw, default_type="digital_ordinary")[1][0].reason
+    with translation.override("zh-hans"):
+        chinese = validate_row(2, raw, default_type="digital_ordinary")[1][0].reason
+    assert english != chinese and "91110108MA01B2C3D1" in english
