@@ -156,6 +156,8 @@ class Staging:
         now = timezone.now()
         stamp = connection.ops.adapt_datetimefield_value(now)
         with connection.cursor() as cursor:
+            if self.postgres:  # autovacuum never analyzes temporary tables; the merge wants estimates
+                cursor.execute(f"ANALYZE {rows}")
             # The same invoice twice in one file: keep the first, reject the others.
             cursor.execute(f"SELECT 1 FROM {rows} GROUP BY {key} HAVING COUNT(*) > 1 LIMIT 1")
             if cursor.fetchone():
