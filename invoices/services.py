@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -13,7 +14,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -183,7 +184,11 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
     stage = Staging(model=_target_model(batch.kind), batch=batch, compared=COMPARED_FIELDS)
     try:
         started = time.perf_counter()
-        with storages["private"].open(batch.storage_name, "rb") as stream:
+        # Called inside someone's transaction (a test, a script), a failed statement must not poison
+        # it: give the parsing phase a savepoint. Outside one it runs in autocommit, so the progress
+        # it saves is visible to the page polling it.
+        parsing = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+        with parsing, storages["private"].open(batch.storage_name, "rb") as stream:
             stage.create()
             rows_read = stage.load(stream)
         parsed = time.perf_counter()

@@ -217,3 +217,19 @@ def test_import_list_query_count_does_not_grow_with_batches(
     client = client_for(alice)
     with django_assert_max_num_queries(10):
         assert client.get("/imports/", HTTP_ACCEPT_LANGUAGE=language).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_file_inside_a_callers_transaction_leaves_that_transaction_usable(beijing):
+    from django.db import transaction
+
+    with transaction.atomic():
+        refused = import_file(
+            company=beijing, kind=ImportKind.BACKUP, direction="issued", filename="x.ofd", content=b"PK\x03\x04junk"
+        )
+        good = import_file(
+            company=beijing, kind=ImportKind.BACKUP, direction="issued", filename="b.csv",
+            content=csv_rows(*GOOD).encode(),
+        )  # fmt: skip
+    assert refused.batch.state == BatchState.FAILED and good.batch.state == BatchState.SUCCEEDED
+    assert Invoice.objects.count() == 2
