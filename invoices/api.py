@@ -100,7 +100,9 @@ class ImportUploadSerializer(serializers.Serializer):
 
 
 class ImportBatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Imports of invoice files. POST a multipart file to import it (accountants and company admins)."""
+    """Imports of invoice files. POST a multipart file (CSV, XLSX, e-invoice XML or OFD) to import it
+    (accountants and company admins). A file over IMPORT_BACKGROUND_BYTES comes back "queued": poll the
+    batch until its state is succeeded or failed (`rows_processed`, `progress_percent`)."""
 
     serializer_class = ImportBatchSerializer
     filterset_fields = ["company", "kind", "state"]
