@@ -80,7 +80,8 @@ class ImportBatchSerializer(serializers.ModelSerializer):
         fields = [
             "id", "company", "kind", "direction", "state", "original_name", "sha256", "size", "created_at",
             "finished_at", "rows_read", "rows_created", "rows_updated", "rows_unchanged", "rows_rejected",
-            "failure_reason", "rejections",
+            "failure_reason", "rows_processed", "progress_percent", "integrity", "integrity_checked_at",
+            "rejections",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -110,7 +111,9 @@ class ImportUploadSerializer(serializers.Serializer):
 
 
 class ImportBatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Imports of invoice files. POST a multipart file to import it (accountants and company admins)."""
+    """Imports of invoice files. POST a multipart file (CSV, XLSX, e-invoice XML or OFD) to import it
+    (accountants and company admins). A file over IMPORT_BACKGROUND_BYTES comes back "queued": poll the
+    batch until its state is succeeded or failed (`rows_processed`, `progress_percent`)."""
 
     serializer_class = ImportBatchSerializer
     filterset_fields = ["company", "kind", "state"]
@@ -129,15 +132,17 @@ class ImportBatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         upload = ImportUploadSerializer(data=request.data, context={"request": request})
         upload.is_valid(raise_exception=True)
         data = upload.validated_data
-        report = services.import_file(
+        batch = services.import_submit(
             company=data["company"],
             kind=data["kind"],
             direction=data["direction"],
             filename=data["file"].name,
-            content=data["file"].read(),
+            stream=data["file"],
             user=request.user,
         )
-        return Response(ImportBatchSerializer(report.batch).data, status=status.HTTP_201_CREATED)
+        # 201 with the report when the file was small enough to import at once; a big one is
+        # "queued": poll GET /api/imports/<id>/ until its state is succeeded or failed.
+        return Response(ImportBatchSerializer(batch).data, status=status.HTTP_201_CREATED)
 
 
 # --- tax-system sources (issue 5) ---

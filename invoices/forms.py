@@ -44,7 +44,7 @@ class ImportForm(forms.Form):
         choices=[(ImportKind.BACKUP, _("Our local backup")), (ImportKind.TAX_EXPORT, _("Tax platform export"))],
     )
     direction = forms.ChoiceField(label=_("Direction"), choices=Direction.choices)
-    files = MultipleFileField(label=_("Files (CSV or XLSX)"))
+    files = MultipleFileField(label=_("Files (CSV, XLSX, e-invoice XML or OFD)"))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -45,6 +45,13 @@ class BatchState(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class Integrity(models.TextChoices):
+    UNCHECKED = "unchecked", _("Not yet checked")
+    INTACT = "intact", _("Intact")
+    CHANGED = "changed", _("Changed since import")
+    MISSING = "missing", _("Missing")
+
+
 class ImportBatch(models.Model):
     """One uploaded or fetched file, kept as it came, and what importing it did."""
 
@@ -64,6 +71,16 @@ class ImportBatch(models.Model):
     rows_unchanged = models.PositiveIntegerField(default=0)
     rows_rejected = models.PositiveIntegerField(default=0)
     failure_reason = models.TextField(blank=True)
+    # Where the original is kept in the "private" storage, to re-import or re-hash it.
+    storage_name = models.CharField(max_length=255, blank=True)
+    # Progress while a big file is parsed in the background; polled by the batch page.
+    rows_processed = models.PositiveIntegerField(_("rows processed"), default=0)
+    progress_percent = models.PositiveSmallIntegerField(_("progress"), default=0)
+    # A backup is only worth what a restore proves: the periodic check re-hashes the kept original.
+    integrity = models.CharField(
+        _("original file"), max_length=10, choices=Integrity.choices, default=Integrity.UNCHECKED
+    )
+    integrity_checked_at = models.DateTimeField(_("original checked at"), null=True, blank=True)
 
     objects = CompanyScopedQuerySet.as_manager()
 
@@ -259,3 +276,26 @@ class TaxSource(models.Model):
     @property
     def has_credential(self) -> bool:
         return bool(self.credential)
+
+
+class InvoiceChange(models.Model):
+    """What one import changed on one of our invoices: each compared field's old and new value.
+
+    Written in bulk by the import (one row per changed invoice), so an invoice's history shows which
+    backup changed what, and when.
+    """
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="changes")
+    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changed_at = models.DateTimeField(_("changed at"))
+    # {"field": ["old", "new"], ...}, values as text (Decimal and dates printed as stored).
+    changes = models.JSONField(_("changes"))
+
+    class Meta:
+        verbose_name = _("invoice change")
+        verbose_name_plural = _("invoice changes")
+        ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["invoice", "-changed_at"], name="invoicechange_history")]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} {', '.join(self.changes)}"

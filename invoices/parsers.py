@@ -1,4 +1,4 @@
-"""Parsers for invoice files: local backups (CSV, XLSX) and the platform's invoice-list export.
+"""Parsers for invoice files: local backups (CSV, XLSX, e-invoice XML/OFD) and the platform's export.
 
 Each parser streams the file and yields `(row_number, {field: raw value})`; validation is separate
 (`validate_row`) so every format shares one set of rules and one set of messages.
@@ -168,34 +168,52 @@ def iter_xlsx(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
     except Exception:
         raise FileRefused(_("The file is not a readable XLSX spreadsheet."))
     try:
-        sheet = workbook[XLSX_EXPORT_SHEET] if XLSX_EXPORT_SHEET in workbook.sheetnames else workbook.worksheets[0]
-        mapping: dict[int, str] = {}
-        for row_number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if not mapping:
-                mapping = _map_header(list(cells))
-                if mapping:
-                    _require_columns(mapping)
-                elif row_number >= 10:
-                    break
-                continue
-            if not any(c not in (None, "") for c in cells):
-                continue
-            yield row_number, {field: cells[i] if i < len(cells) else None for i, field in mapping.items()}
-        if not mapping:
-            _require_columns({})
+        yield from _xlsx_rows(workbook)
+    except FileRefused:
+        raise
+    except Exception:
+        # openpyxl reads a sheet lazily: a damaged sheet part fails here, mid-iteration, with any error.
+        raise FileRefused(_("The spreadsheet is damaged: a sheet cannot be read."))
     finally:
         workbook.close()
 
 
+def _xlsx_rows(workbook) -> Iterator[tuple[int, dict]]:
+    sheet = workbook[XLSX_EXPORT_SHEET] if XLSX_EXPORT_SHEET in workbook.sheetnames else workbook.worksheets[0]
+    mapping: dict[int, str] = {}
+    for row_number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if not mapping:
+            mapping = _map_header(list(cells))
+            if mapping:
+                _require_columns(mapping)
+            elif row_number >= 10:
+                break
+            continue
+        if not any(c not in (None, "") for c in cells):
+            continue
+        yield row_number, {field: cells[i] if i < len(cells) else None for i, field in mapping.items()}
+    if not mapping:
+        _require_columns({})
+
+
 def iter_rows(stream: io.BufferedIOBase, filename: str) -> Iterator[tuple[int, dict]]:
-    head = stream.read(4)
+    from invoices import einvoices
+
+    head = stream.read(64)
     stream.seek(0)
+    name = filename.lower()
     if head.startswith(b"PK"):
-        if not filename.lower().endswith((".xlsx", ".xlsm")):
-            raise FileRefused(_("This is a zip archive, not a CSV or XLSX file."))
-        return iter_xlsx(stream)
-    if filename.lower().endswith((".xlsx", ".xlsm")):
+        if name.endswith((".xlsx", ".xlsm")):
+            return iter_xlsx(stream)
+        if name.endswith(".ofd"):
+            return einvoices.iter_ofd(stream)
+        raise FileRefused(_("This is a zip archive, not a CSV, XLSX or OFD file."))
+    if name.endswith((".xlsx", ".xlsm")):
         raise FileRefused(_("The file is named .xlsx but is not a spreadsheet."))
+    if name.endswith(".ofd"):
+        raise FileRefused(_("The file is named .ofd but is not an OFD (zip) archive."))
+    if name.endswith(".xml") or head.lstrip(codecs.BOM_UTF8).lstrip().startswith(b"<"):
+        return einvoices.iter_xml(stream)
     return iter_csv(stream)
 
 
@@ -208,27 +226,50 @@ class RowError:
 
 
 _CENT = Decimal("0.01")
+# Full-width digits, point and minus from Chinese input methods folded; currency signs, thousands
+# separators, Excel's apostrophe and spaces dropped.
+_MONEY_FOLD = {
+    **{ord(ch): ord(ch) - 0xFEE0 for ch in "０１２３４５６７８９．－"},
+    **{ord(ch): None for ch in "¥￥,，'‘’ \t\u3000"},
+}
+MAX_AMOUNT = Decimal(10) ** 14  # 16 digits with 2 decimals
 
 
 def parse_money(value) -> Decimal:
     """Exact cents. Spreadsheet floats (0.1 + 0.2 style) are rounded through their shortest repr."""
     if isinstance(value, float):
         value = repr(value)
-    text = normalise_digits(value).replace("¥", "").replace("￥", "") if not isinstance(value, Decimal) else value
+    # Not normalise_digits: that drops "-", and red-letter invoices carry negative amounts.
+    text = str(value).translate(_MONEY_FOLD).strip() if value is not None and not isinstance(value, Decimal) else value
     if text in ("", None):
         raise ValidationError(_("missing amount"))
     try:
-        return Decimal(text).quantize(_CENT, rounding=ROUND_HALF_UP)
+        amount = Decimal(text).quantize(_CENT, rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError):
         raise ValidationError(_("“%(value)s” is not an amount") % {"value": value})
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:  # NaN, or beyond what the column holds
+        raise ValidationError(_("“%(value)s” is not a plausible amount") % {"value": value})
+    return amount
 
 
 def parse_date(value) -> date:
+    parsed = _parse_date(value)
+    if not 1990 <= parsed.year <= 2100:  # also keeps time-zone arithmetic away from year 1 and 9999
+        raise ValidationError(_("“%(value)s” is not a plausible issue date") % {"value": value})
+    return parsed
+
+
+def _parse_date(value) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     text = str(value or "").strip()
+    if len(text) >= 10 and text[4] == "-" and text[7] == "-":  # the usual ISO form: C-speed, no strptime
+        try:
+            return date.fromisoformat(text[:10]) if len(text) == 10 else datetime.fromisoformat(text).date()
+        except ValueError:
+            pass
     for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"):
         try:
             return datetime.strptime(text, fmt).date()
@@ -245,12 +286,40 @@ def parse_issue_time(value) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
     text = str(value or "").strip()
+    if len(text) == 10:
+        return None  # a date alone
+    if len(text) == 19 and text[4] == "-" and text[10] in " T":
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+        except ValueError:
+            pass
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=SHANGHAI)
         except ValueError:
             continue
     return None
+
+
+_TAX_ID_CACHE: dict[str, tuple[str, ValidationError | None]] = {}
+
+
+def _checked_tax_id(raw: str) -> tuple[str, str]:
+    """(normalised tax ID, problem or ""). Memoised: a backup repeats the same few hundred parties
+    on a million rows, and the checksum is the costliest check per row. The error is kept, not its
+    text, so the message still comes out in the language active when it is shown."""
+    known = _TAX_ID_CACHE.get(raw)
+    if known is None:
+        tax_id, problem = normalise_tax_id(raw), None
+        if tax_id:
+            try:
+                validate_taxpayer_id(tax_id)
+            except ValidationError as exc:
+                problem = exc
+        if len(_TAX_ID_CACHE) > 20000:
+            _TAX_ID_CACHE.clear()
+        known = _TAX_ID_CACHE[raw] = (tax_id, problem)
+    return known[0], known[1].messages[0] if known[1] is not None else ""
 
 
 def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict | None, list[RowError]]:
@@ -271,6 +340,8 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
         fail("invoice_code", _("an invoice code has 10 or 12 digits"))
     if number and not number.isdigit():
         fail("invoice_number", _("an invoice number has only digits"))
+    elif len(number) > 20:
+        fail("invoice_number", _("an invoice number has at most 20 digits"))
     elif number and code and len(number) != 8:
         fail("invoice_number", _("an invoice number has 8 digits"))
     key = invoice_key(code=code, number=number, digital_number=digital)
@@ -281,8 +352,9 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
         "invoice_code": code,
         "invoice_number": number,
         "digital_number": digital or (number if len(number) == 20 and not code else ""),
-        "seller_name": str(raw.get("seller_name") or "").strip()[:200],
-        "buyer_name": str(raw.get("buyer_name") or "").strip()[:200],
+        # NUL never belongs in a name, and PostgreSQL refuses it in text.
+        "seller_name": str(raw.get("seller_name") or "").replace("\x00", "").strip()[:200],
+        "buyer_name": str(raw.get("buyer_name") or "").replace("\x00", "").strip()[:200],
     }
     try:
         values["issue_date"] = parse_date(raw.get("issue_date"))
@@ -290,13 +362,10 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
         fail("issue_date", exc.messages[0])
     values["issued_at"] = parse_issue_time(raw.get("issue_date"))
     for field in ("seller_tax_id", "buyer_tax_id"):
-        tax_id = normalise_tax_id(str(raw.get(field) or ""))
-        if tax_id:
-            try:
-                validate_taxpayer_id(tax_id)
-            except ValidationError as exc:
-                fail(field, exc.messages[0])
-        elif field == "seller_tax_id":
+        tax_id, problem = _checked_tax_id(str(raw.get(field) or ""))
+        if problem:
+            fail(field, problem)
+        elif not tax_id and field == "seller_tax_id":
             fail(field, _("missing seller tax ID"))
         values[field] = tax_id
     for field in ("amount", "tax"):
@@ -322,7 +391,10 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
     if rate and rate not in ("免税", "不征税", "***"):
         try:
             number_rate = Decimal(rate)
-            values["tax_rate"] = (number_rate / 100 if number_rate >= 1 else number_rate).quantize(Decimal("0.0001"))
+            number_rate = (number_rate / 100 if number_rate >= 1 else number_rate).quantize(Decimal("0.0001"))
+            if not (number_rate.is_finite() and 0 <= number_rate < 1):
+                raise InvalidOperation
+            values["tax_rate"] = number_rate
         except InvalidOperation:
             fail("tax_rate", _("“%(value)s” is not a tax rate") % {"value": rate})
     type_text = str(raw.get("invoice_type") or "").strip()

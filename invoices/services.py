@@ -2,31 +2,43 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
-from dataclasses import dataclass, field
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import BinaryIO
 
-from django.core.files.base import ContentFile
+from django.conf import settings
+from django.core.files import File
 from django.core.files.storage import storages
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from invoices.models import (
     BatchState,
     Direction,
     ImportBatch,
     ImportKind,
-    ImportRejection,
+    Integrity,
     Invoice,
-    InvoiceType,
     TaxRecord,
 )
-from invoices.parsers import FileRefused, RowError, iter_rows, validate_row
+from invoices.parsers import FileRefused, RowError
 from invoices.signals import import_batch_succeeded
+from invoices.staging import Staging
 from outage_portal.models import Company
 
+logger = logging.getLogger(__name__)
+
 WRITE_CHUNK = 2000
+HASH_CHUNK = 1024 * 1024
+UNEXPECTED_FAILURE = gettext_lazy("The import stopped on an unexpected error; nothing was stored. The file is kept.")
 COMPARED_FIELDS = (
     "invoice_code",
     "invoice_number",
@@ -49,7 +61,10 @@ COMPARED_FIELDS = (
 @dataclass
 class ImportReport:
     batch: ImportBatch
-    rejected: list[RowError] = field(default_factory=list)
+
+    @cached_property
+    def rejected(self) -> list[RowError]:
+        return [RowError(r.row, r.column, r.reason) for r in self.batch.rejections.all()]
 
     def as_dict(self) -> dict:
         b = self.batch
@@ -67,110 +82,189 @@ class ImportReport:
 
 
 def _target_model(kind: str):
-    return TaxRecord if kind == ImportKind.TAX_EXPORT else Invoice
+    return TaxRecord if kind in (ImportKind.TAX_EXPORT, ImportKind.TAX_FETCH) else Invoice
+
+
+def records_write(*, batch: ImportBatch, records: Iterable[dict]) -> tuple[int, int, int]:
+    """Write already validated records (a fetch's) through the same staging merge as file imports.
+
+    Returns (created, updated, unchanged). Call it inside the caller's transaction: all or nothing.
+    """
+    stage = Staging(model=_target_model(batch.kind), batch=batch, compared=COMPARED_FIELDS)
+    try:
+        stage.create()
+        stage.add(records)
+        created, updated, unchanged, _rejected = stage.merge()
+    finally:
+        stage.drop()
+    return created, updated, unchanged
 
 
 def import_file(
-    *, company: Company, kind: str, direction: str, filename: str, content: bytes, user=None
+    *,
+    company: Company,
+    kind: str,
+    direction: str,
+    filename: str,
+    content: bytes | None = None,
+    stream: BinaryIO | None = None,
+    user=None,
 ) -> ImportReport:
-    """Import one file. Valid rows land (created / updated / unchanged); rejected rows are reported.
-
-    A file refused as a whole (unreadable, no invoice columns) fails the batch and stores no rows.
+    """Import one file now (bytes or a binary stream). Valid rows land (created / updated /
+    unchanged); rejected rows are reported. A file refused as a whole fails the batch, storing no rows.
     """
+    batch = import_batch_create(
+        company=company,
+        kind=kind,
+        direction=direction,
+        filename=filename,
+        stream=io.BytesIO(content) if stream is None else stream,
+        user=user,
+    )
+    return import_batch_process(batch_id=batch.pk)
+
+
+def import_submit(
+    *, company: Company, kind: str, direction: str, filename: str, stream: BinaryIO, user=None
+) -> ImportBatch:
+    """Keep the file and import it: at once when small, else in the background (Celery) with progress.
+
+    The threshold is `settings.IMPORT_BACKGROUND_BYTES`; the batch page polls a big file's progress.
+    """
+    from invoices.tasks import import_batch_process_task
+
+    batch = import_batch_create(
+        company=company, kind=kind, direction=direction, filename=filename, stream=stream, user=user
+    )
+    if batch.size <= settings.IMPORT_BACKGROUND_BYTES:
+        return import_batch_process(batch_id=batch.pk).batch
+    transaction.on_commit(lambda: import_batch_process_task.delay(batch.pk))
+    return batch
+
+
+def import_batch_create(
+    *, company: Company, kind: str, direction: str, filename: str, stream: BinaryIO, user=None
+) -> ImportBatch:
+    """Record a queued batch and keep its original in private storage, hashed as it streams by."""
     if kind not in (ImportKind.BACKUP, ImportKind.TAX_EXPORT):
         raise ValueError(f"unknown import kind {kind!r}")
     if direction not in Direction.values:
         raise ValueError(f"unknown direction {direction!r}")
-    batch = ImportBatch.objects.create(
-        company=company,
-        kind=kind,
-        direction=direction,
-        state=BatchState.RUNNING,
-        original_name=filename[:255],
-        sha256=hashlib.sha256(content).hexdigest(),
-        size=len(content),
-        created_by=user,
-    )
-    storages["private"].save(f"imports/{company.pk}/{batch.pk}-{batch.sha256[:16]}", ContentFile(content))
-    default_type = InvoiceType.DIGITAL_ORDINARY
-    records: dict[str, dict] = {}
-    rejected: list[RowError] = []
-    rows_read = 0
-    try:
-        for row_number, raw in iter_rows(io.BytesIO(content), filename):
-            values, errors = validate_row(row_number, raw, default_type=default_type)
-            if values is None and not errors:
-                continue  # summary row
-            rows_read += 1
-            if errors:
-                rejected.extend(errors)
-            elif values["invoice_key"] in records:
-                rejected.append(
-                    RowError(row_number, "invoice_number", _("the same invoice appears twice in this file"))
-                )
-            else:
-                records[values["invoice_key"]] = values
-    except FileRefused as refused:
-        ImportBatch.objects.filter(pk=batch.pk).update(
-            state=BatchState.FAILED, failure_reason=str(refused.message), finished_at=timezone.now()
-        )
-        batch.refresh_from_db()
-        return ImportReport(batch=batch)
-
-    created = updated = unchanged = 0
+    digest, size = _hash_stream(stream)
     with transaction.atomic():
-        created, updated, unchanged = _write(
-            model=_target_model(kind), company=company, direction=direction, batch=batch, records=records
+        batch = ImportBatch.objects.create(
+            company=company,
+            kind=kind,
+            direction=direction,
+            state=BatchState.QUEUED,
+            original_name=filename[:255],
+            sha256=digest,
+            size=size,
+            created_by=user,
         )
-        ImportRejection.objects.bulk_create(
-            [ImportRejection(batch=batch, row=r.row, column=r.column, reason=r.reason[:500]) for r in rejected],
-            batch_size=WRITE_CHUNK,
+        stream.seek(0)
+        batch.storage_name = storages["private"].save(
+            f"imports/{company.pk}/{batch.pk}-{digest[:16]}", File(stream, name=filename)
         )
-        ImportBatch.objects.filter(pk=batch.pk).update(
-            state=BatchState.SUCCEEDED,
-            rows_read=rows_read,
-            rows_created=created,
-            rows_updated=updated,
-            rows_unchanged=unchanged,
-            rows_rejected=len(rejected),
-            finished_at=timezone.now(),
-        )
-        transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
+        batch.integrity = Integrity.INTACT
+        batch.integrity_checked_at = timezone.now()
+        batch.save(update_fields=["storage_name", "integrity", "integrity_checked_at"])
+    return batch
+
+
+def _hash_stream(stream: BinaryIO) -> tuple[str, int]:
+    """sha256 and size, reading a chunk at a time (originals can be hundreds of MB)."""
+    digest = hashlib.sha256()
+    size = 0
+    stream.seek(0)
+    while chunk := stream.read(HASH_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def import_batch_process(*, batch_id: int) -> ImportReport:
+    """Parse a kept original and write its invoices. Safe to run twice: a finished batch is left alone.
+
+    Two phases. Parsing streams rows into connection-private staging tables (no real table touched,
+    progress saved as it goes); then one transaction merges them set-based into the invoices, writes
+    the change log and the rejected rows, and finishes the batch. A crash in either phase leaves no
+    half-written batch.
+    """
+    claimed = ImportBatch.objects.filter(pk=batch_id, state__in=[BatchState.QUEUED, BatchState.RUNNING]).update(
+        state=BatchState.RUNNING, rows_processed=0, progress_percent=0
+    )
+    batch = ImportBatch.objects.select_related("company").get(pk=batch_id)
+    if not claimed:
+        return ImportReport(batch=batch)
+    stage = Staging(model=_target_model(batch.kind), batch=batch, compared=COMPARED_FIELDS)
+    try:
+        started = time.perf_counter()
+        # Called inside someone's transaction (a test, a script), a failed statement must not poison
+        # it: give the parsing phase a savepoint. Outside one it runs in autocommit, so the progress
+        # it saves is visible to the page polling it.
+        parsing = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+        with parsing, storages["private"].open(batch.storage_name, "rb") as stream:
+            stage.create()
+            rows_read = stage.load(stream)
+        parsed = time.perf_counter()
+        with transaction.atomic():
+            created, updated, unchanged, rejected = stage.merge()
+            ImportBatch.objects.filter(pk=batch.pk).update(
+                state=BatchState.SUCCEEDED,
+                rows_read=rows_read,
+                rows_processed=rows_read,
+                progress_percent=100,
+                rows_created=created,
+                rows_updated=updated,
+                rows_unchanged=unchanged,
+                rows_rejected=rejected,
+                finished_at=timezone.now(),
+            )
+            transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
+        logger.info(
+            "import batch %s: %d rows parsed in %.1fs, merged in %.1fs",
+            batch.pk, rows_read, parsed - started, time.perf_counter() - parsed,
+        )  # fmt: skip
+    except FileRefused as refused:
+        _fail(batch, str(refused.message))
+    except FileNotFoundError:
+        _fail(batch, _("The kept original of this import is missing; upload the file again."))
+    except Exception:
+        # A bug or a database error must not leave the batch "running" forever; the original is kept.
+        logger.exception("import batch %s failed", batch.pk)
+        _fail(batch, str(UNEXPECTED_FAILURE))
+    finally:
+        stage.drop()
     batch.refresh_from_db()
-    return ImportReport(batch=batch, rejected=rejected)
+    return ImportReport(batch=batch)
 
 
-def _write(*, model, company: Company, direction: str, batch: ImportBatch, records: dict[str, dict]):
-    """Bulk create new keys, bulk update changed ones, leave identical ones alone."""
-    created = updated = unchanged = 0
-    keys = list(records)
+def _fail(batch: ImportBatch, reason: str) -> None:
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        state=BatchState.FAILED, failure_reason=reason, finished_at=timezone.now(), progress_percent=100
+    )
+
+
+# --- Integrity of kept originals -------------------------------------------------------------------
+def import_originals_verify() -> dict[str, int]:
+    """Re-hash every kept original, a chunk at a time, and flag those that changed or vanished."""
+    storage = storages["private"]
     now = timezone.now()
-    for start in range(0, len(keys), WRITE_CHUNK):
-        chunk = keys[start : start + WRITE_CHUNK]
-        existing = {
-            obj.invoice_key: obj
-            for obj in model.objects.filter(company=company, direction=direction, invoice_key__in=chunk)
-        }
-        to_create, to_update = [], []
-        for key in chunk:
-            values = records[key]
-            obj = existing.get(key)
-            if obj is None:
-                extra = {"seen_at": now} if model is TaxRecord else {}
-                to_create.append(model(company=company, direction=direction, batch=batch, **values, **extra))
-            elif any(getattr(obj, name) != values[name] for name in COMPARED_FIELDS):
-                for name in COMPARED_FIELDS:
-                    setattr(obj, name, values[name])
-                obj.batch = batch
-                obj.updated_at = now
-                if model is TaxRecord:
-                    obj.seen_at = now
-                to_update.append(obj)
-            else:
-                unchanged += 1
-        model.objects.bulk_create(to_create, batch_size=WRITE_CHUNK)
-        update_fields = [*COMPARED_FIELDS, "batch", "updated_at"] + (["seen_at"] if model is TaxRecord else [])
-        model.objects.bulk_update(to_update, update_fields, batch_size=WRITE_CHUNK)
-        created += len(to_create)
-        updated += len(to_update)
-    return created, updated, unchanged
+    verdicts: dict[str, list[int]] = {Integrity.INTACT: [], Integrity.CHANGED: [], Integrity.MISSING: []}
+    for pk, name, expected in (
+        ImportBatch.objects.exclude(storage_name="").values_list("pk", "storage_name", "sha256").iterator()
+    ):
+        try:
+            with storage.open(name, "rb") as original:
+                digest, _size = _hash_stream(original)
+        except (FileNotFoundError, IsADirectoryError):
+            verdicts[Integrity.MISSING].append(pk)
+            continue
+        verdicts[Integrity.INTACT if digest == expected else Integrity.CHANGED].append(pk)
+    for verdict, pks in verdicts.items():
+        for start in range(0, len(pks), WRITE_CHUNK):
+            ImportBatch.objects.filter(pk__in=pks[start : start + WRITE_CHUNK]).update(
+                integrity=verdict, integrity_checked_at=now
+            )
+    return {verdict: len(pks) for verdict, pks in verdicts.items()}

@@ -15,6 +15,7 @@ urlpatterns: list = [
     path("imports/", views.import_list, name="import-list"),
     path("imports/new/", views.import_upload, name="import-upload"),
     path("imports/<int:pk>/", views.import_detail, name="import-detail"),
+    path("imports/<int:pk>/progress.json", views.import_progress, name="import-progress"),
     path("imports/<int:pk>/rejected-rows.csv", views.import_rejections_csv, name="import-rejections-csv"),
     path("tax-sources/", views.tax_source_list, name="tax-source-list"),
     path("tax-sources/<int:company_pk>/", views.tax_source_edit, name="tax-source-edit"),

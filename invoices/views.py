@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from invoices import services
 from invoices.filters import InvoiceRecordFilter
 from invoices.forms import IMPORT_ROLES, ImportForm, TaxSourceForm
-from invoices.models import ImportBatch, Invoice, TaxRecord, TaxSource
+from invoices.models import BatchState, ImportBatch, Invoice, TaxRecord, TaxSource
 from invoices.sources import fetch
 from outage_portal.models import Company, Role
 from outage_portal.roles import has_role
@@ -49,7 +49,17 @@ def invoice_detail(request, pk: int):
         for field in Invoice._meta.get_fields()
         if field.name in COMPARED
     ]
-    return render(request, "invoices/invoice_detail.html", {"invoice": invoice, "twin": twin, "compared": compared})
+    history = invoice.changes.select_related("batch")[:200]
+    labels = {field.name: field.verbose_name for field in Invoice._meta.get_fields() if hasattr(field, "verbose_name")}
+    changes = [
+        (change, [(labels.get(name, name), before, after) for name, (before, after) in change.changes.items()])
+        for change in history
+    ]
+    return render(
+        request,
+        "invoices/invoice_detail.html",
+        {"invoice": invoice, "twin": twin, "compared": compared, "changes": changes},
+    )
 
 
 COMPARED = (
@@ -72,14 +82,14 @@ def import_upload(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         batches = [
-            services.import_file(
+            services.import_submit(
                 company=data["company"],
                 kind=data["kind"],
                 direction=data["direction"],
                 filename=upload.name,
-                content=upload.read(),
+                stream=upload,
                 user=request.user,
-            ).batch
+            )
             for upload in data["files"]
         ]
         if len(batches) == 1:
@@ -99,7 +109,28 @@ def import_list(request):
 def import_detail(request, pk: int):
     batch = get_object_or_404(ImportBatch.objects.for_user(request.user).select_related("company", "created_by"), pk=pk)
     rejections = batch.rejections.all()[:500]
-    return render(request, "invoices/import_detail.html", {"batch": batch, "rejections": rejections})
+    in_progress = batch.state in (BatchState.QUEUED, BatchState.RUNNING)
+    return render(
+        request, "invoices/import_detail.html", {"batch": batch, "rejections": rejections, "in_progress": in_progress}
+    )
+
+
+@login_required
+def import_progress(request, pk: int):
+    """What the batch page polls while a big file is parsed in the background."""
+    batch = get_object_or_404(
+        ImportBatch.objects.for_user(request.user).only("pk", "company", "state", "rows_processed", "progress_percent"),
+        pk=pk,
+    )
+    done = batch.state in (BatchState.SUCCEEDED, BatchState.FAILED)
+    return JsonResponse(
+        {
+            "state": batch.state,
+            "rows_processed": batch.rows_processed,
+            "progress_percent": 100 if done else batch.progress_percent,
+            "done": done,
+        }
+    )
 
 
 @login_required

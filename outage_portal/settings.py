@@ -277,6 +277,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "notices.tasks.advance_notice_states",
         "schedule": timedelta(minutes=1),
     },
+    # invoices (imports): re-hash every kept original; a backup is only worth what a restore proves.
+    "verify-import-originals": {
+        "task": "invoices.tasks.import_originals_verify_task",
+        "schedule": timedelta(days=1),
+    },
 }
 
 # --- Domain settings ------------------------------------------------------------------------
@@ -292,6 +297,9 @@ RECONCILE_PARTIAL_LAG_DAYS = env_int("RECONCILE_PARTIAL_LAG_DAYS", 2)
 # suggesting an incident for its region to notice admins.
 SOURCE_FAILURE_HOURS = env_int("SOURCE_FAILURE_HOURS", 6)
 STALE_BACKUP_DAYS = env_int("STALE_BACKUP_DAYS", 7)
+# invoices (imports): uploads larger than this are parsed by a Celery worker, with a progress bar;
+# smaller ones synchronously, so the report is there at once.
+IMPORT_BACKGROUND_BYTES = env_int("IMPORT_BACKGROUND_BYTES", 2 * 1024 * 1024)
 
 # invoices: tax-system sources (issue 5). The simulator `make run` starts, and what the demo points at.
 SIMULATOR_PORT = env_int("SIMULATOR_PORT", 8001)

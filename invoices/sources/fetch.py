@@ -32,7 +32,7 @@ from invoices.models import (
     TaxSource,
 )
 from invoices.parsers import validate_row
-from invoices.services import WRITE_CHUNK, _write
+from invoices.services import WRITE_CHUNK, records_write
 from invoices.signals import import_batch_succeeded
 from outage_portal.models import Company
 
@@ -279,9 +279,7 @@ def _store(
                 size=len(raw),
                 created_by=user,
             )
-            report.created, report.updated, report.unchanged = _write(
-                model=TaxRecord, company=company, direction=direction, batch=batch, records=records
-            )
+            report.created, report.updated, report.unchanged = records_write(batch=batch, records=records.values())
             ImportBatch.objects.filter(pk=batch.pk).update(
                 state=BatchState.SUCCEEDED,
                 rows_read=len(records),
@@ -290,9 +288,11 @@ def _store(
                 rows_unchanged=report.unchanged,
                 finished_at=timezone.now(),
             )
+            # Kept like an uploaded original, so the integrity check re-hashes it too.
+            kept = storages["private"].save(f"imports/{company.pk}/{batch.pk}-{sha256[:16]}", ContentFile(raw))
+            ImportBatch.objects.filter(pk=batch.pk).update(storage_name=kept)
             batch.refresh_from_db()
             report.batch = batch
-            storages["private"].save(f"imports/{company.pk}/{batch.pk}-{sha256[:16]}", ContentFile(raw))
             if notify and (report.created or report.updated):
                 transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
         else:

@@ -12,8 +12,8 @@ KINDS = {"backup": "backup", "tax-export": "tax_export"}
 
 class Command(BaseCommand):
     help = (
-        "Import invoice files (CSV or XLSX) for a company: local backups into its own records, or the "
-        "tax platform's export into what the tax system shows. Exit 0 when every file was processed "
+        "Import invoice files (CSV, XLSX, e-invoice XML or OFD) for a company: local backups into its own "
+        "records, or the tax platform's export into what the tax system shows. Exit 0 when every file was processed "
         "(rejected rows included), non-zero when a file is refused as a whole."
     )
 
@@ -34,9 +34,10 @@ class Command(BaseCommand):
             path = Path(name)
             if not path.is_file():
                 raise CommandError(f"{name}: no such file")
-            report = services.import_file(
-                company=target, kind=KINDS[kind], direction=direction, filename=path.name, content=path.read_bytes()
-            )
+            with path.open("rb") as stream:  # streamed: backups can be hundreds of MB
+                report = services.import_file(
+                    company=target, kind=KINDS[kind], direction=direction, filename=path.name, stream=stream
+                )
             reports.append(report.as_dict())
             if report.batch.state == BatchState.FAILED:
                 refused.append(f"{name}: {report.batch.failure_reason}")

@@ -1,0 +1,21 @@
+"""Celery tasks for invoice imports (take ids, safe to run twice)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def import_batch_process_task(batch_id: int) -> str:
+    """Parse a big upload in the background; a finished batch is left as it is."""
+    from invoices.services import import_batch_process
+
+    return import_batch_process(batch_id=batch_id).batch.state
+
+
+@shared_task
+def import_originals_verify_task() -> dict[str, int]:
+    """Beat entry: re-hash every kept original and flag the ones that changed or vanished."""
+    from invoices.services import import_originals_verify
+
+    return import_originals_verify()
