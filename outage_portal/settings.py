@@ -287,6 +287,11 @@ TAX_SIMULATOR_URL = (env_str("TAX_SIMULATOR_URL") or f"http://127.0.0.1:{SIMULAT
 TAX_SIMULATOR_TOKEN = env_str("TAX_SIMULATOR_TOKEN") or "demo-simulator-token"
 # First retry of a failed tax-system call waits this long; each further retry waits twice as long.
 TAX_SOURCE_RETRY_BACKOFF_MS = env_int("TAX_SOURCE_RETRY_BACKOFF_MS", 500)
+# A tax system answering 503/429 with Retry-After is waited for, but never longer than this per retry.
+TAX_SOURCE_MAX_RETRY_AFTER_SECONDS = env_int("TAX_SOURCE_MAX_RETRY_AFTER_SECONDS", 30)
+# A "fetch now" still queued or running after this long is taken as abandoned (its worker died), so
+# the button works again.
+TAX_FETCH_STALE_MINUTES = env_int("TAX_FETCH_STALE_MINUTES", 30)
 
 # Steps of `manage.py load_demo`, in order; each app adds the part of the story it owns.
 DEMO_SCENARIO_STEPS = [
