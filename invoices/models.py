@@ -327,3 +327,18 @@ class TaxFetch(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_FETCH_STATES
+
+    @classmethod
+    def latest_of(cls, company) -> list[TaxFetch]:
+        """The newest fetch of each direction: one small indexed query per direction, whatever the history."""
+        found = []
+        for direction in Direction.values:
+            latest = (
+                cls.objects.filter(company=company, direction=direction)
+                .select_related("created_by")
+                .order_by("-created_at", "-pk")
+                .first()
+            )
+            if latest is not None:
+                found.append(latest)
+        return found

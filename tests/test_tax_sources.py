@@ -416,7 +416,8 @@ def test_tax_simulator_fault_command_switches_faults_at_runtime(sim, capsys):
     assert not sim.simulator.faults.outage and sim.simulator.missing_windows() == []
     call_command("tax_simulator_fault", "missing-beijing", "--url", sim.url, "--token", TOKEN)
     assert sim.simulator.missing_windows() == [sim.simulator.demo_missing]
-    call_command("tax_simulator_fault", "retry-after", "Wed, 25 Nov 2026 18:00:00 GMT", "--url", sim.url, "--token", TOKEN)
+    http_date = "Wed, 25 Nov 2026 18:00:00 GMT"
+    call_command("tax_simulator_fault", "retry-after", http_date, "--url", sim.url, "--token", TOKEN)
     assert sim.simulator.faults.retry_after == "Wed, 25 Nov 2026 18:00:00 GMT"
     with pytest.raises(CommandError, match="HTTP 400"):
         call_command("tax_simulator_fault", "retry-after", "soon", "--url", sim.url, "--token", TOKEN)

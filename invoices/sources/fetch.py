@@ -166,13 +166,12 @@ def tax_records_fetch_directions(
             _refuse_implausibly_empty(company=company, direction=direction, periods=periods)
             fetched.append((direction, periods, records, client.calls - calls_before))
         with transaction.atomic():
-            reports = {
-                direction: _store(
+            reports = {}
+            for direction, periods, records, calls in fetched:
+                reports[direction] = _store(
                     source=source, direction=direction, start=start, end=end, periods=periods, records=records,
                     user=user, notify=notify, calls=calls,
                 )  # fmt: skip
-                for direction, periods, records, calls in fetched
-            }
     except SourceError as exc:
         TaxSource.objects.filter(pk=source.pk).update(last_fetch_at=timezone.now(), last_fetch_error=exc.reason)
         raise
@@ -370,10 +369,8 @@ def tax_fetch_request(
             failure_reason=_("Abandoned: no worker finished it within %(minutes)d minutes.")
             % {"minutes": settings.TAX_FETCH_STALE_MINUTES},
         )
-        active = {
-            fetch.direction: fetch
-            for fetch in TaxFetch.objects.filter(company=company, direction__in=directions, state__in=ACTIVE_FETCH_STATES)
-        }
+        on_their_way = TaxFetch.objects.filter(company=company, direction__in=directions, state__in=ACTIVE_FETCH_STATES)
+        active = {fetch.direction: fetch for fetch in on_their_way}
         request = FetchRequest(fetches=[], started=[])
         for direction in directions:
             fetch = active.get(direction)

@@ -37,6 +37,9 @@ MAX_SPAN_DAYS = 31
 MAX_PAGE_SIZE = 500
 API_PREFIX = "/api/v1/taxpayers/"
 DEFAULT_RETRY_AFTER = "10"
+KNOWN_FAULTS = frozenset(
+    {"outage", "slow_seconds", "truncate", "empty", "fail_next", "retry_after", "missing", "missing_demo"}
+)
 
 
 def _is_http_date(text: str) -> bool:
@@ -86,8 +89,7 @@ class Faults:
         """Apply a partial change from the admin endpoint; ValueError names what is wrong."""
         if not isinstance(data, dict):
             raise ValueError('send a JSON object, e.g. {"outage": true}')
-        unknown = set(data) - {
-            "outage", "slow_seconds", "truncate", "empty", "fail_next", "retry_after", "missing", "missing_demo"}  # fmt: skip
+        unknown = set(data) - KNOWN_FAULTS
         if unknown:
             raise ValueError(f"unknown faults: {', '.join(sorted(unknown))}")
         for name in ("outage", "truncate", "empty", "missing_demo"):
@@ -265,9 +267,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             with simulator.lock:
                 faults = simulator.faults.as_dict()
             windows = [window.as_dict() for window in simulator.missing_windows()]
+            today = str(simulator.today)
             return self._send(
-                200,
-                {"status": "ok", "simulator": True, "today": str(simulator.today), "faults": faults, "missing": windows},
+                200, {"status": "ok", "simulator": True, "today": today, "faults": faults, "missing": windows}
             )
         if url.path == "/admin/faults":
             if self._authorised():
@@ -302,7 +304,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         with simulator.lock:
             simulator.requests_served += 1
             faults = simulator.faults
-            slow, outage, truncate, retry_after = faults.slow_seconds, faults.outage, faults.truncate, faults.retry_after
+            slow, outage, truncate = faults.slow_seconds, faults.outage, faults.truncate
+            retry_after = faults.retry_after
             fail_now = faults.fail_next > 0
             if fail_now:
                 faults.fail_next -= 1
