@@ -227,6 +227,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
         "GapStatusEnum": "recovery.models.GapStatus",
+        # An import batch and a tax-system fetch share one life-cycle: queued, running, succeeded, failed.
+        "JobStateEnum": "invoices.models.TaxFetchState",
     },
 }
 

@@ -27,7 +27,17 @@ from invoices.services import import_file
 from invoices.sources import client, fetch, simulator
 from invoices.sources.fetch import tax_fetch_execute, tax_fetch_request, tax_records_fetch_directions
 from recovery.models import Discrepancy, ReconciliationRun, RunState
-from tests.test_tax_sources import TOKEN, configure, set_faults, sim  # noqa: F401 (sim is a fixture)
+from tests.test_tax_sources import TOKEN, configure, set_faults
+
+
+@pytest.fixture
+def sim(settings):
+    """A real simulator on an ephemeral port of 127.0.0.1, stopped after the test."""
+    settings.TAX_SOURCE_RETRY_BACKOFF_MS = 1
+    settings.TAX_SOURCE_MAX_RETRY_AFTER_SECONDS = 0
+    server = simulator.serve_in_thread(token=TOKEN)
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -51,9 +61,8 @@ def test_the_simulator_serves_the_purchases_the_demo_backups_hold(beijing, xian,
         configure(company, sim)
         start, end = both_period()
         report = tax_records_fetch_directions(company=company, directions=[Direction.RECEIVED], start=start, end=end)
-        stored = set(
-            TaxRecord.objects.filter(company=company, direction=Direction.RECEIVED).values_list("invoice_key", flat=True)
-        )
+        records = TaxRecord.objects.filter(company=company, direction=Direction.RECEIVED)
+        stored = set(records.values_list("invoice_key", flat=True))
         assert stored == received_keys(key, sim.simulator.today)
         assert report[Direction.RECEIVED].received == len(stored) > 20
         assert TaxRecord.objects.filter(company=company, direction=Direction.RECEIVED, buyer_tax_id=company.credit_code)
