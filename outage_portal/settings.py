@@ -296,6 +296,10 @@ TAX_SOURCE_MAX_RETRY_AFTER_SECONDS = env_int("TAX_SOURCE_MAX_RETRY_AFTER_SECONDS
 # A "fetch now" still queued or running after this long is taken as abandoned (its worker died), so
 # the button works again.
 TAX_FETCH_STALE_MINUTES = env_int("TAX_FETCH_STALE_MINUTES", 30)
+if TAX_SOURCE_MAX_RETRY_AFTER_SECONDS < 0:
+    raise ImproperlyConfigured("TAX_SOURCE_MAX_RETRY_AFTER_SECONDS must be 0 or more seconds")
+if TAX_FETCH_STALE_MINUTES < 1:
+    raise ImproperlyConfigured("TAX_FETCH_STALE_MINUTES must be at least 1 minute")
 
 # Steps of `manage.py load_demo`, in order; each app adds the part of the story it owns.
 DEMO_SCENARIO_STEPS = [

@@ -405,6 +405,13 @@ def test_load_demo_points_both_companies_at_the_simulator_and_shows_the_beijing_
     assert set(bj_gaps.values_list("invoice_key", flat=True)) == outage_keys(demo.demo_today())
     xa_gaps = Discrepancy.objects.filter(company__credit_code="91610131MA6TX1Y2KC")
     assert list(xa_gaps.values_list("kind", flat=True)) == [GapKind.STATUS_MISMATCH]
+    # the purchases: backed up, fetched and reconciled without a gap in both companies
+    received = {
+        key: {invoice.record["digital_number"] for invoice in demo.demo_received_invoices(key)} for key in ("bj", "xa")
+    }
+    tax_received = TaxRecord.objects.filter(direction=Direction.RECEIVED)
+    assert set(tax_received.values_list("invoice_key", flat=True)) == received["bj"] | received["xa"]
+    assert not Discrepancy.objects.filter(direction=Direction.RECEIVED).exists()
 
 
 def test_tax_simulator_fault_command_switches_faults_at_runtime(sim, capsys):
