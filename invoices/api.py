@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -19,11 +21,13 @@ from invoices.models import (
     ImportKind,
     ImportRejection,
     Invoice,
+    TaxFetch,
     TaxRecord,
     TaxSource,
     TaxSourceKind,
 )
-from invoices.sources.fetch import tax_source_save
+from invoices.sources import SourceError
+from invoices.sources.fetch import tax_fetch_request, tax_source_save
 from outage_portal.models import Company, Role
 from outage_portal.roles import has_role
 
@@ -171,11 +175,36 @@ def _tax_source_of(company: Company) -> TaxSource:
         return TaxSource(company=company)
 
 
+class TaxFetchSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TaxFetch
+        fields = [
+            "id", "direction", "period_start", "period_end", "state", "created_at", "started_at", "finished_at",
+            "batch", "rows_received", "rows_created", "rows_updated", "rows_unchanged", "failure_reason",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class TaxFetchStatusSerializer(serializers.Serializer):
+    """The newest "fetch now" of each direction and where to ask again."""
+
+    company = serializers.IntegerField()
+    running = serializers.BooleanField(help_text=_("A fetch is queued or running: ask the status URL again."))
+    started = serializers.ListField(
+        child=serializers.IntegerField(), help_text=_("Fetches this request queued (POST only).")
+    )
+    last_fetch_at = serializers.DateTimeField(allow_null=True)
+    last_fetch_error = serializers.CharField()
+    fetches = TaxFetchSerializer(many=True)
+    status_url = serializers.URLField()
+
+
 class TaxSourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Each company's tax-system source, by company id. Members read; company admins change it."""
+    """Each company's tax-system source, by company id. Members read; company admins change it;
+    accountants and company admins fetch now (POST …/fetch/, then GET the status URL until not running)."""
 
     serializer_class = TaxSourceSerializer
-    http_method_names = ["get", "put", "patch", "head", "options"]
+    http_method_names = ["get", "put", "patch", "post", "head", "options"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -216,3 +245,42 @@ class TaxSourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @extend_schema(request=TaxSourceSerializer, responses={200: TaxSourceSerializer})
     def partial_update(self, request, *args, **kwargs):
         return self._save(request, partial=True)
+
+    def _fetch_status(self, request, company: Company, started: list[int]) -> dict:
+        source = TaxSource.objects.filter(company=company).first()
+        fetches = TaxFetch.latest_of(company)
+        return TaxFetchStatusSerializer(
+            {
+                "company": company.pk,
+                "running": any(f.is_active for f in fetches),
+                "started": started,
+                "last_fetch_at": source.last_fetch_at if source else None,
+                "last_fetch_error": source.last_fetch_error if source else "",
+                "fetches": fetches,
+                "status_url": request.build_absolute_uri(reverse("tax-source-fetch", args=[company.pk])),
+            }
+        ).data
+
+    @extend_schema(methods=["GET"], request=None, responses={200: TaxFetchStatusSerializer})
+    @extend_schema(
+        methods=["POST"],
+        request=None,
+        responses={202: TaxFetchStatusSerializer},
+        description=_(
+            "Queue a fetch of the default period, issued and received. A direction with a fetch already queued "
+            "or running gets no second one. Answers 202 with the status URL to poll."
+        ),
+    )
+    @action(detail=True, methods=["get", "post"], url_path="fetch", url_name="fetch")
+    def fetch(self, request, pk=None):
+        company = self.get_object()
+        if request.method == "GET":
+            return Response(self._fetch_status(request, company, started=[]))
+        if not has_role(request.user, company, *IMPORT_ROLES):
+            raise PermissionDenied(_("Only the company's accountants and admins can fetch from the tax system."))
+        try:
+            queued = tax_fetch_request(company=company, user=request.user, language=request.LANGUAGE_CODE)
+        except SourceError as exc:
+            raise ValidationError(exc.reason)
+        body = self._fetch_status(request, company, started=[f.pk for f in queued.started])
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})

@@ -1,10 +1,12 @@
-"""Demo scenario: a month of invoices for both demo companies, and the tax system's view of them.
+"""Demo scenario: a month of sales and purchases for both demo companies, and the tax system's view.
 
 One deterministic generator (`demo_invoices`) feeds both sides: the local backups imported here
 and the tax-system simulator (`invoices.sources.simulator`), so the two are views of the SAME
 invoices. The simulator's default fault hides the Beijing invoices issued during the demo outage
 (`outage_portal.demo.beijing_outage_window`), so reconciliation shows them as "only in our books" —
 the Beijing case — until the fault is recovered. In Xi'an one invoice is voided in the tax system.
+The purchases (`demo_received_invoices`, a few a day from five suppliers) agree on both sides, so the
+received direction reconciles without gaps.
 
 Idempotent: a backup already imported (same sha256) is not imported again, a configured source is
 left as it is, and fetching the same records again creates no new batch.
@@ -34,6 +36,15 @@ HEADER = ["数电发票号码", "开票日期", "销方识别号", "销方名称
           "税率", "发票票种", "发票状态"]  # fmt: skip
 RECORD_FIELDS = ["digital_number", "issued_at", "seller_tax_id", "seller_name", "buyer_tax_id", "buyer_name",
                  "amount", "tax", "total", "tax_rate", "invoice_type", "status"]  # fmt: skip
+RECEIVED_PER_DAY = (0, 3)  # purchases: a few a day, some days none
+# (name, region digits of its invoice numbers, rate, invoice type): what a trading or tech company buys.
+SUPPLIERS = [
+    ("北京京东世纪贸易有限公司", "11", "13%", "数电票（增值税专用发票）"),
+    ("中国联合网络通信有限公司", "11", "6%", "数电票（增值税专用发票）"),
+    ("顺丰速运有限公司", "44", "6%", "数电票（普通发票）"),
+    ("陕西延长石油（集团）有限责任公司", "61", "13%", "数电票（增值税专用发票）"),
+    ("上海浦东物业管理有限公司", "31", "9%", "数电票（普通发票）"),
+]
 CUSTOMERS = [
     "上海东方电子有限公司",
     "广州南粤物流有限公司",
@@ -54,6 +65,11 @@ class DemoInvoice:
 
 def _customer_code(index: int) -> str:
     base = f"91310101{index}MA1FL{index}X2"
+    return base + credit_code_check_character(base)
+
+
+def _supplier_code(index: int) -> str:
+    base = f"91{SUPPLIERS[index][1]}01000MA0LP{index}Y7"
     return base + credit_code_check_character(base)
 
 
@@ -97,8 +113,47 @@ def demo_invoices(key: str, *, today: date | None = None) -> list[DemoInvoice]:
     return invoices
 
 
-def tax_system_invoices(key: str, *, today: date | None = None) -> list[DemoInvoice]:
-    """What the tax system holds for the same invoices before any fault: in Xi'an one is voided."""
+def demo_received_invoices(key: str, *, today: date | None = None) -> list[DemoInvoice]:
+    """The purchase invoices a demo company received in the DEMO_DAYS before `today`, in issue order;
+    seeded per day like the sales, so the backups and the simulator agree."""
+    spec = next(c for c in DEMO_COMPANIES if c.key == key)
+    today = today or demo_today()
+    invoices = []
+    for day in range(DEMO_DAYS, 0, -1):
+        issue_day = today - timedelta(days=day)
+        rng = random.Random(f"{key}-received-{issue_day.isoformat()}")
+        for index in range(1, rng.randint(*RECEIVED_PER_DAY) + 1):
+            supplier = rng.randrange(len(SUPPLIERS))
+            name, region, rate, invoice_type = SUPPLIERS[supplier]
+            issued_at = datetime.combine(issue_day, time(rng.randint(8, 18), rng.randint(0, 59)), tzinfo=SHANGHAI)
+            amount = Decimal(rng.randint(20_000, 2_000_000)) / 100
+            tax = (amount * Decimal(rate.rstrip("%")) / 100).quantize(Decimal("0.01"))
+            # The supplier numbers its invoices; the buyer's region digit keeps the two companies' apart.
+            number = f"{issue_day:%y}{region}2{REGION_DIGITS[key][0]}{supplier}0{issue_day:%m%d}{index:08d}"
+            record = {
+                "digital_number": number,
+                "issued_at": issued_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "seller_tax_id": _supplier_code(supplier),
+                "seller_name": name,
+                "buyer_tax_id": spec.credit_code,
+                "buyer_name": spec.name,
+                "amount": f"{amount}",
+                "tax": f"{tax}",
+                "total": f"{amount + tax}",
+                "tax_rate": rate,
+                "invoice_type": invoice_type,
+                "status": "正常",
+            }
+            invoices.append(DemoInvoice(issued_at=issued_at, record=record))
+    invoices.sort(key=lambda invoice: (invoice.issued_at, invoice.record["digital_number"]))
+    return invoices
+
+
+def tax_system_invoices(key: str, *, direction: str = "issued", today: date | None = None) -> list[DemoInvoice]:
+    """What the tax system holds for the same invoices before any fault: in Xi'an one sale is voided;
+    the purchases are exactly the backups'."""
+    if direction == "received":
+        return demo_received_invoices(key, today=today)
     invoices = demo_invoices(key, today=today)
     if key == "xa":
         voided = invoices[XIAN_VOIDED_INDEX]
@@ -114,7 +169,7 @@ def _csv(rows) -> bytes:
     return out.getvalue().encode("gb18030")  # as Excel on Chinese Windows saves it
 
 
-def _import_once(stdout, *, company, kind: str, filename: str, content: bytes) -> None:
+def _import_once(stdout, *, company, kind: str, direction: str, filename: str, content: bytes) -> None:
     import hashlib
 
     from invoices.models import ImportBatch
@@ -122,7 +177,7 @@ def _import_once(stdout, *, company, kind: str, filename: str, content: bytes) -
 
     if ImportBatch.objects.filter(company=company, kind=kind, sha256=hashlib.sha256(content).hexdigest()).exists():
         return
-    report = import_file(company=company, kind=kind, direction="issued", filename=filename, content=content)
+    report = import_file(company=company, kind=kind, direction=direction, filename=filename, content=content)
     b = report.batch
     stdout.write(f"import {company.credit_code} {filename}: created {b.rows_created}, rejected {b.rows_rejected}")
 
@@ -154,16 +209,24 @@ def load(stdout) -> None:
                 credential=settings.TAX_SIMULATOR_TOKEN,
             )
     for key, company in companies.items():
-        books = [invoice.row() for invoice in demo_invoices(key)]
-        _import_once(stdout, company=company, kind=ImportKind.BACKUP, filename="本地备份-销项.csv", content=_csv(books))
+        for direction, invoices, filename in (
+            (Direction.ISSUED, demo_invoices(key), "本地备份-销项.csv"),
+            (Direction.RECEIVED, demo_received_invoices(key), "本地备份-进项.csv"),
+        ):
+            books = [invoice.row() for invoice in invoices]
+            _import_once(
+                stdout, company=company, kind=ImportKind.BACKUP, direction=direction, filename=filename,
+                content=_csv(books),
+            )  # fmt: skip
     if not running:
         return
     start, end = sources.default_period()
     for company in companies.values():
-        try:
-            report = sources.refresh_tax_records(company=company, direction=Direction.ISSUED, start=start, end=end)
-        except sources.SourceError as exc:
-            stdout.write(f"fetch {company.credit_code}: failed: {exc.reason}")
-        else:
-            if report is not None:
-                stdout.write(f"fetch {company.credit_code}: {report.summary()}")
+        for direction in Direction.values:
+            try:
+                report = sources.refresh_tax_records(company=company, direction=direction, start=start, end=end)
+            except sources.SourceError as exc:
+                stdout.write(f"fetch {company.credit_code} {direction}: failed: {exc.reason}")
+            else:
+                if report is not None:
+                    stdout.write(f"fetch {company.credit_code} {direction}: {report.summary()}")

@@ -299,3 +299,86 @@ class InvoiceChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_id} {', '.join(self.changes)}"
+
+
+class TaxFetchState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+ACTIVE_FETCH_STATES = (TaxFetchState.QUEUED, TaxFetchState.RUNNING)
+
+
+class TaxFetch(models.Model):
+    """One "fetch now" of a company's records in one direction, queued for the worker.
+
+    At most one per company and direction is queued or running (a database constraint), so a second
+    click while one is on its way does not start another. The result stays on the row for the page."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="tax_fetches")
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to"))
+    state = models.CharField(_("state"), max_length=10, choices=TaxFetchState.choices, default=TaxFetchState.QUEUED)
+    # The language of the person who asked, so the worker words a failure the way they read it.
+    language = models.CharField(max_length=16, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    rows_received = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    failure_reason = models.TextField(_("failure reason"), blank=True)
+
+    objects = CompanyScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("tax-system fetch")
+        verbose_name_plural = _("tax-system fetches")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "direction"],
+                condition=Q(state__in=["queued", "running"]),
+                name="taxfetch_one_active_per_company_direction",
+                violation_error_message=_("A fetch of these invoices is already on its way."),
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start__lte=F("period_end")),
+                name="taxfetch_period_ordered",
+                violation_error_message=_("The period ends before it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(direction__in=Direction.values),
+                name="taxfetch_direction_valid",
+                violation_error_message=_("Unknown direction."),
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "-created_at"], name="taxfetch_company_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.company_id} {self.direction} {self.period_start}–{self.period_end}: {self.state}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_FETCH_STATES
+
+    @classmethod
+    def latest_of(cls, company) -> list[TaxFetch]:
+        """The newest fetch of each direction: one small indexed query per direction, whatever the history."""
+        found = []
+        for direction in Direction.values:
+            latest = (
+                cls.objects.filter(company=company, direction=direction)
+                .select_related("created_by")
+                .order_by("-created_at", "-pk")
+                .first()
+            )
+            if latest is not None:
+                found.append(latest)
+        return found

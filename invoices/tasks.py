@@ -19,3 +19,9 @@ def import_originals_verify_task() -> dict[str, int]:
     from invoices.services import import_originals_verify
 
     return import_originals_verify()
+
+
+# --- tax-system sources (issue 5) ---
+from invoices.sources.tasks import tax_fetch_execute_task  # noqa: E402
+
+__all__ = ["import_batch_process_task", "import_originals_verify_task", "tax_fetch_execute_task"]

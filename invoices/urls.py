@@ -19,5 +19,7 @@ urlpatterns: list = [
     path("imports/<int:pk>/rejected-rows.csv", views.import_rejections_csv, name="import-rejections-csv"),
     path("tax-sources/", views.tax_source_list, name="tax-source-list"),
     path("tax-sources/<int:company_pk>/", views.tax_source_edit, name="tax-source-edit"),
+    path("tax-sources/<int:company_pk>/fetch/", views.tax_source_fetch, name="tax-source-fetch-now"),
+    path("tax-sources/<int:company_pk>/fetch/status/", views.tax_source_fetch_status, name="tax-source-fetch-status"),
 ]
 api_urlpatterns: list = router.urls

@@ -6,7 +6,7 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,8 +16,8 @@ from django.views.decorators.http import require_http_methods
 from invoices import services
 from invoices.filters import InvoiceRecordFilter
 from invoices.forms import IMPORT_ROLES, ImportForm, TaxSourceForm
-from invoices.models import BatchState, ImportBatch, Invoice, TaxRecord, TaxSource
-from invoices.sources import fetch
+from invoices.models import BatchState, ImportBatch, Invoice, TaxFetch, TaxRecord, TaxSource
+from invoices.sources import DEFAULT_FETCH_DAYS, SourceError, fetch
 from outage_portal.models import Company, Role
 from outage_portal.roles import has_role
 
@@ -189,5 +189,42 @@ def tax_source_edit(request, company_pk: int):
     return render(
         request,
         "invoices/tax_source_edit.html",
-        {"company": company, "source": source, "form": form, "can_edit": can_edit},
+        {"company": company, "source": source, "form": form, "can_edit": can_edit, **_fetch_status(request, company)},
     )
+
+
+def _fetch_status(request, company: Company) -> dict:
+    fetches = TaxFetch.latest_of(company)
+    return {
+        "fetches": fetches,
+        "fetch_running": any(f.is_active for f in fetches),
+        "can_fetch": has_role(request.user, company, *IMPORT_ROLES),
+        "fetch_days": DEFAULT_FETCH_DAYS,
+    }
+
+
+@login_required
+@require_http_methods(["POST"])
+def tax_source_fetch(request, company_pk: int):
+    """ "Fetch now": queue a fetch of both directions for the worker (a second click joins the first)."""
+    company = get_object_or_404(Company.objects.for_user(request.user), pk=company_pk)
+    if not has_role(request.user, company, *IMPORT_ROLES):
+        raise PermissionDenied(_("Only the company's accountants and admins can fetch from the tax system."))
+    try:
+        queued = fetch.tax_fetch_request(company=company, user=request.user, language=request.LANGUAGE_CODE)
+    except SourceError as exc:
+        messages.error(request, exc.reason)
+    else:
+        if queued.started:
+            messages.success(request, _("Fetch queued; this page shows its result when it is done."))
+        else:
+            messages.info(request, _("A fetch is already on its way; this page shows its result when it is done."))
+    return redirect("tax-source-edit", company_pk=company.pk)
+
+
+@login_required
+def tax_source_fetch_status(request, company_pk: int):
+    """The fetch-status block alone, for the page's polling script."""
+    company = get_object_or_404(Company.objects.for_user(request.user).select_related("tax_source"), pk=company_pk)
+    context = {"company": company, "source": _source_of(company), **_fetch_status(request, company)}
+    return render(request, "invoices/_tax_fetch_status.html", context)

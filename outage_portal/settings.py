@@ -231,6 +231,8 @@ SPECTACULAR_SETTINGS = {
         "NoticeStateEnum": "notices.models.NoticeState",
         "IncidentStateEnum": "notices.models.IncidentState",
         "IncidentUpdateStateEnum": "notices.api.INCIDENT_UPDATE_STATE_CHOICES",
+        # An import batch and a tax-system fetch share one life-cycle: queued, running, succeeded, failed.
+        "JobStateEnum": "invoices.models.TaxFetchState",
     },
 }
 
@@ -252,6 +254,8 @@ else:
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Where tasks are sent unless routed; a test's private worker sets it so follow-up tasks stay with it.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE") or "celery"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves its message to be delivered again
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -307,6 +311,15 @@ TAX_SIMULATOR_URL = (env_str("TAX_SIMULATOR_URL") or f"http://127.0.0.1:{SIMULAT
 TAX_SIMULATOR_TOKEN = env_str("TAX_SIMULATOR_TOKEN") or "demo-simulator-token"
 # First retry of a failed tax-system call waits this long; each further retry waits twice as long.
 TAX_SOURCE_RETRY_BACKOFF_MS = env_int("TAX_SOURCE_RETRY_BACKOFF_MS", 500)
+# A tax system answering 503/429 with Retry-After is waited for, but never longer than this per retry.
+TAX_SOURCE_MAX_RETRY_AFTER_SECONDS = env_int("TAX_SOURCE_MAX_RETRY_AFTER_SECONDS", 30)
+# A "fetch now" still queued or running after this long is taken as abandoned (its worker died), so
+# the button works again.
+TAX_FETCH_STALE_MINUTES = env_int("TAX_FETCH_STALE_MINUTES", 30)
+if TAX_SOURCE_MAX_RETRY_AFTER_SECONDS < 0:
+    raise ImproperlyConfigured("TAX_SOURCE_MAX_RETRY_AFTER_SECONDS must be 0 or more seconds")
+if TAX_FETCH_STALE_MINUTES < 1:
+    raise ImproperlyConfigured("TAX_FETCH_STALE_MINUTES must be at least 1 minute")
 
 # Steps of `manage.py load_demo`, in order; each app adds the part of the story it owns.
 DEMO_SCENARIO_STEPS = [

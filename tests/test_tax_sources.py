@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 import requests
@@ -31,6 +32,7 @@ TOKEN = "test-simulator-token"
 def sim(settings):
     """A real simulator on an ephemeral port of 127.0.0.1, stopped after the test."""
     settings.TAX_SOURCE_RETRY_BACKOFF_MS = 1
+    settings.TAX_SOURCE_MAX_RETRY_AFTER_SECONDS = 0  # the outage fault's Retry-After would hold each retry
     server = simulator.serve_in_thread(token=TOKEN)
     yield server
     server.stop()
@@ -139,7 +141,9 @@ def test_nothing_for_a_month_that_had_records_before_is_refused(beijing, sim):
 
 def test_nothing_where_there_never_was_anything_is_fine(beijing, sim):
     configure(beijing, sim)
-    report = fetch(beijing, direction=Direction.RECEIVED)  # the demo companies buy nothing
+    today = sim.simulator.today
+    start, end = today - timedelta(days=200), today - timedelta(days=180)  # before the demo's month
+    report = tax_records_fetch(company=beijing, direction=Direction.RECEIVED, start=start, end=end)
     assert report.received == 0 and report.batch.state == BatchState.SUCCEEDED
 
 
@@ -401,6 +405,13 @@ def test_load_demo_points_both_companies_at_the_simulator_and_shows_the_beijing_
     assert set(bj_gaps.values_list("invoice_key", flat=True)) == outage_keys(demo.demo_today())
     xa_gaps = Discrepancy.objects.filter(company__credit_code="91610131MA6TX1Y2KC")
     assert list(xa_gaps.values_list("kind", flat=True)) == [GapKind.STATUS_MISMATCH]
+    # the purchases: backed up, fetched and reconciled without a gap in both companies
+    received = {
+        key: {invoice.record["digital_number"] for invoice in demo.demo_received_invoices(key)} for key in ("bj", "xa")
+    }
+    tax_received = TaxRecord.objects.filter(direction=Direction.RECEIVED)
+    assert set(tax_received.values_list("invoice_key", flat=True)) == received["bj"] | received["xa"]
+    assert not Discrepancy.objects.filter(direction=Direction.RECEIVED).exists()
 
 
 def test_tax_simulator_fault_command_switches_faults_at_runtime(sim, capsys):
@@ -409,8 +420,13 @@ def test_tax_simulator_fault_command_switches_faults_at_runtime(sim, capsys):
     call_command("tax_simulator_fault", "slow", "2.5", "--url", sim.url, "--token", TOKEN)
     assert sim.simulator.faults.slow_seconds == 2.5
     call_command("tax_simulator_fault", "recover", "--url", sim.url, "--token", TOKEN)
-    assert not sim.simulator.faults.outage and sim.simulator.faults.missing == []
+    assert not sim.simulator.faults.outage and sim.simulator.missing_windows() == []
     call_command("tax_simulator_fault", "missing-beijing", "--url", sim.url, "--token", TOKEN)
-    assert sim.simulator.faults.missing == [sim.simulator.demo_missing]
+    assert sim.simulator.missing_windows() == [sim.simulator.demo_missing]
+    http_date = "Wed, 25 Nov 2026 18:00:00 GMT"
+    call_command("tax_simulator_fault", "retry-after", http_date, "--url", sim.url, "--token", TOKEN)
+    assert sim.simulator.faults.retry_after == "Wed, 25 Nov 2026 18:00:00 GMT"
+    with pytest.raises(CommandError, match="HTTP 400"):
+        call_command("tax_simulator_fault", "retry-after", "soon", "--url", sim.url, "--token", TOKEN)
     with pytest.raises(CommandError, match="HTTP 401"):
         call_command("tax_simulator_fault", "show", "--url", sim.url, "--token", "wrong")

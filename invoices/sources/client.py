@@ -7,8 +7,10 @@
 
 A period is asked for one calendar month at a time (tax systems cap a query's span) and each month
 page by page, so a month of thousands of invoices costs a handful of calls, never one per invoice.
-Transient failures (5xx, timeouts, refused connections) are retried with exponential backoff;
-everything else fails at once. Every page is checked against the declared total, so a truncated
+Transient failures (5xx, 429, timeouts, refused connections) are retried with exponential backoff;
+a 503 or 429 carrying `Retry-After` (seconds or an HTTP date) is waited out instead, capped by
+`max_retry_after` so a tax system asking for an hour does not hold a worker for an hour. Everything
+else fails at once. Every page is checked against the declared total, so a truncated
 answer is an error instead of silently missing invoices.
 """
 
@@ -17,7 +19,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
 import requests
@@ -25,7 +28,8 @@ from django.utils.translation import gettext as _
 
 from . import SourceError
 
-RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+RETRY_AFTER_STATUS = frozenset({429, 503})
 _sleep = time.sleep  # tests replace it to observe the backoff without waiting
 
 
@@ -48,6 +52,23 @@ def month_spans(start: date, end: date) -> Iterator[tuple[date, date]]:
         span_end = min(end, next_month - timedelta(days=1))
         yield current, span_end
         current = span_end + timedelta(days=1)
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """The wait a Retry-After header asks for: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
+    None when absent or unreadable; a date in the past means "now" (0)."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is always GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _error_message(response: requests.Response) -> str:
@@ -74,6 +95,7 @@ class TaxApiClient:
         max_retries: int,
         page_size: int,
         backoff_seconds: float = 0.5,
+        max_retry_after: float = 30,
         session: requests.Session | None = None,
     ):
         self.base_url = base_url.rstrip("/")
@@ -82,6 +104,7 @@ class TaxApiClient:
         self.max_retries = max_retries
         self.page_size = page_size
         self.backoff_seconds = backoff_seconds
+        self.max_retry_after = max_retry_after
         self.session = session or requests.Session()
         self.calls = 0
 
@@ -170,6 +193,7 @@ class TaxApiClient:
         for attempt in range(1, attempts + 1):
             self.calls += 1
             last_attempt = attempt == attempts
+            wait = self.backoff_seconds * 2 ** (attempt - 1)
             try:
                 response = self.session.get(
                     url,
@@ -191,6 +215,11 @@ class TaxApiClient:
                     )
             else:
                 if response.status_code in RETRYABLE_STATUS:
+                    asked = None
+                    if response.status_code in RETRY_AFTER_STATUS:
+                        asked = retry_after_seconds(response.headers.get("Retry-After"))
+                    if asked is not None:
+                        wait = min(asked, self.max_retry_after)
                     if last_attempt:
                         raise SourceError(
                             _("The tax system answered HTTP %(status)d (%(where)s, %(attempts)d attempts): %(message)s")
@@ -216,5 +245,5 @@ class TaxApiClient:
                         return response.json()
                     except ValueError:
                         raise SourceError(_("The tax system's answer is not JSON (%(where)s).") % {"where": where})
-            _sleep(self.backoff_seconds * 2 ** (attempt - 1))
+            _sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -10,24 +10,27 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.db.models.functions import TruncMonth
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from invoices.models import (
+    ACTIVE_FETCH_STATES,
     BatchState,
     Direction,
     ImportBatch,
     ImportKind,
     InvoiceType,
+    TaxFetch,
+    TaxFetchState,
     TaxRecord,
     TaxSource,
 )
@@ -118,8 +121,27 @@ def tax_records_fetch(
     Raises SourceError and stores nothing when the source fails, sends a truncated page, an
     unreadable record, or nothing at all for a month that had records before. With `notify`, a fetch
     that changed records sends `import_batch_succeeded` (recovery reconciles the period)."""
-    if direction not in Direction.values:
-        raise ValueError(f"unknown direction {direction!r}")
+    reports = tax_records_fetch_directions(
+        company=company, directions=[direction], start=start, end=end, user=user, notify=notify
+    )
+    return reports[direction]
+
+
+def tax_records_fetch_directions(
+    *,
+    company: Company,
+    directions: list[str],
+    start: date,
+    end: date,
+    user=None,
+    notify: bool = True,
+) -> dict[str, FetchReport]:
+    """Fetch several directions as ONE all-or-nothing unit: every direction is fetched and validated
+    before anything is written, and all are written in one transaction. If the received invoices fail
+    after the issued ones arrived, nothing from this fetch is stored (the earlier records stay)."""
+    unknown = [d for d in directions if d not in Direction.values]
+    if unknown or not directions:
+        raise ValueError(f"unknown directions {unknown or directions!r}")
     source = TaxSource.objects.filter(company=company).first()
     if source is None or not source.is_fetchable:
         raise SourceError(
@@ -133,20 +155,28 @@ def tax_records_fetch(
         max_retries=source.max_retries,
         page_size=source.page_size,
         backoff_seconds=settings.TAX_SOURCE_RETRY_BACKOFF_MS / 1000,
+        max_retry_after=settings.TAX_SOURCE_MAX_RETRY_AFTER_SECONDS,
     )
     try:
-        periods = client.fetch(taxpayer=company.credit_code, direction=direction, start=start, end=end)
-        records = _validated(company=company, direction=direction, periods=periods)
-        _refuse_implausibly_empty(company=company, direction=direction, periods=periods)
-        report = _store(
-            source=source, direction=direction, start=start, end=end, periods=periods, records=records, user=user,
-            notify=notify, calls=client.calls,
-        )  # fmt: skip
+        fetched = []
+        for direction in directions:
+            calls_before = client.calls
+            periods = client.fetch(taxpayer=company.credit_code, direction=direction, start=start, end=end)
+            records = _validated(company=company, direction=direction, periods=periods)
+            _refuse_implausibly_empty(company=company, direction=direction, periods=periods)
+            fetched.append((direction, periods, records, client.calls - calls_before))
+        with transaction.atomic():
+            reports = {}
+            for direction, periods, records, calls in fetched:
+                reports[direction] = _store(
+                    source=source, direction=direction, start=start, end=end, periods=periods, records=records,
+                    user=user, notify=notify, calls=calls,
+                )  # fmt: skip
     except SourceError as exc:
         TaxSource.objects.filter(pk=source.pk).update(last_fetch_at=timezone.now(), last_fetch_error=exc.reason)
         raise
     TaxSource.objects.filter(pk=source.pk).update(last_fetch_at=timezone.now(), last_fetch_error="")
-    return report
+    return reports
 
 
 def _validated(*, company: Company, direction: str, periods: list[FetchedPeriod]) -> dict[str, dict]:
@@ -304,3 +334,103 @@ def _store(
                 company=company, direction=direction, invoice_key__in=keys[offset : offset + WRITE_CHUNK]
             ).update(seen_at=now)
     return report
+
+
+# --- "Fetch now": queued fetches the worker runs ------------------------------------------------------
+@dataclass
+class FetchRequest:
+    fetches: list[TaxFetch]  # the queued or running fetch of each direction asked for
+    started: list[TaxFetch]  # those this request queued (the others were already on their way)
+
+
+def tax_fetch_request(
+    *, company: Company, user=None, directions: list[str] | None = None, language: str = ""
+) -> FetchRequest:
+    """Queue a fetch of the default period for each direction (both by default) and run it on the
+    worker after commit. A direction with a fetch already queued or running gets no second one."""
+    from invoices import sources
+
+    from .tasks import tax_fetch_execute_task
+
+    directions = directions or list(Direction.values)
+    start, end = sources.default_period()
+    stale_before = timezone.now() - timedelta(minutes=settings.TAX_FETCH_STALE_MINUTES)
+    with transaction.atomic():
+        # Serialises clicks on the same company: the second one waits here and then sees the first's rows.
+        source = TaxSource.objects.select_for_update().filter(company=company).first()
+        if source is None or not source.is_fetchable:
+            raise SourceError(
+                _("%(company)s takes its tax-system records from uploaded exports; there is nothing to fetch.")
+                % {"company": company.name}
+            )
+        TaxFetch.objects.filter(company=company, state__in=ACTIVE_FETCH_STATES, created_at__lt=stale_before).update(
+            state=TaxFetchState.FAILED,
+            finished_at=timezone.now(),
+            failure_reason=_("Abandoned: no worker finished it within %(minutes)d minutes.")
+            % {"minutes": settings.TAX_FETCH_STALE_MINUTES},
+        )
+        on_their_way = TaxFetch.objects.filter(company=company, direction__in=directions, state__in=ACTIVE_FETCH_STATES)
+        active = {fetch.direction: fetch for fetch in on_their_way}
+        request = FetchRequest(fetches=[], started=[])
+        for direction in directions:
+            fetch = active.get(direction)
+            if fetch is None:
+                fetch = TaxFetch(
+                    company=company,
+                    direction=direction,
+                    period_start=start,
+                    period_end=end,
+                    created_by=user,
+                    language=language or translation.get_language() or "",
+                )
+                fetch.full_clean()
+                fetch.save()
+                request.started.append(fetch)
+                transaction.on_commit(lambda pk=fetch.pk: tax_fetch_execute_task.delay(pk))
+            request.fetches.append(fetch)
+    return request
+
+
+def tax_fetch_execute(*, fetch_id: int) -> TaxFetch:
+    """Run a queued fetch. Safe to run twice: a finished fetch is left alone, and fetching the same
+    records again changes nothing. A fetch that changes records queues a reconciliation (signal)."""
+    claimed = TaxFetch.objects.filter(pk=fetch_id, state__in=ACTIVE_FETCH_STATES).update(
+        state=TaxFetchState.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    fetch = TaxFetch.objects.select_related("company", "created_by").get(pk=fetch_id)
+    if not claimed:
+        return fetch
+    with translation.override(fetch.language or settings.LANGUAGE_CODE):
+        try:
+            report = tax_records_fetch(
+                company=fetch.company,
+                direction=fetch.direction,
+                start=fetch.period_start,
+                end=fetch.period_end,
+                user=fetch.created_by,
+            )
+        except SourceError as exc:
+            _finish(fetch_id, state=TaxFetchState.FAILED, failure_reason=exc.reason)
+        except Exception:
+            _finish(
+                fetch_id,
+                state=TaxFetchState.FAILED,
+                failure_reason=_("The fetch failed unexpectedly; the error is in the worker's log."),
+            )
+            raise
+        else:
+            _finish(
+                fetch_id,
+                state=TaxFetchState.SUCCEEDED,
+                batch=report.batch,
+                rows_received=report.received,
+                rows_created=report.created,
+                rows_updated=report.updated,
+                rows_unchanged=report.unchanged,
+            )
+    fetch.refresh_from_db()
+    return fetch
+
+
+def _finish(fetch_id: int, **result) -> None:
+    TaxFetch.objects.filter(pk=fetch_id).update(finished_at=timezone.now(), **result)

@@ -9,14 +9,17 @@ Protocol (what `client.TaxApiClient` speaks):
     POST /admin/faults                               Bearer token; JSON, e.g. {"outage": true} or {"slow_seconds": 5}
     POST /admin/faults/recover                       Bearer token; clears every fault, missing invoices come back
 
-Faults: `outage` (every API call answers 503), `slow_seconds` (each API call waits first),
+Faults: `outage` (every API call answers 503 with `Retry-After: <retry_after>`, 10 seconds unless set
+to other seconds or an HTTP date), `slow_seconds` (each API call waits first),
 `truncate` (pages hold half of what they declare), `empty` (every query answers nothing),
 `fail_next` (the next N API calls answer 503, then it recovers by itself) and `missing` (invoices of
-a taxpayer issued inside a time window are silently left out — the Beijing data-sync fault; on by
-default for the demo's Beijing outage window).
+a taxpayer issued inside a time window are silently left out — the Beijing data-sync fault) and
+`missing_demo` (the same for the demo's Beijing outage window, which follows the current day; on by
+default).
 
-The data is deterministic (`invoices.demo.tax_system_invoices`), anchored on the day the simulator
-starts, so the portal's demo backups and the simulator describe the same invoices. The simulator
+The data is deterministic (`invoices.demo.tax_system_invoices`): sales and purchases of the DEMO_DAYS
+before the current day (taken per request), so the portal's demo backups and the simulator describe
+the same invoices however long it runs. The simulator
 needs no database.
 """
 
@@ -33,6 +36,19 @@ from urllib.parse import parse_qs, urlsplit
 MAX_SPAN_DAYS = 31
 MAX_PAGE_SIZE = 500
 API_PREFIX = "/api/v1/taxpayers/"
+DEFAULT_RETRY_AFTER = "10"
+KNOWN_FAULTS = frozenset(
+    {"outage", "slow_seconds", "truncate", "empty", "fail_next", "retry_after", "missing", "missing_demo"}
+)
+
+
+def _is_http_date(text: str) -> bool:
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(text) is not None
+    except (TypeError, ValueError, IndexError):
+        return False
 
 
 @dataclass
@@ -52,7 +68,10 @@ class Faults:
     truncate: bool = False
     empty: bool = False
     fail_next: int = 0
+    retry_after: str = DEFAULT_RETRY_AFTER
     missing: list[MissingWindow] = field(default_factory=list)
+    # Hide the demo outage's Beijing invoices, in a window that follows the current day.
+    missing_demo: bool = False
 
     def as_dict(self) -> dict:
         return {
@@ -61,17 +80,19 @@ class Faults:
             "truncate": self.truncate,
             "empty": self.empty,
             "fail_next": self.fail_next,
+            "retry_after": self.retry_after,
             "missing": [window.as_dict() for window in self.missing],
+            "missing_demo": self.missing_demo,
         }
 
     def update(self, data: dict) -> None:
         """Apply a partial change from the admin endpoint; ValueError names what is wrong."""
         if not isinstance(data, dict):
             raise ValueError('send a JSON object, e.g. {"outage": true}')
-        unknown = set(data) - {"outage", "slow_seconds", "truncate", "empty", "fail_next", "missing"}
+        unknown = set(data) - KNOWN_FAULTS
         if unknown:
             raise ValueError(f"unknown faults: {', '.join(sorted(unknown))}")
-        for name in ("outage", "truncate", "empty"):
+        for name in ("outage", "truncate", "empty", "missing_demo"):
             if name in data:
                 if not isinstance(data[name], bool):
                     raise ValueError(f"{name} must be true or false")
@@ -86,6 +107,12 @@ class Faults:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError("fail_next must be a whole number ≥ 0")
             self.fail_next = value
+        if "retry_after" in data:
+            value = data["retry_after"]
+            text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+            if not (text.isdigit() or _is_http_date(text)):
+                raise ValueError("retry_after must be whole seconds or an HTTP date (Wed, 25 Nov 2026 18:00:00 GMT)")
+            self.retry_after = text
         if "missing" in data:
             windows = []
             for item in data["missing"] or []:
@@ -104,42 +131,77 @@ class Faults:
 
 
 class TaxSimulator:
-    """The simulated tax system's state: its data (per taxpayer, issue order) and its faults."""
+    """The simulated tax system's state: its data (per taxpayer and direction, issue order) and its faults.
+
+    "Today" is taken on every request (unless fixed for a test), so a simulator left running overnight
+    keeps describing the same invoices as a `load_demo` run the next morning, and the demo's Beijing
+    data-sync window (`missing_demo`) moves with it."""
 
     def __init__(self, *, token: str, today: date | None = None, beijing_missing: bool = True):
-        from invoices.demo import demo_today, tax_system_invoices
-        from outage_portal.demo import DEMO_COMPANIES, beijing_outage_window
+        from outage_portal.demo import DEMO_COMPANIES
 
         self.token = token
-        self.today = today or demo_today()
+        self.fixed_today = today
         self.lock = threading.Lock()
         self.requests_served = 0
-        self.data = {
-            spec.credit_code: [
-                (invoice.issued_at, invoice.record) for invoice in tax_system_invoices(spec.key, today=self.today)
-            ]
-            for spec in DEMO_COMPANIES
-        }
-        self.faults = Faults()
-        beijing = next(spec for spec in DEMO_COMPANIES if spec.key == "bj")
+        self.beijing = next(spec.credit_code for spec in DEMO_COMPANIES if spec.key == "bj")
+        self.taxpayers = {spec.credit_code: spec.key for spec in DEMO_COMPANIES}
+        self._data_day: date | None = None
+        self._data: dict[tuple[str, str], list[tuple[datetime, dict]]] = {}
+        self.faults = Faults(missing_demo=beijing_missing)
+
+    @property
+    def today(self) -> date:
+        from invoices.demo import demo_today
+
+        return self.fixed_today or demo_today()
+
+    @property
+    def demo_missing(self) -> MissingWindow:
+        """The demo outage's Beijing data-sync window, as of today."""
+        from outage_portal.demo import beijing_outage_window
+
         start, end = beijing_outage_window()
-        self.demo_missing = MissingWindow(taxpayer=beijing.credit_code, start=start, end=end)
-        if beijing_missing:
-            self.faults.missing = [self.demo_missing]
+        return MissingWindow(taxpayer=self.beijing, start=start, end=end)
+
+    def data(self, taxpayer: str, direction: str) -> list[tuple[datetime, dict]]:
+        """The tax system's records of a taxpayer, regenerated when the day changes."""
+        from invoices.demo import tax_system_invoices
+
+        today = self.today
+        with self.lock:
+            if self._data_day != today:
+                self._data = {
+                    (code, one): [
+                        (invoice.issued_at, invoice.record)
+                        for invoice in tax_system_invoices(key, direction=one, today=today)
+                    ]
+                    for code, key in self.taxpayers.items()
+                    for one in ("issued", "received")
+                }
+                self._data_day = today
+            return self._data[(taxpayer, direction)]
 
     def recover(self) -> None:
         with self.lock:
             self.faults = Faults()
 
-    def invoices(self, taxpayer: str, direction: str, start: date, end: date) -> list[dict]:
-        """The invoices the tax system shows for the query, faults applied. Purchases: none in the demo."""
+    def missing_windows(self) -> list[MissingWindow]:
         with self.lock:
-            if self.faults.empty or direction != "issued":
+            windows = list(self.faults.missing)
+            follow_demo = self.faults.missing_demo
+        return [*windows, self.demo_missing] if follow_demo else windows
+
+    def invoices(self, taxpayer: str, direction: str, start: date, end: date) -> list[dict]:
+        """The invoices the tax system shows for the query, faults applied. The data-sync fault loses
+        invoices the taxpayer issued (sales); its purchases are complete."""
+        with self.lock:
+            if self.faults.empty:
                 return []
-            missing = [w for w in self.faults.missing if w.taxpayer == taxpayer]
+        missing = [w for w in self.missing_windows() if w.taxpayer == taxpayer] if direction == "issued" else []
         return [
             record
-            for issued_at, record in self.data[taxpayer]
+            for issued_at, record in self.data(taxpayer, direction)
             if start <= issued_at.date() <= end and not any(w.start <= issued_at < w.end for w in missing)
         ]
 
@@ -204,7 +266,11 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         if url.path == "/health":
             with simulator.lock:
                 faults = simulator.faults.as_dict()
-            return self._send(200, {"status": "ok", "simulator": True, "today": str(simulator.today), "faults": faults})
+            windows = [window.as_dict() for window in simulator.missing_windows()]
+            today = str(simulator.today)
+            return self._send(
+                200, {"status": "ok", "simulator": True, "today": today, "faults": faults, "missing": windows}
+            )
         if url.path == "/admin/faults":
             if self._authorised():
                 with simulator.lock:
@@ -239,6 +305,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             simulator.requests_served += 1
             faults = simulator.faults
             slow, outage, truncate = faults.slow_seconds, faults.outage, faults.truncate
+            retry_after = faults.retry_after
             fail_now = faults.fail_next > 0
             if fail_now:
                 faults.fail_next -= 1
@@ -246,10 +313,11 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             self.server.stopping.wait(slow)
         if outage or fail_now:
             maintenance = "系统维护中，请稍后再试 (the tax system is under maintenance)"
-            return self._error(503, maintenance, {"Retry-After": "60"})
+            # A planned outage says when to come back; a passing blip (fail_next) does not.
+            return self._error(503, maintenance, {"Retry-After": retry_after} if outage else None)
         if not self._authorised():
             return None
-        if taxpayer not in simulator.data:
+        if taxpayer not in simulator.taxpayers:
             return self._error(404, f"unknown taxpayer {taxpayer}")
 
         def one(name: str, default: str | None = None) -> str | None:

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from invoices import sources
 from invoices.models import Direction
-from invoices.sources.fetch import tax_records_fetch
+from invoices.sources.fetch import tax_records_fetch_directions
 from outage_portal.models import Company
 
 
@@ -23,7 +23,9 @@ def _date(text: str) -> date:
 class Command(BaseCommand):
     help = (
         "Fetch what the tax system shows for a company from its configured source (API or simulator) into "
-        "its tax-system records. Each direction is all-or-nothing; exits non-zero with the reason on failure."
+        "its tax-system records. All-or-nothing: with --direction both (the default) the issued and the received "
+        "invoices are one unit, so if either fails nothing from this fetch is stored (records from earlier fetches "
+        "stay). Exits non-zero with the reason on failure."
     )
 
     def add_arguments(self, parser):
@@ -43,13 +45,19 @@ class Command(BaseCommand):
         if period_end < period_start:
             raise CommandError("--to is before --from.")
         report: dict = {"company": found.credit_code, "from": str(period_start), "to": str(period_end)}
-        for one in Direction.values if direction == "both" else [direction]:
-            try:
-                fetched = tax_records_fetch(company=found, direction=one, start=period_start, end=period_end)
-            except sources.SourceError as exc:
-                raise CommandError(f"Fetching {one} invoices of {found.credit_code} failed: {exc.reason}")
-            report[one] = fetched.as_dict()
+        directions = list(Direction.values) if direction == "both" else [direction]
+        try:
+            fetched = tax_records_fetch_directions(
+                company=found, directions=directions, start=period_start, end=period_end
+            )
+        except sources.SourceError as exc:
+            raise CommandError(
+                f"Fetching {' and '.join(directions)} invoices of {found.credit_code} failed, nothing stored: "
+                f"{exc.reason}"
+            )
+        for one, one_report in fetched.items():
+            report[one] = one_report.as_dict()
             if not as_json:
-                self.stdout.write(f"{found.credit_code} {one} {period_start} – {period_end}: {fetched.summary()}")
+                self.stdout.write(f"{found.credit_code} {one} {period_start} – {period_end}: {one_report.summary()}")
         if as_json:
             self.stdout.write(json.dumps(report, ensure_ascii=False))

@@ -14,14 +14,16 @@ CHANGES = {
     "truncate": lambda value: {"truncate": value != "off"},
     "empty": lambda value: {"empty": value != "off"},
     "fail-next": lambda value: {"fail_next": int(value or 1)},
+    "retry-after": lambda value: {"retry_after": value or "10"},
 }
 
 
 class Command(BaseCommand):
     help = (
         "Switch a running tax-system simulator's faults: outage|truncate|empty [off], slow [SECONDS|off], "
-        "fail-next [N], missing-beijing (hide the demo outage's Beijing invoices again), recover (clear all), "
-        "show."
+        "fail-next [N], retry-after SECONDS|HTTP-DATE (what an outage's 503 asks clients to wait), "
+        "missing-beijing [off] (hide the demo outage's Beijing invoices again; the window follows the current day), "
+        "recover (clear all), show."
     )
 
     def add_arguments(self, parser):
@@ -40,9 +42,7 @@ class Command(BaseCommand):
                 response = requests.post(f"{base}/admin/faults/recover", headers=headers, timeout=10)
             else:
                 if fault == "missing-beijing":
-                    from invoices.sources.simulator import TaxSimulator
-
-                    change = {"missing": [TaxSimulator(token=token).demo_missing.as_dict()]}
+                    change = {"missing_demo": value != "off"}
                 else:
                     try:
                         change = CHANGES[fault](value)
