@@ -467,7 +467,12 @@ class Subscription(models.Model):
     )
     email = models.EmailField(_("email"), blank=True, help_text=_("Visitors only; members use their account email."))
     channel = models.ForeignKey(
-        Channel, on_delete=models.CASCADE, related_name="subscriptions", null=True, blank=True, verbose_name=_("channel")
+        Channel,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        null=True,
+        blank=True,
+        verbose_name=_("channel"),
     )
     regions = models.JSONField(_("regions"), default=list, blank=True)
     systems = models.JSONField(_("systems"), default=list, blank=True)

@@ -15,6 +15,8 @@ NAV_ITEMS: list[tuple[str, str, frozenset[str]]] = [
     (_("Dashboard"), "home", ANY_MEMBER | {"notice_admin"}),
     # --- notices ---
     # --- subscriptions ---
+    (_("Subscriptions"), "notify-settings", ANY_MEMBER | {"notice_admin"}),
+    (_("Deliveries"), "notify-deliveries", frozenset({"notice_admin"})),
     # --- invoices ---
     (_("Invoices"), "invoice-list", ANY_MEMBER),
     (_("Imports"), "import-list", ANY_MEMBER),

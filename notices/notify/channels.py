@@ -77,7 +77,10 @@ def _lines(payload: dict) -> list[str]:
         from notices.grid import Function
 
         labels = dict(Function.choices)
-        lines.append(_("Functions: %(functions)s") % {"functions": "、".join(str(labels.get(f, f)) for f in payload["functions"])})
+        lines.append(
+            _("Functions: %(functions)s")
+            % {"functions": "、".join(str(labels.get(f, f)) for f in payload["functions"])}
+        )
     return lines
 
 
@@ -177,7 +180,10 @@ def webhook_body(delivery: Delivery) -> bytes:
 def send_webhook(delivery: Delivery) -> int:
     body = webhook_body(delivery)
     timestamp = str(int(time.time()))
-    headers = {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: webhook_signature(delivery.channel.secret, timestamp, body)}
+    headers = {
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: webhook_signature(delivery.channel.secret, timestamp, body),
+    }
     return _http_post(delivery, delivery.channel.url, body, headers)
 
 
@@ -189,7 +195,9 @@ def send_email(delivery: Delivery) -> int:
     if delivery.subscription_id:
         from django.urls import reverse
 
-        unsubscribe_url = settings.SITE_URL + reverse("notify-unsubscribe", args=[unsubscribe_token(delivery.subscription_id)])
+        unsubscribe_url = settings.SITE_URL + reverse(
+            "notify-unsubscribe", args=[unsubscribe_token(delivery.subscription_id)]
+        )
     context = {"payload": payload, "lines": _lines(payload), "unsubscribe_url": unsubscribe_url}
     subject = _("[Tax outage portal] %(title)s") % {"title": payload["title"]}
     headers = {DELIVERY_HEADER: str(delivery.uuid), EVENT_HEADER: delivery.event_key}

@@ -1,4 +1,4 @@
-""""Window starting soon": one event per notice, window start and lead time, for the subscribers
+""" "Window starting soon": one event per notice, window start and lead time, for the subscribers
 whose lead time has come.
 
 Keyed `reminder:notice:<pk>:<window start>:<lead>`, so a rescheduled window gets fresh reminders, a
@@ -87,9 +87,7 @@ def reminders_send(*, now: datetime | None = None) -> int:
         probe = reminder_event(notice, 0)
         for subscription in subscriptions:
             lead = due_lead(subscription, notice, now)
-            if lead is not None and subscription_matches(
-                subscription, _with_lead(probe, lead), company_members=set()
-            ):
+            if lead is not None and subscription_matches(subscription, _with_lead(probe, lead), company_members=set()):
                 by_lead[lead].append(subscription)
         for lead, matched in by_lead.items():
             written += event_fanout(reminder_event(notice, lead), subscriptions=matched)

@@ -246,7 +246,9 @@ def _record(delivery: Delivery, *, started, duration_ms: int, status_code: int |
             state=DeliveryState.DELIVERED, delivered_at=now, lease_until=None, last_error=""
         )
         if delivery.channel_id:
-            Channel.objects.filter(pk=delivery.channel_id).update(consecutive_failures=0, failing_since=None, last_error="")
+            Channel.objects.filter(pk=delivery.channel_id).update(
+                consecutive_failures=0, failing_since=None, last_error=""
+            )
         return AttemptOutcome(state=DeliveryState.DELIVERED, claimed=True)
 
     if delivery.channel_id:
@@ -389,7 +391,10 @@ def _check_subscription(subscription: Subscription) -> None:
     if (
         not isinstance(leads, list)
         or len(leads) > MAX_LEAD_TIMES
-        or any(not isinstance(m, int) or isinstance(m, bool) or not MIN_LEAD_MINUTES <= m <= MAX_LEAD_MINUTES for m in leads)
+        or any(
+            not isinstance(m, int) or isinstance(m, bool) or not MIN_LEAD_MINUTES <= m <= MAX_LEAD_MINUTES
+            for m in leads
+        )
     ):
         errors["lead_minutes"] = _("Up to %(n)s lead times, each between %(min)s minutes and 7 days.") % {
             "n": MAX_LEAD_TIMES,
@@ -432,7 +437,9 @@ def subscription_create(
 
 
 @transaction.atomic
-def subscription_update(*, subscription: Subscription, channel: Channel | None | bool = False, **fields) -> Subscription:
+def subscription_update(
+    *, subscription: Subscription, channel: Channel | bool | None = False, **fields
+) -> Subscription:
     """Change what a subscription follows. `channel=False` keeps the current target."""
     _apply(subscription, **fields)
     if channel is not False:
