@@ -17,7 +17,10 @@ from django.utils import timezone
 from notices.events import Event, EventKind, event_publish
 from notices.models import Delivery, DeliveryState
 from notices.notify import services
-from tests.notify_fixtures import receiver, smtp_server  # noqa: F401  (fixtures)
+from tests import notify_fixtures
+
+receiver = notify_fixtures.receiver  # fixtures used by this module
+smtp_server = notify_fixtures.smtp_server
 
 TITLE = "北京 · 增值税发票管理系统 停机维护公告"
 
