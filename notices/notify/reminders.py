@@ -12,7 +12,7 @@ told them.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone, translation
@@ -43,7 +43,7 @@ def reminder_event(notice: MaintenanceNotice, lead_minutes: int) -> Event:
         }
     return Event(
         kind=EventKind.WINDOW_STARTING_SOON,
-        key=f"reminder:notice:{notice.pk}:{notice.window_start.astimezone(timezone.UTC):%Y%m%dT%H%M%SZ}:{lead_minutes}",
+        key=f"reminder:notice:{notice.pk}:{notice.window_start.astimezone(UTC):%Y%m%dT%H%M%SZ}:{lead_minutes}",
         subject=f"notice:{notice.pk}",
         title=title,
         body=body,
