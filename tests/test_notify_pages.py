@@ -253,3 +253,30 @@ def test_api_test_action(api_for, fiona, receiver, django_capture_on_commit_call
         response = api_for(fiona).post(f"/api/notification-channels/{channel.pk}/test/")
     assert response.status_code == 202 and len(hook.completed) == 1
     assert str(EventKind.NOTICE_PUBLISHED) == response.json()["event_kind"]
+
+
+def test_settings_page_query_count_does_not_grow_with_rows(client_for, fiona, webhook, django_assert_max_num_queries):
+    for n in range(8):
+        services.subscription_create(owner=fiona, kinds=["notice_published"], channel=webhook if n % 2 else None)
+    _deliveries(8, webhook)
+    client = client_for(fiona)
+    with django_assert_max_num_queries(14):
+        response = client.get(reverse("notify-settings"))
+    assert (
+        response.status_code == 200 and response.content.decode().count("/delete/") == 9
+    )  # 8 subscriptions, 1 channel
+
+
+def test_delivery_to_a_deleted_channel_fails_at_once(fiona, webhook, django_capture_on_commit_callbacks):
+    from notices.events import Event
+
+    services.subscription_create(owner=fiona, kinds=["incident_opened"], channel=webhook)
+    with django_capture_on_commit_callbacks(execute=False):
+        services.event_fanout(
+            Event(
+                kind=EventKind.INCIDENT_OPENED, key="incident:9", subject="incident:9", title="故障", body="", url="/"
+            )
+        )
+    delivery = Delivery.objects.get()
+    webhook.delete()
+    assert services.delivery_attempt(delivery_id=delivery.pk).state == "failed"

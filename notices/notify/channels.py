@@ -35,10 +35,11 @@ WECOM_MAX_BYTES = 4000  # WeCom rejects markdown content over 4096 bytes
 class SendError(Exception):
     """A send that did not succeed: the receiver's status (if any) and a reason people can read."""
 
-    def __init__(self, message: str, *, status_code: int | None = None):
+    def __init__(self, message: str, *, status_code: int | None = None, permanent: bool = False):
         super().__init__(message)
         self.message = message
         self.status_code = status_code
+        self.permanent = permanent  # retrying cannot help (the channel is gone)
 
 
 def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -230,6 +231,6 @@ SENDERS = {
 def send(delivery: Delivery) -> int:
     """Send one delivery in the portal's default language; the receiver's status code, or SendError."""
     if delivery.channel_kind != ChannelKind.EMAIL and delivery.channel is None:
-        raise SendError(_("The channel was deleted."))
+        raise SendError(_("The channel was deleted."), permanent=True)
     with translation.override(settings.LANGUAGE_CODE):
         return SENDERS[delivery.channel_kind](delivery)

@@ -213,19 +213,24 @@ def delivery_attempt(*, delivery_id: int) -> AttemptOutcome:
     clock = time.monotonic()
     status_code: int | None = None
     error = ""
+    permanent = False
     try:
         status_code = channels.send(delivery)
     except channels.SendError as exc:
-        error, status_code = exc.message, exc.status_code
+        error, status_code, permanent = exc.message, exc.status_code, exc.permanent
     except Exception as exc:  # a bug in rendering must not leave the row claimed until the lease ends
         log.exception("delivery %s failed unexpectedly", delivery_id)
         error = f"{exc.__class__.__name__}: {exc}"
     duration_ms = int((time.monotonic() - clock) * 1000)
-    return _record(delivery, started=started, duration_ms=duration_ms, status_code=status_code, error=error)
+    return _record(
+        delivery, started=started, duration_ms=duration_ms, status_code=status_code, error=error, permanent=permanent
+    )
 
 
 @transaction.atomic
-def _record(delivery: Delivery, *, started, duration_ms: int, status_code: int | None, error: str) -> AttemptOutcome:
+def _record(
+    delivery: Delivery, *, started, duration_ms: int, status_code: int | None, error: str, permanent: bool = False
+) -> AttemptOutcome:
     now = timezone.now()
     ok = not error
     DeliveryAttempt.objects.get_or_create(
@@ -260,7 +265,7 @@ def _record(delivery: Delivery, *, started, duration_ms: int, status_code: int |
             failing_since__isnull=True,
             consecutive_failures__gte=settings.NOTIFY_CHANNEL_FAILURE_THRESHOLD,
         ).update(failing_since=now)
-    if delivery.attempts >= settings.NOTIFY_MAX_ATTEMPTS or delivery.is_test:
+    if permanent or delivery.attempts >= settings.NOTIFY_MAX_ATTEMPTS or delivery.is_test:
         state, retry_in = DeliveryState.FAILED, None
     else:
         state, retry_in = DeliveryState.PENDING, backoff_seconds(delivery.attempts)

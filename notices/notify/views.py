@@ -40,7 +40,7 @@ def _follow(form) -> dict:
 
 def _settings_page(request, *, subscription_form=None, channel_form=None, status=200):
     user = request.user
-    subscriptions = Subscription.objects.for_user(user).select_related("channel")
+    subscriptions = Subscription.objects.for_user(user).select_related("channel", "owner")
     channels = Channel.objects.for_user(user).annotate(n_subscriptions=Count("subscriptions"))
     recent = Delivery.objects.for_user(user).select_related("channel").order_by("-created_at", "-pk")[:20]
     return render(
