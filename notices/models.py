@@ -516,6 +516,7 @@ class DeliveryState(models.TextChoices):
     SENDING = "sending", _("Sending")  # claimed by a worker until lease_until
     DELIVERED = "delivered", _("Delivered")
     FAILED = "failed", _("Failed")  # gave up after the last attempt
+    SKIPPED = "skipped", _("Skipped (superseded)")  # a reminder whose window was cancelled or moved meanwhile
 
 
 class DeliveryQuerySet(models.QuerySet):

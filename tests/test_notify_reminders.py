@@ -119,3 +119,20 @@ def test_reminder_text_names_the_start_time_in_china_time(notice, fiona, django_
     assert "2026-10-15 22:00" in payload["body"]
     assert payload["window_start"] == "2026-10-15T14:00:00+00:00"
     assert payload["extra"]["lead_minutes"] == 60
+
+
+def test_reminder_still_retrying_when_its_window_is_cancelled_is_not_sent(
+    notice, fiona, django_capture_on_commit_callbacks, settings
+):
+    from notices.models import DeliveryState
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens: the first attempt fails
+    settings.NOTIFY_RETRY_BASE_SECONDS = 60
+    services.subscription_create(owner=fiona, kinds=["window_starting_soon"])
+    remind(START - timedelta(minutes=30), django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get()
+    assert delivery.state == DeliveryState.PENDING and delivery.attempts == 1
+    MaintenanceNotice.objects.filter(pk=notice.pk).update(state=NoticeState.CANCELLED)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.created_at)
+    assert services.delivery_attempt(delivery_id=delivery.pk).state == DeliveryState.SKIPPED

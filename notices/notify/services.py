@@ -201,12 +201,19 @@ def delivery_attempt(*, delivery_id: int) -> AttemptOutcome:
     )
     if not claimed:
         row = Delivery.objects.filter(pk=delivery_id).values("state", "next_attempt_at", "lease_until").first()
-        if row is None or row["state"] in (DeliveryState.DELIVERED, DeliveryState.FAILED):
+        if row is None or row["state"] in (DeliveryState.DELIVERED, DeliveryState.FAILED, DeliveryState.SKIPPED):
             return AttemptOutcome(state=row["state"] if row else "missing")
         due = row["lease_until"] if row["state"] == DeliveryState.SENDING else row["next_attempt_at"]
         return AttemptOutcome(state=row["state"], retry_in=max((due - now).total_seconds(), 0) + 1)
 
     delivery = Delivery.objects.select_related("channel").get(pk=delivery_id)
+    if _superseded(delivery):
+        Delivery.objects.filter(pk=delivery_id, state=DeliveryState.SENDING).update(
+            state=DeliveryState.SKIPPED,
+            lease_until=None,
+            last_error=_("Not sent: the window was cancelled or moved before this reminder went out."),
+        )
+        return AttemptOutcome(state=DeliveryState.SKIPPED, claimed=True)
     from notices.notify import channels
 
     started = timezone.now()
@@ -225,6 +232,19 @@ def delivery_attempt(*, delivery_id: int) -> AttemptOutcome:
     return _record(
         delivery, started=started, duration_ms=duration_ms, status_code=status_code, error=error, permanent=permanent
     )
+
+
+def _superseded(delivery: Delivery) -> bool:
+    """A reminder still waiting (e.g. retrying) when its window was cancelled or rescheduled must not go out."""
+    if delivery.event_kind != EventKind.WINDOW_STARTING_SOON:
+        return False
+    from notices.models import MaintenanceNotice, NoticeState
+
+    notice = MaintenanceNotice.objects.filter(pk=delivery.payload.get("extra", {}).get("notice_id")).first()
+    if notice is None or notice.state == NoticeState.CANCELLED:
+        return True
+    announced = delivery.payload.get("window_start")
+    return announced is None or datetime.fromisoformat(announced) != notice.window_start
 
 
 @transaction.atomic
