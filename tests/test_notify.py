@@ -158,7 +158,7 @@ def test_webhook_is_signed_so_the_receiver_can_verify_it(receiver, fiona, django
 
 
 def test_receiver_failing_twice_then_succeeding_gets_one_delivery_and_the_log_shows_three_attempts(
-    receiver, fiona, django_capture_on_commit_callbacks
+    receiver, fiona, client_for, django_capture_on_commit_callbacks
 ):
     hook = receiver(statuses=[500, 500, 200])
     channel = services.channel_create(owner=fiona, name="ERP", kind="webhook", url=hook.url, secret="s" * 20)
@@ -170,6 +170,8 @@ def test_receiver_failing_twice_then_succeeding_gets_one_delivery_and_the_log_sh
     assert delivery.state == DeliveryState.DELIVERED and delivery.attempts == 3
     log = list(delivery.attempt_log.values_list("number", "ok", "status_code"))
     assert log == [(1, False, 500), (2, False, 500), (3, True, 200)]
+    page = client_for(fiona).get(reverse("notify-delivery-detail", args=[delivery.pk])).content.decode()
+    assert page.count('data-ok="0"') == 2 and page.count('data-ok="1"') == 1
     channel.refresh_from_db()
     assert channel.consecutive_failures == 0 and not channel.is_failing
 

@@ -13,6 +13,7 @@ urlpatterns: list = [
     path("subscriptions/channels/<int:pk>/delete/", views.channel_delete, name="notify-channel-delete"),
     path("subscriptions/channels/<int:pk>/test/", views.channel_test, name="notify-channel-test"),
     path("subscriptions/deliveries/", views.delivery_dashboard, name="notify-deliveries"),
+    path("subscriptions/deliveries/<int:pk>/", views.delivery_detail, name="notify-delivery-detail"),
     path("subscribe/", views.visitor_subscribe, name="notify-subscribe"),
     path("subscribe/confirm/<str:token>/", views.visitor_confirm, name="notify-confirm"),
     # Mail clients POST here for one-click unsubscribe (RFC 8058) without a CSRF token; the signed

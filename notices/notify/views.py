@@ -215,3 +215,14 @@ def delivery_dashboard(request):
         "notices/notify/deliveries.html",
         {"filter": filterset, "page": page, "query": query.urlencode()},
     )
+
+
+@login_required
+def delivery_detail(request, pk: int):
+    """One delivery with its attempt log (notice admins; others see their own deliveries)."""
+    delivery = get_object_or_404(Delivery.objects.for_user(request.user).select_related("channel"), pk=pk)
+    return render(
+        request,
+        "notices/notify/delivery_detail.html",
+        {"delivery": delivery, "attempts": delivery.attempt_log.order_by("number")},
+    )
