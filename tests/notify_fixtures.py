@@ -118,3 +118,17 @@ def smtp_server(settings):
     settings.EMAIL_USE_SSL = False
     yield sink
     controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def seeded_tax_systems(request):
+    """The catalogue the data migration seeds. A transactional test earlier on the same worker flushes
+    it, so tests that name regions and systems put it back (the seed is idempotent)."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or bool(marker and marker.kwargs.get("transaction"))
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("notices.migrations.0002_seed_tax_systems").seed(apps, None)

@@ -3,6 +3,9 @@
 import pytest
 
 from notices.models import Channel, Subscription
+from tests import notify_fixtures
+
+seeded_tax_systems = notify_fixtures.seeded_tax_systems  # autouse: the catalogue is present
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -19,6 +19,8 @@ from notices.models import Delivery, DeliveryState
 from notices.notify import services
 from tests import notify_fixtures
 
+seeded_tax_systems = notify_fixtures.seeded_tax_systems  # autouse: the catalogue is present
+
 receiver = notify_fixtures.receiver  # fixtures used by this module
 smtp_server = notify_fixtures.smtp_server
 

@@ -15,6 +15,8 @@ from notices.notify import services
 from notices.notify.tokens import unsubscribe_token
 from tests import notify_fixtures
 
+seeded_tax_systems = notify_fixtures.seeded_tax_systems  # autouse: the catalogue is present
+
 receiver = notify_fixtures.receiver  # fixture
 SECRET = "super-secret-signing-key-42"
 

@@ -13,6 +13,9 @@ from notices.events import Event, EventKind, event_publish
 from notices.models import Delivery, MaintenanceNotice, NoticeState, TaxSystem
 from notices.notify import services
 from notices.notify.reminders import reminders_send
+from tests import notify_fixtures
+
+seeded_tax_systems = notify_fixtures.seeded_tax_systems  # autouse: the catalogue is present
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 POSTED = datetime(2026, 10, 10, 9, 0, tzinfo=SHANGHAI)

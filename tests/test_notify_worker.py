@@ -17,6 +17,8 @@ from tests import notify_fixtures
 from tests.conftest import wait_until
 from tests.test_reconciliation_worker import _children
 
+seeded_tax_systems = notify_fixtures.seeded_tax_systems  # autouse: the catalogue is present
+
 pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("worker")]
 receiver = notify_fixtures.receiver  # fixture
 
