@@ -49,7 +49,27 @@ def worker_env(monkeypatch, settings, celery_worker_process):
         "NOTIFY_RETRY_BASE_SECONDS": "1",
     }.items():
         monkeypatch.setenv(name, value)
-    return celery_worker_process
+    yield celery_worker_process
+    celery_worker_process.stop()
+    _wait_for_other_sessions_to_close()
+
+
+def _wait_for_other_sessions_to_close(timeout: float = 15.0) -> None:
+    """A killed worker's PostgreSQL sessions end a moment after it does; the test database can only
+    be dropped once they have."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.2)
 
 
 def test_worker_killed_mid_send_delivers_each_event_once(worker_env, receiver, fiona):
