@@ -15,6 +15,9 @@ def load(stdout) -> None:
     # --- notices and incidents ---
     _load_notices_and_incidents(stdout)
     # --- subscriptions ---
+    from notices.notify.demo import load as load_subscriptions
+
+    load_subscriptions(stdout)
     return None
 
 

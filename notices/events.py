@@ -54,10 +54,11 @@ class Event:
 
 
 def event_publish(event: Event) -> None:
-    """Hand an event to subscriptions. Call it inside `transaction.on_commit`.
+    """Hand an event to subscriptions: one delivery row per matching target, queued after commit.
 
-    Implemented by the subscriptions module (issue 4); until it lands, events are only logged.
+    Call it inside the publisher's transaction (the deliveries then commit or roll back with the
+    change) or in `transaction.on_commit`. Publishing the same `key` again adds nothing.
     """
-    import logging
+    from notices.notify.services import event_fanout
 
-    logging.getLogger(__name__).info("event %s %s: %s", event.kind, event.key, event.title)
+    event_fanout(event)

@@ -2,6 +2,8 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from notices import api, views
+from notices.notify import api as notify_api
+from notices.notify import urls as notify_urls
 
 router = SimpleRouter()
 router.register("tax-systems", api.TaxSystemViewSet, basename="tax-system")
@@ -38,10 +40,12 @@ urlpatterns: list = [
     path("manage/templates/<int:pk>/edit/", views.manage_template_form, name="manage-template-edit"),
     path("manage/templates/<int:pk>/delete/", views.manage_template_delete, name="manage-template-delete"),
     # --- subscriptions, channels, deliveries ---
+    *notify_urls.urlpatterns,
 ]
 
 api_urlpatterns: list = [
     # --- catalogue, notices, incidents, status ---
     *router.urls,
     # --- subscriptions, deliveries ---
+    *notify_api.router.urls,
 ]

@@ -10,4 +10,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outage_portal.settings")
 
 app = Celery("outage_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["outage_portal", "notices", "invoices", "recovery"])
+app.autodiscover_tasks(["outage_portal", "notices", "notices.notify", "invoices", "recovery"])

@@ -16,6 +16,8 @@ NAV_ITEMS: list[tuple[str, str, frozenset[str]]] = [
     # --- notices ---
     (_("Manage notices"), "manage-notice-list", frozenset({"notice_admin"})),
     # --- subscriptions ---
+    (_("Subscriptions"), "notify-settings", ANY_MEMBER | {"notice_admin"}),
+    (_("Deliveries"), "notify-deliveries", frozenset({"notice_admin"})),
     # --- invoices ---
     (_("Invoices"), "invoice-list", ANY_MEMBER),
     (_("Imports"), "import-list", ANY_MEMBER),

@@ -286,6 +286,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "invoices.tasks.import_originals_verify_task",
         "schedule": timedelta(days=1),
     },
+    # notifications: reminders before windows start; re-queue deliveries a dead worker left behind.
+    "notify-reminders": {
+        "task": "notices.notify.tasks.reminders_send_task",
+        "schedule": timedelta(minutes=1),
+    },
+    "notify-sweep-deliveries": {
+        "task": "notices.notify.tasks.deliveries_sweep_task",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 # --- Domain settings ------------------------------------------------------------------------
@@ -320,6 +329,21 @@ if TAX_SOURCE_MAX_RETRY_AFTER_SECONDS < 0:
     raise ImproperlyConfigured("TAX_SOURCE_MAX_RETRY_AFTER_SECONDS must be 0 or more seconds")
 if TAX_FETCH_STALE_MINUTES < 1:
     raise ImproperlyConfigured("TAX_FETCH_STALE_MINUTES must be at least 1 minute")
+
+# Notifications (issue 4): HTTP timeouts per delivery, retries with exponential backoff, the claim
+# lease after which a delivery a dead worker held is sent again, and when a channel counts as failing.
+NOTIFY_HTTP_CONNECT_TIMEOUT = env_int("NOTIFY_HTTP_CONNECT_TIMEOUT", 5)
+NOTIFY_HTTP_READ_TIMEOUT = env_int("NOTIFY_HTTP_READ_TIMEOUT", 10)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 6)
+NOTIFY_RETRY_BASE_SECONDS = env_int("NOTIFY_RETRY_BASE_SECONDS", 30)
+NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 120)
+NOTIFY_SWEEP_GRACE_SECONDS = env_int("NOTIFY_SWEEP_GRACE_SECONDS", 120)
+NOTIFY_CHANNEL_FAILURE_THRESHOLD = env_int("NOTIFY_CHANNEL_FAILURE_THRESHOLD", 5)
+NOTIFY_OPTIN_PER_EMAIL_PER_HOUR = env_int("NOTIFY_OPTIN_PER_EMAIL_PER_HOUR", 3)
+NOTIFY_OPTIN_PER_IP_PER_HOUR = env_int("NOTIFY_OPTIN_PER_IP_PER_HOUR", 20)
+NOTIFY_QUEUE = env_str("NOTIFY_QUEUE") or ""  # empty: Celery's default queue
+if NOTIFY_LEASE_SECONDS <= NOTIFY_HTTP_CONNECT_TIMEOUT + NOTIFY_HTTP_READ_TIMEOUT:
+    raise ImproperlyConfigured("NOTIFY_LEASE_SECONDS must exceed the HTTP connect + read timeouts")
 
 # Steps of `manage.py load_demo`, in order; each app adds the part of the story it owns.
 DEMO_SCENARIO_STEPS = [

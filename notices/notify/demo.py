@@ -1,0 +1,60 @@
+"""Demo subscriptions (issue 4): bj_finance follows 北京 by email and through a WeCom robot and a signed
+webhook, both pointing at `scripts/notify_receiver.py` on 127.0.0.1:8765; xa_finance follows 西安.
+
+Idempotent: nothing is created twice. Deliveries come from the real paths: the reconciliation alerts the
+recovery demo raises, reminders of windows starting soon, and one test message per new channel.
+"""
+
+from __future__ import annotations
+
+DEMO_RECEIVER = "http://127.0.0.1:8765"
+DEMO_WEBHOOK_SECRET = "demo-webhook-secret-2026"  # demo only; README shows how to verify with it
+ALL_KINDS = [
+    "notice_published",
+    "notice_changed",
+    "notice_cancelled",
+    "window_starting_soon",
+    "window_started",
+    "window_ended",
+    "incident_opened",
+    "incident_updated",
+    "incident_resolved",
+]
+
+
+def load(stdout) -> None:
+    from django.db import transaction
+
+    from notices.models import Channel, Subscription
+    from outage_portal.models import User
+
+    from . import services
+    from .reminders import reminders_send
+
+    bj = User.objects.get(username="bj_finance")
+    xa = User.objects.get(username="xa_finance")
+    channels = {
+        "wecom": ("北京财务群（企业微信机器人）", f"{DEMO_RECEIVER}/wecom", ""),
+        "webhook": ("ERP 接收端（签名 Webhook）", f"{DEMO_RECEIVER}/webhook", DEMO_WEBHOOK_SECRET),
+    }
+    with transaction.atomic():
+        for kind, (name, url, secret) in channels.items():
+            channel = Channel.objects.filter(owner=bj, name=name).first()
+            if channel is None:
+                channel = services.channel_create(owner=bj, name=name, kind=kind, url=url, secret=secret)
+                services.channel_send_test(channel=channel, user=bj)
+            if not Subscription.objects.filter(channel=channel).exists():
+                services.subscription_create(
+                    owner=bj, channel=channel, regions=["北京"], kinds=[*ALL_KINDS, "reconciliation_gaps"]
+                )
+        if not Subscription.objects.filter(owner=bj, channel__isnull=True).exists():
+            services.subscription_create(owner=bj, regions=["北京"], kinds=[*ALL_KINDS, "reconciliation_gaps"])
+        if not Subscription.objects.filter(owner=xa).exists():
+            services.subscription_create(
+                owner=xa, regions=["西安"], kinds=["notice_published", "notice_changed", "window_starting_soon"]
+            )
+    reminders = reminders_send()
+    stdout.write(
+        f"subscriptions: bj_finance (email, WeCom robot and signed webhook at {DEMO_RECEIVER}), xa_finance; "
+        f"{reminders} reminder deliveries. Run scripts/notify_receiver.py to receive the robot and webhook messages."
+    )

@@ -1,0 +1,22 @@
+"""The one FilterSet for deliveries, shared by the deliveries dashboard and the API."""
+
+from __future__ import annotations
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from notices.events import EventKind
+from notices.models import ChannelKind, Delivery, DeliveryState
+
+
+class DeliveryFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(label=_("state"), choices=DeliveryState.choices)
+    channel_kind = django_filters.ChoiceFilter(label=_("channel"), choices=ChannelKind.choices)
+    event_kind = django_filters.ChoiceFilter(label=_("event kind"), choices=EventKind.choices)
+    event_key = django_filters.CharFilter(label=_("event key"), lookup_expr="startswith")
+    created_from = django_filters.DateFilter(label=_("from"), field_name="created_at", lookup_expr="date__gte")
+    created_to = django_filters.DateFilter(label=_("to"), field_name="created_at", lookup_expr="date__lte")
+
+    class Meta:
+        model = Delivery
+        fields = ["state", "channel_kind", "event_kind", "event_key"]
