@@ -278,6 +278,10 @@ except InvalidOperation as exc:
     raise ImproperlyConfigured("RECONCILE_AMOUNT_TOLERANCE must be a decimal amount such as 0.01") from exc
 RECONCILE_FUZZY_DAYS = env_int("RECONCILE_FUZZY_DAYS", 3)
 STALE_BACKUP_DAYS = env_int("STALE_BACKUP_DAYS", 7)
+# recovery (reissue): days a hand-issued invoice may stay out of the tax system before it is overdue,
+# and how many days before a filing deadline the dashboard reminds accountants during an outage.
+HAND_ISSUED_ENTRY_DAYS = env_int("HAND_ISSUED_ENTRY_DAYS", 7)
+DEFERRED_FILING_REMIND_DAYS = env_int("DEFERRED_FILING_REMIND_DAYS", 5)
 
 # Steps of `manage.py load_demo`, in order; each app adds the part of the story it owns.
 DEMO_SCENARIO_STEPS = [
