@@ -20,6 +20,8 @@ NAV_ITEMS: list[tuple[str, str, frozenset[str]]] = [
     (_("Imports"), "import-list", ANY_MEMBER),
     # --- recovery ---
     (_("Gaps"), "recovery-gap-list", ANY_MEMBER),
+    (_("Reissue requests"), "reissue-request-list", ANY_MEMBER),
+    (_("Hand-issued invoices"), "hand-issued-list", ANY_MEMBER),
     (_("Companies"), "company-list", ANY_MEMBER),
 ]
 

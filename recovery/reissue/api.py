@@ -72,7 +72,17 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ReissueEvidence
-        fields = ["id", "request", "kind", "original_name", "file_type", "size", "sha256", "uploaded_at", "download_url"]
+        fields = [
+            "id",
+            "request",
+            "kind",
+            "original_name",
+            "file_type",
+            "size",
+            "sha256",
+            "uploaded_at",
+            "download_url",
+        ]
         read_only_fields = fields
 
     def get_download_url(self, obj) -> str:
@@ -251,7 +261,9 @@ class ReissueRequestViewSet(
     def approve(self, request, pk=None):
         return self._transition(request, services.reissue_request_approve)
 
-    @extend_schema(request=CommentSerializer, responses=ReissueRequestSerializer, operation_id="reissue_requests_return")
+    @extend_schema(
+        request=CommentSerializer, responses=ReissueRequestSerializer, operation_id="reissue_requests_return"
+    )
     @action(detail=True, methods=["post"], url_path="return")
     def return_(self, request, pk=None):
         return self._transition(request, services.reissue_request_return)
@@ -286,9 +298,8 @@ class ReissueRequestViewSet(
         upload = params.validated_data["file"]
         if upload.size > uploads.settings.MAX_UPLOAD_BYTES:
             # Refuse before reading a huge body into memory; the service checks again.
-            raise DRFValidationError(
-                {"file": f"{upload.name} is {upload.size} bytes; the limit is {uploads.settings.MAX_UPLOAD_BYTES} bytes."}
-            )
+            limit = uploads.settings.MAX_UPLOAD_BYTES
+            raise DRFValidationError({"file": f"{upload.name} is {upload.size} bytes; the limit is {limit} bytes."})
         evidence = services.reissue_evidence_add(
             request=obj, user=request.user, name=upload.name, content=upload.read(), kind=params.validated_data["kind"]
         )
@@ -408,7 +419,9 @@ class DeferredFilingViewSet(
     def approve(self, request, pk=None):
         return self._transition(request, services.deferred_filing_approve)
 
-    @extend_schema(request=CommentSerializer, responses=DeferredFilingSerializer, operation_id="deferred_filings_return")
+    @extend_schema(
+        request=CommentSerializer, responses=DeferredFilingSerializer, operation_id="deferred_filings_return"
+    )
     @action(detail=True, methods=["post"], url_path="return")
     def return_(self, request, pk=None):
         return self._transition(request, services.deferred_filing_return)

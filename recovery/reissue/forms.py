@@ -83,18 +83,24 @@ class ReissueRequestForm(forms.Form):
         error_messages={"invalid": _("A phone number has digits, spaces, +, - and brackets only.")},
     )
     contact_email = forms.EmailField(label=_("Contact email"), required=False)
-    evidence_kind = forms.ChoiceField(label=_("Kind of the attached files"), choices=EvidenceKind.choices, required=False)
+    evidence_kind = forms.ChoiceField(
+        label=_("Kind of the attached files"), choices=EvidenceKind.choices, required=False
+    )
     evidence = EvidenceFilesField(label=_("Evidence files"), required=False)
 
     def __init__(self, *args, user, request_obj=None, **kwargs):
         super().__init__(*args, **kwargs)
         companies = Company.objects.for_user(user, roles=DRAFTER_ROLES)
         self.fields["company"].queryset = companies
-        gaps = Discrepancy.objects.filter(company__in=companies.values("pk"), status__in=[GapStatus.OPEN, GapStatus.ACKNOWLEDGED])
+        gaps = Discrepancy.objects.filter(
+            company__in=companies.values("pk"), status__in=[GapStatus.OPEN, GapStatus.ACKNOWLEDGED]
+        )
         if request_obj is not None:
             gaps = gaps | Discrepancy.objects.filter(reissue_items__request=request_obj)
             self.fields["company"].disabled = True
-        self.fields["gaps"].queryset = gaps.distinct().select_related("company").order_by("company", "issue_date", "invoice_key")
+        self.fields["gaps"].queryset = (
+            gaps.distinct().select_related("company").order_by("company", "issue_date", "invoice_key")
+        )
         self.fields["evidence"].widget.attrs["accept"] = uploads.ACCEPT_ATTRIBUTE
         _style(self)
 
@@ -155,9 +161,7 @@ class TransitionForm(forms.Form):
 class DeferredFilingForm(forms.Form):
     company = forms.ModelChoiceField(label=_("Company"), queryset=Company.objects.none())
     incident = IncidentChoiceField(label=_("Incident"), queryset=_incidents(), required=False)
-    period = forms.DateField(
-        label=_("Period (first day of the month)"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    period = forms.DateField(label=_("Period (first day of the month)"), widget=forms.DateInput(attrs={"type": "date"}))
     tax_type = forms.CharField(label=_("Tax type"), max_length=50, initial="增值税")
     deadline = forms.DateField(label=_("Filing deadline"), widget=forms.DateInput(attrs={"type": "date"}))
     requested_deadline = forms.DateField(

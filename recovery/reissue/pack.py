@@ -81,7 +81,7 @@ def request_context(request: ReissueRequest) -> dict:
     from .services import incident_timeline
 
     return {
-        "request": request,
+        "req": request,
         "items": items,
         "totals": {k: v or Decimal("0.00") for k, v in totals.items()},
         "incident": incident,
@@ -104,8 +104,9 @@ def _styles():
 
 
 def _p(text, style):
-    from reportlab.platypus import Paragraph
     from xml.sax.saxutils import escape
+
+    from reportlab.platypus import Paragraph
 
     return Paragraph(escape(str(text or "")).replace("\n", "<br/>"), style)
 
@@ -191,7 +192,17 @@ def request_pdf(request: ReissueRequest) -> bytes:
                 flow.append(_p(incident.impact_summary, body))
             flow += _timeline_flowables(ctx["timeline"], font, body, heading)
         flow.append(_p(_("Affected invoices"), heading))
-        rows = [[_("Invoice number"), _("Issue date"), _("Counterparty"), _("Amount"), _("Tax"), _("Total"), _("New number")]]
+        rows = [
+            [
+                _("Invoice number"),
+                _("Issue date"),
+                _("Counterparty"),
+                _("Amount"),
+                _("Tax"),
+                _("Total"),
+                _("New number"),
+            ]
+        ]
         for item in ctx["items"]:
             rows.append(
                 [
@@ -205,7 +216,17 @@ def request_pdf(request: ReissueRequest) -> bytes:
                 ]
             )
         t = ctx["totals"]
-        rows.append([_("Total"), "", f"{len(ctx['items'])}", f"{t['amount']:,.2f}", f"{t['tax']:,.2f}", f"{t['total']:,.2f}", ""])
+        rows.append(
+            [
+                _("Total"),
+                "",
+                f"{len(ctx['items'])}",
+                f"{t['amount']:,.2f}",
+                f"{t['tax']:,.2f}",
+                f"{t['total']:,.2f}",
+                "",
+            ]
+        )
         flow.append(_table(rows, font, [110, 60, 110, 60, 50, 60, 70]))
         if ctx["evidence"]:
             flow.append(_p(_("Supporting documents"), heading))

@@ -6,6 +6,7 @@ Small function views: parse input, call a service, render or redirect. Every loo
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -129,12 +130,17 @@ def request_edit(request, pk: int | None = None):
             "contact_email": req.contact_email,
         }
     else:
-        preselected = [int(x) for x in request.GET.getlist("gaps") if x.isdigit()]
+        chosen = request.GET.getlist("gaps") + request.GET.getlist("ids")  # "ids" from the gap list
+        preselected = [int(x) for x in chosen if x.isdigit()]
         initial = {"gaps": preselected}
         if request.GET.get("company", "").isdigit():
             initial["company"] = int(request.GET["company"])
-    form = ReissueRequestForm(request.POST or None, request.FILES or None, user=request.user, request_obj=req, initial=initial)
-    formset = ManualInvoiceFormSet(request.POST or None, prefix="manual", initial=_manual_from_items(req) if req else None)
+    form = ReissueRequestForm(
+        request.POST or None, request.FILES or None, user=request.user, request_obj=req, initial=initial
+    )
+    formset = ManualInvoiceFormSet(
+        request.POST or None, prefix="manual", initial=_manual_from_items(req) if req else None
+    )
     if req is not None and not req.is_editable:
         messages.error(request, _("%(number)s can no longer be changed.") % {"number": req.number})
         return redirect("reissue-request-detail", pk=req.pk)
@@ -154,8 +160,32 @@ def request_edit(request, pk: int | None = None):
     return render(
         request,
         "recovery/reissue/request_form.html",
-        {"form": form, "formset": formset, "req": req, "gap_rows": _gap_rows(form)},
+        {
+            "form": form,
+            "formset": formset,
+            "req": req,
+            "gap_rows": _gap_rows(form),
+            "form_messages": form_script_messages(),
+            "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+        },
     )
+
+
+def form_script_messages() -> dict:
+    """Messages the form's script shows while people type (translated on the server)."""
+    return {
+        "number": _("An invoice number has 8 digits (20 for a 数电 invoice)."),
+        "code": _("An invoice code has 10 or 12 digits."),
+        "money": _("Enter an amount like 1234.56."),
+        "required": _("This field is required."),
+        "email": _("Enter a valid email address."),
+        "phone": _("A phone number has digits, spaces, +, - and brackets only."),
+        "type": _("Only PDF, PNG, JPEG, OFD, XLSX or DOCX files are accepted."),
+        "size": _("This file is larger than the upload limit."),
+        "restored": _("Unsaved entries restored from this browser."),
+        "nothing": _("Choose at least one gap or add an invoice before submitting."),
+        "saved_locally": _("Entries kept in this browser until you save."),
+    }
 
 
 def _gap_rows(form) -> list:
@@ -167,7 +197,9 @@ def _gap_rows(form) -> list:
 @login_required
 def request_detail(request, pk: int):
     req = get_object_or_404(
-        ReissueRequest.objects.for_user(request.user).select_related("company", "created_by", "approved_by", "incident"),
+        ReissueRequest.objects.for_user(request.user).select_related(
+            "company", "created_by", "approved_by", "incident"
+        ),
         pk=pk,
     )
     ctx = pack.request_context(req)
@@ -183,18 +215,18 @@ def request_detail(request, pk: int):
     return render(request, "recovery/reissue/request_detail.html", ctx)
 
 
+def _record_reissued(*, request, user, comment: str, post):
+    numbers = {int(k[4:]): v for k, v in post.items() if k.startswith("new_") and k[4:].isdigit()}
+    return services.reissue_request_record_reissued(request=request, user=user, new_numbers=numbers, comment=comment)
+
+
 TRANSITIONS = {
-    "submit": lambda req, user, post: services.reissue_request_submit(request=req, user=user, comment=post.get("comment", "")),
-    "approve": lambda req, user, post: services.reissue_request_approve(request=req, user=user, comment=post.get("comment", "")),
-    "return": lambda req, user, post: services.reissue_request_return(request=req, user=user, comment=post.get("comment", "")),
-    "record-reissued": lambda req, user, post: services.reissue_request_record_reissued(
-        request=req,
-        user=user,
-        new_numbers={int(k[4:]): v for k, v in post.items() if k.startswith("new_") and k[4:].isdigit()},
-        comment=post.get("comment", ""),
-    ),
-    "close": lambda req, user, post: services.reissue_request_close(request=req, user=user, comment=post.get("comment", "")),
-}  # fmt: skip
+    "submit": services.reissue_request_submit,
+    "approve": services.reissue_request_approve,
+    "return": services.reissue_request_return,
+    "record-reissued": _record_reissued,
+    "close": services.reissue_request_close,
+}
 
 
 @login_required
@@ -202,14 +234,17 @@ TRANSITIONS = {
 def request_transition(request, pk: int, action: str):
     req = get_object_or_404(ReissueRequest.objects.for_user(request.user), pk=pk)
     try:
-        TRANSITIONS[action](req, request.user, request.POST)
+        extra = {"post": request.POST} if action == "record-reissued" else {}
+        TRANSITIONS[action](request=req, user=request.user, comment=request.POST.get("comment", ""), **extra)
     except PermissionDenied as exc:
         messages.error(request, _error_text(exc))
         return render(request, "recovery/reissue/refused.html", {"message": _error_text(exc), "req": req}, status=403)
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     else:
-        messages.success(request, _("%(number)s is now %(state)s.") % {"number": req.number, "state": req.get_state_display()})
+        messages.success(
+            request, _("%(number)s is now %(state)s.") % {"number": req.number, "state": req.get_state_display()}
+        )
     return redirect("reissue-request-detail", pk=req.pk)
 
 
@@ -267,7 +302,9 @@ def deferred_list(request):
     filterset = DeferredFilingFilter(request.GET or None, queryset=queryset, request=request)
     can_draft = Company.objects.for_user(request.user, roles=[Role.ACCOUNTANT]).exists()
     return render(
-        request, "recovery/reissue/deferred_list.html", {"filter": filterset, "rows": filterset.qs[:200], "can_draft": can_draft}
+        request,
+        "recovery/reissue/deferred_list.html",
+        {"filter": filterset, "rows": filterset.qs[:200], "can_draft": can_draft},
     )
 
 
@@ -333,7 +370,9 @@ def _deferred_initial(request) -> dict:
 @login_required
 def deferred_detail(request, pk: int):
     application = get_object_or_404(
-        DeferredFiling.objects.for_user(request.user).select_related("company", "incident", "created_by", "approved_by"),
+        DeferredFiling.objects.for_user(request.user).select_related(
+            "company", "incident", "created_by", "approved_by"
+        ),
         pk=pk,
     )
     roles = roles_in(request.user, application.company_id)
@@ -364,21 +403,27 @@ DEFERRED_TRANSITIONS = {
 def deferred_transition(request, pk: int, action: str):
     application = get_object_or_404(DeferredFiling.objects.for_user(request.user), pk=pk)
     try:
-        DEFERRED_TRANSITIONS[action](application=application, user=request.user, comment=request.POST.get("comment", ""))
+        DEFERRED_TRANSITIONS[action](
+            application=application, user=request.user, comment=request.POST.get("comment", "")
+        )
     except PermissionDenied as exc:
         return render(request, "recovery/reissue/refused.html", {"message": _error_text(exc)}, status=403)
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     else:
         messages.success(
-            request, _("%(number)s is now %(state)s.") % {"number": application.number, "state": application.get_state_display()}
+            request,
+            _("%(number)s is now %(state)s.")
+            % {"number": application.number, "state": application.get_state_display()},
         )
     return redirect("deferred-filing-detail", pk=pk)
 
 
 @login_required
 def deferred_pdf(request, pk: int):
-    application = get_object_or_404(DeferredFiling.objects.for_user(request.user).select_related("company", "incident"), pk=pk)
+    application = get_object_or_404(
+        DeferredFiling.objects.for_user(request.user).select_related("company", "incident"), pk=pk
+    )
     response = HttpResponse(pack.deferred_filing_pdf(application), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{application.number}.pdf"'
     return response
@@ -389,8 +434,6 @@ def deferred_pdf(request, pk: int):
 
 @login_required
 def hand_issued_list(request):
-    from django.conf import settings
-
     queryset = HandIssuedInvoice.objects.for_user(request.user).select_related("company", "incident", "recorded_by")
     filterset = HandIssuedFilter(request.GET or None, queryset=queryset, request=request)
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
@@ -443,4 +486,3 @@ def hand_issued_scan(request, pk: int):
         content_type=uploads.CONTENT_TYPES[row.scan_type],
     )
     return response
-
