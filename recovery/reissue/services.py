@@ -92,19 +92,23 @@ def _lock(subject):
     return type(subject).objects.select_for_update().get(pk=subject.pk)
 
 
-def _move(subject, *, user, allowed_from: tuple, to_state: str, comment: str = "", **fields):
-    locked = _lock(subject)
-    if locked.state not in allowed_from:
+def _check_state(subject, *, allowed_from: tuple, to_state: str) -> None:
+    if subject.state not in allowed_from:
         raise InvalidTransition(
             _("%(number)s is %(state)s; it cannot move to %(target)s (only from %(allowed)s).")
             % {
-                "number": locked.number,
-                "state": locked.get_state_display(),
+                "number": subject.number,
+                "state": subject.get_state_display(),
                 "target": ReviewState(to_state).label,
                 "allowed": ", ".join(str(ReviewState(s).label) for s in allowed_from),
             },
             code="invalid_transition",
         )
+
+
+def _move(subject, *, user, allowed_from: tuple, to_state: str, comment: str = "", **fields):
+    locked = _lock(subject)
+    _check_state(locked, allowed_from=allowed_from, to_state=to_state)
     from_state = locked.state
     locked.state = to_state
     for name, value in fields.items():
@@ -420,6 +424,7 @@ def reissue_request_record_reissued(
     """Record the new invoice number for every invoice of an approved request (item id → number:
     the 20-digit 数电 number, or invoice code followed by the 8-digit number)."""
     _require_drafter(user, request.company_id)
+    _check_state(_lock(request), allowed_from=(ReviewState.APPROVED,), to_state=ReviewState.REISSUED)
     items = list(request.items.all())
     errors: dict[str, list[str]] = {}
     keys: dict[int, str] = {}
