@@ -12,19 +12,8 @@ from recovery.models import Decision, Discrepancy, GapStatus
 from recovery.reissue import services
 from recovery.reissue.models import ReissueRequest, ReviewState, ReviewTransition
 from recovery.reissue.services import InvalidTransition, ManualInvoice
-from tests.reissue_fixtures import (  # noqa: F401 - fixtures
-    DAY,
-    approved,
-    dave,
-    draft,
-    erin,
-    gaps,
-    reconcile,
-    reissued,
-    submitted,
-    tax_record,
-    xavier,
-)
+from tests.reissue_fixtures import *  # noqa: F403 - fixtures: dave, erin, gaps, xavier
+from tests.reissue_fixtures import DAY, approved, draft, reconcile, reissued, submitted, tax_record
 
 
 def states(req):
