@@ -39,7 +39,6 @@ CONTENT_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 ACCEPT_ATTRIBUTE = ",".join(EXTENSIONS)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -82,11 +81,14 @@ def check_name(name: str) -> str:
     name = unicodedata.normalize("NFC", name or "").strip()
     if not name:
         raise ValidationError(_("The file has no name."), code="name_empty")
-    if "/" in name or "\\" in name or ".." in name or _CONTROL.search(name) or name.startswith("."):
+    # Bidi overrides and other invisible format characters disguise an extension ("合同\u202efdp.exe").
+    invisible = any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name)
+    # ":" makes "C:evil.pdf" a drive-relative path on Windows (Django's parser leaves it in).
+    if any(sep in name for sep in ("/", "\\", ":", "..")) or invisible or name.startswith("."):
         raise ValidationError(
-            _("%(name)s is not a plain file name (no folders, “..”, hidden or control characters)."),
+            _("%(name)s is not a plain file name (no folders, drive letters, “..”, hidden or control characters)."),
             code="name_path",
-            params={"name": _CONTROL.sub("?", name)[:100]},
+            params={"name": "".join("?" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in name)[:100]},
         )
     if len(name) > 150:
         raise ValidationError(_("The file name is longer than 150 characters."), code="name_long")
