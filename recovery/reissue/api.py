@@ -4,6 +4,7 @@ reviewers approve or return, nobody approves their own request, another company'
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.files.storage import storages
 from django.db.models import Prefetch
 from django.http import FileResponse
@@ -11,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions as drf_exceptions
 from rest_framework import mixins, parsers, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
@@ -168,6 +170,15 @@ class RecordReissuedSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class ServiceErrorsMixin:
+    """Services raise Django's PermissionDenied; answer it as DRF's, with the service's message."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, DjangoPermissionDenied):
+            exc = drf_exceptions.PermissionDenied(str(exc) or None)
+        return super().handle_exception(exc)
+
+
 def _scoped_company(user, company: Company) -> Company:
     return get_object_or_404(Company.objects.for_user(user), pk=company.pk)
 
@@ -178,6 +189,7 @@ def _scoped_company(user, company: Company) -> Company:
     partial_update=extend_schema(summary="Change a draft or returned request (accountants)"),
 )
 class ReissueRequestViewSet(
+    ServiceErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -368,6 +380,7 @@ class DeferredFilingSerializer(serializers.ModelSerializer):
 
 
 class DeferredFilingViewSet(
+    ServiceErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -468,7 +481,11 @@ class HandIssuedInvoiceSerializer(serializers.ModelSerializer):
 
 
 class HandIssuedInvoiceViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    ServiceErrorsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = HandIssuedInvoiceSerializer
     permission_classes = [permissions.IsAuthenticated]
