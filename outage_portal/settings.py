@@ -227,6 +227,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
         "GapStatusEnum": "recovery.models.GapStatus",
+        "ReviewStateEnum": "recovery.reissue.models.ReviewState",
+        "EvidenceKindEnum": "recovery.reissue.models.EvidenceKind",
     },
 }
 

@@ -83,7 +83,7 @@ def request_context(request: ReissueRequest) -> dict:
     return {
         "req": request,
         "items": items,
-        "totals": {k: v or Decimal("0.00") for k, v in totals.items()},
+        "totals": {k: Decimal(v or 0).quantize(Decimal("0.01")) for k, v in totals.items()},
         "incident": incident,
         "timeline": incident_timeline(incident),
         "transitions": list(request.transitions.select_related("actor")),
