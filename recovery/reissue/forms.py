@@ -118,7 +118,9 @@ class ManualInvoiceForm(forms.Form):
 
     invoice_code = forms.CharField(label=_("Invoice code"), max_length=12, required=False)
     invoice_number = forms.CharField(label=_("Invoice number"), max_length=24)
-    issue_date = forms.DateField(label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"}))
+    issue_date = forms.DateField(
+        label=_("Issue date"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     counterparty_name = forms.CharField(label=_("Counterparty"), max_length=200, required=False)
     amount = forms.DecimalField(label=_("Amount"), max_digits=16, decimal_places=2)
     tax = forms.DecimalField(label=_("Tax"), max_digits=16, decimal_places=2, min_value=Decimal("0"))
@@ -161,11 +163,17 @@ class TransitionForm(forms.Form):
 class DeferredFilingForm(forms.Form):
     company = forms.ModelChoiceField(label=_("Company"), queryset=Company.objects.none())
     incident = IncidentChoiceField(label=_("Incident"), queryset=_incidents(), required=False)
-    period = forms.DateField(label=_("Period (first day of the month)"), widget=forms.DateInput(attrs={"type": "date"}))
+    period = forms.DateField(
+        label=_("Period (first day of the month)"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     tax_type = forms.CharField(label=_("Tax type"), max_length=50, initial="增值税")
-    deadline = forms.DateField(label=_("Filing deadline"), widget=forms.DateInput(attrs={"type": "date"}))
+    deadline = forms.DateField(
+        label=_("Filing deadline"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     requested_deadline = forms.DateField(
-        label=_("Requested new deadline"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Requested new deadline"),
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}))
 
@@ -186,7 +194,9 @@ class HandIssuedInvoiceForm(forms.Form):
     incident = IncidentChoiceField(label=_("Outage"), queryset=_incidents(), required=False)
     invoice_code = forms.CharField(label=_("Invoice code"), max_length=12, required=False)
     invoice_number = forms.CharField(label=_("Invoice number"), max_length=24)
-    issue_date = forms.DateField(label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"}))
+    issue_date = forms.DateField(
+        label=_("Issue date"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     counterparty_name = forms.CharField(label=_("Counterparty"), max_length=200)
     counterparty_tax_id = forms.CharField(label=_("Counterparty tax ID"), max_length=20, required=False)
     amount = forms.DecimalField(label=_("Amount"), max_digits=16, decimal_places=2)
