@@ -38,16 +38,25 @@ def outage(bj_system):
 def deadline(db):
     today = timezone.localdate()
     return FilingDeadline.objects.create(
-        region="北京", period=(today.replace(day=1) - timedelta(days=1)).replace(day=1), tax_type="增值税",
+        region="北京",
+        period=(today.replace(day=1) - timedelta(days=1)).replace(day=1),
+        tax_type="增值税",
         deadline=today + timedelta(days=2),
-    )  # fmt: skip
+    )
 
 
 def create(company, user, deadline, incident=None, **kw):
     return services.deferred_filing_create(
-        company=company, user=user, period=deadline.period, tax_type=deadline.tax_type, deadline=deadline.deadline,
-        reason="系统故障，无法申报", incident=incident, filing_deadline=deadline, **kw,
-    )  # fmt: skip
+        company=company,
+        user=user,
+        period=deadline.period,
+        tax_type=deadline.tax_type,
+        deadline=deadline.deadline,
+        reason="系统故障，无法申报",
+        incident=incident,
+        filing_deadline=deadline,
+        **kw,
+    )
 
 
 def test_workflow_snapshots_the_incident_timeline_at_submission(beijing, alice, bob, outage, deadline):
@@ -63,8 +72,13 @@ def test_workflow_snapshots_the_incident_timeline_at_submission(beijing, alice, 
     application.refresh_from_db()
     assert application.state == ReviewState.CLOSED
     assert list(application.transitions.values_list("to_state", flat=True)) == [
-        "draft", "submitted", "returned", "submitted", "approved", "closed",
-    ]  # fmt: skip
+        "draft",
+        "submitted",
+        "returned",
+        "submitted",
+        "approved",
+        "closed",
+    ]
 
 
 def test_same_rules_as_reissue_requests(beijing, alice, bob, erin, fiona, charlie, deadline):
@@ -90,9 +104,16 @@ def test_requested_deadline_must_be_later(beijing, alice, deadline):
 def test_pages_and_api_follow_the_rules(client_for, api_for, beijing, alice, bob, charlie, deadline, outage):
     response = client_for(alice).post(
         reverse("deferred-filing-new"),
-        {"company": beijing.pk, "incident": outage.pk, "period": deadline.period.isoformat(), "tax_type": "增值税",
-         "deadline": deadline.deadline.isoformat(), "reason": "系统故障", "intent": "submit"},
-    )  # fmt: skip
+        {
+            "company": beijing.pk,
+            "incident": outage.pk,
+            "period": deadline.period.isoformat(),
+            "tax_type": "增值税",
+            "deadline": deadline.deadline.isoformat(),
+            "reason": "系统故障",
+            "intent": "submit",
+        },
+    )
     assert response.status_code == 302
     application = DeferredFiling.objects.get()
     assert application.state == ReviewState.SUBMITTED

@@ -80,9 +80,14 @@ def test_page_lists_with_overdue_warning_and_outsiders_get_404(client_for, beiji
 
 def test_page_form_records_and_refuses_a_fake_photo(client_for, beijing, alice):
     data = {
-        "company": beijing.pk, "invoice_code": "1100231130", "invoice_number": "87654321", "issue_date": DAY.isoformat(),
-        "counterparty_name": "天津客户", "amount": "100.00", "tax": "13.00",
-    }  # fmt: skip
+        "company": beijing.pk,
+        "invoice_code": "1100231130",
+        "invoice_number": "87654321",
+        "issue_date": DAY.isoformat(),
+        "counterparty_name": "天津客户",
+        "amount": "100.00",
+        "tax": "13.00",
+    }
     fake = SimpleUploadedFile("photo.jpg", b"%PDF-1.4 not a photo", content_type="image/jpeg")
     response = client_for(alice).post(reverse("hand-issued-new"), {**data, "scan": fake})
     assert response.status_code == 200 and "content is not one" in response.content.decode()
@@ -92,8 +97,15 @@ def test_page_form_records_and_refuses_a_fake_photo(client_for, beijing, alice):
 
 
 def test_api_create_and_scoping(api_for, beijing, xian, alice, charlie):
-    body = {"company": beijing.pk, "invoice_code": "1100231130", "invoice_number": "11112222", "issue_date": "2026-11-10",
-            "counterparty_name": "天津客户", "amount": "10.00", "tax": "1.30"}  # fmt: skip
+    body = {
+        "company": beijing.pk,
+        "invoice_code": "1100231130",
+        "invoice_number": "11112222",
+        "issue_date": "2026-11-10",
+        "counterparty_name": "天津客户",
+        "amount": "10.00",
+        "tax": "1.30",
+    }
     response = api_for(alice).post("/api/hand-issued-invoices/", body, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["total"] == "11.30" and response.json()["overdue"] in (True, False)

@@ -26,9 +26,13 @@ def incident(db):
     )
     start = timezone.now() - timedelta(days=6)
     incident = Incident.objects.create(
-        system=system, title="北京数据同步故障", started_at=start, ended_at=start + timedelta(hours=30),
-        state="resolved", impact_summary="部分发票未同步到税务系统",
-    )  # fmt: skip
+        system=system,
+        title="北京数据同步故障",
+        started_at=start,
+        ended_at=start + timedelta(hours=30),
+        state="resolved",
+        impact_summary="部分发票未同步到税务系统",
+    )
     IncidentUpdate.objects.create(
         incident=incident,
         state="identified",
@@ -120,9 +124,14 @@ def test_deferred_filing_pdf_has_the_incident_timeline(client_for, beijing, alic
     from datetime import date
 
     application = services.deferred_filing_create(
-        company=beijing, user=alice, period=date(2026, 11, 1), tax_type="增值税", deadline=date(2026, 12, 15),
-        reason="税务系统故障，无法按期申报", incident=incident,
-    )  # fmt: skip
+        company=beijing,
+        user=alice,
+        period=date(2026, 11, 1),
+        tax_type="增值税",
+        deadline=date(2026, 12, 15),
+        reason="税务系统故障，无法按期申报",
+        incident=incident,
+    )
     response = client_for(alice).get(reverse("deferred-filing-pdf", args=[application.pk]))
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
     assert "税务系统故障" in text and "已定位为数据同步故障" in text

@@ -109,8 +109,13 @@ def test_another_company_gets_404_for_every_transition(
 
 def test_outsiders_see_nothing_of_a_request(client_for, api_for, beijing, alice, charlie, gaps):
     req = draft(beijing, alice, gaps)
-    for name in ("reissue-request-detail", "reissue-request-edit", "reissue-request-print", "reissue-request-pdf",
-                 "reissue-request-zip"):  # fmt: skip
+    for name in (
+        "reissue-request-detail",
+        "reissue-request-edit",
+        "reissue-request-print",
+        "reissue-request-pdf",
+        "reissue-request-zip",
+    ):
         assert client_for(charlie).get(reverse(name, args=[req.pk])).status_code == 404, name
     assert api_for(charlie).get(f"/api/reissue-requests/{req.pk}/").status_code == 404
     assert (
@@ -163,10 +168,15 @@ def test_api_create_update_and_submit(api_for, beijing, alice, gaps):
         "action": "hand_issue",
         "contact_name": "王经理",
         "manual_invoices": [
-            {"invoice_number": "00001234", "invoice_code": "1100231130", "issue_date": "2026-11-09",
-             "amount": "10.00", "tax": "1.30"}
+            {
+                "invoice_number": "00001234",
+                "invoice_code": "1100231130",
+                "issue_date": "2026-11-09",
+                "amount": "10.00",
+                "tax": "1.30",
+            }
         ],
-    }  # fmt: skip
+    }
     response = api.post("/api/reissue-requests/", body, format="json")
     assert response.status_code == 201, response.content
     data = response.json()

@@ -90,9 +90,8 @@ def load(stdout) -> None:
         from notices.models import FilingDeadline
 
         today = timezone.localdate()
-        deadline = (
-            FilingDeadline.objects.filter(Q(region="北京") | Q(region=""), deadline__gte=today).order_by("deadline").first()
-        )
+        upcoming = FilingDeadline.objects.filter(Q(region="北京") | Q(region=""), deadline__gte=today)
+        deadline = upcoming.order_by("deadline").first()
         period = deadline.period if deadline else (today.replace(day=1) - timedelta(days=1)).replace(day=1)
         due = deadline.deadline if deadline else today.replace(day=15) if today.day < 15 else today + timedelta(days=5)
         application = services.deferred_filing_create(
