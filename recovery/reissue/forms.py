@@ -98,6 +98,8 @@ class ReissueRequestForm(forms.Form):
         if request_obj is not None:
             gaps = gaps | Discrepancy.objects.filter(reissue_items__request=request_obj)
             self.fields["company"].disabled = True
+        elif not self.initial.get("company") and len(ids := list(companies.values_list("pk", flat=True)[:2])) == 1:
+            self.initial["company"] = ids[0]  # the usual case: an accountant of one company
         self.fields["gaps"].queryset = (
             gaps.distinct().select_related("company").order_by("company", "issue_date", "invoice_key")
         )
