@@ -17,8 +17,6 @@ from ..models import Discrepancy, GapKind, GapStatus
 from . import services
 from .models import DeferredFiling, HandIssuedInvoice, ReissueItem, ReissueRequest, ReviewState
 
-DEMO_MARK = "[demo]"
-
 
 def _beijing_incident():
     from notices.models import Incident
@@ -38,8 +36,8 @@ def load(stdout) -> None:
     accountant = User.objects.get(username="bj_accountant")
     reviewer = User.objects.get(username="bj_reviewer")
     incident = _beijing_incident()
-    mine = ReissueRequest.objects.filter(company=company, reason_detail__startswith=DEMO_MARK)
-    if not mine.exists():
+    # Idempotent by author: once the demo accountant has requests, the demo leaves them alone.
+    if not ReissueRequest.objects.filter(company=company, created_by=accountant).exists():
         taken = ReissueItem.objects.exclude(discrepancy=None).values("discrepancy_id")
         gaps = list(
             Discrepancy.objects.filter(
@@ -56,7 +54,7 @@ def load(stdout) -> None:
                     user=accountant,
                     gaps=part,
                     incident=incident,
-                    reason_detail=f"{DEMO_MARK} 税务系统数据同步故障期间开具的发票未同步到税务系统，申请补开。",
+                    reason_detail="税务系统数据同步故障期间开具的发票未同步到税务系统，申请补开。",
                     counterparty_name="上海东方电子有限公司",
                     contact_name="陈经理",
                     contact_phone="021-5555 0101",
@@ -86,7 +84,7 @@ def load(stdout) -> None:
         )
         stdout.write("hand-issued invoice 110023113099000001 recorded")
 
-    if not DeferredFiling.objects.filter(company=company, reason__startswith=DEMO_MARK).exists():
+    if not DeferredFiling.objects.filter(company=company, created_by=accountant).exists():
         from notices.models import FilingDeadline
 
         today = timezone.localdate()
@@ -101,7 +99,7 @@ def load(stdout) -> None:
             tax_type=deadline.tax_type if deadline else "增值税",
             deadline=due,
             requested_deadline=due + timedelta(days=10),
-            reason=f"{DEMO_MARK} 电子税务局故障覆盖申报期最后几天，无法按期完成增值税申报，申请延期申报。",
+            reason="电子税务局故障覆盖申报期最后几天，无法按期完成增值税申报，申请延期申报。",
             incident=incident,
             filing_deadline=deadline,
         )

@@ -100,7 +100,8 @@ def _styles():
     body = ParagraphStyle("cjk", parent=base["BodyText"], fontName=font, fontSize=10, leading=14, wordWrap="CJK")
     title = ParagraphStyle("cjk-title", parent=body, fontSize=16, leading=22, spaceAfter=8)
     heading = ParagraphStyle("cjk-h", parent=body, fontSize=12, leading=18, spaceBefore=8, spaceAfter=4)
-    return font, body, title, heading
+    cell = ParagraphStyle("cjk-cell", parent=body, fontSize=8, leading=10)
+    return font, body, title, heading, cell
 
 
 def _p(text, style):
@@ -129,7 +130,7 @@ def _table(rows, font, col_widths=None):
     return table
 
 
-def _timeline_flowables(timeline, font, body, heading):
+def _timeline_flowables(timeline, font, cell, heading):
     if not timeline:
         return []
     rows = [[_("Time"), _("State"), _("What happened")]]
@@ -137,7 +138,7 @@ def _timeline_flowables(timeline, font, body, heading):
         from datetime import datetime
 
         at = datetime.fromisoformat(row["at"])
-        rows.append([_local(at), row["state"], _p(row["text"], body)])
+        rows.append([_local(at), row["state"], _p(row["text"], cell)])
     return [_p(_("Incident timeline"), heading), _table(rows, font, [110, 70, 300])]
 
 
@@ -154,7 +155,7 @@ def _build(story_fn) -> bytes:
 def request_pdf(request: ReissueRequest) -> bytes:
     """The printable application for a reissue request (Chinese text drawn with an embedded font)."""
     ctx = request_context(request)
-    font, body, title, heading = _styles()
+    font, body, title, heading, cell = _styles()
 
     def story():
         from reportlab.platypus import Spacer
@@ -190,7 +191,7 @@ def request_pdf(request: ReissueRequest) -> bytes:
             )
             if incident.impact_summary:
                 flow.append(_p(incident.impact_summary, body))
-            flow += _timeline_flowables(ctx["timeline"], font, body, heading)
+            flow += _timeline_flowables(ctx["timeline"], font, cell, heading)
         flow.append(_p(_("Affected invoices"), heading))
         rows = [
             [
@@ -208,7 +209,7 @@ def request_pdf(request: ReissueRequest) -> bytes:
                 [
                     item.invoice_key,
                     item.issue_date.isoformat(),
-                    _p(item.counterparty_name, body),
+                    _p(item.counterparty_name, cell),
                     f"{item.amount:,.2f}",
                     f"{item.tax:,.2f}",
                     f"{item.total:,.2f}",
@@ -245,7 +246,7 @@ def request_pdf(request: ReissueRequest) -> bytes:
 
 def deferred_filing_pdf(application: DeferredFiling) -> bytes:
     """The printable deferred-filing application with the incident timeline as evidence."""
-    font, body, title, heading = _styles()
+    font, body, title, heading, cell = _styles()
     from .services import incident_timeline
 
     timeline = application.timeline_snapshot or incident_timeline(application.incident)
@@ -264,7 +265,7 @@ def deferred_filing_pdf(application: DeferredFiling) -> bytes:
         flow.append(_p(application.reason, body))
         if application.incident is not None:
             flow.append(_p(f"{_('Incident')}: {application.incident.title}", body))
-        flow += _timeline_flowables(timeline, font, body, heading)
+        flow += _timeline_flowables(timeline, font, cell, heading)
         return flow
 
     return _build(story)
