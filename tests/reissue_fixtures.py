@@ -91,6 +91,17 @@ def member(username, company, *roles):
     return user
 
 
+@pytest.fixture(autouse=True)
+def messages_in_english(settings):
+    """These tests read service and form messages; translations are compiled by the lead (and may
+    or may not be present), so the tests pin English, the msgid language."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def dave(beijing):
     """A second Beijing reviewer."""
