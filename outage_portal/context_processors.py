@@ -24,6 +24,8 @@ NAV_ITEMS: list[tuple[str, str, frozenset[str]]] = [
     (_("Tax-system sources"), "tax-source-list", frozenset({Role.COMPANY_ADMIN, Role.ACCOUNTANT})),
     # --- recovery ---
     (_("Gaps"), "recovery-gap-list", ANY_MEMBER),
+    (_("Reissue requests"), "reissue-request-list", ANY_MEMBER),
+    (_("Hand-issued invoices"), "hand-issued-list", ANY_MEMBER),
     (_("Companies"), "company-list", ANY_MEMBER),
 ]
 

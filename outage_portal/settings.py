@@ -233,6 +233,8 @@ SPECTACULAR_SETTINGS = {
         "IncidentUpdateStateEnum": "notices.api.INCIDENT_UPDATE_STATE_CHOICES",
         # An import batch and a tax-system fetch share one life-cycle: queued, running, succeeded, failed.
         "JobStateEnum": "invoices.models.TaxFetchState",
+        "ReviewStateEnum": "recovery.reissue.models.ReviewState",
+        "EvidenceKindEnum": "recovery.reissue.models.EvidenceKind",
     },
 }
 
@@ -344,6 +346,11 @@ NOTIFY_OPTIN_PER_IP_PER_HOUR = env_int("NOTIFY_OPTIN_PER_IP_PER_HOUR", 20)
 NOTIFY_QUEUE = env_str("NOTIFY_QUEUE") or ""  # empty: Celery's default queue
 if NOTIFY_LEASE_SECONDS <= NOTIFY_HTTP_CONNECT_TIMEOUT + NOTIFY_HTTP_READ_TIMEOUT:
     raise ImproperlyConfigured("NOTIFY_LEASE_SECONDS must exceed the HTTP connect + read timeouts")
+
+# recovery (reissue): days a hand-issued invoice may stay out of the tax system before it is overdue,
+# and how many days before a filing deadline the dashboard reminds accountants during an outage.
+HAND_ISSUED_ENTRY_DAYS = env_int("HAND_ISSUED_ENTRY_DAYS", 7)
+DEFERRED_FILING_REMIND_DAYS = env_int("DEFERRED_FILING_REMIND_DAYS", 5)
 
 # Steps of `manage.py load_demo`, in order; each app adds the part of the story it owns.
 DEMO_SCENARIO_STEPS = [

@@ -7,7 +7,9 @@ def load(stdout) -> None:
     # --- reconciliation ---
     _load_reconciliation(stdout)
     # --- reissue requests ---
-    return None
+    from .reissue import demo as reissue_demo
+
+    reissue_demo.load(stdout)
 
 
 def _load_reconciliation(stdout) -> None:

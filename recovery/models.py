@@ -239,3 +239,14 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"alert:{self.pk}"
+
+
+# --- Reissue requests, deferred filings, hand-issued invoices (issue 7): defined in recovery/reissue/ ---
+from .reissue.models import (  # noqa: E402, F401
+    DeferredFiling,
+    HandIssuedInvoice,
+    ReissueEvidence,
+    ReissueItem,
+    ReissueRequest,
+    ReviewTransition,
+)

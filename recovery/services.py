@@ -164,6 +164,9 @@ def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
             ) % {"date": compare_until.isoformat()}
         run.finished_at = timezone.now()
         run.save(update_fields=["counts", "new_gaps", "resolved_gaps", "state", "failure_reason", "finished_at"])
+        from .reissue.services import reissue_requests_close_seen  # issue 7: close requests whose invoices appear
+
+        reissue_requests_close_seen(company_id=run.company_id)
         if run.new_gaps:
             alert, _created = Alert.objects.get_or_create(
                 run=run, defaults={"company": run.company, "counts": new_counts}

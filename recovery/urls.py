@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import api, views
+from .reissue import urls as reissue_urls
 
 router = SimpleRouter()
 router.register("reconciliation-runs", api.RunViewSet, basename="reconciliation-run")
@@ -14,4 +15,5 @@ urlpatterns: list = [
     path("recovery/gaps/export.csv", views.gap_export, {"fmt": "csv"}, name="recovery-gap-export-csv"),
     path("recovery/gaps/export.xlsx", views.gap_export, {"fmt": "xlsx"}, name="recovery-gap-export-xlsx"),
 ]
-api_urlpatterns: list = router.urls
+urlpatterns += reissue_urls.urlpatterns  # issue 7: reissue requests, deferred filing, hand-issued invoices
+api_urlpatterns: list = router.urls + reissue_urls.api_urlpatterns

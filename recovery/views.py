@@ -24,6 +24,7 @@ from outage_portal.models import Company
 from . import selectors, services
 from .filters import DiscrepancyFilter
 from .models import Discrepancy, GapKind, GapStatus, ReconciliationRun
+from .reissue.reminders import deferred_filing_reminders
 
 OPEN = [GapStatus.OPEN, GapStatus.ACKNOWLEDGED]
 
@@ -108,6 +109,7 @@ def dashboard(request):
             "trend": trend,
             "company_rows": rows,
             "stale_days": settings.STALE_BACKUP_DAYS,
+            "filing_reminders": deferred_filing_reminders(user=request.user),  # issue 7
         },
     )
 

@@ -1,0 +1,510 @@
+"""REST API for reissue requests (with transitions and evidence), deferred filings and hand-issued
+invoices. The same services as the pages, so the same rules hold: accountants draft and submit,
+reviewers approve or return, nobody approves their own request, another company's id is a 404."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.files.storage import storages
+from django.db.models import Prefetch
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import mixins, parsers, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.response import Response
+
+from outage_portal.models import Company
+
+from ..models import Discrepancy
+from . import services, uploads
+from .filters import DeferredFilingFilter, HandIssuedFilter, ReissueRequestFilter
+from .models import (
+    DeferredFiling,
+    EvidenceKind,
+    HandIssuedInvoice,
+    ReissueEvidence,
+    ReissueItem,
+    ReissueReason,
+    ReissueRequest,
+    RequestedAction,
+    ReviewTransition,
+)
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReviewTransition
+        fields = ["from_state", "to_state", "actor", "at", "comment"]
+
+    def get_actor(self, obj) -> str | None:
+        return obj.actor.username if obj.actor else None
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReissueItem
+        fields = [
+            "id",
+            "discrepancy",
+            "direction",
+            "invoice_key",
+            "invoice_code",
+            "invoice_number",
+            "issue_date",
+            "counterparty_name",
+            "counterparty_tax_id",
+            "amount",
+            "tax",
+            "total",
+            "new_invoice_key",
+            "seen_at",
+        ]
+        read_only_fields = fields
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReissueEvidence
+        fields = [
+            "id",
+            "request",
+            "kind",
+            "original_name",
+            "file_type",
+            "size",
+            "sha256",
+            "uploaded_at",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    def get_download_url(self, obj) -> str:
+        return reverse("reissue-evidence-download", args=[obj.pk])
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    kind = serializers.ChoiceField(choices=EvidenceKind.choices, default=EvidenceKind.OTHER)
+
+
+class ManualInvoiceSerializer(serializers.Serializer):
+    invoice_code = serializers.CharField(required=False, allow_blank=True, default="", max_length=12)
+    invoice_number = serializers.CharField(max_length=24)
+    issue_date = serializers.DateField()
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=16, decimal_places=2)
+    counterparty_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    counterparty_tax_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
+
+    def to_manual(self, data) -> services.ManualInvoice:
+        return services.ManualInvoice(**data)
+
+
+class ReissueRequestSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    items = ItemSerializer(many=True, read_only=True)
+    transitions = TransitionSerializer(many=True, read_only=True)
+    evidence = EvidenceSerializer(many=True, read_only=True)
+    gaps = serializers.ListField(child=serializers.IntegerField(), write_only=True, required=False)
+    manual_invoices = ManualInvoiceSerializer(many=True, write_only=True, required=False)
+    reason = serializers.ChoiceField(choices=ReissueReason.choices, required=False)
+    action = serializers.ChoiceField(choices=RequestedAction.choices, required=False)
+
+    class Meta:
+        model = ReissueRequest
+        fields = [
+            "id",
+            "number",
+            "company",
+            "state",
+            "reason",
+            "reason_detail",
+            "action",
+            "incident",
+            "counterparty_name",
+            "contact_name",
+            "contact_phone",
+            "contact_email",
+            "created_by",
+            "created_at",
+            "submitted_at",
+            "approved_by",
+            "approved_at",
+            "reissued_at",
+            "closed_at",
+            "items",
+            "transitions",
+            "evidence",
+            "gaps",
+            "manual_invoices",
+        ]
+        read_only_fields = [
+            "state",
+            "created_by",
+            "created_at",
+            "submitted_at",
+            "approved_by",
+            "approved_at",
+            "reissued_at",
+            "closed_at",
+        ]
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RecordReissuedSerializer(serializers.Serializer):
+    new_numbers = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), help_text="item id → new invoice number (数电 or code+number)"
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ServiceErrorsMixin:
+    """Services raise Django's PermissionDenied; answer it as DRF's, with the service's message."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, DjangoPermissionDenied):
+            exc = drf_exceptions.PermissionDenied(str(exc) or None)
+        return super().handle_exception(exc)
+
+
+def _scoped_company(user, company: Company) -> Company:
+    return get_object_or_404(Company.objects.for_user(user), pk=company.pk)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Reissue requests of the caller's companies"),
+    create=extend_schema(summary="Draft a reissue request (accountants)"),
+    partial_update=extend_schema(summary="Change a draft or returned request (accountants)"),
+)
+class ReissueRequestViewSet(
+    ServiceErrorsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = ReissueRequestSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filterset_class = ReissueRequestFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ReissueRequest.objects.none()
+        return (
+            ReissueRequest.objects.for_user(self.request.user)
+            .select_related("company")
+            .prefetch_related(
+                "items",
+                "evidence",
+                Prefetch("transitions", queryset=ReviewTransition.objects.select_related("actor")),
+            )
+            .order_by("-created_at", "-id")
+        )
+
+    def _gaps(self, ids):
+        found = list(Discrepancy.objects.for_user(self.request.user).filter(pk__in=ids))
+        if len(found) != len(set(ids)):
+            from django.http import Http404
+
+            raise Http404("No such gap.")
+        return found
+
+    def _manual(self, data):
+        return [services.ManualInvoice(**m) for m in data] if data is not None else None
+
+    def _fields(self, data) -> dict:
+        return {k: v for k, v in data.items() if k in services.UPDATABLE}
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        company = _scoped_company(self.request.user, data["company"])
+        serializer.instance = services.reissue_request_create(
+            company=company,
+            user=self.request.user,
+            gaps=self._gaps(data.get("gaps", [])),
+            manual=self._manual(data.get("manual_invoices")) or [],
+            **self._fields(data),
+        )
+
+    def perform_update(self, serializer):
+        data = serializer.validated_data
+        if "company" in data and data["company"].pk != serializer.instance.company_id:
+            raise DRFValidationError({"company": "A request cannot move to another company."})
+        gaps = self._gaps(data["gaps"]) if "gaps" in data else None
+        serializer.instance = services.reissue_request_update(
+            request=serializer.instance,
+            user=self.request.user,
+            gaps=gaps,
+            manual=self._manual(data.get("manual_invoices")),
+            **self._fields(data),
+        )
+
+    def _fresh(self, pk):
+        return Response(ReissueRequestSerializer(self.get_queryset().get(pk=pk)).data)
+
+    def _transition(self, request, fn):
+        obj = self.get_object()
+        params = CommentSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        fn(request=obj, user=request.user, comment=params.validated_data["comment"])
+        return self._fresh(obj.pk)
+
+    @extend_schema(request=CommentSerializer, responses=ReissueRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return self._transition(request, services.reissue_request_submit)
+
+    @extend_schema(request=CommentSerializer, responses=ReissueRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._transition(request, services.reissue_request_approve)
+
+    @extend_schema(
+        request=CommentSerializer, responses=ReissueRequestSerializer, operation_id="reissue_requests_return"
+    )
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_(self, request, pk=None):
+        return self._transition(request, services.reissue_request_return)
+
+    @extend_schema(request=CommentSerializer, responses=ReissueRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._transition(request, services.reissue_request_close)
+
+    @extend_schema(request=RecordReissuedSerializer, responses=ReissueRequestSerializer)
+    @action(detail=True, methods=["post"], url_path="record-reissued")
+    def record_reissued(self, request, pk=None):
+        obj = self.get_object()
+        params = RecordReissuedSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        numbers = {}
+        for key, value in params.validated_data["new_numbers"].items():
+            if not str(key).isdigit():
+                raise DRFValidationError({"new_numbers": f"{key} is not an item id."})
+            numbers[int(key)] = value
+        services.reissue_request_record_reissued(
+            request=obj, user=request.user, new_numbers=numbers, comment=params.validated_data["comment"]
+        )
+        return self._fresh(obj.pk)
+
+    @extend_schema(request={"multipart/form-data": EvidenceUploadSerializer}, responses={201: EvidenceSerializer})
+    @action(detail=True, methods=["post"], parser_classes=[parsers.MultiPartParser])
+    def evidence(self, request, pk=None):
+        obj = self.get_object()
+        params = EvidenceUploadSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        upload = params.validated_data["file"]
+        if upload.size > uploads.settings.MAX_UPLOAD_BYTES:
+            # Refuse before reading a huge body into memory; the service checks again.
+            limit = uploads.settings.MAX_UPLOAD_BYTES
+            raise DRFValidationError({"file": f"{upload.name} is {upload.size} bytes; the limit is {limit} bytes."})
+        evidence = services.reissue_evidence_add(
+            request=obj, user=request.user, name=upload.name, content=upload.read(), kind=params.validated_data["kind"]
+        )
+        return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
+
+
+class ReissueEvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = EvidenceSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filterset_fields = ["request"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ReissueEvidence.objects.none()
+        return ReissueEvidence.objects.for_user(self.request.user).order_by("pk")
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        evidence = self.get_object()
+        return FileResponse(
+            storages["private"].open(evidence.storage_name, "rb"),
+            as_attachment=True,
+            filename=uploads.safe_archive_name(evidence.original_name),
+            content_type=uploads.CONTENT_TYPES[evidence.file_type],
+        )
+
+
+class DeferredFilingSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    transitions = TransitionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = DeferredFiling
+        fields = [
+            "id",
+            "number",
+            "company",
+            "state",
+            "incident",
+            "filing_deadline",
+            "period",
+            "tax_type",
+            "deadline",
+            "requested_deadline",
+            "reason",
+            "timeline_snapshot",
+            "created_by",
+            "created_at",
+            "submitted_at",
+            "approved_by",
+            "approved_at",
+            "closed_at",
+            "transitions",
+        ]
+        read_only_fields = [
+            "state",
+            "timeline_snapshot",
+            "created_by",
+            "created_at",
+            "submitted_at",
+            "approved_by",
+            "approved_at",
+            "closed_at",
+        ]
+
+
+class DeferredFilingViewSet(
+    ServiceErrorsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = DeferredFilingSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filterset_class = DeferredFilingFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return DeferredFiling.objects.none()
+        return (
+            DeferredFiling.objects.for_user(self.request.user)
+            .prefetch_related(Prefetch("transitions", queryset=ReviewTransition.objects.select_related("actor")))
+            .order_by("-created_at", "-id")
+        )
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        company = _scoped_company(self.request.user, data.pop("company"))
+        serializer.instance = services.deferred_filing_create(company=company, user=self.request.user, **data)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        company = data.pop("company", None)
+        if company is not None and company.pk != serializer.instance.company_id:
+            raise DRFValidationError({"company": "An application cannot move to another company."})
+        serializer.instance = services.deferred_filing_update(
+            application=serializer.instance, user=self.request.user, **data
+        )
+
+    def _transition(self, request, fn):
+        obj = self.get_object()
+        params = CommentSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        fn(application=obj, user=request.user, comment=params.validated_data["comment"])
+        return Response(DeferredFilingSerializer(self.get_queryset().get(pk=obj.pk)).data)
+
+    @extend_schema(request=CommentSerializer, responses=DeferredFilingSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return self._transition(request, services.deferred_filing_submit)
+
+    @extend_schema(request=CommentSerializer, responses=DeferredFilingSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._transition(request, services.deferred_filing_approve)
+
+    @extend_schema(
+        request=CommentSerializer, responses=DeferredFilingSerializer, operation_id="deferred_filings_return"
+    )
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_(self, request, pk=None):
+        return self._transition(request, services.deferred_filing_return)
+
+    @extend_schema(request=CommentSerializer, responses=DeferredFilingSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._transition(request, services.deferred_filing_close)
+
+
+class HandIssuedInvoiceSerializer(serializers.ModelSerializer):
+    overdue = serializers.SerializerMethodField()
+    scan = serializers.FileField(write_only=True, required=False)
+
+    class Meta:
+        model = HandIssuedInvoice
+        fields = [
+            "id",
+            "company",
+            "direction",
+            "incident",
+            "invoice_key",
+            "invoice_code",
+            "invoice_number",
+            "issue_date",
+            "counterparty_name",
+            "counterparty_tax_id",
+            "amount",
+            "tax",
+            "total",
+            "scan",
+            "scan_name",
+            "note",
+            "recorded_at",
+            "entered_at",
+            "booked_at",
+            "overdue",
+        ]
+        read_only_fields = ["invoice_key", "total", "scan_name", "recorded_at", "entered_at", "booked_at"]
+        validators: list = []  # uniqueness is checked by the service's full_clean with a clear message
+
+    def get_overdue(self, obj) -> bool:
+        return obj.is_overdue()
+
+
+class HandIssuedInvoiceViewSet(
+    ServiceErrorsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = HandIssuedInvoiceSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filterset_class = HandIssuedFilter
+    parser_classes = [parsers.JSONParser, parsers.MultiPartParser]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return HandIssuedInvoice.objects.none()
+        return HandIssuedInvoice.objects.for_user(self.request.user).order_by("-issue_date", "-id")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        company = _scoped_company(self.request.user, data.pop("company"))
+        scan = data.pop("scan", None)
+        serializer.instance = services.hand_issued_invoice_record(
+            company=company,
+            user=self.request.user,
+            scan_name=scan.name if scan else "",
+            scan_content=scan.read() if scan else None,
+            **data,
+        )

@@ -1,0 +1,315 @@
+"""The evidence pack for the tax bureau: a printable PDF (CJK font embedded), an XLSX of the
+invoices, and a ZIP bundling both with the evidence files under safe names."""
+
+from __future__ import annotations
+
+import io
+import logging
+import subprocess
+import zipfile
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from django.core.files.storage import storages
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import uploads
+from .models import DeferredFiling, ReissueRequest
+
+logger = logging.getLogger(__name__)
+
+KNOWN_CJK_FONTS = [
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+]
+FONT_NAME = "PortalCJK"
+FALLBACK_CID_FONT = "STSong-Light"
+
+
+def _find_cjk_font_file() -> str | None:
+    try:
+        found = subprocess.run(
+            ["fc-match", "-f", "%{file}", "WenQuanYi Micro Hei:lang=zh-cn"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        found = ""
+    candidates = [found] if found.lower().endswith((".ttc", ".ttf")) else []
+    for path in candidates + KNOWN_CJK_FONTS:
+        if path and Path(path).is_file():
+            return path
+    return None
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str:
+    """Register and return a font name that draws Chinese: an embedded TrueType font when one is
+    installed (so every reader shows it), else reportlab's built-in STSong-Light CID font."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    path = _find_cjk_font_file()
+    if path:
+        try:
+            pdfmetrics.registerFont(TTFont(FONT_NAME, path, subfontIndex=0))
+            return FONT_NAME
+        except Exception as exc:  # a broken font file must not stop the pack
+            logger.warning("CJK font %s could not be loaded (%s); using %s", path, exc, FALLBACK_CID_FONT)
+    else:
+        logger.warning("No CJK TrueType font found (install fonts-wqy-microhei); using %s", FALLBACK_CID_FONT)
+    pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_CID_FONT))
+    return FALLBACK_CID_FONT
+
+
+def _local(dt) -> str:
+    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M %Z") if dt else ""
+
+
+def request_context(request: ReissueRequest) -> dict:
+    """Everything the print view, PDF and XLSX show about a reissue request."""
+    items = list(request.items.all())
+    totals = request.items.aggregate(amount=Sum("amount"), tax=Sum("tax"), total=Sum("total"))
+    incident = request.incident
+    from .services import incident_timeline
+
+    return {
+        "req": request,
+        "items": items,
+        "totals": {k: Decimal(v or 0).quantize(Decimal("0.01")) for k, v in totals.items()},
+        "incident": incident,
+        "timeline": incident_timeline(incident),
+        "transitions": list(request.transitions.select_related("actor")),
+        "evidence": list(request.evidence.all()),
+        "generated_at": timezone.now(),
+    }
+
+
+def _styles():
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+
+    font = cjk_font()
+    base = getSampleStyleSheet()
+    body = ParagraphStyle("cjk", parent=base["BodyText"], fontName=font, fontSize=10, leading=14, wordWrap="CJK")
+    title = ParagraphStyle("cjk-title", parent=body, fontSize=16, leading=22, spaceAfter=8)
+    heading = ParagraphStyle("cjk-h", parent=body, fontSize=12, leading=18, spaceBefore=8, spaceAfter=4)
+    cell = ParagraphStyle("cjk-cell", parent=body, fontSize=8, leading=10)
+    return font, body, title, heading, cell
+
+
+def _p(text, style):
+    from xml.sax.saxutils import escape
+
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(escape(str(text or "")).replace("\n", "<br/>"), style)
+
+
+def _table(rows, font, col_widths=None):
+    from reportlab.lib import colors
+    from reportlab.platypus import Table, TableStyle
+
+    table = Table(rows, colWidths=col_widths, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), font, 8),
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e9ecef")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table
+
+
+def _timeline_flowables(timeline, font, cell, heading):
+    if not timeline:
+        return []
+    rows = [[_("Time"), _("State"), _("What happened")]]
+    for row in timeline:
+        from datetime import datetime
+
+        at = datetime.fromisoformat(row["at"])
+        rows.append([_local(at), row["state"], _p(row["text"], cell)])
+    return [_p(_("Incident timeline"), heading), _table(rows, font, [110, 70, 300])]
+
+
+def _build(story_fn) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.platypus import SimpleDocTemplate
+
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=40, rightMargin=40, topMargin=40, bottomMargin=40)
+    doc.build(story_fn())
+    return buffer.getvalue()
+
+
+def request_pdf(request: ReissueRequest) -> bytes:
+    """The printable application for a reissue request (Chinese text drawn with an embedded font)."""
+    ctx = request_context(request)
+    font, body, title, heading, cell = _styles()
+
+    def story():
+        from reportlab.platypus import Spacer
+
+        company = request.company
+        flow = [
+            _p(_("Invoice reissue application") + f" {request.number}", title),
+            _p(f"{_('Company')}: {company.name}  ({company.credit_code})", body),
+            _p(f"{_('Region')}: {company.region}", body),
+            _p(f"{_('Requested action')}: {request.get_action_display()}", body),
+            _p(f"{_('Reason')}: {request.get_reason_display()}", body),
+        ]
+        if request.reason_detail:
+            flow.append(_p(request.reason_detail, body))
+        if request.counterparty_name or request.contact_name:
+            flow.append(
+                _p(
+                    f"{_('Customer / supplier')}: {request.counterparty_name}  {request.contact_name} "
+                    f"{request.contact_phone} {request.contact_email}",
+                    body,
+                )
+            )
+        flow.append(_p(f"{_('State')}: {request.get_state_display()}", body))
+        incident = ctx["incident"]
+        if incident is not None:
+            flow.append(_p(_("Incident"), heading))
+            flow.append(
+                _p(
+                    f"{incident.title} — {_local(incident.started_at)} → "
+                    f"{_local(incident.ended_at) if incident.ended_at else _('ongoing')}",
+                    body,
+                )
+            )
+            if incident.impact_summary:
+                flow.append(_p(incident.impact_summary, body))
+            flow += _timeline_flowables(ctx["timeline"], font, cell, heading)
+        flow.append(_p(_("Affected invoices"), heading))
+        rows = [
+            [
+                _("Invoice number"),
+                _("Issue date"),
+                _("Counterparty"),
+                _("Amount"),
+                _("Tax"),
+                _("Total"),
+                _("New number"),
+            ]
+        ]
+        for item in ctx["items"]:
+            rows.append(
+                [
+                    item.invoice_key,
+                    item.issue_date.isoformat(),
+                    _p(item.counterparty_name, cell),
+                    f"{item.amount:,.2f}",
+                    f"{item.tax:,.2f}",
+                    f"{item.total:,.2f}",
+                    item.new_invoice_key,
+                ]
+            )
+        t = ctx["totals"]
+        rows.append(
+            [
+                _("Total"),
+                "",
+                f"{len(ctx['items'])}",
+                f"{t['amount']:,.2f}",
+                f"{t['tax']:,.2f}",
+                f"{t['total']:,.2f}",
+                "",
+            ]
+        )
+        flow.append(_table(rows, font, [110, 60, 110, 60, 50, 60, 70]))
+        if ctx["evidence"]:
+            flow.append(_p(_("Supporting documents"), heading))
+            for index, evidence in enumerate(ctx["evidence"], start=1):
+                flow.append(_p(f"{index}. {evidence.get_kind_display()}: {evidence.original_name}", body))
+        flow.append(_p(_("Review history"), heading))
+        for tr in ctx["transitions"]:
+            who = str(tr.actor) if tr.actor else _("the portal")
+            flow.append(_p(f"{_local(tr.at)} · {tr.get_to_state_display()} · {who} {tr.comment}", body))
+        flow.append(Spacer(1, 12))
+        flow.append(_p(_("Generated %(at)s") % {"at": _local(ctx["generated_at"])}, body))
+        return flow
+
+    return _build(story)
+
+
+def deferred_filing_pdf(application: DeferredFiling) -> bytes:
+    """The printable deferred-filing application with the incident timeline as evidence."""
+    font, body, title, heading, cell = _styles()
+    from .services import incident_timeline
+
+    timeline = application.timeline_snapshot or incident_timeline(application.incident)
+
+    def story():
+        company = application.company
+        flow = [
+            _p(_("Deferred filing application") + f" {application.number}", title),
+            _p(f"{_('Company')}: {company.name}  ({company.credit_code})", body),
+            _p(f"{_('Period')}: {application.period:%Y-%m}  {_('Tax type')}: {application.tax_type}", body),
+            _p(f"{_('Deadline')}: {application.deadline.isoformat()}", body),
+        ]
+        if application.requested_deadline:
+            flow.append(_p(f"{_('Requested new deadline')}: {application.requested_deadline.isoformat()}", body))
+        flow.append(_p(_("Reason"), heading))
+        flow.append(_p(application.reason, body))
+        if application.incident is not None:
+            flow.append(_p(f"{_('Incident')}: {application.incident.title}", body))
+        flow += _timeline_flowables(timeline, font, cell, heading)
+        return flow
+
+    return _build(story)
+
+
+def request_xlsx(request: ReissueRequest) -> bytes:
+    from openpyxl import Workbook
+
+    from ..views import escape_cell
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "invoices"
+    ws.append(["invoice_key", "invoice_code", "invoice_number", "issue_date", "counterparty", "counterparty_tax_id",
+               "amount", "tax", "total", "new_invoice_key"])  # fmt: skip
+    for item in request.items.all():
+        ws.append(
+            [
+                escape_cell(item.invoice_key),
+                escape_cell(item.invoice_code),
+                escape_cell(item.invoice_number),
+                item.issue_date,
+                escape_cell(item.counterparty_name),
+                escape_cell(item.counterparty_tax_id),
+                item.amount,
+                item.tax,
+                item.total,
+                escape_cell(item.new_invoice_key),
+            ]
+        )
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def request_zip(request: ReissueRequest) -> bytes:
+    """PDF + XLSX + every evidence file, numbered and with safe names (no folders from users)."""
+    buffer = io.BytesIO()
+    storage = storages["private"]
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{request.number}.pdf", request_pdf(request))
+        archive.writestr(f"{request.number}-invoices.xlsx", request_xlsx(request))
+        for index, evidence in enumerate(request.evidence.all(), start=1):
+            name = f"evidence/{index:02d}-{evidence.kind}-{uploads.safe_archive_name(evidence.original_name)}"
+            with storage.open(evidence.storage_name, "rb") as fh:
+                archive.writestr(name, fh.read())
+    return buffer.getvalue()

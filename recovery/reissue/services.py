@@ -1,0 +1,712 @@
+"""Writes for reissue requests, deferred-filing applications and hand-issued invoices.
+
+Pages, API, demo and the reconciliation hook all call these. Role rules live here, once:
+only accountants draft, edit and submit; only reviewers approve or return; nobody approves or
+returns their own request. An impossible transition raises `InvalidTransition` with a clear message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from invoices.keys import invoice_key, normalise_digits
+from invoices.models import Direction, Invoice, TaxRecord
+from outage_portal.models import Company, Role
+from outage_portal.roles import has_role
+
+from ..models import Decision, Discrepancy, GapStatus
+from . import uploads
+from .models import (
+    DeferredFiling,
+    EvidenceKind,
+    HandIssuedInvoice,
+    ReissueEvidence,
+    ReissueItem,
+    ReissueReason,
+    ReissueRequest,
+    RequestedAction,
+    ReviewState,
+    ReviewTransition,
+)
+
+DRAFTERS = (Role.ACCOUNTANT,)
+REVIEWERS = (Role.REVIEWER,)
+OPEN_GAP_STATES = (GapStatus.OPEN, GapStatus.ACKNOWLEDGED)
+# States in which an invoice is still being handled by a request (it may not join a second one).
+ACTIVE_STATES = (ReviewState.DRAFT, ReviewState.SUBMITTED, ReviewState.RETURNED, ReviewState.APPROVED)
+
+
+class InvalidTransition(ValidationError):
+    """The request is not in a state this action starts from."""
+
+
+@dataclass(frozen=True)
+class ManualInvoice:
+    """An invoice the portal never saw, entered by the accountant."""
+
+    invoice_code: str
+    invoice_number: str
+    issue_date: date
+    amount: Decimal
+    tax: Decimal
+    counterparty_name: str = ""
+    counterparty_tax_id: str = ""
+    direction: str = Direction.ISSUED
+
+
+def _require_role(user, company: Company | int, roles: tuple, message: str) -> None:
+    if not has_role(user, company, *roles):
+        raise PermissionDenied(message)
+
+
+def _require_drafter(user, company) -> None:
+    _require_role(user, company, DRAFTERS, _("Only accountants of this company prepare and submit requests."))
+
+
+def _log(subject, *, from_state: str, to_state: str, user, comment: str = "", at=None) -> ReviewTransition:
+    field = "reissue_request" if isinstance(subject, ReissueRequest) else "deferred_filing"
+    row = ReviewTransition(
+        **{field: subject},
+        from_state=from_state,
+        to_state=to_state,
+        actor=user,
+        at=at or timezone.now(),
+        comment=comment,
+    )
+    row.full_clean()
+    row.save()
+    return row
+
+
+def _lock(subject):
+    """Re-read the row under a lock so two reviewers clicking at once cannot both move it."""
+    return type(subject).objects.select_for_update().get(pk=subject.pk)
+
+
+def _check_state(subject, *, allowed_from: tuple, to_state: str) -> None:
+    if subject.state not in allowed_from:
+        raise InvalidTransition(
+            _("%(number)s is %(state)s; it cannot move to %(target)s (only from %(allowed)s).")
+            % {
+                "number": subject.number,
+                "state": subject.get_state_display(),
+                "target": ReviewState(to_state).label,
+                "allowed": ", ".join(str(ReviewState(s).label) for s in allowed_from),
+            },
+            code="invalid_transition",
+        )
+
+
+def _move(subject, *, user, allowed_from: tuple, to_state: str, comment: str = "", **fields):
+    locked = _lock(subject)
+    _check_state(locked, allowed_from=allowed_from, to_state=to_state)
+    from_state = locked.state
+    locked.state = to_state
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    locked.save()
+    _log(locked, from_state=from_state, to_state=to_state, user=user, comment=comment)
+    for name in ("state", *fields):
+        setattr(subject, name, getattr(locked, name))
+    return subject
+
+
+def _prepared_by(subject, user) -> bool:
+    """Whether `user` drafted or submitted this request (and so may not review it)."""
+    return (
+        subject.created_by_id == user.pk
+        or subject.transitions.filter(actor=user, to_state=ReviewState.SUBMITTED).exists()
+    )
+
+
+def _review(subject, *, user, to_state: str, comment: str, **fields):
+    _require_role(user, subject.company_id, REVIEWERS, _("Only reviewers of this company approve or return requests."))
+    if _prepared_by(subject, user):
+        raise PermissionDenied(_("Nobody may approve or return their own request; ask another reviewer."))
+    return _move(
+        subject, user=user, allowed_from=(ReviewState.SUBMITTED,), to_state=to_state, comment=comment, **fields
+    )
+
+
+def _return(subject, *, user, comment: str):
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError({"comment": _("Say what needs fixing when returning a request.")})
+    return _review(subject, user=user, to_state=ReviewState.RETURNED, comment=comment)
+
+
+def _approve(subject, *, user, comment: str = ""):
+    return _review(
+        subject,
+        user=user,
+        to_state=ReviewState.APPROVED,
+        comment=(comment or "").strip(),
+        approved_by=user,
+        approved_at=timezone.now(),
+    )
+
+
+# --- Reissue requests: drafting ----------------------------------------------------------------
+
+
+def _item_from_gap(gap: Discrepancy) -> ReissueItem:
+    source = gap.invoice if gap.invoice_id else gap.tax_record
+    counterparty = ""
+    counterparty_tax_id = ""
+    amount, tax = gap.amount_at_risk, Decimal("0.00")
+    code = number = ""
+    if source is not None:
+        own_side_is_seller = gap.direction == Direction.ISSUED
+        counterparty = source.buyer_name if own_side_is_seller else source.seller_name
+        counterparty_tax_id = source.buyer_tax_id if own_side_is_seller else source.seller_tax_id
+        amount, tax = source.amount, source.tax
+        code, number = source.invoice_code, source.digital_number or source.invoice_number
+    return ReissueItem(
+        discrepancy=gap,
+        invoice_id=gap.invoice_id,
+        direction=gap.direction,
+        invoice_key=gap.invoice_key,
+        invoice_code=code,
+        invoice_number=number,
+        issue_date=gap.issue_date,
+        counterparty_name=counterparty,
+        counterparty_tax_id=counterparty_tax_id,
+        amount=amount,
+        tax=tax,
+        total=amount + tax,
+    )
+
+
+def _item_from_manual(entry: ManualInvoice) -> ReissueItem:
+    key = invoice_key(code=entry.invoice_code, number=entry.invoice_number)
+    if not key:
+        raise ValidationError({"items": _("Each invoice entered by hand needs an invoice number.")})
+    return ReissueItem(
+        direction=entry.direction,
+        invoice_key=key,
+        invoice_code=normalise_digits(entry.invoice_code),
+        invoice_number=normalise_digits(entry.invoice_number),
+        issue_date=entry.issue_date,
+        counterparty_name=entry.counterparty_name.strip(),
+        counterparty_tax_id=entry.counterparty_tax_id.strip().upper(),
+        amount=entry.amount,
+        tax=entry.tax,
+        total=entry.amount + entry.tax,
+    )
+
+
+def _replace_items(request: ReissueRequest, *, gaps: list[Discrepancy], manual: list[ManualInvoice]) -> None:
+    foreign = [g for g in gaps if g.company_id != request.company_id]
+    if foreign:
+        raise ValidationError({"gaps": _("Gaps must belong to the request's company.")})
+    busy = (
+        ReissueItem.objects.filter(discrepancy__in=gaps, request__state__in=ACTIVE_STATES)
+        .exclude(request=request)
+        .select_related("request")
+    )
+    if busy:
+        raise ValidationError(
+            {
+                "gaps": _("Already in another open request: %(list)s.")
+                % {"list": ", ".join(f"{i.invoice_key} ({i.request.number})" for i in busy)}
+            }
+        )
+    items = [_item_from_gap(g) for g in gaps] + [_item_from_manual(m) for m in manual]
+    keys = [i.invoice_key for i in items]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise ValidationError({"items": _("Listed twice: %(keys)s.") % {"keys": ", ".join(duplicates)}})
+    request.items.all().delete()
+    for item in items:
+        item.request = request
+        item.full_clean(exclude=["request"])
+    ReissueItem.objects.bulk_create(items)
+
+
+def _gaps_with_sources(gap_ids) -> list[Discrepancy]:
+    return list(Discrepancy.objects.filter(pk__in=list(gap_ids)).select_related("invoice", "tax_record"))
+
+
+@transaction.atomic
+def reissue_request_create(
+    *,
+    company: Company,
+    user,
+    reason: str = ReissueReason.OUTAGE,
+    reason_detail: str = "",
+    action: str = RequestedAction.REISSUE,
+    incident=None,
+    counterparty_name: str = "",
+    contact_name: str = "",
+    contact_phone: str = "",
+    contact_email: str = "",
+    gaps: list[Discrepancy] | None = None,
+    manual: list[ManualInvoice] | None = None,
+) -> ReissueRequest:
+    """Start a draft covering the given gaps and hand-entered invoices."""
+    _require_drafter(user, company)
+    request = ReissueRequest(
+        company=company,
+        created_by=user,
+        reason=reason,
+        reason_detail=(reason_detail or "").strip(),
+        action=action,
+        incident=incident,
+        counterparty_name=counterparty_name.strip(),
+        contact_name=contact_name.strip(),
+        contact_phone=contact_phone.strip(),
+        contact_email=contact_email.strip(),
+    )
+    if incident is None and gaps:
+        request.incident_id = _incident_of(gaps)
+    request.full_clean()
+    request.save()
+    _replace_items(request, gaps=_gaps_with_sources([g.pk for g in gaps or []]), manual=manual or [])
+    _log(request, from_state="", to_state=ReviewState.DRAFT, user=user)
+    return request
+
+
+def _incident_of(gaps: list[Discrepancy]) -> int | None:
+    """The incident the gaps were attributed to by reconciliation, if they share one."""
+    ids = {g.incident_id for g in gaps if g.incident_kind == "incident" and g.incident_id}
+    if len(ids) != 1:
+        return None
+    from notices.models import Incident
+
+    found = Incident.objects.filter(pk=next(iter(ids))).values_list("pk", flat=True).first()
+    return found
+
+
+UPDATABLE = ("reason", "reason_detail", "action", "incident", "counterparty_name", "contact_name", "contact_phone",
+             "contact_email")  # fmt: skip
+
+
+@transaction.atomic
+def reissue_request_update(
+    *,
+    request: ReissueRequest,
+    user,
+    gaps: list[Discrepancy] | None = None,
+    manual: list[ManualInvoice] | None = None,
+    **fields,
+) -> ReissueRequest:
+    """Change a draft or returned request (fields, and the invoices if `gaps`/`manual` are given)."""
+    _require_drafter(user, request.company_id)
+    request = _lock(request)
+    if not request.is_editable:
+        raise InvalidTransition(
+            _("%(number)s is %(state)s and can no longer be changed.")
+            % {"number": request.number, "state": request.get_state_display()},
+            code="not_editable",
+        )
+    unknown = set(fields) - set(UPDATABLE)
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(request, name, value.strip() if isinstance(value, str) else value)
+    request.full_clean()
+    request.save()
+    if gaps is not None or manual is not None:
+        keep_gaps = gaps if gaps is not None else [i.discrepancy for i in request.items.exclude(discrepancy=None)]
+        keep_manual = (
+            manual
+            if manual is not None
+            else [
+                ManualInvoice(
+                    invoice_code=i.invoice_code,
+                    invoice_number=i.invoice_number,
+                    issue_date=i.issue_date,
+                    amount=i.amount,
+                    tax=i.tax,
+                    counterparty_name=i.counterparty_name,
+                    counterparty_tax_id=i.counterparty_tax_id,
+                    direction=i.direction,
+                )
+                for i in request.items.filter(discrepancy=None)
+            ]
+        )
+        _replace_items(request, gaps=_gaps_with_sources([g.pk for g in keep_gaps]), manual=keep_manual)
+    return request
+
+
+@transaction.atomic
+def reissue_evidence_add(
+    *, request: ReissueRequest, user, name: str, content: bytes, kind: str = EvidenceKind.OTHER
+) -> ReissueEvidence:
+    """Check the file completely (name, size, content type) and only then store it privately."""
+    _require_drafter(user, request.company_id)
+    if not request.is_editable:
+        raise InvalidTransition(
+            _("Evidence can only be added while the request is a draft or returned."), code="not_editable"
+        )
+    if kind not in EvidenceKind.values:
+        raise ValidationError({"kind": _("Unknown evidence kind.")})
+    checked = uploads.check_upload(name=name, content=content)
+    storage_name = uploads.store_private(folder=f"reissue/{request.company_id}/{request.pk}", upload=checked)
+    evidence = ReissueEvidence(
+        request=request,
+        kind=kind,
+        original_name=checked.name,
+        storage_name=storage_name,
+        file_type=checked.file_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        uploaded_by=user,
+    )
+    try:
+        evidence.full_clean()
+        evidence.save()
+    except Exception:
+        from django.core.files.storage import storages
+
+        storages["private"].delete(storage_name)
+        raise
+    return evidence
+
+
+@transaction.atomic
+def reissue_evidence_remove(*, evidence: ReissueEvidence, user) -> None:
+    from django.core.files.storage import storages
+
+    _require_drafter(user, evidence.request.company_id)
+    if not evidence.request.is_editable:
+        raise InvalidTransition(_("Evidence of a submitted request stays as it was submitted."), code="not_editable")
+    name = evidence.storage_name
+    evidence.delete()
+    transaction.on_commit(lambda: storages["private"].delete(name))
+
+
+# --- Reissue requests: workflow ----------------------------------------------------------------
+
+
+@transaction.atomic
+def reissue_request_submit(*, request: ReissueRequest, user, comment: str = "") -> ReissueRequest:
+    _require_drafter(user, request.company_id)
+    if not request.items.exists():
+        raise ValidationError({"items": _("Add at least one invoice before submitting.")})
+    return _move(
+        request,
+        user=user,
+        allowed_from=(ReviewState.DRAFT, ReviewState.RETURNED),
+        to_state=ReviewState.SUBMITTED,
+        comment=(comment or "").strip(),
+        submitted_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def reissue_request_approve(*, request: ReissueRequest, user, comment: str = "") -> ReissueRequest:
+    return _approve(request, user=user, comment=comment)
+
+
+@transaction.atomic
+def reissue_request_return(*, request: ReissueRequest, user, comment: str) -> ReissueRequest:
+    return _return(request, user=user, comment=comment)
+
+
+_NEW_NUMBER = re.compile(r"^\d{8,20}$")
+
+
+@transaction.atomic
+def reissue_request_record_reissued(
+    *, request: ReissueRequest, user, new_numbers: dict[int, str], comment: str = ""
+) -> ReissueRequest:
+    """Record the new invoice number for every invoice of an approved request (item id → number:
+    the 20-digit 数电 number, or invoice code followed by the 8-digit number)."""
+    _require_drafter(user, request.company_id)
+    _check_state(_lock(request), allowed_from=(ReviewState.APPROVED,), to_state=ReviewState.REISSUED)
+    items = list(request.items.all())
+    errors: dict[str, list[str]] = {}
+    keys: dict[int, str] = {}
+    for item in items:
+        raw = new_numbers.get(item.pk) or new_numbers.get(str(item.pk)) or ""  # type: ignore[call-overload]
+        key = normalise_digits(raw)
+        if not key:
+            errors.setdefault("new_numbers", []).append(
+                _("%(old)s: enter the new invoice number.") % {"old": item.invoice_key}
+            )
+        elif not _NEW_NUMBER.match(key):
+            errors.setdefault("new_numbers", []).append(
+                _("%(old)s: %(new)s is not an invoice number (8 to 20 digits).") % {"old": item.invoice_key, "new": raw}
+            )
+        elif key == item.invoice_key:
+            errors.setdefault("new_numbers", []).append(
+                _("%(old)s: the new number must differ from the old one.") % {"old": item.invoice_key}
+            )
+        keys[item.pk] = key
+    unknown = {str(k) for k in new_numbers} - {str(i.pk) for i in items}
+    if unknown:
+        errors.setdefault("new_numbers", []).append(_("Not invoices of this request: %s") % ", ".join(sorted(unknown)))
+    values = [k for k in keys.values() if k]
+    if len(values) != len(set(values)):
+        errors.setdefault("new_numbers", []).append(_("Each new invoice number may be used once."))
+    if errors:
+        raise ValidationError(errors)
+    _move(
+        request,
+        user=user,
+        allowed_from=(ReviewState.APPROVED,),
+        to_state=ReviewState.REISSUED,
+        comment=(comment or "").strip() or "; ".join(f"{i.invoice_key} → {keys[i.pk]}" for i in items),
+        reissued_at=timezone.now(),
+    )
+    for item in items:
+        item.new_invoice_key = keys[item.pk]
+    ReissueItem.objects.bulk_update(items, ["new_invoice_key"])
+    return request
+
+
+@transaction.atomic
+def reissue_request_close(*, request: ReissueRequest, user, comment: str = "") -> ReissueRequest:
+    """Close by hand (an accountant, once the new invoices are confirmed some other way)."""
+    _require_drafter(user, request.company_id)
+    now = timezone.now()
+    _move(
+        request,
+        user=user,
+        allowed_from=(ReviewState.REISSUED,),
+        to_state=ReviewState.CLOSED,
+        comment=(comment or "").strip(),
+        closed_at=now,
+    )
+    _resolve_gaps(request_ids=[request.pk], now=now)
+    return request
+
+
+def _resolve_gaps(*, request_ids: list[int], now) -> int:
+    """Resolve the gaps of closed requests. A person's decision (`linked`) keeps a later run from
+    reopening them as "found again"; we also re-resolve after every run (see close_seen)."""
+    return (
+        Discrepancy.objects.filter(
+            reissue_items__request_id__in=request_ids, status__in=[*OPEN_GAP_STATES, GapStatus.RESOLVED]
+        )
+        .exclude(status=GapStatus.RESOLVED, decision=Decision.LINKED)
+        .update(
+            status=GapStatus.RESOLVED,
+            decision=Decision.LINKED,
+            decision_reason=_("Reissued through a reissue request."),
+            decided_at=now,
+            resolved_at=now,
+        )
+    )
+
+
+def reissue_requests_close_seen(*, company_id: int) -> int:
+    """After a successful reconciliation: mark reissued invoices the tax system now shows, close every
+    reissued request whose new invoices are all there, and resolve their gaps. Set-based (a few
+    UPDATEs whatever the number of requests). Also tracks hand-issued invoices. Returns requests closed."""
+    now = timezone.now()
+    with transaction.atomic():
+        seen = TaxRecord.objects.filter(
+            company_id=company_id, direction=OuterRef("direction"), invoice_key=OuterRef("new_invoice_key")
+        )
+        ReissueItem.objects.filter(
+            request__company_id=company_id, request__state=ReviewState.REISSUED, seen_at__isnull=True
+        ).exclude(new_invoice_key="").filter(Exists(seen)).update(seen_at=now)
+        waiting = ReissueItem.objects.filter(request=OuterRef("pk"), seen_at__isnull=True)
+        ready = list(
+            ReissueRequest.objects.select_for_update()
+            .filter(company_id=company_id, state=ReviewState.REISSUED)
+            .filter(~Exists(waiting))
+            .values_list("pk", flat=True)
+        )
+        if ready:
+            ReissueRequest.objects.filter(pk__in=ready).update(state=ReviewState.CLOSED, closed_at=now, updated_at=now)
+            ReviewTransition.objects.bulk_create(
+                [
+                    ReviewTransition(
+                        reissue_request_id=pk,
+                        from_state=ReviewState.REISSUED,
+                        to_state=ReviewState.CLOSED,
+                        actor=None,
+                        at=now,
+                        comment=_("Closed automatically: every reissued invoice appeared in the tax system."),
+                    )
+                    for pk in ready
+                ]
+            )
+        # Gaps of closed requests stay resolved even when a later run finds the old number again.
+        closed = ReissueRequest.objects.filter(company_id=company_id, state=ReviewState.CLOSED).values("pk")
+        _resolve_gaps(request_ids=closed, now=now)
+        hand_issued_invoices_mark_entered(company_id=company_id, now=now)
+    return len(ready)
+
+
+# --- Deferred filing ---------------------------------------------------------------------------
+
+
+def incident_timeline(incident) -> list[dict]:
+    """The incident's start, its updates and its end, oldest first (what the bureau reads)."""
+    if incident is None:
+        return []
+    rows = [{"at": incident.started_at.isoformat(), "state": "started", "text": incident.title}]
+    for update in incident.updates.all():
+        rows.append({"at": update.posted_at.isoformat(), "state": update.state, "text": update.body_markdown})
+    if incident.ended_at:
+        rows.append({"at": incident.ended_at.isoformat(), "state": "ended", "text": ""})
+    return rows
+
+
+DEFERRED_UPDATABLE = ("incident", "filing_deadline", "period", "tax_type", "deadline", "requested_deadline", "reason")
+
+
+@transaction.atomic
+def deferred_filing_create(
+    *,
+    company: Company,
+    user,
+    period: date,
+    tax_type: str,
+    deadline: date,
+    reason: str,
+    incident=None,
+    filing_deadline=None,
+    requested_deadline: date | None = None,
+) -> DeferredFiling:
+    _require_drafter(user, company)
+    application = DeferredFiling(
+        company=company,
+        created_by=user,
+        incident=incident,
+        filing_deadline=filing_deadline,
+        period=period,
+        tax_type=(tax_type or "").strip(),
+        deadline=deadline,
+        requested_deadline=requested_deadline,
+        reason=(reason or "").strip(),
+    )
+    application.full_clean()
+    application.save()
+    _log(application, from_state="", to_state=ReviewState.DRAFT, user=user)
+    return application
+
+
+@transaction.atomic
+def deferred_filing_update(*, application: DeferredFiling, user, **fields) -> DeferredFiling:
+    _require_drafter(user, application.company_id)
+    application = _lock(application)
+    if not application.is_editable:
+        raise InvalidTransition(
+            _("%(number)s is %(state)s and can no longer be changed.")
+            % {"number": application.number, "state": application.get_state_display()},
+            code="not_editable",
+        )
+    unknown = set(fields) - set(DEFERRED_UPDATABLE)
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(application, name, value.strip() if isinstance(value, str) else value)
+    application.full_clean()
+    application.save()
+    return application
+
+
+@transaction.atomic
+def deferred_filing_submit(*, application: DeferredFiling, user, comment: str = "") -> DeferredFiling:
+    _require_drafter(user, application.company_id)
+    return _move(
+        application,
+        user=user,
+        allowed_from=(ReviewState.DRAFT, ReviewState.RETURNED),
+        to_state=ReviewState.SUBMITTED,
+        comment=(comment or "").strip(),
+        submitted_at=timezone.now(),
+        timeline_snapshot=incident_timeline(application.incident),
+    )
+
+
+@transaction.atomic
+def deferred_filing_approve(*, application: DeferredFiling, user, comment: str = "") -> DeferredFiling:
+    return _approve(application, user=user, comment=comment)
+
+
+@transaction.atomic
+def deferred_filing_return(*, application: DeferredFiling, user, comment: str) -> DeferredFiling:
+    return _return(application, user=user, comment=comment)
+
+
+@transaction.atomic
+def deferred_filing_close(*, application: DeferredFiling, user, comment: str = "") -> DeferredFiling:
+    """Close an approved application once it has been filed with the bureau."""
+    _require_drafter(user, application.company_id)
+    return _move(
+        application,
+        user=user,
+        allowed_from=(ReviewState.APPROVED,),
+        to_state=ReviewState.CLOSED,
+        comment=(comment or "").strip(),
+        closed_at=timezone.now(),
+    )
+
+
+# --- Hand-issued invoices ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def hand_issued_invoice_record(
+    *,
+    company: Company,
+    user,
+    invoice_code: str,
+    invoice_number: str,
+    issue_date: date,
+    counterparty_name: str,
+    amount: Decimal,
+    tax: Decimal,
+    counterparty_tax_id: str = "",
+    direction: str = Direction.ISSUED,
+    incident=None,
+    note: str = "",
+    scan_name: str = "",
+    scan_content: bytes | None = None,
+) -> HandIssuedInvoice:
+    """Record an invoice written by hand during an outage (with its photo or scan, checked like evidence)."""
+    _require_drafter(user, company)
+    row = HandIssuedInvoice(
+        company=company,
+        direction=direction,
+        incident=incident,
+        invoice_key=invoice_key(code=invoice_code, number=invoice_number),
+        invoice_code=normalise_digits(invoice_code),
+        invoice_number=normalise_digits(invoice_number),
+        issue_date=issue_date,
+        counterparty_name=(counterparty_name or "").strip(),
+        counterparty_tax_id=(counterparty_tax_id or "").strip().upper(),
+        amount=amount,
+        tax=tax,
+        total=amount + tax,
+        note=(note or "").strip(),
+        recorded_by=user,
+    )
+    row.full_clean()
+    checked = None
+    if scan_content is not None:
+        checked = uploads.check_upload(name=scan_name, content=scan_content, allowed=("pdf", "png", "jpeg", "ofd"))
+        row.scan_name = checked.name
+        row.scan_type = checked.file_type
+        row.scan_storage_name = uploads.store_private(folder=f"hand-issued/{company.pk}", upload=checked)
+    row.save()
+    hand_issued_invoices_mark_entered(company_id=company.pk, now=timezone.now())
+    row.refresh_from_db(fields=["entered_at", "booked_at"])
+    return row
+
+
+def hand_issued_invoices_mark_entered(*, company_id: int, now) -> None:
+    """Stamp hand-issued invoices the tax system (TaxRecord) or our books (Invoice) now hold. Set-based."""
+    for model, field in ((TaxRecord, "entered_at"), (Invoice, "booked_at")):
+        found = model.objects.filter(
+            company_id=company_id, direction=OuterRef("direction"), invoice_key=OuterRef("invoice_key")
+        )
+        HandIssuedInvoice.objects.filter(company_id=company_id, **{f"{field}__isnull": True}).filter(
+            Exists(found)
+        ).update(**{field: now})

@@ -1,0 +1,138 @@
+"""Checking uploaded evidence: the name, the size, and what the bytes really are (magic numbers).
+
+An extension is a claim; the content decides. A file whose bytes do not match its extension is
+refused, as is a name that tries to reach outside its folder. Nothing is stored before all checks pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import unicodedata
+import uuid
+import zipfile
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.utils.translation import gettext as _
+
+# extension -> the type its content must sniff as
+EXTENSIONS = {
+    ".pdf": "pdf",
+    ".png": "png",
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+    ".ofd": "ofd",
+    ".xlsx": "xlsx",
+    ".docx": "docx",
+}
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "ofd": "application/ofd",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+ACCEPT_ATTRIBUTE = ",".join(EXTENSIONS)
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    name: str
+    file_type: str
+    content: bytes
+    sha256: str
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+def sniff(content: bytes) -> str | None:
+    """The file type the bytes are, or None. Zip containers are told apart by their members."""
+    if content.startswith(b"%PDF-"):
+        return "pdf"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if content.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if content.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, ValueError):
+            return None
+        if "OFD.xml" in names:
+            return "ofd"
+        if "xl/workbook.xml" in names:
+            return "xlsx"
+        if "word/document.xml" in names:
+            return "docx"
+    return None
+
+
+def check_name(name: str) -> str:
+    """The file name as given, if it is a plain name; path tricks and control characters are refused."""
+    name = unicodedata.normalize("NFC", name or "").strip()
+    if not name:
+        raise ValidationError(_("The file has no name."), code="name_empty")
+    # Bidi overrides and other invisible format characters disguise an extension ("合同\u202efdp.exe").
+    invisible = any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name)
+    # ":" makes "C:evil.pdf" a drive-relative path on Windows (Django's parser leaves it in).
+    if any(sep in name for sep in ("/", "\\", ":", "..")) or invisible or name.startswith("."):
+        raise ValidationError(
+            _("%(name)s is not a plain file name (no folders, drive letters, “..”, hidden or control characters)."),
+            code="name_path",
+            params={"name": "".join("?" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in name)[:100]},
+        )
+    if len(name) > 150:
+        raise ValidationError(_("The file name is longer than 150 characters."), code="name_long")
+    return name
+
+
+def check_upload(*, name: str, content: bytes, allowed: tuple[str, ...] = tuple(CONTENT_TYPES)) -> CheckedUpload:
+    """Validate one upload completely (name, size, type by content); raise ValidationError if anything is off."""
+    name = check_name(name)
+    limit = settings.MAX_UPLOAD_BYTES
+    if len(content) > limit:
+        raise ValidationError(
+            _("%(name)s is %(size)s bytes; the limit is %(limit)s bytes."),
+            code="too_large",
+            params={"name": name, "size": len(content), "limit": limit},
+        )
+    if not content:
+        raise ValidationError(_("%(name)s is empty."), code="empty", params={"name": name})
+    dot = name.rfind(".")
+    claimed = EXTENSIONS.get(name[dot:].lower()) if dot > 0 else None
+    if claimed is None or claimed not in allowed:
+        accepted = ", ".join(e for e, t in EXTENSIONS.items() if t in allowed)
+        raise ValidationError(
+            _("%(name)s: only these file types are accepted: %(accepted)s."),
+            code="extension",
+            params={"name": name, "accepted": accepted},
+        )
+    actual = sniff(content)
+    if actual != claimed:
+        raise ValidationError(
+            _("%(name)s is named like a %(claimed)s file but its content is not one (it looks like %(actual)s)."),
+            code="type_mismatch",
+            params={"name": name, "claimed": claimed.upper(), "actual": (actual or _("unknown data")).upper()},
+        )
+    return CheckedUpload(name=name, file_type=actual, content=content, sha256=hashlib.sha256(content).hexdigest())
+
+
+def store_private(*, folder: str, upload: CheckedUpload) -> str:
+    """Save into private storage under a generated name (never the user's) and return that name."""
+    ext = next(e for e, t in EXTENSIONS.items() if t == upload.file_type)
+    return storages["private"].save(f"{folder}/{uuid.uuid4().hex}{ext}", ContentFile(upload.content))
+
+
+def safe_archive_name(name: str) -> str:
+    """A name safe inside a ZIP on any system: no separators, no control characters, no leading dots."""
+    cleaned = re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f]', "_", name).lstrip(".").strip() or "file"
+    return cleaned[:120]

@@ -1,0 +1,488 @@
+"""Pages for reissue requests, deferred-filing applications and hand-issued invoices.
+
+Small function views: parse input, call a service, render or redirect. Every lookup goes through
+`for_user`, so another company's id is a 404. Role and state rules are the services'.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import storages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from notices.models import FilingDeadline
+from outage_portal.models import Company, Role
+from outage_portal.roles import roles_in
+
+from . import pack, services, uploads
+from .filters import DeferredFilingFilter, HandIssuedFilter, ReissueRequestFilter
+from .forms import (
+    DeferredFilingForm,
+    HandIssuedInvoiceForm,
+    ManualInvoiceFormSet,
+    ReissueRequestForm,
+    TransitionForm,
+)
+from .models import DeferredFiling, HandIssuedInvoice, ReissueEvidence, ReissueRequest, ReviewState
+
+
+def _error_text(exc: ValidationError | PermissionDenied) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or _("You may not do this.")
+
+
+# --- Reissue requests -----------------------------------------------------------------------------
+
+
+@login_required
+def request_list(request):
+    queryset = (
+        ReissueRequest.objects.for_user(request.user)
+        .select_related("company", "created_by")
+        .annotate(n_items=Count("items", distinct=True), total=Sum("items__total"))
+        .order_by("-created_at", "-id")
+    )
+    filterset = ReissueRequestFilter(request.GET or None, queryset=queryset, request=request)
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    can_draft = Company.objects.for_user(request.user, roles=[Role.ACCOUNTANT]).exists()
+    return render(
+        request, "recovery/reissue/request_list.html", {"filter": filterset, "page": page, "can_draft": can_draft}
+    )
+
+
+def _manual_from_items(req: ReissueRequest) -> list[dict]:
+    return [
+        {
+            "invoice_code": i.invoice_code,
+            "invoice_number": i.invoice_number,
+            "issue_date": i.issue_date,
+            "counterparty_name": i.counterparty_name,
+            "amount": i.amount,
+            "tax": i.tax,
+        }
+        for i in req.items.filter(discrepancy=None)
+    ]
+
+
+def _save_request(request, form, formset, req: ReissueRequest | None) -> ReissueRequest:
+    data = form.cleaned_data
+    manual = [f.to_manual() for f in formset.forms if f.has_changed() and not f.cleaned_data.get("DELETE")]
+    fields = {
+        "reason": data["reason"],
+        "reason_detail": data["reason_detail"],
+        "action": data["action"],
+        "incident": data["incident"],
+        "counterparty_name": data["counterparty_name"],
+        "contact_name": data["contact_name"],
+        "contact_phone": data["contact_phone"],
+        "contact_email": data["contact_email"],
+    }
+    gaps = list(data["gaps"])
+    with transaction.atomic():
+        if req is None:
+            req = services.reissue_request_create(
+                company=data["company"], user=request.user, gaps=gaps, manual=manual, **fields
+            )
+        else:
+            req = services.reissue_request_update(request=req, user=request.user, gaps=gaps, manual=manual, **fields)
+        for checked in data["evidence"]:
+            services.reissue_evidence_add(
+                request=req,
+                user=request.user,
+                name=checked.name,
+                content=checked.content,
+                kind=data["evidence_kind"] or "other",
+            )
+        if request.POST.get("intent") == "submit":
+            services.reissue_request_submit(request=req, user=request.user)
+    return req
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_edit(request, pk: int | None = None):
+    req = None
+    if pk is not None:
+        req = get_object_or_404(ReissueRequest.objects.for_user(request.user).select_related("company"), pk=pk)
+    initial: dict = {}
+    if req is not None:
+        initial = {
+            "company": req.company_id,
+            "gaps": list(req.items.exclude(discrepancy=None).values_list("discrepancy_id", flat=True)),
+            "reason": req.reason,
+            "incident": req.incident_id,
+            "reason_detail": req.reason_detail,
+            "action": req.action,
+            "counterparty_name": req.counterparty_name,
+            "contact_name": req.contact_name,
+            "contact_phone": req.contact_phone,
+            "contact_email": req.contact_email,
+        }
+    else:
+        chosen = request.GET.getlist("gaps") + request.GET.getlist("ids")  # "ids" from the gap list
+        preselected = [int(x) for x in chosen if x.isdigit()]
+        initial = {"gaps": preselected}
+        if request.GET.get("company", "").isdigit():
+            initial["company"] = int(request.GET["company"])
+    form = ReissueRequestForm(
+        request.POST or None, request.FILES or None, user=request.user, request_obj=req, initial=initial
+    )
+    formset = ManualInvoiceFormSet(
+        request.POST or None, prefix="manual", initial=_manual_from_items(req) if req else None
+    )
+    if req is not None and not req.is_editable:
+        messages.error(request, _("%(number)s can no longer be changed.") % {"number": req.number})
+        return redirect("reissue-request-detail", pk=req.pk)
+    if not form.fields["company"].queryset.exists():
+        raise PermissionDenied(_("Only accountants prepare reissue requests."))
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            req = _save_request(request, form, formset, req)
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, _error_text(exc))
+        else:
+            if req.state == ReviewState.SUBMITTED:
+                messages.success(request, _("%(number)s submitted for review.") % {"number": req.number})
+            else:
+                messages.success(request, _("Draft %(number)s saved.") % {"number": req.number})
+            return redirect("reissue-request-detail", pk=req.pk)
+    return render(
+        request,
+        "recovery/reissue/request_form.html",
+        {
+            "form": form,
+            "formset": formset,
+            "req": req,
+            "gap_rows": _gap_rows(form),
+            "form_messages": form_script_messages(),
+            "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+        },
+    )
+
+
+def form_script_messages() -> dict:
+    """Messages the form's script shows while people type (translated on the server)."""
+    return {
+        "number": _("An invoice number has 8 digits (20 for a 数电 invoice)."),
+        "code": _("An invoice code has 10 or 12 digits."),
+        "money": _("Enter an amount like 1234.56."),
+        "required": _("This field is required."),
+        "email": _("Enter a valid email address."),
+        "phone": _("A phone number has digits, spaces, +, - and brackets only."),
+        "type": _("Only PDF, PNG, JPEG, OFD, XLSX or DOCX files are accepted."),
+        "size": _("This file is larger than the upload limit."),
+        "restored": _("Unsaved entries restored from this browser."),
+        "nothing": _("Choose at least one gap or add an invoice before submitting."),
+        "saved_locally": _("Entries kept in this browser until you save."),
+    }
+
+
+def _gap_rows(form) -> list:
+    """The selectable gaps with their checkbox state, for the running-total table."""
+    chosen = {str(v) for v in (form["gaps"].value() or [])}
+    return [(gap, str(gap.pk) in chosen) for gap in form.fields["gaps"].queryset]
+
+
+@login_required
+def request_detail(request, pk: int):
+    req = get_object_or_404(
+        ReissueRequest.objects.for_user(request.user).select_related(
+            "company", "created_by", "approved_by", "incident"
+        ),
+        pk=pk,
+    )
+    ctx = pack.request_context(req)
+    roles = roles_in(request.user, req.company_id)
+    ctx.update(
+        {
+            "is_accountant": Role.ACCOUNTANT in roles,
+            "is_reviewer": Role.REVIEWER in roles,
+            "transition_form": TransitionForm(),
+            "own_request": req.created_by_id == request.user.pk,
+        }
+    )
+    return render(request, "recovery/reissue/request_detail.html", ctx)
+
+
+def _record_reissued(*, request, user, comment: str, post):
+    numbers = {int(k[4:]): v for k, v in post.items() if k.startswith("new_") and k[4:].isdigit()}
+    return services.reissue_request_record_reissued(request=request, user=user, new_numbers=numbers, comment=comment)
+
+
+TRANSITIONS = {
+    "submit": services.reissue_request_submit,
+    "approve": services.reissue_request_approve,
+    "return": services.reissue_request_return,
+    "record-reissued": _record_reissued,
+    "close": services.reissue_request_close,
+}
+
+
+@login_required
+@require_POST
+def request_transition(request, pk: int, action: str):
+    req = get_object_or_404(ReissueRequest.objects.for_user(request.user), pk=pk)
+    try:
+        extra = {"post": request.POST} if action == "record-reissued" else {}
+        TRANSITIONS[action](request=req, user=request.user, comment=request.POST.get("comment", ""), **extra)
+    except PermissionDenied as exc:
+        messages.error(request, _error_text(exc))
+        return render(request, "recovery/reissue/refused.html", {"message": _error_text(exc), "req": req}, status=403)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request, _("%(number)s is now %(state)s.") % {"number": req.number, "state": req.get_state_display()}
+        )
+    return redirect("reissue-request-detail", pk=req.pk)
+
+
+@login_required
+def evidence_download(request, pk: int, evidence_pk: int):
+    evidence = get_object_or_404(ReissueEvidence.objects.for_user(request.user), pk=evidence_pk, request_id=pk)
+    handle = storages["private"].open(evidence.storage_name, "rb")
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=uploads.safe_archive_name(evidence.original_name),
+        content_type=uploads.CONTENT_TYPES[evidence.file_type],
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_POST
+def evidence_remove(request, pk: int, evidence_pk: int):
+    evidence = get_object_or_404(
+        ReissueEvidence.objects.for_user(request.user).select_related("request"), pk=evidence_pk, request_id=pk
+    )
+    try:
+        services.reissue_evidence_remove(evidence=evidence, user=request.user)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("reissue-request-detail", pk=pk)
+
+
+@login_required
+def request_print(request, pk: int):
+    req = get_object_or_404(ReissueRequest.objects.for_user(request.user).select_related("company", "incident"), pk=pk)
+    return render(request, "recovery/reissue/request_print.html", pack.request_context(req))
+
+
+@login_required
+def request_pack(request, pk: int, fmt: str):
+    req = get_object_or_404(ReissueRequest.objects.for_user(request.user).select_related("company", "incident"), pk=pk)
+    if fmt == "pdf":
+        response = HttpResponse(pack.request_pdf(req), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{req.number}.pdf"'
+    else:
+        response = HttpResponse(pack.request_zip(req), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{req.number}-evidence-pack.zip"'
+    return response
+
+
+# --- Deferred filing --------------------------------------------------------------------------------
+
+
+@login_required
+def deferred_list(request):
+    queryset = DeferredFiling.objects.for_user(request.user).select_related("company", "incident", "created_by")
+    filterset = DeferredFilingFilter(request.GET or None, queryset=queryset, request=request)
+    can_draft = Company.objects.for_user(request.user, roles=[Role.ACCOUNTANT]).exists()
+    return render(
+        request,
+        "recovery/reissue/deferred_list.html",
+        {"filter": filterset, "rows": filterset.qs[:200], "can_draft": can_draft},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def deferred_edit(request, pk: int | None = None):
+    application = None
+    initial: dict = {}
+    if pk is not None:
+        application = get_object_or_404(DeferredFiling.objects.for_user(request.user), pk=pk)
+        if not application.is_editable:
+            messages.error(request, _("%(number)s can no longer be changed.") % {"number": application.number})
+            return redirect("deferred-filing-detail", pk=pk)
+        initial = {f: getattr(application, f) for f in services.DEFERRED_UPDATABLE}
+        initial["company"] = application.company_id
+    else:
+        initial = _deferred_initial(request)
+    form = DeferredFilingForm(request.POST or None, user=request.user, application=application, initial=initial)
+    if not form.fields["company"].queryset.exists():
+        raise PermissionDenied(_("Only accountants prepare deferred-filing applications."))
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        company = data.pop("company")
+        try:
+            with transaction.atomic():
+                if application is None:
+                    application = services.deferred_filing_create(company=company, user=request.user, **data)
+                else:
+                    application = services.deferred_filing_update(application=application, user=request.user, **data)
+                if request.POST.get("intent") == "submit":
+                    services.deferred_filing_submit(application=application, user=request.user)
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, _error_text(exc))
+        else:
+            messages.success(request, _("%(number)s saved.") % {"number": application.number})
+            return redirect("deferred-filing-detail", pk=application.pk)
+    return render(request, "recovery/reissue/deferred_form.html", {"form": form, "application": application})
+
+
+def _deferred_initial(request) -> dict:
+    """Prefill from the dashboard reminder: ?incident=<id>&deadline=<FilingDeadline id>&company=<id>."""
+    from notices.models import Incident
+
+    initial: dict = {}
+    if request.GET.get("company", "").isdigit():
+        initial["company"] = int(request.GET["company"])
+    incident = None
+    if request.GET.get("incident", "").isdigit():
+        incident = Incident.objects.filter(pk=request.GET["incident"]).first()
+        if incident is not None:
+            initial["incident"] = incident.pk
+    if request.GET.get("deadline", "").isdigit():
+        deadline = FilingDeadline.objects.filter(pk=request.GET["deadline"]).first()
+        if deadline is not None:
+            initial.update({"period": deadline.period, "tax_type": deadline.tax_type, "deadline": deadline.deadline})
+    if incident is not None:
+        initial["reason"] = _(
+            "The tax system was unavailable (%(title)s, from %(start)s); we could not file before the deadline."
+        ) % {"title": incident.title, "start": timezone.localtime(incident.started_at).strftime("%Y-%m-%d %H:%M %Z")}
+    return initial
+
+
+@login_required
+def deferred_detail(request, pk: int):
+    application = get_object_or_404(
+        DeferredFiling.objects.for_user(request.user).select_related(
+            "company", "incident", "created_by", "approved_by"
+        ),
+        pk=pk,
+    )
+    roles = roles_in(request.user, application.company_id)
+    timeline = application.timeline_snapshot or services.incident_timeline(application.incident)
+    return render(
+        request,
+        "recovery/reissue/deferred_detail.html",
+        {
+            "application": application,
+            "timeline": timeline,
+            "transitions": application.transitions.select_related("actor"),
+            "is_accountant": Role.ACCOUNTANT in roles,
+            "is_reviewer": Role.REVIEWER in roles,
+        },
+    )
+
+
+DEFERRED_TRANSITIONS = {
+    "submit": services.deferred_filing_submit,
+    "approve": services.deferred_filing_approve,
+    "return": services.deferred_filing_return,
+    "close": services.deferred_filing_close,
+}
+
+
+@login_required
+@require_POST
+def deferred_transition(request, pk: int, action: str):
+    application = get_object_or_404(DeferredFiling.objects.for_user(request.user), pk=pk)
+    try:
+        DEFERRED_TRANSITIONS[action](
+            application=application, user=request.user, comment=request.POST.get("comment", "")
+        )
+    except PermissionDenied as exc:
+        return render(request, "recovery/reissue/refused.html", {"message": _error_text(exc)}, status=403)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request,
+            _("%(number)s is now %(state)s.")
+            % {"number": application.number, "state": application.get_state_display()},
+        )
+    return redirect("deferred-filing-detail", pk=pk)
+
+
+@login_required
+def deferred_pdf(request, pk: int):
+    application = get_object_or_404(
+        DeferredFiling.objects.for_user(request.user).select_related("company", "incident"), pk=pk
+    )
+    response = HttpResponse(pack.deferred_filing_pdf(application), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{application.number}.pdf"'
+    return response
+
+
+# --- Hand-issued invoices ---------------------------------------------------------------------------
+
+
+@login_required
+def hand_issued_list(request):
+    queryset = HandIssuedInvoice.objects.for_user(request.user).select_related("company", "incident", "recorded_by")
+    filterset = HandIssuedFilter(request.GET or None, queryset=queryset, request=request)
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    rows = [(row, row.is_overdue(today)) for row in page]
+    return render(
+        request,
+        "recovery/reissue/hand_issued_list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "rows": rows,
+            "overdue_days": settings.HAND_ISSUED_ENTRY_DAYS,
+            "can_record": Company.objects.for_user(request.user, roles=[Role.ACCOUNTANT]).exists(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def hand_issued_new(request):
+    form = HandIssuedInvoiceForm(request.POST or None, request.FILES or None, user=request.user)
+    if not form.fields["company"].queryset.exists():
+        raise PermissionDenied(_("Only accountants record hand-issued invoices."))
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        scan = data.pop("scan")
+        try:
+            row = services.hand_issued_invoice_record(
+                user=request.user,
+                scan_name=scan.name if scan else "",
+                scan_content=scan.content if scan else None,
+                **data,
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, _error_text(exc))
+        else:
+            messages.success(request, _("Hand-issued invoice %(key)s recorded.") % {"key": row.invoice_key})
+            return redirect("hand-issued-list")
+    return render(request, "recovery/reissue/hand_issued_form.html", {"form": form})
+
+
+@login_required
+def hand_issued_scan(request, pk: int):
+    row = get_object_or_404(HandIssuedInvoice.objects.for_user(request.user).exclude(scan_storage_name=""), pk=pk)
+    response = FileResponse(
+        storages["private"].open(row.scan_storage_name, "rb"),
+        as_attachment=True,
+        filename=uploads.safe_archive_name(row.scan_name),
+        content_type=uploads.CONTENT_TYPES[row.scan_type],
+    )
+    return response

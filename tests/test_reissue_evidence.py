@@ -1,0 +1,193 @@
+"""Evidence uploads: type sniffed from content, size and name checked, stored privately, members only."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from recovery.reissue import services, uploads
+from recovery.reissue.models import ReissueEvidence
+from tests.reissue_fixtures import *  # noqa: F403 - fixtures: gaps
+from tests.reissue_fixtures import PDF_BYTES, PNG_BYTES, draft, zip_bytes
+
+
+def stored_files(settings) -> list[str]:
+    root = settings.PRIVATE_STORAGE_ROOT
+    return [os.path.join(d, f) for d, _dirs, files in os.walk(root) for f in files]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "file_type"),
+    [
+        ("合同.pdf", PDF_BYTES, "pdf"),
+        ("截图.PNG", PNG_BYTES, "png"),
+        ("delivery.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 20, "jpeg"),
+        ("发票.ofd", zip_bytes("OFD.xml", "Doc_0/Document.xml"), "ofd"),
+        ("orders.xlsx", zip_bytes("[Content_Types].xml", "xl/workbook.xml"), "xlsx"),
+        ("letter.docx", zip_bytes("[Content_Types].xml", "word/document.xml"), "docx"),
+    ],
+)
+def test_accepted_types_are_recognised_by_content(name, content, file_type):
+    assert uploads.check_upload(name=name, content=content).file_type == file_type
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("contract.pdf", b"MZ\x90\x00 this is an exe", "content is not one"),
+        ("photo.png", PDF_BYTES, "looks like PDF"),
+        ("sheet.xlsx", zip_bytes("word/document.xml"), "looks like DOCX"),
+        ("invoice.ofd", zip_bytes("something.txt"), "content is not one"),
+        ("script.html", b"<script>alert(1)</script>", "only these file types"),
+        ("../../etc/passwd.pdf", PDF_BYTES, "not a plain file name"),
+        ("..\\windows.pdf", PDF_BYTES, "not a plain file name"),
+        ("evil\x00.pdf", PDF_BYTES, "not a plain file name"),
+        (".hidden.pdf", PDF_BYTES, "not a plain file name"),
+        ("合同\u202efdp.exe.pdf", PDF_BYTES, "not a plain file name"),
+        ("C:autoexec.pdf", PDF_BYTES, "not a plain file name"),
+        ("empty.pdf", b"", "empty"),
+    ],
+)
+def test_malicious_or_wrong_files_are_refused_with_a_clear_message(name, content, message):
+    with pytest.raises(ValidationError) as exc:
+        uploads.check_upload(name=name, content=content)
+    assert message in " ".join(exc.value.messages)
+
+
+def test_oversize_file_is_refused(settings):
+    settings.MAX_UPLOAD_BYTES = 100
+    with pytest.raises(ValidationError, match="limit is 100 bytes"):
+        uploads.check_upload(name="big.pdf", content=PDF_BYTES + b"0" * 200)
+
+
+def test_service_stores_nothing_when_a_file_is_refused(settings, beijing, alice, gaps):
+    req = draft(beijing, alice, gaps)
+    with pytest.raises(ValidationError):
+        services.reissue_evidence_add(request=req, user=alice, name="x.pdf", content=PNG_BYTES)
+    assert not ReissueEvidence.objects.exists()
+    assert stored_files(settings) == []
+
+
+def _form_data(beijing, gaps, **extra):
+    data = {
+        "company": beijing.pk,
+        "gaps": [g.pk for g in gaps],
+        "reason": "outage",
+        "action": "reissue",
+        "evidence_kind": "contract",
+        "manual-TOTAL_FORMS": "0",
+        "manual-INITIAL_FORMS": "0",
+        "intent": "save",
+    }
+    data.update(extra)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "message"),
+    [
+        ("合同.pdf", b"GIF89a not a pdf", "content is not one"),
+        ("C:evil.pdf", PDF_BYTES, "not a plain file name"),
+        ("..合同.pdf", PDF_BYTES, "not a plain file name"),
+    ],
+)
+def test_page_refuses_bad_upload_and_stores_nothing(
+    settings, client_for, beijing, alice, gaps, filename, content, message
+):
+    good = SimpleUploadedFile("ok.pdf", PDF_BYTES, content_type="application/pdf")
+    bad = SimpleUploadedFile("placeholder", content, content_type="application/pdf")
+    bad.name = filename
+    response = client_for(alice).post(
+        reverse("reissue-request-new"), _form_data(beijing, gaps, evidence=[good, bad]), format="multipart"
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not ReissueEvidence.objects.exists()
+    assert stored_files(settings) == []
+    from recovery.reissue.models import ReissueRequest
+
+    assert not ReissueRequest.objects.exists()
+
+
+def test_folders_in_an_upload_name_never_reach_the_disk(settings, client_for, beijing, alice, gaps):
+    """Django's multipart parser drops the folder part of a name before any view sees it; the file
+    is then stored under a generated name inside the private root."""
+    upload = SimpleUploadedFile("x.pdf", PDF_BYTES, content_type="application/pdf")
+    upload.name = "../../../../tmp/evil.pdf"
+    response = client_for(alice).post(reverse("reissue-request-new"), _form_data(beijing, gaps, evidence=[upload]))
+    assert response.status_code == 302
+    evidence = ReissueEvidence.objects.get()
+    assert evidence.original_name == "evil.pdf"
+    files = stored_files(settings)
+    assert len(files) == 1 and files[0].startswith(str(settings.PRIVATE_STORAGE_ROOT))
+    assert os.path.realpath(files[0]).startswith(os.path.realpath(settings.PRIVATE_STORAGE_ROOT))
+
+
+def test_page_refuses_oversize_upload(settings, client_for, beijing, alice, gaps):
+    settings.MAX_UPLOAD_BYTES = 50
+    big = SimpleUploadedFile("big.pdf", PDF_BYTES + b"0" * 100, content_type="application/pdf")
+    response = client_for(alice).post(reverse("reissue-request-new"), _form_data(beijing, gaps, evidence=[big]))
+    assert response.status_code == 200
+    assert "limit" in response.content.decode()
+    assert stored_files(settings) == []
+
+
+def test_api_refuses_bad_upload_and_stores_nothing(settings, api_for, beijing, alice, gaps):
+    req = draft(beijing, alice, gaps)
+    url = f"/api/reissue-requests/{req.pk}/evidence/"
+    fake = SimpleUploadedFile("contract.pdf", b"\x89PNG\r\n\x1a\n....", content_type="application/pdf")
+    response = api_for(alice).post(url, {"file": fake, "kind": "contract"}, format="multipart")
+    assert response.status_code == 400
+    assert "PNG" in response.json()["error"]["message"]
+    settings.MAX_UPLOAD_BYTES = 10
+    big = SimpleUploadedFile("contract.pdf", PDF_BYTES, content_type="application/pdf")
+    response = api_for(alice).post(url, {"file": big, "kind": "contract"}, format="multipart")
+    assert response.status_code == 400 and "limit" in response.json()["error"]["message"]
+    assert not ReissueEvidence.objects.exists() and stored_files(settings) == []
+
+
+def test_evidence_is_stored_privately_and_downloadable_only_by_members(
+    settings, client_for, api_for, beijing, alice, fiona, charlie, gaps
+):
+    req = draft(beijing, alice, gaps)
+    evidence = services.reissue_evidence_add(
+        request=req, user=alice, name="合同.pdf", content=PDF_BYTES, kind="contract"
+    )
+    path = settings.PRIVATE_STORAGE_ROOT / evidence.storage_name
+    assert path.read_bytes() == PDF_BYTES
+    assert str(settings.MEDIA_ROOT) not in str(path) and "合同" not in evidence.storage_name
+    page_url = reverse("reissue-request-evidence", args=[req.pk, evidence.pk])
+    response = client_for(fiona).get(page_url)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == PDF_BYTES
+    assert response["Content-Type"] == "application/pdf"
+    assert client_for(charlie).get(page_url).status_code == 404
+    api_url = f"/api/reissue-evidence/{evidence.pk}/download/"
+    assert api_for(fiona).get(api_url).status_code == 200
+    assert api_for(charlie).get(api_url).status_code == 404
+    assert api_for(charlie).get(f"/api/reissue-evidence/{evidence.pk}/").status_code == 404
+
+
+def test_api_upload_then_zip_uses_safe_names(api_for, client_for, beijing, alice, gaps):
+    req = draft(beijing, alice, gaps)
+    upload = SimpleUploadedFile("送货单 (1).pdf", PDF_BYTES, content_type="application/pdf")
+    response = api_for(alice).post(
+        f"/api/reissue-requests/{req.pk}/evidence/", {"file": upload, "kind": "delivery_note"}, format="multipart"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["file_type"] == "pdf"
+    pack = client_for(alice).get(reverse("reissue-request-zip", args=[req.pk]))
+    names = zipfile.ZipFile(io.BytesIO(pack.content)).namelist()
+    assert f"{req.number}.pdf" in names and f"{req.number}-invoices.xlsx" in names
+    assert "evidence/01-delivery_note-送货单 (1).pdf" in names
+    assert all(".." not in n and not n.startswith("/") for n in names)
+
+
+def test_safe_archive_name_strips_path_characters():
+    assert uploads.safe_archive_name('a/b\\c:d*?"<>|.pdf') == "a_b_c_d______.pdf"
+    assert uploads.safe_archive_name("...") == "file"
