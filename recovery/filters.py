@@ -18,9 +18,12 @@ class DiscrepancyFilter(django_filters.FilterSet):
     direction = django_filters.ChoiceFilter(label=_("direction"), choices=Direction.choices)
     issued_from = django_filters.DateFilter(label=_("issued from"), field_name="issue_date", lookup_expr="gte")
     issued_to = django_filters.DateFilter(label=_("issued to"), field_name="issue_date", lookup_expr="lte")
+    incident_kind = django_filters.ChoiceFilter(
+        label=_("window kind"), choices=[("incident", _("Incident")), ("notice", _("Maintenance notice"))]
+    )
     incident_id = django_filters.NumberFilter(label=_("window id"))
     invoice_key = django_filters.CharFilter(label=_("invoice key"), lookup_expr="startswith")
 
     class Meta:
         model = Discrepancy
-        fields = ["company", "kind", "status", "direction", "incident_id", "invoice_key"]
+        fields = ["company", "kind", "status", "direction", "incident_kind", "incident_id", "invoice_key"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -80,3 +81,19 @@ def test_old_failures_do_not_suggest(client_for, nora, beijing, source_down, set
         finished_at=timezone.now() - timedelta(hours=settings.SOURCE_FAILURE_HOURS + 1)
     )
     assert "incident-suggestion" not in _suggestions(client_for, nora)
+
+
+def test_the_incident_page_leads_members_to_their_gaps_and_a_deferred_filing(client_for, alice, db):
+    system = TaxSystem.objects.get(region="北京", name="增值税发票管理系统")
+    incident = Incident.objects.create(
+        system=system, title="北京开票中断", functions=["issue"], started_at=timezone.now() - timedelta(hours=1)
+    )
+    body = client_for(alice).get(incident.get_absolute_url()).content.decode()
+    assert f"{reverse('recovery-gap-list')}?incident_kind=incident&amp;incident_id={incident.pk}" in body
+    assert f"{reverse('deferred-filing-new')}?incident={incident.pk}" in body
+    anonymous = Client().get(incident.get_absolute_url()).content.decode()
+    assert 'id="incident-actions"' not in anonymous
+    gaps = client_for(alice).get(
+        reverse("recovery-gap-list"), {"incident_kind": "incident", "incident_id": incident.pk}
+    )
+    assert gaps.status_code == 200
