@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
+from notices import selectors
 from notices.conflicts import notice_warnings
 from notices.models import Incident, MaintenanceNotice, TaxSystem
 
 
 def system_detail(request, slug: str):
     system = get_object_or_404(TaxSystem, slug=slug)
-    notices = system.notices.not_cancelled().order_by("-window_start")[:20]
-    incidents = system.incidents.order_by("-started_at")[:20]
-    return render(
-        request,
-        "notices/system_detail.html",
-        {"system": system, "notices": notices, "incidents": incidents},
+    context = selectors.system_page(system, timezone.now())
+    context.update(
+        system=system,
+        status_rows=[context["status"]],
+        notices=system.notices.not_cancelled().order_by("-window_start")[:20],
+        incidents_recent=system.incidents.order_by("-started_at")[:20],
     )
+    return render(request, "notices/system_detail.html", context)
 
 
 def notice_detail(request, pk: int):

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from outage_portal.env import env_bool, env_int, env_list, env_str
@@ -268,6 +269,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "recovery.tasks.reconcile_all_companies",
         "schedule": timedelta(hours=1),
     },
+    # notices (status): roll the 90-day history bars into the new day (Asia/Shanghai midnight).
+    "status-days-nightly": {
+        "task": "notices.status_tasks.status_days_nightly",
+        "schedule": crontab(hour=0, minute=5),
+    },
 }
 
 # --- Domain settings ------------------------------------------------------------------------
@@ -278,6 +284,8 @@ except InvalidOperation as exc:
     raise ImproperlyConfigured("RECONCILE_AMOUNT_TOLERANCE must be a decimal amount such as 0.01") from exc
 RECONCILE_FUZZY_DAYS = env_int("RECONCILE_FUZZY_DAYS", 3)
 STALE_BACKUP_DAYS = env_int("STALE_BACKUP_DAYS", 7)
+# bench/ only: serves a bare constant view, the floor the status-page benchmark compares against.
+BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 
 # Steps of `manage.py load_demo`, in order; each app adds the part of the story it owns.
 DEMO_SCENARIO_STEPS = [
