@@ -74,8 +74,8 @@ def status_calendar(request):
     if not scope.is_valid():
         return render(request, "notices/status_calendar.html", {"error": scope.error_message()}, status=400)
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
-    month_start, _ = status.local_day_bounds(first)
-    _, month_end = status.local_day_bounds(last)
+    month_start, _next_day = status.local_day_bounds(first)
+    _last_start, month_end = status.local_day_bounds(last)
     windows = list(
         MaintenanceNotice.objects.not_cancelled()
         .overlapping(month_start, month_end)
