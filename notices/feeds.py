@@ -9,7 +9,6 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from notices.grid import Function
@@ -45,9 +44,6 @@ class StatusFeed(Feed):
         url = reverse(self.url_name)
         return f"{url}?{self.query}" if self.query else url
 
-    def feed_extra_kwargs(self, scope):
-        return {"language": get_language()}
-
     def items(self, scope):
         systems = scope.qs
         functions = functions_include_any(scope.functions)
@@ -76,7 +72,7 @@ class StatusFeed(Feed):
         return f"[{kind}] {item.system}: {item.title}"
 
     def item_description(self, item):
-        labels = dict(Function.choices)
+        labels = {value: str(label) for value, label in Function.choices}
         functions = "、".join(labels.get(f, f) for f in item.functions)
         if isinstance(item, MaintenanceNotice):
             head = format_html(
@@ -119,7 +115,7 @@ class StatusFeed(Feed):
         return item.updated_at
 
     def item_categories(self, item):
-        labels = dict(Function.choices)
+        labels = {value: str(label) for value, label in Function.choices}
         return [item.system.region, *(labels.get(f, f) for f in item.functions)]
 
 

@@ -50,7 +50,7 @@ class StatusScopeFilter(django_filters.FilterSet):
     @property
     def functions(self) -> list[str]:
         """The functions asked for, in the grid's order (all of them when none was asked for)."""
-        asked = set(self.form.cleaned_data.get("function") or []) if self.is_bound and self.is_valid() else set()
+        asked = set(self.form.cleaned_data.get("function") or []) if self.is_valid() else set()
         return [f for f in Function.values if not asked or f in asked]
 
     def error_message(self) -> str:
@@ -58,4 +58,7 @@ class StatusScopeFilter(django_filters.FilterSet):
 
 
 def status_scope(params, queryset=None) -> StatusScopeFilter:
-    return StatusScopeFilter(params or None, queryset=queryset if queryset is not None else TaxSystem.objects.active())
+    # Always bound (an empty query means "everything"), so is_valid() is meaningful.
+    return StatusScopeFilter(
+        params if params is not None else {}, queryset=queryset if queryset is not None else TaxSystem.objects.active()
+    )

@@ -140,7 +140,7 @@ def status_ical(request):
         .select_related("system")
         .order_by("window_start", "pk")
     )
-    labels = dict(Function.choices)
+    labels = {value: str(label) for value, label in Function.choices}
     cal = icalendar.Calendar()
     cal.add("prodid", "-//Tax outage portal//status//ZH")
     cal.add("version", "2.0")

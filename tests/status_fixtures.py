@@ -31,7 +31,9 @@ def make_notice(sys=None, *, start, end, functions=("issue", "query"), title="�
     )
 
 
-def make_incident(sys=None, *, start, end=None, severity="major", functions=("issue",), title="北京发票数据同步故障", **extra):
+def make_incident(
+    sys=None, *, start, end=None, severity="major", functions=("issue",), title="北京发票数据同步故障", **extra
+):
     return Incident.objects.create(
         system=sys or system("beijing-vat-invoice"),
         title=title,

@@ -233,9 +233,10 @@ def test_calendar_places_windows_on_shanghai_days(client, db):
         assert f'data-notice="{notice.pk}"' in cell
     cell = html.split('data-day="2026-10-17"', 1)[1].split("</td>", 1)[0]
     assert "data-notice" not in cell
-    assert "十一月维护" not in html.split('id="maintenance-calendar"', 1)[1].split("</table>", 1)[0].split(
-        'data-day="2026-11-01"'
-    )[0]
+    assert (
+        "十一月维护"
+        not in html.split('id="maintenance-calendar"', 1)[1].split("</table>", 1)[0].split('data-day="2026-11-01"')[0]
+    )
 
 
 def test_calendar_refuses_a_malformed_month(client, db):
