@@ -228,6 +228,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
         "GapStatusEnum": "recovery.models.GapStatus",
+        "ComponentStateEnum": "notices.models.ComponentState",  # /api/status/
     },
 }
 

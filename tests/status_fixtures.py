@@ -16,6 +16,23 @@ def at(text: str) -> datetime:
 
 
 def system(slug: str = "xian-vat-invoice") -> TaxSystem:
+    """A catalogue system as the seed migration makes it (re-created if a transactional test flushed it)."""
+    import importlib
+
+    seed = importlib.import_module("notices.migrations.0002_seed_tax_systems")
+    if not TaxSystem.objects.filter(slug=slug).exists():
+        for order, (prefix, region) in enumerate(seed.REGIONS):
+            for suffix, name, functions, description in seed.SYSTEMS:
+                TaxSystem.objects.get_or_create(
+                    slug=f"{prefix}-{suffix}",
+                    defaults={
+                        "region": region,
+                        "name": name,
+                        "functions": functions,
+                        "description": description,
+                        "sort_order": order,
+                    },
+                )
     return TaxSystem.objects.get(slug=slug)
 
 
@@ -58,6 +75,7 @@ def make_update(incident, *, body="<p>已定位故障原因，正在修复。</p
 
 def bulk_history(*, systems: int, notices: int, incidents: int, now: datetime) -> None:
     """Demo-sized history: windows and incidents spread over the last 120 days and the next 30."""
+    system()  # the catalogue is there even after a transactional test flushed it
     rows = list(TaxSystem.objects.order_by("pk")[:systems])
     MaintenanceNotice.objects.bulk_create(
         MaintenanceNotice(
