@@ -267,27 +267,33 @@ def history(system_ids: Iterable[int], *, today: date, days: int = HISTORY_DAYS)
     return result
 
 
-# Colours match static/css/portal.css .state-*; one SVG path per state keeps a bar at four elements.
+# Colours match static/css/portal.css .state-*.
 STATE_COLOURS = {
     ComponentState.OPERATIONAL: "#198754",
     ComponentState.MAINTENANCE: "#0d6efd",
     ComponentState.DEGRADED: "#ffc107",
     ComponentState.OUTAGE: "#dc3545",
 }
+DAY_WIDTH = 3  # pixels per day: a 2-pixel mark and a 1-pixel gap
 
 
 @dataclass
 class HistoryBar:
-    """A 90-day bar: one SVG path per state, each a run of 2-pixel day marks."""
+    """A 90-day bar as one SVG: a dashed operational background (one mark per day) and one path per
+    other state holding that state's days, so a bar is at most four elements however long the history."""
 
     days: int
-    paths: list[tuple[str, str, str]]  # (state, colour, path data)
+    paths: list[tuple[str, str, str]]  # (state, colour, path data) for the states other than operational
     counts: dict[str, int]
     bad_days: list[StatusDay]  # newest first
 
     @property
     def width(self) -> int:
-        return self.days * 3
+        return self.days * DAY_WIDTH
+
+    @property
+    def operational_colour(self) -> str:
+        return STATE_COLOURS[ComponentState.OPERATIONAL]
 
     @property
     def uptime_percent(self) -> str:
@@ -305,8 +311,8 @@ def history_bar(rows: dict[date, StatusDay], *, today: date, days: int = HISTORY
         row = rows.get(first + timedelta(days=offset))
         state = row.state if row else ComponentState.OPERATIONAL
         counts[state] += 1
-        segments.setdefault(state, []).append(f"M{offset * 3} 0h2v20h-2z")
         if state != ComponentState.OPERATIONAL:
+            segments.setdefault(state, []).append(f"M{offset * DAY_WIDTH} 0h2v20h-2z")
             bad.append(row)
     paths = [
         (state, STATE_COLOURS[state], "".join(segments[state])) for state in ComponentState.values if state in segments

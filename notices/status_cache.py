@@ -4,7 +4,11 @@ Entries are `(version, valid_until, html)` per kind and language. Any change to 
 or incident update sets a new version (notices.signals), so a page rendered from data read before
 the change is never served after it, even if its render finished later. `valid_until` is the next
 moment the status changes by the clock alone (a window opening or closing, midnight), so a cached
-page never shows a window as upcoming after it started. Both live in one `get_many` round trip.
+page never shows a window as upcoming after it started.
+
+Two tiers: the shared Django cache (Redis in production) and a copy in each process's memory. Every
+request reads the small version key from the shared cache; the page itself comes from memory while
+the version matches, so a change made through any process is seen by all of them at once.
 """
 
 from __future__ import annotations
@@ -19,26 +23,47 @@ VERSION_KEY = "status-page:version"
 CSRF_HOLE = "csrf-token-filled-per-request-7d1c"
 MAX_AGE_SECONDS = 120  # safety net for changes that bypass signals (queryset.update)
 
+_local: dict[str, tuple[str, float, str]] = {}
+
 
 def _key(kind: str, language: str) -> str:
     return f"status-page:{kind}:{language}"
 
 
-def lookup(kind: str, language: str, now: datetime) -> tuple[str | None, object]:
+def current_version() -> str:
+    version = cache.get(VERSION_KEY)
+    if version is None:  # never set, evicted or cleared: start a new one so no older copy matches
+        cache.add(VERSION_KEY, uuid.uuid4().hex, None)
+        version = cache.get(VERSION_KEY)
+    return version
+
+
+def lookup(kind: str, language: str, now: datetime) -> tuple[str | None, str]:
     """(html or None, the current version to store a fresh render under)."""
     key = _key(kind, language)
-    values = cache.get_many([VERSION_KEY, key])
-    version = values.get(VERSION_KEY)
-    entry = values.get(key)
-    if entry and entry[0] == version and entry[1] > now.timestamp():
-        return entry[2], version
-    return None, version
+    version = current_version()
+
+    def fresh(entry) -> bool:
+        return bool(entry) and entry[0] == version and entry[1] > now.timestamp()
+
+    entry = _local.get(key)
+    if not fresh(entry):
+        entry = cache.get(key)
+        if not fresh(entry):
+            _local.pop(key, None)
+            return None, version
+        _local[key] = entry
+    return entry[2], version
 
 
-def store(kind: str, language: str, *, version, valid_until: datetime, now: datetime, html: str) -> None:
+def store(kind: str, language: str, *, version: str, valid_until: datetime, now: datetime, html: str) -> None:
+    key = _key(kind, language)
     timeout = max(1, min(MAX_AGE_SECONDS, int((valid_until - now).total_seconds())))
-    cache.set(_key(kind, language), (version, valid_until.timestamp(), html), timeout)
+    entry = (version, min(valid_until.timestamp(), now.timestamp() + MAX_AGE_SECONDS), html)
+    cache.set(key, entry, timeout)
+    _local[key] = entry
 
 
 def invalidate() -> None:
+    _local.clear()
     cache.set(VERSION_KEY, uuid.uuid4().hex, None)
