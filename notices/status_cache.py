@@ -19,15 +19,17 @@ from datetime import datetime
 from django.core.cache import cache
 
 VERSION_KEY = "status-page:version"
+FORMAT = 2  # bump when the entries' shape changes, so a deploy never reads an older shape
 # Stand-in for the visitor's CSRF token in the anonymous full-page copy; replaced per request.
 CSRF_HOLE = "csrf-token-filled-per-request-7d1c"
+CSRF_HOLE_BYTES = CSRF_HOLE.encode()
 MAX_AGE_SECONDS = 120  # safety net for changes that bypass signals (queryset.update)
 
-_local: dict[str, tuple[str, float, str]] = {}
+_local: dict[str, tuple[str, float, str | bytes]] = {}
 
 
 def _key(kind: str, language: str) -> str:
-    return f"status-page:{kind}:{language}"
+    return f"status-page:{FORMAT}:{kind}:{language}"
 
 
 def current_version() -> str:
@@ -38,7 +40,7 @@ def current_version() -> str:
     return version
 
 
-def lookup(kind: str, language: str, now: datetime) -> tuple[str | None, str]:
+def lookup(kind: str, language: str, now: datetime) -> tuple[str | bytes | None, str]:
     """(html or None, the current version to store a fresh render under)."""
     key = _key(kind, language)
     version = current_version()
@@ -56,7 +58,7 @@ def lookup(kind: str, language: str, now: datetime) -> tuple[str | None, str]:
     return entry[2], version
 
 
-def store(kind: str, language: str, *, version: str, valid_until: datetime, now: datetime, html: str) -> None:
+def store(kind: str, language: str, *, version: str, valid_until: datetime, now: datetime, html: str | bytes) -> None:
     key = _key(kind, language)
     timeout = max(1, min(MAX_AGE_SECONDS, int((valid_until - now).total_seconds())))
     entry = (version, min(valid_until.timestamp(), now.timestamp() + MAX_AGE_SECONDS), html)

@@ -15,7 +15,7 @@ def system_detail(request, slug: str):
     context = selectors.system_page(system, timezone.now())
     context.update(
         system=system,
-        status_rows=[context["status"]],
+        status_groups=[{"region": "", "rows": [context["status"]]}],
         notices=system.notices.not_cancelled().order_by("-window_start")[:20],
         incidents_recent=system.incidents.order_by("-started_at")[:20],
     )
