@@ -105,8 +105,8 @@ class StatusFeed(Feed):
         return item.get_absolute_url()
 
     def item_guid(self, item):
-        kind = "notice" if isinstance(item, MaintenanceNotice) else "incident"
-        return f"{settings.SITE_URL}/{kind}s/{item.pk}/"
+        # The item's page on SITE_URL: the same whatever host the feed was fetched through.
+        return settings.SITE_URL + item.get_absolute_url()
 
     def item_pubdate(self, item):
         return item.published_at if isinstance(item, MaintenanceNotice) else item.created_at
