@@ -269,3 +269,21 @@ def test_dashboard_includes_the_panels(client_for, fiona):
     make_incident(start=at("2020-01-01 00:00"), title="仍在处理的故障")
     html = client_for(fiona).get("/").content.decode()
     assert 'id="status-panels"' in html and "仍在处理的故障" in html
+
+
+def test_language_switch_works_from_the_cached_anonymous_page(db):
+    import re
+
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/status/")  # first visit: renders, stores, sets the CSRF cookie
+    html = browser.get("/status/").content.decode()  # returning visitor, served from the cache
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    response = browser.post("/i18n/setlang/", {"language": "en", "next": "/status/", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert '<html lang="en">' in browser.get("/status/").content.decode()
+    stranger = Client(enforce_csrf_checks=True)
+    stranger.get("/status/")
+    forged = stranger.post("/i18n/setlang/", {"language": "en", "csrfmiddlewaretoken": token})
+    assert forged.status_code == 403  # another visitor's token is worthless
