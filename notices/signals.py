@@ -1,8 +1,9 @@
 """Keep the derived status fresh when notices, incidents or incident updates change.
 
-Receivers only schedule work for after the commit: the days a window or incident touches (before
-and after the change, so a moved window clears its old days) are recomputed, then the status page's
-cache gets a new version. Changes made with `queryset.update()` bypass signals: call
+The status page's cache gets a new version at once and again after the commit (a page rendered
+in between from data read before the commit must not outlive it). After the commit, the days a
+window or incident touches (before and after the change, so a moved window clears its old days)
+are recomputed. Changes made with `queryset.update()` bypass signals: call
 `notices.status.status_days_refresh_span` and `notices.status_cache.invalidate` after them.
 """
 
@@ -25,6 +26,8 @@ def _span(instance) -> tuple[int, object, object] | None:
 
 
 def _refresh_after_commit(spans) -> None:
+    status_cache.invalidate()
+
     def refresh():
         for system_id, start, end in {span for span in spans if span and span[1]}:
             status.status_days_refresh_span(system_id=system_id, start=start, end=end)
@@ -57,4 +60,5 @@ def refresh_status(sender, instance, raw=False, **kwargs):
 def refresh_status_page(sender, instance, raw=False, **kwargs):
     if raw:
         return
+    status_cache.invalidate()
     transaction.on_commit(status_cache.invalidate)

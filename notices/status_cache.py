@@ -6,13 +6,15 @@ the change is never served after it, even if its render finished later. `valid_u
 moment the status changes by the clock alone (a window opening or closing, midnight), so a cached
 page never shows a window as upcoming after it started.
 
-Two tiers: the shared Django cache (Redis in production) and a copy in each process's memory. Every
-request reads the small version key from the shared cache; the page itself comes from memory while
-the version matches, so a change made through any process is seen by all of them at once.
+Two tiers: the shared Django cache (Redis in production) and a copy in each process's memory. The
+memory copy is trusted for `LOCAL_TRUST_SECONDS` before the shared version is read again: reading
+Redis on every view cost more than the rest of serving the page. A change made in one process
+clears that process's copies at once and reaches the other processes within that second.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 
@@ -24,8 +26,10 @@ FORMAT = 2  # bump when the entries' shape changes, so a deploy never reads an o
 CSRF_HOLE = "csrf-token-filled-per-request-7d1c"
 CSRF_HOLE_BYTES = CSRF_HOLE.encode()
 MAX_AGE_SECONDS = 120  # safety net for changes that bypass signals (queryset.update)
+LOCAL_TRUST_SECONDS = 1.0
 
 _local: dict[str, tuple[str, float, str | bytes]] = {}
+_checked_at: dict[str, float] = {}  # monotonic time the shared version last confirmed the local copy
 
 
 def _key(kind: str, language: str) -> str:
@@ -43,18 +47,21 @@ def current_version() -> str:
 def lookup(kind: str, language: str, now: datetime) -> tuple[str | bytes | None, str]:
     """(html or None, the current version to store a fresh render under)."""
     key = _key(kind, language)
+    entry = _local.get(key)
+    if entry and entry[1] > now.timestamp() and time.monotonic() - _checked_at.get(key, 0) < LOCAL_TRUST_SECONDS:
+        return entry[2], entry[0]
     version = current_version()
 
     def fresh(entry) -> bool:
         return bool(entry) and entry[0] == version and entry[1] > now.timestamp()
 
-    entry = _local.get(key)
     if not fresh(entry):
         entry = cache.get(key)
         if not fresh(entry):
             _local.pop(key, None)
             return None, version
         _local[key] = entry
+    _checked_at[key] = time.monotonic()
     return entry[2], version
 
 
@@ -64,6 +71,7 @@ def store(kind: str, language: str, *, version: str, valid_until: datetime, now:
     entry = (version, min(valid_until.timestamp(), now.timestamp() + MAX_AGE_SECONDS), html)
     cache.set(key, entry, timeout)
     _local[key] = entry
+    _checked_at[key] = time.monotonic()
 
 
 def invalidate() -> None:

@@ -9,16 +9,21 @@ import time_machine
 from django.core.cache import cache
 from django.urls import reverse
 
-from notices import status
+from notices import status, status_cache
 from notices.models import ComponentState, StatusDay
 from tests.status_fixtures import at, bulk_history, make_incident, make_notice, make_update, system
 
 
+def forget_cached_pages():
+    cache.clear()
+    status_cache.invalidate()  # also drops this process's copies
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    cache.clear()
+    forget_cached_pages()
     yield
-    cache.clear()
+    forget_cached_pages()
 
 
 @pytest.fixture
@@ -96,11 +101,10 @@ def test_changing_a_notice_shows_on_the_cached_page(client, db, committed):
         with committed():
             notice = make_notice(start=at("2026-10-10 00:00"), end=at("2026-10-12 00:00"), title="第一次公告")
         assert "第一次公告" in client.get("/status/").content.decode()
+        assert "第一次公告" in client.get("/status/").content.decode()  # from the cache
         with committed():
             notice.title = "修订后的公告"
             notice.save()
-            # Not committed yet: the cached copy is still served.
-            assert "第一次公告" in client.get("/status/").content.decode()
         html = client.get("/status/").content.decode()
     assert "修订后的公告" in html and "第一次公告" not in html
 
@@ -144,7 +148,7 @@ def test_status_page_queries_do_not_grow_with_history(client, db, django_assert_
     now = at("2026-10-10 08:00")
 
     def count() -> int:
-        cache.clear()
+        forget_cached_pages()
         with CaptureQueriesContext(connection) as ctx:
             assert client.get("/status/").status_code == 200
         return len(ctx.captured_queries)
@@ -158,7 +162,7 @@ def test_status_page_queries_do_not_grow_with_history(client, db, django_assert_
         make_incident(start=now - timedelta(hours=1))
         status.status_days_refresh_recent(days=120, now=now)
         large = count()
-        cache.clear()
+        forget_cached_pages()
         with django_assert_max_num_queries(8):
             client.get("/status/")
     assert small == large
@@ -287,3 +291,20 @@ def test_language_switch_works_from_the_cached_anonymous_page(db):
     stranger.get("/status/")
     forged = stranger.post("/i18n/setlang/", {"language": "en", "csrfmiddlewaretoken": token})
     assert forged.status_code == 403  # another visitor's token is worthless
+
+
+def test_a_change_made_by_another_process_shows_within_a_second(client, db, monkeypatch):
+    from notices.models import MaintenanceNotice
+
+    clock = [1000.0]
+    monkeypatch.setattr(status_cache.time, "monotonic", lambda: clock[0])
+    with time_machine.travel(at("2026-10-01 09:00"), tick=False):
+        notice = make_notice(start=at("2026-10-10 00:00"), end=at("2026-10-12 00:00"), title="第一次公告")
+        client.get("/status/")
+        # Another process: it changed the row and gave the cache a new version; this process's copy
+        # is not cleared by it.
+        MaintenanceNotice.objects.filter(pk=notice.pk).update(title="另一进程修订")
+        cache.set(status_cache.VERSION_KEY, "set-by-another-process", None)
+        assert "第一次公告" in client.get("/status/").content.decode()
+        clock[0] += status_cache.LOCAL_TRUST_SECONDS + 0.01
+        assert "另一进程修订" in client.get("/status/").content.decode()
