@@ -1,4 +1,4 @@
-"""Keep the derived status fresh when notices, incidents or incident updates change.
+"""Keep the derived status fresh when notices, incidents, incident updates or tax systems change.
 
 The status page's cache gets a new version at once and again after the commit (a page rendered
 in between from data read before the commit must not outlive it). After the commit, the days a
@@ -14,7 +14,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from notices import status, status_cache
-from notices.models import Incident, IncidentUpdate, MaintenanceNotice
+from notices.models import Incident, IncidentUpdate, MaintenanceNotice, TaxSystem
 
 
 def _span(instance) -> tuple[int, object, object] | None:
@@ -57,6 +57,8 @@ def refresh_status(sender, instance, raw=False, **kwargs):
 
 @receiver(post_save, sender=IncidentUpdate, dispatch_uid="status-update-saved")
 @receiver(post_delete, sender=IncidentUpdate, dispatch_uid="status-update-deleted")
+@receiver(post_save, sender=TaxSystem, dispatch_uid="status-system-saved")  # added, renamed, retired
+@receiver(post_delete, sender=TaxSystem, dispatch_uid="status-system-deleted")
 def refresh_status_page(sender, instance, raw=False, **kwargs):
     if raw:
         return

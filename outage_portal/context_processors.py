@@ -14,7 +14,7 @@ ANY_MEMBER = frozenset(Role.values)
 NAV_ITEMS: list[tuple[str, str, frozenset[str]]] = [
     (_("Dashboard"), "home", ANY_MEMBER | {"notice_admin"}),
     # --- notices ---
-    (_("Status"), "status-page", ANY_MEMBER | {"notice_admin"}),
+    (_("System status"), "status-page", ANY_MEMBER | {"notice_admin"}),
     # --- subscriptions ---
     # --- invoices ---
     (_("Invoices"), "invoice-list", ANY_MEMBER),

@@ -308,3 +308,11 @@ def test_a_change_made_by_another_process_shows_within_a_second(client, db, monk
         assert "第一次公告" in client.get("/status/").content.decode()
         clock[0] += status_cache.LOCAL_TRUST_SECONDS + 0.01
         assert "另一进程修订" in client.get("/status/").content.decode()
+
+
+def test_retiring_a_system_takes_it_off_the_cached_page(client, db):
+    xian = system()
+    assert f'data-system="{xian.slug}"' in client.get("/status/").content.decode()
+    xian.is_active = False
+    xian.save()
+    assert f'data-system="{xian.slug}"' not in client.get("/status/").content.decode()
