@@ -229,6 +229,7 @@ SPECTACULAR_SETTINGS = {
         "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
         "GapStatusEnum": "recovery.models.GapStatus",
         "ComponentStateEnum": "notices.models.ComponentState",  # /api/status/
+        "FunctionEnum": "notices.grid.Function",  # the grid's columns, wherever a function is named
     },
 }
 
