@@ -21,14 +21,14 @@ from datetime import datetime
 from django.core.cache import cache
 
 VERSION_KEY = "status-page:version"
-FORMAT = 2  # bump when the entries' shape changes, so a deploy never reads an older shape
+FORMAT = 3  # bump when the entries' shape changes, so a deploy never reads an older shape
 # Stand-in for the visitor's CSRF token in the anonymous full-page copy; replaced per request.
 CSRF_HOLE = "csrf-token-filled-per-request-7d1c"
 CSRF_HOLE_BYTES = CSRF_HOLE.encode()
 MAX_AGE_SECONDS = 120  # safety net for changes that bypass signals (queryset.update)
 LOCAL_TRUST_SECONDS = 1.0
 
-_local: dict[str, tuple[str, float, str | bytes]] = {}
+_local: dict[str, tuple[str, float, object]] = {}
 _checked_at: dict[str, float] = {}  # monotonic time the shared version last confirmed the local copy
 
 
@@ -44,7 +44,7 @@ def current_version() -> str:
     return version
 
 
-def lookup(kind: str, language: str, now: datetime) -> tuple[str | bytes | None, str]:
+def lookup(kind: str, language: str, now: datetime) -> tuple[object, str]:
     """(html or None, the current version to store a fresh render under)."""
     key = _key(kind, language)
     entry = _local.get(key)

@@ -35,6 +35,12 @@ def test_anonymous_visitor_finds_grid_incident_and_ical_link(page):
     feeds = page.locator('link[rel="alternate"]').evaluate_all("els => els.map(e => e.type)")
     assert set(feeds) == {"application/rss+xml", "application/atom+xml", "text/calendar"}
 
+    # The language switch works from the cached page (its CSRF token sits at the end of the page).
+    page.goto(f"{page.base_url}/status/")  # served from the cache this time
+    page.click("#language-switch button[data-lang=en]")
+    page.wait_for_selector("html[lang=en]")
+    assert page.locator("#status-grid").count() == 1
+
     page.click(f'a[href="{incident.system.get_absolute_url()}"] >> nth=0')
     page.wait_for_selector("#system-state")
     assert page.locator("#system-state").get_attribute("data-state") == "outage"

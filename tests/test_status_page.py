@@ -316,3 +316,23 @@ def test_retiring_a_system_takes_it_off_the_cached_page(client, db):
     xian.is_active = False
     xian.save()
     assert f'data-system="{xian.slug}"' not in client.get("/status/").content.decode()
+
+
+def test_anonymous_page_is_sent_gzipped_to_browsers_that_accept_it(db):
+    import gzip
+    import re
+
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    plain = browser.get("/status/").content.decode()  # renders and stores; sets the CSRF cookie
+    response = browser.get("/status/", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert response["Content-Encoding"] == "gzip" and "Accept-Encoding" in response["Vary"]
+    html = gzip.decompress(response.content).decode()
+    assert html.endswith("</html>\n") and "增值税发票管理系统" in html
+    assert html.replace(re.search(r'value="([^"]+)">\s*</body>', html).group(1), "") == plain.replace(
+        re.search(r'value="([^"]+)">\s*</body>', plain).group(1), ""
+    )
+    token = re.search(r'form="language-switch" name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    switched = browser.post("/i18n/setlang/", {"language": "en", "next": "/status/", "csrfmiddlewaretoken": token})
+    assert switched.status_code == 302
