@@ -156,9 +156,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _get(port: int, path: str) -> tuple[int, bytes]:
+def _get(port: int, path: str, *, gzip: bool = False) -> tuple[int, bytes]:
+    accept = "Accept-Encoding: gzip\r\n" if gzip else ""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{accept}Connection: close\r\n\r\n".encode())
         chunks = []
         while chunk := sock.recv(65536):
             chunks.append(chunk)
@@ -192,7 +193,10 @@ def _client(args) -> tuple[int, int]:
     """One process: `threads` clients requesting `path` until `seconds` pass. Returns (ok, failed)."""
     port, path, seconds, threads = args
     deadline = time.monotonic() + seconds
-    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+    # What a browser sends: it accepts gzip (and keeps the CSRF cookie, see loop()).
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip, deflate\r\nConnection: close\r\n\r\n"
+    ).encode()
     counts = [0, 0]
     lock = threading.Lock()
 
@@ -314,6 +318,14 @@ def run() -> dict:
         code, body = _get(port, "/status/")
         if code != 200 or "增值税发票管理系统".encode() not in body:
             raise RuntimeError(f"/status/ answered {code}")
+        code, compressed = _get(port, "/status/", gzip=True)
+        if code != 200 or b"Content-Encoding: gzip" not in compressed:
+            raise RuntimeError("/status/ did not answer gzip")
+        import gzip
+
+        if "增值税发票管理系统" not in gzip.decompress(compressed.split(b"\r\n\r\n", 1)[1]).decode():
+            raise RuntimeError("/status/ gzip body does not decode to the page")
+        gzip_bytes = len(compressed.split(b"\r\n\r\n", 1)[1])
         page_bytes = len(body)
         _load(port, "/status/", 1.0)  # warm both workers' caches
         _load(port, "/bench/constant/", 1.0)
@@ -348,6 +360,7 @@ def run() -> dict:
             "uncached_render_seconds": round(uncached["uncached_render_seconds"], 4),
             "uncached_queries": uncached["uncached_queries"],
             "page_bytes": page_bytes,
+            "gzip_bytes": gzip_bytes,
             "peak_rss_mb": rss,
             "systems": SYSTEMS,
             "notices": NOTICES,
