@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class NoticesConfig(AppConfig):
     name = "notices"
     verbose_name = _("Tax systems, notices and incidents")
+
+    def ready(self):
+        # Status: cache invalidation and history-day receivers, and the nightly task (not in tasks.py).
+        from notices import signals, status_tasks  # noqa: F401

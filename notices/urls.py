@@ -1,7 +1,8 @@
+from django.conf import settings
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from notices import api, views
+from notices import api, feeds, status_api, status_views, views
 from notices.notify import api as notify_api
 from notices.notify import urls as notify_urls
 
@@ -39,6 +40,11 @@ urlpatterns: list = [
     path("manage/templates/new/", views.manage_template_form, name="manage-template-new"),
     path("manage/templates/<int:pk>/edit/", views.manage_template_form, name="manage-template-edit"),
     path("manage/templates/<int:pk>/delete/", views.manage_template_delete, name="manage-template-delete"),
+    path("status/", status_views.status_page, name="status-page"),
+    path("status/calendar/", status_views.status_calendar, name="status-calendar"),
+    path("status/feed.rss", feeds.StatusRssFeed(), name="status-rss"),
+    path("status/feed.atom", feeds.StatusAtomFeed(), name="status-atom"),
+    path("status/maintenance.ics", status_views.status_ical, name="status-ical"),
     # --- subscriptions, channels, deliveries ---
     *notify_urls.urlpatterns,
 ]
@@ -46,6 +52,10 @@ urlpatterns: list = [
 api_urlpatterns: list = [
     # --- catalogue, notices, incidents, status ---
     *router.urls,
+    path("status/", status_api.StatusView.as_view(), name="api-status"),
     # --- subscriptions, deliveries ---
     *notify_api.router.urls,
 ]
+
+if settings.BENCH_ENDPOINTS:  # bench/bench_status_page.py's floor: a constant response on the same server
+    urlpatterns.append(path("bench/constant/", status_views.bench_constant, name="bench-constant"))

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from notices import forms, services
+from notices import forms, selectors, services
 from notices.conflicts import notice_warnings, window_warnings
 from notices.filters import IncidentFilter, NoticeFilter
 from notices.grid import Function
@@ -50,13 +50,14 @@ def _duration(start, end) -> tuple[int, int]:
 
 def system_detail(request, slug: str):
     system = get_object_or_404(TaxSystem, slug=slug)
-    notices = system.notices.not_cancelled().order_by("-window_start")[:20]
-    incidents = system.incidents.order_by("-started_at")[:20]
-    return render(
-        request,
-        "notices/system_detail.html",
-        {"system": system, "notices": notices, "incidents": incidents},
+    context = selectors.system_page(system, timezone.now())
+    context.update(
+        system=system,
+        status_groups=[{"region": "", "rows": [context["status"]]}],
+        notices=system.notices.not_cancelled().order_by("-window_start")[:20],
+        incidents_recent=system.incidents.order_by("-started_at")[:20],
     )
+    return render(request, "notices/system_detail.html", context)
 
 
 def notice_detail(request, pk: int):

@@ -14,6 +14,7 @@ ANY_MEMBER = frozenset(Role.values)
 NAV_ITEMS: list[tuple[str, str, frozenset[str]]] = [
     (_("Dashboard"), "home", ANY_MEMBER | {"notice_admin"}),
     # --- notices ---
+    (_("System status"), "status-page", ANY_MEMBER | {"notice_admin"}),
     (_("Manage notices"), "manage-notice-list", frozenset({"notice_admin"})),
     # --- subscriptions ---
     (_("Subscriptions"), "notify-settings", ANY_MEMBER | {"notice_admin"}),

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from outage_portal.env import env_bool, env_int, env_list, env_str
@@ -235,6 +236,8 @@ SPECTACULAR_SETTINGS = {
         "JobStateEnum": "invoices.models.TaxFetchState",
         "ReviewStateEnum": "recovery.reissue.models.ReviewState",
         "EvidenceKindEnum": "recovery.reissue.models.EvidenceKind",
+        "ComponentStateEnum": "notices.models.ComponentState",  # /api/status/
+        "FunctionEnum": "notices.grid.Function",  # the grid's columns, wherever a function is named
     },
 }
 
@@ -297,6 +300,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "notices.notify.tasks.deliveries_sweep_task",
         "schedule": timedelta(minutes=1),
     },
+    # notices (status): roll the 90-day history bars into the new day (Asia/Shanghai midnight).
+    "status-days-nightly": {
+        "task": "notices.status_tasks.status_days_nightly",
+        "schedule": crontab(hour=0, minute=5),
+    },
 }
 
 # --- Domain settings ------------------------------------------------------------------------
@@ -351,6 +359,8 @@ if NOTIFY_LEASE_SECONDS <= NOTIFY_HTTP_CONNECT_TIMEOUT + NOTIFY_HTTP_READ_TIMEOU
 # and how many days before a filing deadline the dashboard reminds accountants during an outage.
 HAND_ISSUED_ENTRY_DAYS = env_int("HAND_ISSUED_ENTRY_DAYS", 7)
 DEFERRED_FILING_REMIND_DAYS = env_int("DEFERRED_FILING_REMIND_DAYS", 5)
+# bench/ only: serves a bare constant view, the floor the status-page benchmark compares against.
+BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 
 # Steps of `manage.py load_demo`, in order; each app adds the part of the story it owns.
 DEMO_SCENARIO_STEPS = [

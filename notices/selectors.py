@@ -1,0 +1,152 @@
+"""Reads for the status page, the system page and the finance dashboard's status panels.
+
+Each builds everything from a fixed handful of queries, whatever the number of notices, incidents
+and days (the status page is what everyone opens during an outage).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from notices import status
+from notices.models import Incident, IncidentState, IncidentUpdate, MaintenanceNotice, TaxSystem
+
+UPCOMING_DAYS_PAGE = 30
+UPCOMING_DAYS_DASHBOARD = 14
+RECENTLY_RESOLVED_DAYS = 7
+
+
+def _windows(now: datetime, *, days: int, systems=None):
+    """Windows (not cancelled) in progress now or starting within `days`, soonest first."""
+    queryset = (
+        MaintenanceNotice.objects.not_cancelled()
+        .filter(window_end__gt=now, window_start__lt=now + timedelta(days=days))
+        .select_related("system")
+        .order_by("window_start", "pk")
+    )
+    if systems is not None:
+        queryset = queryset.filter(system__in=systems)
+    return list(queryset)
+
+
+def _active_incidents(now: datetime, *, systems=None):
+    latest_first = IncidentUpdate.objects.order_by("-posted_at", "-pk")
+    queryset = (
+        status.active_incidents(now)
+        .select_related("system")
+        .prefetch_related(Prefetch("updates", queryset=latest_first, to_attr="updates_latest_first"))
+        .order_by("-started_at", "-pk")
+    )
+    if systems is not None:
+        queryset = queryset.filter(system__in=systems)
+    return list(queryset)
+
+
+def _split(windows, now):
+    current = [n for n in windows if n.window_start <= now]
+    upcoming = [n for n in windows if n.window_start > now]
+    return current, upcoming
+
+
+def _grid(systems, current_windows, incidents, now):
+    # Incidents that have started but are not yet resolved count, whatever their recorded end.
+    return status.status_grid(
+        systems,
+        notices=current_windows,
+        incidents=[i for i in incidents if i.started_at <= now and (i.ended_at is None or i.ended_at > now)],
+    )
+
+
+def next_change(now: datetime, windows) -> datetime:
+    """When the derived status next changes by the clock alone: a window opening or closing, or midnight
+    (the history bars move on a day). Caches of the status must not outlive it."""
+    moments = [m for n in windows for m in (n.window_start, n.window_end) if m > now]
+    local = timezone.localtime(now)
+    midnight = timezone.make_aware(datetime.combine(local.date() + timedelta(days=1), datetime.min.time()))
+    return min([midnight, *moments])
+
+
+def status_page(now: datetime) -> dict:
+    """Everything the public status page shows: the grid by region, active incidents, windows now and
+    upcoming, recently resolved incidents and a 90-day bar per system. Six queries."""
+    systems = list(TaxSystem.objects.active())
+    windows = _windows(now, days=UPCOMING_DAYS_PAGE)
+    current, upcoming = _split(windows, now)
+    incidents = _active_incidents(now)
+    resolved = list(
+        Incident.objects.filter(
+            state=IncidentState.RESOLVED, ended_at__gte=now - timedelta(days=RECENTLY_RESOLVED_DAYS)
+        )
+        .select_related("system")
+        .order_by("-ended_at", "-pk")[:20]
+    )
+    grid = _grid(systems, current, incidents, now)
+    today = status.local_date(now)
+    days = status.history([s.pk for s in systems], today=today)
+    for row in grid:
+        row.history = status.history_bar(days[row.system.pk], today=today)
+    regions = [
+        {"region": region, "rows": list(rows)} for region, rows in groupby(grid, key=lambda row: row.system.region)
+    ]
+    affected = [row for row in grid if row.state != status.ComponentState.OPERATIONAL]
+    return {
+        "now": now,
+        "regions": _merge_regions(regions),
+        "grid": grid,
+        "affected": affected,
+        "current_windows": current,
+        "upcoming_windows": upcoming,
+        "incidents": incidents,
+        "resolved_incidents": resolved,
+        "functions": status.Function.choices,
+        "valid_until": next_change(now, windows),
+    }
+
+
+def _merge_regions(groups: list[dict]) -> list[dict]:
+    """groupby splits a region whose systems are not contiguous in sort order; join them again."""
+    merged: dict[str, dict] = {}
+    for group in groups:
+        merged.setdefault(group["region"], {"region": group["region"], "rows": []})["rows"].extend(group["rows"])
+    return list(merged.values())
+
+
+def system_page(system: TaxSystem, now: datetime) -> dict:
+    """A system's current state per function, its windows now and upcoming, active incidents, 90-day bar."""
+    windows = _windows(now, days=UPCOMING_DAYS_PAGE, systems=[system])
+    current, upcoming = _split(windows, now)
+    incidents = _active_incidents(now, systems=[system])
+    [row] = _grid([system], current, incidents, now)
+    today = status.local_date(now)
+    row.history = status.history_bar(status.history([system.pk], today=today)[system.pk], today=today)
+    return {
+        "status": row,
+        "current_windows": current,
+        "upcoming_windows": upcoming,
+        "incidents": incidents,
+        "functions": status.Function.choices,
+    }
+
+
+def dashboard_panels(now: datetime) -> dict:
+    """The finance dashboard's status panels: what is not operational now (and a compact grid),
+    windows in the next 14 days, active incidents. Four queries."""
+    systems = list(TaxSystem.objects.active())
+    windows = _windows(now, days=UPCOMING_DAYS_DASHBOARD)
+    current, upcoming = _split(windows, now)
+    incidents = _active_incidents(now)
+    grid = _grid(systems, current, incidents, now)
+    affected_cells = [(row, cell) for row in grid for cell in row.affected_cells]
+    return {
+        "now": now,
+        "grid": grid,
+        "functions": status.Function.choices,
+        "affected_cells": affected_cells,
+        "current_windows": current,
+        "upcoming_windows": upcoming,
+        "incidents": incidents,
+    }
