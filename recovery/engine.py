@@ -193,8 +193,6 @@ def compare(*, run, now, end: date | None = None) -> None:
                   AND i.invoice_key = {PAIRS}.invoice_key)""",
             values,
         )
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ANALYZE {PAIRS}")  # so the self-joins below hash the two small sides
         if fuzzy_on:
             # 3. Fuzzy rule: suggest an unmatched record on the other side with the same parties and total
             #    within N days, for a person to accept. A join between the two small unmatched sets.
