@@ -6,9 +6,11 @@ a bare SQL full outer join over the same rows, measured in the same run.
 
 Honest measurement: both tables are VACUUM ANALYZEd before anything is timed (hint bits set, pages
 marked all-visible — the engine's duplicate check reads an index only when vacuum has done that, as
-autovacuum does after a bulk import). The floor is the fastest of four runs of the bare join: with
-the server's defaults and with the engine's session settings (jit off, work_mem 256MB), before and
-after the engine runs. The rerun (a second run over unchanged data) is reported as its own entry.
+autovacuum does after a bulk import), then checkpointed. The floor is the fastest of four runs of the
+bare join: with the server's defaults and with the engine's session settings (jit off, work_mem
+256MB), before and after the engine runs; the engine's time is likewise the fastest of RUNS first
+runs (gaps table emptied before each), commit included. The rerun (another run over unchanged data,
+every gap found again) is reported as its own entry, `reconciliation_rerun`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import date
 
 ROWS = int(os.environ.get("BENCH_RECONCILE_ROWS", "1000000"))
 SCRATCH_DB = "bench_reconcile"
+RUNS = 2  # the machine is shared and noisy: every timing is the best of a few, the floor's as well as ours
 
 
 def _database_url() -> str:
@@ -132,8 +135,12 @@ def run() -> dict:
         cur.execute("VACUUM ANALYZE invoices_taxrecord")
         cur.execute("CHECKPOINT")  # so that flushing the generated rows is timed in neither the floor nor ours
     floor = _floor(connection, company.pk)
-    seconds = _timed_run(company)
-    rerun_seconds = _timed_run(company)
+    seconds = float("inf")
+    for _attempt in range(RUNS):  # each a first run: no gaps recorded yet
+        with connection.cursor() as cur:
+            cur.execute("TRUNCATE recovery_discrepancy, recovery_alert, recovery_reconciliationrun CASCADE")
+        seconds = min(seconds, _timed_run(company))
+    rerun_seconds = min(_timed_run(company) for _attempt in range(RUNS))  # every gap found again
     floor = min(floor, _floor(connection, company.pk))
     gaps = Discrepancy.objects.filter(company=company).count()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -144,10 +144,22 @@ class Discrepancy(models.Model):
     gap_key = models.CharField(_("gap key"), max_length=80)
     invoice_key = models.CharField(_("invoice key"), max_length=32)
     invoice = models.ForeignKey(
-        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+        Invoice,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     tax_record = models.ForeignKey(
-        TaxRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+        TaxRecord,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     suggested_tax_record = models.ForeignKey(
         TaxRecord,
@@ -215,8 +227,18 @@ class Discrepancy(models.Model):
         indexes = [
             models.Index(fields=["company", "status", "kind"], name="discrepancy_status_kind"),
             models.Index(fields=["company", "direction", "issue_date"], name="discrepancy_period"),
-            models.Index(fields=["company", "incident_kind", "incident_id"], name="discrepancy_incident"),
-            models.Index(fields=["assignee", "status"], name="discrepancy_assignee"),
+            # Partial: a gap is written without a window, an assignee and (on one side) an invoice or a
+            # tax record, so these stay out of the bulk insert; lookups by a value still use them.
+            models.Index(
+                fields=["company", "incident_kind", "incident_id"],
+                condition=Q(incident_id__isnull=False),
+                name="discrepancy_incident",
+            ),
+            models.Index(
+                fields=["assignee", "status"], condition=Q(assignee__isnull=False), name="discrepancy_assignee"
+            ),
+            models.Index(fields=["invoice"], condition=Q(invoice__isnull=False), name="discrepancy_invoice"),
+            models.Index(fields=["tax_record"], condition=Q(tax_record__isnull=False), name="discrepancy_tax_record"),
         ]
 
     def __str__(self) -> str:
