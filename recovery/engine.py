@@ -1,8 +1,10 @@
 """Set-based reconciliation engine: a few SQL statements over the period, results upserted in bulk.
 
-Each statement is INSERT ... SELECT ... ON CONFLICT DO UPDATE over `recovery_discrepancy` (both
-SQLite ≥ 3.24 and PostgreSQL), so a gap found again keeps its row and only `last_seen_*` moves.
-Explanations are fixed English msgids (translated when shown); numbers are shown from the joined rows.
+Two passes read the period's million-row tables: the full outer join (into a small scratch table of
+pairs) and the duplicate check (an ordered, index-only pass). Gaps are written by one
+INSERT ... SELECT ... ON CONFLICT DO UPDATE over `recovery_discrepancy` (both SQLite ≥ 3.33 and
+PostgreSQL), so a gap found again keeps its row and only `last_seen_*` moves. Explanations are fixed
+English msgids (translated when shown); numbers are shown from the compared rows.
 """
 
 # ruff: noqa: S608 -- only module constants and ints are interpolated; values go as parameters.
