@@ -3,6 +3,14 @@
 1% of invoices are missing from the tax system, 1% of tax records are missing from the books, and
 0.5% of pairs differ in amount. Data is generated with set-based SQL (generate_series). The floor is
 a bare SQL full outer join over the same rows, measured in the same run.
+
+Honest measurement: both tables are VACUUM ANALYZEd before anything is timed (hint bits set, pages
+marked all-visible — the engine's duplicate check reads an index only when vacuum has done that, as
+autovacuum does after a bulk import), then checkpointed. The floor is the fastest of four runs of the
+bare join: with the server's defaults and with the engine's session settings (jit off, work_mem
+256MB), before and after the engine runs; the engine's time is likewise the fastest of RUNS first
+runs (gaps table emptied before each), commit included. The rerun (another run over unchanged data,
+every gap found again) is reported as its own entry, `reconciliation_rerun`.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from datetime import date
 
 ROWS = int(os.environ.get("BENCH_RECONCILE_ROWS", "1000000"))
 SCRATCH_DB = "bench_reconcile"
+RUNS = 2  # the machine is shared and noisy: every timing is the best of a few, the floor's as well as ours
 
 
 def _database_url() -> str:
@@ -48,6 +57,46 @@ def _select(company_id: int, *, bump: str) -> str:
         NULL, now(), now()"""
 
 
+FLOOR_SQL = """SELECT count(*) FROM (SELECT i.invoice_key, t.invoice_key FROM
+     (SELECT * FROM invoices_invoice WHERE company_id = %s AND direction = 'issued') i
+     FULL OUTER JOIN (SELECT * FROM invoices_taxrecord WHERE company_id = %s AND direction = 'issued') t
+     ON t.invoice_key = i.invoice_key
+   WHERE i.id IS NULL OR t.id IS NULL OR i.total <> t.total) x"""
+
+
+def _floor(connection, company_id: int) -> float:
+    """The fastest bare full outer join, with the server's settings and with the engine's."""
+    from django.db import transaction
+
+    best = float("inf")
+    for engine_settings in (False, True):
+        with transaction.atomic(), connection.cursor() as cur:
+            if engine_settings:
+                cur.execute("SET LOCAL jit = off")
+                cur.execute("SET LOCAL work_mem = '256MB'")
+            t0 = time.perf_counter()
+            cur.execute(FLOOR_SQL, [company_id, company_id])
+            cur.fetchone()
+            best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _timed_run(company, now=None) -> float:
+    from django.db import transaction
+    from django.utils import timezone
+
+    from recovery import engine
+    from recovery.models import ReconciliationRun
+
+    run_ = ReconciliationRun.objects.create(
+        company=company, direction="issued", period_start=date(2026, 1, 1), period_end=date(2026, 12, 31)
+    )
+    t0 = time.perf_counter()
+    with transaction.atomic():  # the commit (deferred foreign-key checks) is part of writing the gaps
+        engine.compare(run=run_, now=now or timezone.now())
+    return time.perf_counter() - t0
+
+
 def run() -> dict:
     _database_url()
     import django
@@ -57,8 +106,7 @@ def run() -> dict:
     from django.db import connection
 
     from outage_portal.models import Company
-    from recovery import engine
-    from recovery.models import Discrepancy, ReconciliationRun
+    from recovery.models import Discrepancy
 
     call_command("migrate", verbosity=0)
     company, _ = Company.objects.get_or_create(
@@ -82,31 +130,24 @@ def run() -> dict:
             "FROM generate_series(1, %s) g WHERE g %% 100 <> 0",
             [ROWS + missing_each],
         )
-        cur.execute("ANALYZE invoices_invoice; ANALYZE invoices_taxrecord")
-        t0 = time.perf_counter()
-        cur.execute(
-            """SELECT count(*) FROM (SELECT i.invoice_key, t.invoice_key FROM
-                 (SELECT * FROM invoices_invoice WHERE company_id = %s AND direction = 'issued') i
-                 FULL OUTER JOIN (SELECT * FROM invoices_taxrecord WHERE company_id = %s AND direction = 'issued') t
-                 ON t.invoice_key = i.invoice_key
-               WHERE i.id IS NULL OR t.id IS NULL OR i.total <> t.total) x""",
-            [company.pk, company.pk],
-        )
-        cur.fetchone()
-        floor = time.perf_counter() - t0
-    run_ = ReconciliationRun.objects.create(
-        company=company, direction="issued", period_start=date(2026, 1, 1), period_end=date(2026, 12, 31)
-    )
-    from django.db import transaction
-    from django.utils import timezone
-
-    t0 = time.perf_counter()
-    with transaction.atomic():
-        engine.compare(run=run_, now=timezone.now())
-    seconds = time.perf_counter() - t0
+    with connection.cursor() as cur:  # VACUUM cannot run inside a transaction block; autocommit here
+        cur.execute("VACUUM ANALYZE invoices_invoice")
+        cur.execute("VACUUM ANALYZE invoices_taxrecord")
+        cur.execute("CHECKPOINT")  # so that flushing the generated rows is timed in neither the floor nor ours
+    floor = _floor(connection, company.pk)
+    seconds = float("inf")
+    for _attempt in range(RUNS):  # each a first run: no gaps recorded yet
+        with connection.cursor() as cur:
+            cur.execute("TRUNCATE recovery_discrepancy, recovery_alert, recovery_reconciliationrun CASCADE")
+        seconds = min(seconds, _timed_run(company))
+    rerun_seconds = min(_timed_run(company) for _attempt in range(RUNS))  # every gap found again
+    floor = min(floor, _floor(connection, company.pk))
     gaps = Discrepancy.objects.filter(company=company).count()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"reconciliation: {ROWS} rows, {gaps} gaps, {seconds:.2f}s vs floor {floor:.2f}s, peak {peak:.0f} MB")
+    print(
+        f"reconciliation: {ROWS} rows, {gaps} gaps, {seconds:.2f}s (rerun {rerun_seconds:.2f}s) "
+        f"vs floor {floor:.2f}s, peak {peak:.0f} MB"
+    )
     return {
         "reconciliation": {
             "rows": ROWS,
@@ -116,7 +157,15 @@ def run() -> dict:
             "ratio": round(seconds / floor, 2) if floor else None,
             "peak_rss_mb": round(peak, 1),
             "target": 1.5,
-        }
+        },
+        "reconciliation_rerun": {
+            "rows": ROWS,
+            "gaps": gaps,
+            "seconds": round(rerun_seconds, 3),
+            "floor_seconds": round(floor, 3),
+            "ratio": round(rerun_seconds / floor, 2) if floor else None,
+            "peak_rss_mb": round(peak, 1),
+        },
     }
 
 

@@ -164,7 +164,13 @@ class Invoice(InvoiceFields):
         constraints = _invoice_constraints("invoice")
         indexes = [
             models.Index(fields=["company", "direction", "issue_date"], name="invoice_period"),
-            models.Index(fields=["company", "seller_tax_id", "buyer_tax_id", "issue_date"], name="invoice_parties"),
+            # Also covers reconciliation's possible-duplicate check (same parties, date and total): with
+            # `total` and `direction` in it, that check is one ordered index-only pass, no hash of the period.
+            models.Index(
+                fields=["company", "seller_tax_id", "buyer_tax_id", "issue_date", "total"],
+                include=["direction"],
+                name="invoice_parties",
+            ),
         ]
 
 

@@ -1,8 +1,10 @@
 """Set-based reconciliation engine: a few SQL statements over the period, results upserted in bulk.
 
-Each statement is INSERT ... SELECT ... ON CONFLICT DO UPDATE over `recovery_discrepancy` (both
-SQLite ≥ 3.24 and PostgreSQL), so a gap found again keeps its row and only `last_seen_*` moves.
-Explanations are fixed English msgids (translated when shown); numbers are shown from the joined rows.
+Two passes read the period's million-row tables: the full outer join (into a small scratch table of
+pairs) and the duplicate check (an ordered, index-only pass). Gaps are written by one
+INSERT ... SELECT ... ON CONFLICT DO UPDATE over `recovery_discrepancy` (both SQLite ≥ 3.33 and
+PostgreSQL), so a gap found again keeps its row and only `last_seen_*` moves. Explanations are fixed
+English msgids (translated when shown); numbers are shown from the compared rows.
 """
 
 # ruff: noqa: S608 -- only module constants and ints are interpolated; values go as parameters.
@@ -28,6 +30,14 @@ EXPLAIN_AMOUNT = gettext_noop("Matched by key, but the amount, tax or total diff
 EXPLAIN_STATUS = gettext_noop("Matched by key, but the status (normal, voided, red-letter) differs.")
 EXPLAIN_COUNTERPARTY = gettext_noop("Matched by key, but the seller or buyer tax ID differs.")
 EXPLAIN_DUPLICATE = gettext_noop("Another invoice has the same seller, buyer, date and total under a different number.")
+EXPLANATIONS = {
+    "only_in_books": EXPLAIN_ONLY_IN_BOOKS,
+    "only_in_tax_system": EXPLAIN_ONLY_IN_TAX,
+    "amount": EXPLAIN_AMOUNT,
+    "status": EXPLAIN_STATUS,
+    "counterparty": EXPLAIN_COUNTERPARTY,
+    "duplicate": EXPLAIN_DUPLICATE,
+}
 
 INV = "invoices_invoice"
 TAX = "invoices_taxrecord"
@@ -66,176 +76,202 @@ def _day_diff(a: str, b: str) -> str:
     return f"abs(julianday({a}) - julianday({b}))"
 
 
-def _round2(expr: str) -> str:
+def _gap(a: str, b: str) -> str:
+    """SQL for |a - b| of two money columns, to the cent.
+
+    PostgreSQL's numeric(16, 2) subtracts exactly; SQLite keeps decimals as floats, so there the
+    difference is rounded to the cent before it meets the tolerance.
+    """
     if connection.vendor == "postgresql":
-        return f"round(({expr})::numeric, 2)"
-    return f"round({expr}, 2)"
+        return f"abs({a} - {b})"
+    return f"round(abs({a} - {b}), 2)"
+
+
+def _comparisons(i: str, t: str) -> dict[str, str]:
+    """SQL comparing books row `i` with tax row `t`, per column of the scratch table."""
+    over = "> CAST(%(tol)s AS NUMERIC)"  # a text parameter never compares as a number on SQLite
+    return {
+        "total_gap": _gap(f"{i}.total", f"{t}.total"),
+        "amount_differs": (
+            f"({_gap(f'{i}.amount', f'{t}.amount')} {over} OR {_gap(f'{i}.tax', f'{t}.tax')} {over} "
+            f"OR {_gap(f'{i}.total', f'{t}.total')} {over})"
+        ),
+        "status_differs": f"{i}.status <> {t}.status",
+        "parties_differ": f"({i}.seller_tax_id <> {t}.seller_tax_id OR {i}.buyer_tax_id <> {t}.buyer_tax_id)",
+    }
 
 
 PAIRS = "recon_pairs"  # per-connection scratch table: the period's unmatched or differing pairs
 
+# The pair's own side (our books when we hold the invoice, else the tax system), copied in the one
+# pass so that nothing after it reads the million-row tables again.
+OWN_COLUMNS = ("issue_date", "issued_at", "amount", "tax", "total", "status", "seller_tax_id", "buyer_tax_id")
 
-def _scratch_table(cursor) -> None:
+
+DUPLICATES = "recon_duplicate_groups"  # per-connection scratch table: (parties, date, total) held twice or more
+
+
+def _scratch_tables(cursor) -> None:
+    timestamp = "timestamp with time zone" if connection.vendor == "postgresql" else "datetime"
     cursor.execute(f"DROP TABLE IF EXISTS {PAIRS}")
+    cursor.execute(f"DROP TABLE IF EXISTS {DUPLICATES}")
     cursor.execute(
-        f"CREATE TEMPORARY TABLE {PAIRS} (iid bigint NULL, tid bigint NULL, invoice_key varchar(40) NOT NULL, "
-        "suggested_tid bigint NULL, suggested_iid bigint NULL)"
+        f"""CREATE TEMPORARY TABLE {DUPLICATES} (seller_tax_id varchar(20) NOT NULL, buyer_tax_id varchar(20) NOT NULL,
+            issue_date date NOT NULL, total numeric(16, 2) NOT NULL)"""
+    )
+    cursor.execute(
+        f"""CREATE TEMPORARY TABLE {PAIRS} (
+            iid bigint NULL, tid bigint NULL, invoice_key varchar(32) NOT NULL,
+            issue_date date NOT NULL, issued_at {timestamp} NULL, amount numeric(16, 2) NOT NULL,
+            tax numeric(16, 2) NOT NULL, total numeric(16, 2) NOT NULL, status varchar(12) NOT NULL,
+            seller_tax_id varchar(20) NOT NULL, buyer_tax_id varchar(20) NOT NULL,
+            total_gap numeric(16, 2) NULL, amount_differs boolean NULL, status_differs boolean NULL,
+            parties_differ boolean NULL, suggested_tid bigint NULL, suggested_iid bigint NULL)"""
     )
 
 
 def compare(*, run, now, end: date | None = None) -> None:
     """Upsert every gap of `run`'s company/direction/period; mark the rest of the period resolved.
 
-    One full outer join over the period finds every pair that is unmatched or differs (the only pass
-    over all rows besides the duplicate check); everything after works on that small scratch table.
+    One full outer join over the period copies every pair that is unmatched or differs into a small
+    scratch table (the only pass over all rows besides the duplicate check); everything after works
+    on that table, and one INSERT writes every gap kind.
     """
     ops = connection.ops
     tol = Decimal(getattr(settings, "RECONCILE_AMOUNT_TOLERANCE", Decimal("0")) or 0)
     fuzzy_days = int(getattr(settings, "RECONCILE_FUZZY_DAYS", 3))
     fuzzy_on = MatchRule.objects.filter(method=MatchRule.Method.FUZZY, enabled=True).exists()
     now_db = ops.adapt_datetimefield_value(now)
-    start: date = run.period_start
     end = end or run.period_end  # a partial run compares only up to where the tax system's data reaches
-    base = [run.company_id, run.direction, ops.adapt_datefield_value(start), ops.adapt_datefield_value(end)]
-    owner = [run.company_id, run.direction]
-    stamp = [run.pk, run.pk, now_db, now_db]
-    tol_db = ops.adapt_decimalfield_value(tol, 16, 2)
-    over = "> CAST(%s AS NUMERIC)"  # a text parameter never compares as a number on SQLite
-    differs = (
-        f"({_round2('abs(i.amount - t.amount)')} {over} OR {_round2('abs(i.tax - t.tax)')} {over} "
-        f"OR {_round2('abs(i.total - t.total)')} {over})"
-    )
-    columns = "id, invoice_key, amount, tax, total, status, seller_tax_id, buyer_tax_id"
-    period = "company_id = %s AND direction = %s AND issue_date BETWEEN %s AND %s"
-    tail = "'', '', '', '', '', %s, %s, %s, %s"
+    values = {
+        "company": run.company_id,
+        "direction": run.direction,
+        "start": ops.adapt_datefield_value(run.period_start),
+        "end": ops.adapt_datefield_value(end),
+        "tol": ops.adapt_decimalfield_value(tol, 16, 2),
+        "run": run.pk,
+        "now": now_db,
+        **EXPLANATIONS,
+    }
+    owner = "company_id = %(company)s AND direction = %(direction)s"
+    period = f"{owner} AND issue_date BETWEEN %(start)s AND %(end)s"
+    own_names = ", ".join(OWN_COLUMNS)
+    own = ", ".join(f"CASE WHEN i.id IS NULL THEN t.{c} ELSE i.{c} END" for c in OWN_COLUMNS)
+    compared = _comparisons("i", "t")
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Compiling this one big join costs more than running it; one hash table fits in memory.
             cursor.execute("SET LOCAL jit = off")
             cursor.execute("SET LOCAL work_mem = '256MB'")
-        _scratch_table(cursor)
+        _scratch_tables(cursor)
         # 1. The one pass: pairs missing on a side, or matched by key but differing in anything compared.
+        #    The filter is plain inequality, cheap on every row; the tolerance is judged on the few it
+        #    lets through (a pair differing only within the tolerance is kept but flags nothing).
         cursor.execute(
-            f"""INSERT INTO {PAIRS} (iid, tid, invoice_key)
-            SELECT i.id, t.id, COALESCE(i.invoice_key, t.invoice_key)
-            FROM (SELECT {columns} FROM {INV} WHERE {period}) i
-            FULL OUTER JOIN (SELECT {columns} FROM {TAX} WHERE {period}) t ON t.invoice_key = i.invoice_key
-            WHERE i.id IS NULL OR t.id IS NULL OR {differs} OR i.status <> t.status
-               OR i.seller_tax_id <> t.seller_tax_id OR i.buyer_tax_id <> t.buyer_tax_id""",
-            [*base, *base, tol_db, tol_db, tol_db],
+            f"""INSERT INTO {PAIRS} (iid, tid, invoice_key, {own_names}, {", ".join(compared)})
+            SELECT i.id, t.id, COALESCE(i.invoice_key, t.invoice_key), {own},
+                   {", ".join(compared.values())}
+            FROM (SELECT id, invoice_key, {own_names} FROM {INV} WHERE {period}) i
+            FULL OUTER JOIN (SELECT id, invoice_key, {own_names} FROM {TAX} WHERE {period}) t
+              ON t.invoice_key = i.invoice_key
+            WHERE i.id IS NULL OR t.id IS NULL OR i.amount <> t.amount OR i.tax <> t.tax OR i.total <> t.total
+               OR i.status <> t.status OR i.seller_tax_id <> t.seller_tax_id OR i.buyer_tax_id <> t.buyer_tax_id""",
+            values,
         )
-        # 2. A twin dated outside the period is still a twin: our invoice's twin joins the pair; a tax
-        #    record whose invoice lies in another period belongs to that period's run.
+        # 2. A twin dated outside the period is still a twin: our invoice's twin joins the pair (and is
+        #    compared with it); a tax record whose invoice lies in another period belongs to that run.
+        twin = _comparisons(PAIRS, "t")
         cursor.execute(
-            f"""UPDATE {PAIRS} SET tid = (SELECT t.id FROM {TAX} t WHERE t.company_id = %s AND t.direction = %s
-                                          AND t.invoice_key = {PAIRS}.invoice_key)
-            WHERE tid IS NULL""",
-            owner,
+            f"""UPDATE {PAIRS} SET tid = t.id, {", ".join(f"{c} = {sql}" for c, sql in twin.items())}
+            FROM {TAX} t
+            WHERE {PAIRS}.tid IS NULL AND t.company_id = %(company)s AND t.direction = %(direction)s
+              AND t.invoice_key = {PAIRS}.invoice_key""",
+            values,
         )
         cursor.execute(
             f"""DELETE FROM {PAIRS} WHERE iid IS NULL AND EXISTS (SELECT 1 FROM {INV} i
-                WHERE i.company_id = %s AND i.direction = %s AND i.invoice_key = {PAIRS}.invoice_key)""",
-            owner,
+                WHERE i.company_id = %(company)s AND i.direction = %(direction)s
+                  AND i.invoice_key = {PAIRS}.invoice_key)""",
+            values,
         )
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ANALYZE {PAIRS}")  # so the joins below look pairs up by primary key
         if fuzzy_on:
             # 3. Fuzzy rule: suggest an unmatched record on the other side with the same parties and total
             #    within N days, for a person to accept. A join between the two small unmatched sets.
-            for own, other, own_col, other_col, target in (
-                (INV, TAX, "iid", "tid", "suggested_tid"),
-                (TAX, INV, "tid", "iid", "suggested_iid"),
-            ):
+            for own_col, other_col, target in (("iid", "tid", "suggested_tid"), ("tid", "iid", "suggested_iid")):
                 cursor.execute(
                     f"""UPDATE {PAIRS} SET {target} = s.candidate
                     FROM (SELECT a.{own_col} AS owner_id, MIN(b.{other_col}) AS candidate
-                          FROM {PAIRS} a JOIN {own} x ON x.id = a.{own_col}
-                          JOIN {PAIRS} b ON b.{own_col} IS NULL AND b.{other_col} IS NOT NULL
-                          JOIN {other} y ON y.id = b.{other_col}
-                          WHERE a.{other_col} IS NULL AND y.seller_tax_id = x.seller_tax_id
-                            AND y.buyer_tax_id = x.buyer_tax_id AND y.total = x.total
-                            AND {_day_diff("y.issue_date", "x.issue_date")} <= {int(fuzzy_days)}
+                          FROM {PAIRS} a JOIN {PAIRS} b ON b.{own_col} IS NULL AND b.{other_col} IS NOT NULL
+                           AND b.seller_tax_id = a.seller_tax_id AND b.buyer_tax_id = a.buyer_tax_id
+                           AND b.total = a.total AND {_day_diff("b.issue_date", "a.issue_date")} <= {fuzzy_days}
+                          WHERE a.{other_col} IS NULL
                           GROUP BY a.{own_col}) s
                     WHERE {PAIRS}.{own_col} = s.owner_id AND {PAIRS}.{other_col} IS NULL"""
                 )
 
-        statements: list[tuple[str, list]] = [
-            # Only in our books.
+        # 4. Possible duplicates in our books: same parties, date and total under another key. The
+        #    groups come from one ordered pass over the `invoice_parties` index, index-only once vacuum
+        #    has marked the pages all-visible (autovacuum does after an import); hashing a million groups
+        #    costs as much as the join. The default random_page_cost (4, for spinning disks) hides that
+        #    from the planner; at the SSD/cached value it picks the index when the visibility map allows
+        #    and still hashes when it does not (right after a large import, before autovacuum).
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL random_page_cost = 1.1")
+        cursor.execute(
+            f"""INSERT INTO {DUPLICATES} (seller_tax_id, buyer_tax_id, issue_date, total)
+            SELECT seller_tax_id, buyer_tax_id, issue_date, total FROM {INV} WHERE {period}
+            GROUP BY seller_tax_id, buyer_tax_id, issue_date, total HAVING COUNT(*) > 1""",
+            values,
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute("RESET random_page_cost")
+            cursor.execute(f"ANALYZE {DUPLICATES}")  # usually empty: look its members up by index
+
+        # 5. Every gap kind in one INSERT: the pair kinds from the scratch table, then the duplicates
+        #    (every member of a group but the one with the smallest key).
+        matched = "p.iid IS NOT NULL AND p.tid IS NOT NULL AND"
+        stamp = "'', '', '', '', '', %(run)s, %(run)s, %(now)s, %(now)s"
+        both = "p.iid, p.tid, NULL, NULL"  # invoice, tax record, suggested tax record, suggested invoice
+        pair_kinds = (  # kind, the four ids, amount at risk, explanation, which pairs
+            (GapKind.ONLY_IN_BOOKS, "p.iid, NULL, p.suggested_tid, NULL", "p.total", "only_in_books", "p.tid IS NULL"),
             (
-                f"""INSERT INTO {GAP} ({INSERT_COLUMNS})
-                SELECT i.company_id, i.direction, '{GapKind.ONLY_IN_BOOKS}', i.invoice_key, i.invoice_key, i.id, NULL,
-                       p.suggested_tid, NULL, i.issue_date, i.issued_at, i.total, 'normalised', %s, '{GapStatus.OPEN}',
-                       {tail}
-                FROM {PAIRS} p JOIN {INV} i ON i.id = p.iid WHERE p.tid IS NULL
-                {ON_CONFLICT}""",
-                [EXPLAIN_ONLY_IN_BOOKS, *stamp],
+                GapKind.ONLY_IN_TAX_SYSTEM,
+                "NULL, p.tid, NULL, p.suggested_iid",
+                "p.total",
+                "only_in_tax_system",
+                "p.iid IS NULL",
             ),
-            # Only in the tax system.
-            (
-                f"""INSERT INTO {GAP} ({INSERT_COLUMNS})
-                SELECT t.company_id, t.direction, '{GapKind.ONLY_IN_TAX_SYSTEM}', t.invoice_key, t.invoice_key, NULL,
-                       t.id, NULL, p.suggested_iid, t.issue_date, t.issued_at, t.total, 'normalised', %s,
-                       '{GapStatus.OPEN}', {tail}
-                FROM {PAIRS} p JOIN {TAX} t ON t.id = p.tid WHERE p.iid IS NULL
-                {ON_CONFLICT}""",
-                [EXPLAIN_ONLY_IN_TAX, *stamp],
-            ),
+            (GapKind.AMOUNT_MISMATCH, both, "p.total_gap", "amount", f"{matched} p.amount_differs"),
+            (GapKind.STATUS_MISMATCH, both, "p.total", "status", f"{matched} p.status_differs"),
+            (GapKind.COUNTERPARTY_MISMATCH, both, "p.total", "counterparty", f"{matched} p.parties_differ"),
+        )
+        selects = [
+            f"""SELECT %(company)s, %(direction)s, '{kind}', p.invoice_key, p.invoice_key, {ids}, p.issue_date,
+                   p.issued_at, {at_risk}, 'normalised', %({explain})s, '{GapStatus.OPEN}', {stamp}
+            FROM {PAIRS} p WHERE {where}"""
+            for kind, ids, at_risk, explain, where in pair_kinds
         ]
-        pair = f"FROM {PAIRS} p JOIN {INV} i ON i.id = p.iid JOIN {TAX} t ON t.id = p.tid WHERE"
-        statements.append(
-            (
-                f"""INSERT INTO {GAP} ({INSERT_COLUMNS})
-                SELECT i.company_id, i.direction, '{GapKind.AMOUNT_MISMATCH}', i.invoice_key, i.invoice_key, i.id,
-                       t.id, NULL, NULL, i.issue_date, i.issued_at, {_round2("abs(i.total - t.total)")}, 'normalised',
-                       %s, '{GapStatus.OPEN}', {tail}
-                {pair} {differs}
-                {ON_CONFLICT}""",
-                [EXPLAIN_AMOUNT, *stamp, tol_db, tol_db, tol_db],
-            )
+        selects.append(
+            f"""SELECT %(company)s, %(direction)s, '{GapKind.POSSIBLE_DUPLICATE}', i.invoice_key, i.invoice_key, i.id,
+                   NULL, NULL, NULL, i.issue_date, i.issued_at, i.total, 'fuzzy', %(duplicate)s, '{GapStatus.OPEN}',
+                   {stamp}
+            FROM (SELECT i.id, i.invoice_key, i.issue_date, i.issued_at, i.total,
+                         MIN(i.invoice_key) OVER (PARTITION BY i.seller_tax_id, i.buyer_tax_id, i.issue_date, i.total)
+                           AS first_key
+                  FROM {DUPLICATES} g JOIN {INV} i
+                    ON i.company_id = %(company)s AND i.seller_tax_id = g.seller_tax_id
+                   AND i.buyer_tax_id = g.buyer_tax_id AND i.issue_date = g.issue_date AND i.total = g.total
+                  WHERE i.direction = %(direction)s AND i.issue_date BETWEEN %(start)s AND %(end)s) i
+            WHERE i.invoice_key > i.first_key"""
         )
-        for kind, cond, explain in (
-            (GapKind.STATUS_MISMATCH, "i.status <> t.status", EXPLAIN_STATUS),
-            (
-                GapKind.COUNTERPARTY_MISMATCH,
-                "(i.seller_tax_id <> t.seller_tax_id OR i.buyer_tax_id <> t.buyer_tax_id)",
-                EXPLAIN_COUNTERPARTY,
-            ),
-        ):
-            statements.append(
-                (
-                    f"""INSERT INTO {GAP} ({INSERT_COLUMNS})
-                    SELECT i.company_id, i.direction, '{kind}', i.invoice_key, i.invoice_key, i.id, t.id,
-                           NULL, NULL, i.issue_date, i.issued_at, i.total, 'normalised', %s, '{GapStatus.OPEN}', {tail}
-                    {pair} {cond}
-                    {ON_CONFLICT}""",
-                    [explain, *stamp],
-                )
-            )
-        # Possible duplicates in our books: same parties, date and total under another key.
-        statements.append(
-            (
-                f"""INSERT INTO {GAP} ({INSERT_COLUMNS})
-                SELECT i.company_id, i.direction, '{GapKind.POSSIBLE_DUPLICATE}', i.invoice_key, i.invoice_key, i.id,
-                       NULL, NULL, NULL, i.issue_date, i.issued_at, i.total, 'fuzzy', %s, '{GapStatus.OPEN}', {tail}
-                FROM {INV} i
-                JOIN (SELECT d.seller_tax_id, d.buyer_tax_id, d.issue_date, d.total, MIN(d.invoice_key) AS first_key
-                      FROM {INV} d WHERE d.company_id = %s AND d.direction = %s AND d.issue_date BETWEEN %s AND %s
-                      GROUP BY d.seller_tax_id, d.buyer_tax_id, d.issue_date, d.total HAVING COUNT(*) > 1) g
-                  ON g.seller_tax_id = i.seller_tax_id AND g.buyer_tax_id = i.buyer_tax_id
-                 AND g.issue_date = i.issue_date AND g.total = i.total AND i.invoice_key > g.first_key
-                WHERE i.company_id = %s AND i.direction = %s AND i.issue_date BETWEEN %s AND %s
-                {ON_CONFLICT}""",
-                [EXPLAIN_DUPLICATE, *stamp, *base, *base],
-            )
-        )
-        for sql, params in statements:
-            cursor.execute(sql, params)
+        cursor.execute(f"INSERT INTO {GAP} ({INSERT_COLUMNS}) {' UNION ALL '.join(selects)} {ON_CONFLICT}", values)
         cursor.execute(f"DROP TABLE {PAIRS}")
+        cursor.execute(f"DROP TABLE {DUPLICATES}")
         # Gaps of this period not found again: the tax system (or our books) caught up.
         cursor.execute(
-            f"""UPDATE {GAP} SET status = '{GapStatus.RESOLVED}', resolved_by_run_id = %s, resolved_at = %s
-            WHERE company_id = %s AND direction = %s AND issue_date BETWEEN %s AND %s
-              AND last_seen_run_id <> %s AND status IN ('{GapStatus.OPEN}', '{GapStatus.ACKNOWLEDGED}')""",
-            [run.pk, now_db, *base, run.pk],
+            f"""UPDATE {GAP} SET status = '{GapStatus.RESOLVED}', resolved_by_run_id = %(run)s, resolved_at = %(now)s
+            WHERE {period} AND last_seen_run_id <> %(run)s
+              AND status IN ('{GapStatus.OPEN}', '{GapStatus.ACKNOWLEDGED}')""",
+            values,
         )

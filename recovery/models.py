@@ -139,18 +139,48 @@ class Discrepancy(models.Model):
     # Every gap is written by reconciliation in bulk, so each index costs on every run: the composite
     # indexes below lead with company_id and assignee_id, and the rarely followed links (suggestions,
     # decisions, runs that first saw or resolved a gap) go without one.
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="discrepancies", db_index=False)
+    # The links the engine writes carry no database foreign key (db_constraint=False): PostgreSQL checks
+    # a foreign key row by row at commit, and for the ~25,000 gaps of a million-invoice period those
+    # checks cost as much as the whole comparison. The engine only writes ids it read in the same
+    # transaction, under the run's row lock; Django still applies on_delete (CASCADE / SET NULL) when
+    # companies, runs, invoices or tax records are deleted through the ORM. The links people set
+    # (decided_by, assignee) keep their foreign keys.
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="discrepancies", db_index=False, db_constraint=False
+    )
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
     kind = models.CharField(_("kind"), max_length=24, choices=GapKind.choices)
     gap_key = models.CharField(_("gap key"), max_length=80)
     invoice_key = models.CharField(_("invoice key"), max_length=32)
-    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    tax_record = models.ForeignKey(TaxRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    invoice = models.ForeignKey(
+        Invoice,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    tax_record = models.ForeignKey(
+        TaxRecord,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     suggested_tax_record = models.ForeignKey(
-        TaxRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        TaxRecord,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     suggested_invoice = models.ForeignKey(
-        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False, db_constraint=False
     )
     issue_date = models.DateField(_("issue date"))
     issued_at = models.DateTimeField(_("issue time"), null=True, blank=True)
@@ -171,10 +201,20 @@ class Discrepancy(models.Model):
     incident_id = models.PositiveIntegerField(_("window id"), null=True, blank=True)
     incident_title = models.CharField(_("window"), max_length=200, blank=True)
     incident_url = models.CharField(max_length=300, blank=True)
-    first_seen_run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="+", db_index=False)
-    last_seen_run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="+")
+    first_seen_run = models.ForeignKey(
+        ReconciliationRun, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    last_seen_run = models.ForeignKey(
+        ReconciliationRun, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     resolved_by_run = models.ForeignKey(
-        ReconciliationRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        ReconciliationRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     first_seen_at = models.DateTimeField(_("first seen"))
     last_seen_at = models.DateTimeField(_("last seen"))
@@ -196,8 +236,18 @@ class Discrepancy(models.Model):
         indexes = [
             models.Index(fields=["company", "status", "kind"], name="discrepancy_status_kind"),
             models.Index(fields=["company", "direction", "issue_date"], name="discrepancy_period"),
-            models.Index(fields=["company", "incident_kind", "incident_id"], name="discrepancy_incident"),
-            models.Index(fields=["assignee", "status"], name="discrepancy_assignee"),
+            # Partial: a gap is written without a window, an assignee and (on one side) an invoice or a
+            # tax record, so these stay out of the bulk insert; lookups by a value still use them.
+            models.Index(
+                fields=["company", "incident_kind", "incident_id"],
+                condition=Q(incident_id__isnull=False),
+                name="discrepancy_incident",
+            ),
+            models.Index(
+                fields=["assignee", "status"], condition=Q(assignee__isnull=False), name="discrepancy_assignee"
+            ),
+            models.Index(fields=["invoice"], condition=Q(invoice__isnull=False), name="discrepancy_invoice"),
+            models.Index(fields=["tax_record"], condition=Q(tax_record__isnull=False), name="discrepancy_tax_record"),
         ]
 
     def __str__(self) -> str:
