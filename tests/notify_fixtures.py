@@ -39,15 +39,17 @@ class Receiver:
                 if n <= receiver.hang_first:
                     receiver.released.wait(120)
                     return  # no answer at all: the client times out or is killed
+                # Record the acceptance before answering: the client may check `completed` as soon
+                # as it reads the answer, before this thread would get to run again.
+                if 200 <= status < 300:
+                    with receiver.lock:
+                        receiver.completed.append(record)
                 payload = json.dumps(receiver.reply).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
-                if 200 <= status < 300:
-                    with receiver.lock:
-                        receiver.completed.append(record)
 
             def log_message(self, *args):
                 pass

@@ -15,11 +15,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AlterField(
             model_name='discrepancy',
-            name='company',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='discrepancies', to='outage_portal.company'),
-        ),
-        migrations.AlterField(
-            model_name='discrepancy',
             name='first_seen_run',
             field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='recovery.reconciliationrun'),
         ),
