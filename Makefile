@@ -23,7 +23,8 @@ messages: $(STAMP)
 
 run: install
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py load_demo
+	# The demo's emails and webhooks link to the address the server is about to listen on.
+	SITE_URL=$${SITE_URL:-http://$${HOST:-127.0.0.1}:$${PORT:-8000}} $(PY) manage.py load_demo
 	./scripts/run.sh
 
 test: install
