@@ -42,6 +42,26 @@ def _error_text(exc: ValidationError | PermissionDenied) -> str:
     return str(exc) or _("You may not do this.")
 
 
+def _transition_page(request, subject, move, /, *, detail_url: str, refused_context: dict, **kwargs):
+    """Run one workflow move posted from a detail page (reissue request or deferred filing): a refusal
+    gets its own page, anything else invalid goes back to the detail page with the reason. Positional-only
+    `request` because the reissue services take their subject as `request=`."""
+    try:
+        move(user=request.user, comment=request.POST.get("comment", ""), **kwargs)
+    except PermissionDenied as exc:
+        return render(
+            request, "recovery/reissue/refused.html", {"message": _error_text(exc), **refused_context}, status=403
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request,
+            _("%(number)s is now %(state)s.") % {"number": subject.number, "state": subject.get_state_display()},
+        )
+    return redirect(detail_url, pk=subject.pk)
+
+
 # --- Reissue requests -----------------------------------------------------------------------------
 
 
@@ -233,19 +253,16 @@ TRANSITIONS = {
 @require_POST
 def request_transition(request, pk: int, action: str):
     req = get_object_or_404(ReissueRequest.objects.for_user(request.user), pk=pk)
-    try:
-        extra = {"post": request.POST} if action == "record-reissued" else {}
-        TRANSITIONS[action](request=req, user=request.user, comment=request.POST.get("comment", ""), **extra)
-    except PermissionDenied as exc:
-        messages.error(request, _error_text(exc))
-        return render(request, "recovery/reissue/refused.html", {"message": _error_text(exc), "req": req}, status=403)
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(
-            request, _("%(number)s is now %(state)s.") % {"number": req.number, "state": req.get_state_display()}
-        )
-    return redirect("reissue-request-detail", pk=req.pk)
+    extra = {"post": request.POST} if action == "record-reissued" else {}
+    return _transition_page(
+        request,
+        req,
+        TRANSITIONS[action],
+        detail_url="reissue-request-detail",
+        refused_context={"req": req},
+        request=req,
+        **extra,
+    )
 
 
 @login_required
@@ -402,21 +419,14 @@ DEFERRED_TRANSITIONS = {
 @require_POST
 def deferred_transition(request, pk: int, action: str):
     application = get_object_or_404(DeferredFiling.objects.for_user(request.user), pk=pk)
-    try:
-        DEFERRED_TRANSITIONS[action](
-            application=application, user=request.user, comment=request.POST.get("comment", "")
-        )
-    except PermissionDenied as exc:
-        return render(request, "recovery/reissue/refused.html", {"message": _error_text(exc)}, status=403)
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(
-            request,
-            _("%(number)s is now %(state)s.")
-            % {"number": application.number, "state": application.get_state_display()},
-        )
-    return redirect("deferred-filing-detail", pk=pk)
+    return _transition_page(
+        request,
+        application,
+        DEFERRED_TRANSITIONS[action],
+        detail_url="deferred-filing-detail",
+        refused_context={},
+        application=application,
+    )
 
 
 @login_required
