@@ -222,6 +222,24 @@ def review_workflow_actions(*, serializer_class, subject: str, services_by_actio
     return ReviewWorkflowActions
 
 
+class ReviewedApplicationViewSet(
+    ServiceErrorsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    # What reissue requests and deferred filings share: list, read, draft and PATCH a draft
+    # (no PUT, no DELETE: a request leaves the workflow by being closed, never deleted).
+    permission_classes = [permissions.IsAuthenticated]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+
+def _transitions_with_actors() -> Prefetch:
+    return Prefetch("transitions", queryset=ReviewTransition.objects.select_related("actor"))
+
+
 def _scoped_company(user, company: Company) -> Company:
     return get_object_or_404(Company.objects.for_user(user), pk=company.pk)
 
@@ -232,7 +250,6 @@ def _scoped_company(user, company: Company) -> Company:
     partial_update=extend_schema(summary="Change a draft or returned request (accountants)"),
 )
 class ReissueRequestViewSet(
-    ServiceErrorsMixin,
     review_workflow_actions(
         serializer_class=ReissueRequestSerializer,
         subject="request",
@@ -244,16 +261,10 @@ class ReissueRequestViewSet(
         },
         return_operation_id="reissue_requests_return",
     ),
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    ReviewedApplicationViewSet,
 ):
     serializer_class = ReissueRequestSerializer
-    permission_classes = [permissions.IsAuthenticated]
     filterset_class = ReissueRequestFilter
-    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -264,7 +275,7 @@ class ReissueRequestViewSet(
             .prefetch_related(
                 "items",
                 "evidence",
-                Prefetch("transitions", queryset=ReviewTransition.objects.select_related("actor")),
+                _transitions_with_actors(),
             )
             .order_by("-created_at", "-id")
         )
@@ -402,7 +413,6 @@ class DeferredFilingSerializer(serializers.ModelSerializer):
 
 
 class DeferredFilingViewSet(
-    ServiceErrorsMixin,
     review_workflow_actions(
         serializer_class=DeferredFilingSerializer,
         subject="application",
@@ -414,23 +424,17 @@ class DeferredFilingViewSet(
         },
         return_operation_id="deferred_filings_return",
     ),
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    ReviewedApplicationViewSet,
 ):
     serializer_class = DeferredFilingSerializer
-    permission_classes = [permissions.IsAuthenticated]
     filterset_class = DeferredFilingFilter
-    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return DeferredFiling.objects.none()
         return (
             DeferredFiling.objects.for_user(self.request.user)
-            .prefetch_related(Prefetch("transitions", queryset=ReviewTransition.objects.select_related("actor")))
+            .prefetch_related(_transitions_with_actors())
             .order_by("-created_at", "-id")
         )
 

@@ -176,6 +176,14 @@ def _take(step: Step, subject, *, user, comment: str = "", precondition=None, **
     return _move(subject, user=user, allowed_from=step.allowed_from, to_state=step.to_state, comment=comment, **fields)
 
 
+def _save_draft(subject, *, user):
+    """Store a new reissue request or deferred filing as a draft and log its start."""
+    subject.full_clean()
+    subject.save()
+    _log(subject, from_state="", to_state=ReviewState.DRAFT, user=user)
+    return subject
+
+
 def _ensure_editable(subject) -> None:
     if not subject.is_editable:
         raise InvalidTransition(
@@ -313,10 +321,8 @@ def reissue_request_create(
     )
     if incident is None and gaps:
         request.incident_id = _incident_of(gaps)
-    request.full_clean()
-    request.save()
+    _save_draft(request, user=user)
     _replace_items(request, gaps=_gaps_with_sources([g.pk for g in gaps or []]), manual=manual or [])
-    _log(request, from_state="", to_state=ReviewState.DRAFT, user=user)
     return request
 
 
@@ -599,10 +605,7 @@ def deferred_filing_create(
         requested_deadline=requested_deadline,
         reason=(reason or "").strip(),
     )
-    application.full_clean()
-    application.save()
-    _log(application, from_state="", to_state=ReviewState.DRAFT, user=user)
-    return application
+    return _save_draft(application, user=user)
 
 
 @transaction.atomic
