@@ -62,6 +62,13 @@ def _transition_page(request, subject, move, /, *, detail_url: str, refused_cont
     return redirect(detail_url, pk=subject.pk)
 
 
+def _pdf_response(content: bytes, number: str) -> HttpResponse:
+    """A printable application, shown in the browser and saved under its request number."""
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{number}.pdf"'
+    return response
+
+
 # --- Reissue requests -----------------------------------------------------------------------------
 
 
@@ -302,11 +309,9 @@ def request_print(request, pk: int):
 def request_pack(request, pk: int, fmt: str):
     req = get_object_or_404(ReissueRequest.objects.for_user(request.user).select_related("company", "incident"), pk=pk)
     if fmt == "pdf":
-        response = HttpResponse(pack.request_pdf(req), content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="{req.number}.pdf"'
-    else:
-        response = HttpResponse(pack.request_zip(req), content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="{req.number}-evidence-pack.zip"'
+        return _pdf_response(pack.request_pdf(req), req.number)
+    response = HttpResponse(pack.request_zip(req), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{req.number}-evidence-pack.zip"'
     return response
 
 
@@ -434,9 +439,7 @@ def deferred_pdf(request, pk: int):
     application = get_object_or_404(
         DeferredFiling.objects.for_user(request.user).select_related("company", "incident"), pk=pk
     )
-    response = HttpResponse(pack.deferred_filing_pdf(application), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{application.number}.pdf"'
-    return response
+    return _pdf_response(pack.deferred_filing_pdf(application), application.number)
 
 
 # --- Hand-issued invoices ---------------------------------------------------------------------------
