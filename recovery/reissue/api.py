@@ -35,6 +35,17 @@ from .models import (
     ReviewTransition,
 )
 
+# Set only by the workflow services, never by the client, for both reviewed kinds.
+REVIEW_READ_ONLY_FIELDS = [
+    "state",
+    "created_by",
+    "created_at",
+    "submitted_at",
+    "approved_by",
+    "approved_at",
+    "closed_at",
+]
+
 
 class TransitionSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
@@ -147,16 +158,7 @@ class ReissueRequestSerializer(serializers.ModelSerializer):
             "gaps",
             "manual_invoices",
         ]
-        read_only_fields = [
-            "state",
-            "created_by",
-            "created_at",
-            "submitted_at",
-            "approved_by",
-            "approved_at",
-            "reissued_at",
-            "closed_at",
-        ]
+        read_only_fields = [*REVIEW_READ_ONLY_FIELDS, "reissued_at"]
 
 
 class CommentSerializer(serializers.Serializer):
@@ -400,16 +402,7 @@ class DeferredFilingSerializer(serializers.ModelSerializer):
             "closed_at",
             "transitions",
         ]
-        read_only_fields = [
-            "state",
-            "timeline_snapshot",
-            "created_by",
-            "created_at",
-            "submitted_at",
-            "approved_by",
-            "approved_at",
-            "closed_at",
-        ]
+        read_only_fields = [*REVIEW_READ_ONLY_FIELDS, "timeline_snapshot"]
 
 
 class DeferredFilingViewSet(

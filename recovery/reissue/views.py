@@ -62,6 +62,12 @@ def _transition_page(request, subject, move, /, *, detail_url: str, refused_cont
     return redirect(detail_url, pk=subject.pk)
 
 
+def _workflow_roles(user, subject) -> dict:
+    """Which workflow buttons a detail page offers: accountants move drafts, reviewers review."""
+    roles = roles_in(user, subject.company_id)
+    return {"is_accountant": Role.ACCOUNTANT in roles, "is_reviewer": Role.REVIEWER in roles}
+
+
 def _pdf_response(content: bytes, number: str) -> HttpResponse:
     """A printable application, shown in the browser and saved under its request number."""
     response = HttpResponse(content, content_type="application/pdf")
@@ -230,11 +236,9 @@ def request_detail(request, pk: int):
         pk=pk,
     )
     ctx = pack.request_context(req)
-    roles = roles_in(request.user, req.company_id)
     ctx.update(
         {
-            "is_accountant": Role.ACCOUNTANT in roles,
-            "is_reviewer": Role.REVIEWER in roles,
+            **_workflow_roles(request.user, req),
             "transition_form": TransitionForm(),
             "own_request": req.created_by_id == request.user.pk,
         }
@@ -397,7 +401,6 @@ def deferred_detail(request, pk: int):
         ),
         pk=pk,
     )
-    roles = roles_in(request.user, application.company_id)
     timeline = application.timeline_snapshot or services.incident_timeline(application.incident)
     return render(
         request,
@@ -406,8 +409,7 @@ def deferred_detail(request, pk: int):
             "application": application,
             "timeline": timeline,
             "transitions": application.transitions.select_related("actor"),
-            "is_accountant": Role.ACCOUNTANT in roles,
-            "is_reviewer": Role.REVIEWER in roles,
+            **_workflow_roles(request.user, application),
         },
     )
 
