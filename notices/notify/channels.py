@@ -85,8 +85,19 @@ def _lines(payload: dict) -> list[str]:
     return lines
 
 
-def _http_post(delivery: Delivery, url: str, body: bytes, headers: dict) -> int:
+def _post(url: str, body: bytes, headers: dict, *, no_answer: str, unreachable: str):
+    """POST with the portal's timeouts and without following redirects; a timeout or a network
+    failure becomes a SendError with the caller's wording (receiver or robot)."""
     timeout = (settings.NOTIFY_HTTP_CONNECT_TIMEOUT, settings.NOTIFY_HTTP_READ_TIMEOUT)
+    try:
+        return requests.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+    except requests.Timeout:
+        raise SendError(no_answer)
+    except requests.RequestException as exc:
+        raise SendError(unreachable % {"reason": exc.__class__.__name__})
+
+
+def _http_post(delivery: Delivery, url: str, body: bytes, headers: dict) -> int:
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
@@ -95,12 +106,13 @@ def _http_post(delivery: Delivery, url: str, body: bytes, headers: dict) -> int:
         "Idempotency-Key": str(delivery.uuid),
         **headers,
     }
-    try:
-        response = requests.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
-    except requests.Timeout:
-        raise SendError(_("The receiver did not answer in time."))
-    except requests.RequestException as exc:
-        raise SendError(_("Could not reach the receiver: %(reason)s") % {"reason": exc.__class__.__name__})
+    response = _post(
+        url,
+        body,
+        headers,
+        no_answer=_("The receiver did not answer in time."),
+        unreachable=_("Could not reach the receiver: %(reason)s"),
+    )
     if not 200 <= response.status_code < 300:
         raise SendError(
             _("The receiver answered HTTP %(status)s: %(text)s")
@@ -112,18 +124,18 @@ def _http_post(delivery: Delivery, url: str, body: bytes, headers: dict) -> int:
 
 def _robot_reply_ok(delivery: Delivery, url: str, body: bytes) -> int:
     """WeCom and DingTalk answer HTTP 200 with {"errcode": n, "errmsg": …}; anything but 0 failed."""
-    timeout = (settings.NOTIFY_HTTP_CONNECT_TIMEOUT, settings.NOTIFY_HTTP_READ_TIMEOUT)
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
         DELIVERY_HEADER: str(delivery.uuid),
     }
-    try:
-        response = requests.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
-    except requests.Timeout:
-        raise SendError(_("The robot did not answer in time."))
-    except requests.RequestException as exc:
-        raise SendError(_("Could not reach the robot: %(reason)s") % {"reason": exc.__class__.__name__})
+    response = _post(
+        url,
+        body,
+        headers,
+        no_answer=_("The robot did not answer in time."),
+        unreachable=_("Could not reach the robot: %(reason)s"),
+    )
     if not 200 <= response.status_code < 300:
         raise SendError(
             _("The robot answered HTTP %(status)s.") % {"status": response.status_code},

@@ -27,6 +27,18 @@ def _form_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
+def _saved_or_errors(request, form, save, success_message):
+    """Call the service behind a valid form: on success say so and go back to the settings page;
+    the service's own validation errors go onto the form (returns None, so the caller re-renders it)."""
+    try:
+        save()
+    except ValidationError as exc:
+        _form_errors(form, exc)
+        return None
+    messages.success(request, success_message)
+    return redirect("notify-settings")
+
+
 def _follow(form) -> dict:
     data = form.cleaned_data
     return {
@@ -68,13 +80,14 @@ def subscription_settings(request):
 def subscription_create(request):
     form = SubscriptionForm(request.POST, user=request.user)
     if form.is_valid():
-        try:
-            services.subscription_create(owner=request.user, channel=form.channel(), **_follow(form))
-        except ValidationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("Subscription saved."))
-            return redirect("notify-settings")
+        saved = _saved_or_errors(
+            request,
+            form,
+            lambda: services.subscription_create(owner=request.user, channel=form.channel(), **_follow(form)),
+            _("Subscription saved."),
+        )
+        if saved is not None:
+            return saved
     return _settings_page(request, subscription_form=form, status=400)
 
 
@@ -91,13 +104,14 @@ def subscription_edit(request, pk: int):
     }
     form = SubscriptionForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.subscription_update(subscription=subscription, channel=form.channel(), **_follow(form))
-        except ValidationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("Subscription saved."))
-            return redirect("notify-settings")
+        saved = _saved_or_errors(
+            request,
+            form,
+            lambda: services.subscription_update(subscription=subscription, channel=form.channel(), **_follow(form)),
+            _("Subscription saved."),
+        )
+        if saved is not None:
+            return saved
     return render(request, "notices/notify/subscription_edit.html", {"form": form, "subscription": subscription})
 
 
@@ -115,13 +129,14 @@ def subscription_delete(request, pk: int):
 def channel_create(request):
     form = ChannelForm(request.POST)
     if form.is_valid():
-        try:
-            services.channel_create(owner=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("Channel saved. Its secret will not be shown again."))
-            return redirect("notify-settings")
+        saved = _saved_or_errors(
+            request,
+            form,
+            lambda: services.channel_create(owner=request.user, **form.cleaned_data),
+            _("Channel saved. Its secret will not be shown again."),
+        )
+        if saved is not None:
+            return saved
     return _settings_page(request, channel_form=form, status=400)
 
 
@@ -130,13 +145,11 @@ def channel_edit(request, pk: int):
     channel = get_object_or_404(Channel.objects.for_user(request.user), pk=pk)
     form = ChannelForm(request.POST or None, editing=True, initial={"name": channel.name, "url": channel.url})
     if request.method == "POST" and form.is_valid():
-        try:
-            services.channel_update(channel=channel, **form.cleaned_data)
-        except ValidationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("Channel saved."))
-            return redirect("notify-settings")
+        saved = _saved_or_errors(
+            request, form, lambda: services.channel_update(channel=channel, **form.cleaned_data), _("Channel saved.")
+        )
+        if saved is not None:
+            return saved
     return render(request, "notices/notify/channel_edit.html", {"form": form, "channel": channel})
 
 

@@ -35,6 +35,17 @@ from .models import (
     ReviewTransition,
 )
 
+# Set only by the workflow services, never by the client, for both reviewed kinds.
+REVIEW_READ_ONLY_FIELDS = [
+    "state",
+    "created_by",
+    "created_at",
+    "submitted_at",
+    "approved_by",
+    "approved_at",
+    "closed_at",
+]
+
 
 class TransitionSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
@@ -147,16 +158,7 @@ class ReissueRequestSerializer(serializers.ModelSerializer):
             "gaps",
             "manual_invoices",
         ]
-        read_only_fields = [
-            "state",
-            "created_by",
-            "created_at",
-            "submitted_at",
-            "approved_by",
-            "approved_at",
-            "reissued_at",
-            "closed_at",
-        ]
+        read_only_fields = [*REVIEW_READ_ONLY_FIELDS, "reissued_at"]
 
 
 class CommentSerializer(serializers.Serializer):
@@ -179,6 +181,67 @@ class ServiceErrorsMixin:
         return super().handle_exception(exc)
 
 
+def review_workflow_actions(*, serializer_class, subject: str, services_by_action: dict, return_operation_id: str):
+    """The submit / approve / return / close actions of a reviewed viewset, as a mixin.
+
+    Reissue requests and deferred filings share the workflow; only the serializer, the service
+    functions (and the name of their subject argument) differ. Built per viewset so each gets its
+    own schema (response serializer and the `return` operation id)."""
+
+    class ReviewWorkflowActions:
+        def _fresh(self, pk):
+            return Response(serializer_class(self.get_queryset().get(pk=pk)).data)
+
+        def _transition(self, request, action_name: str):
+            obj = self.get_object()
+            params = CommentSerializer(data=request.data)
+            params.is_valid(raise_exception=True)
+            services_by_action[action_name](
+                **{subject: obj}, user=request.user, comment=params.validated_data["comment"]
+            )
+            return self._fresh(obj.pk)
+
+        @extend_schema(request=CommentSerializer, responses=serializer_class)
+        @action(detail=True, methods=["post"])
+        def submit(self, request, pk=None):
+            return self._transition(request, "submit")
+
+        @extend_schema(request=CommentSerializer, responses=serializer_class)
+        @action(detail=True, methods=["post"])
+        def approve(self, request, pk=None):
+            return self._transition(request, "approve")
+
+        @extend_schema(request=CommentSerializer, responses=serializer_class, operation_id=return_operation_id)
+        @action(detail=True, methods=["post"], url_path="return")
+        def return_(self, request, pk=None):
+            return self._transition(request, "return")
+
+        @extend_schema(request=CommentSerializer, responses=serializer_class)
+        @action(detail=True, methods=["post"])
+        def close(self, request, pk=None):
+            return self._transition(request, "close")
+
+    return ReviewWorkflowActions
+
+
+class ReviewedApplicationViewSet(
+    ServiceErrorsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    # What reissue requests and deferred filings share: list, read, draft and PATCH a draft
+    # (no PUT, no DELETE: a request leaves the workflow by being closed, never deleted).
+    permission_classes = [permissions.IsAuthenticated]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+
+def _transitions_with_actors() -> Prefetch:
+    return Prefetch("transitions", queryset=ReviewTransition.objects.select_related("actor"))
+
+
 def _scoped_company(user, company: Company) -> Company:
     return get_object_or_404(Company.objects.for_user(user), pk=company.pk)
 
@@ -189,17 +252,21 @@ def _scoped_company(user, company: Company) -> Company:
     partial_update=extend_schema(summary="Change a draft or returned request (accountants)"),
 )
 class ReissueRequestViewSet(
-    ServiceErrorsMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    review_workflow_actions(
+        serializer_class=ReissueRequestSerializer,
+        subject="request",
+        services_by_action={
+            "submit": services.reissue_request_submit,
+            "approve": services.reissue_request_approve,
+            "return": services.reissue_request_return,
+            "close": services.reissue_request_close,
+        },
+        return_operation_id="reissue_requests_return",
+    ),
+    ReviewedApplicationViewSet,
 ):
     serializer_class = ReissueRequestSerializer
-    permission_classes = [permissions.IsAuthenticated]
     filterset_class = ReissueRequestFilter
-    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -210,7 +277,7 @@ class ReissueRequestViewSet(
             .prefetch_related(
                 "items",
                 "evidence",
-                Prefetch("transitions", queryset=ReviewTransition.objects.select_related("actor")),
+                _transitions_with_actors(),
             )
             .order_by("-created_at", "-id")
         )
@@ -252,38 +319,6 @@ class ReissueRequestViewSet(
             manual=self._manual(data.get("manual_invoices")),
             **self._fields(data),
         )
-
-    def _fresh(self, pk):
-        return Response(ReissueRequestSerializer(self.get_queryset().get(pk=pk)).data)
-
-    def _transition(self, request, fn):
-        obj = self.get_object()
-        params = CommentSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        fn(request=obj, user=request.user, comment=params.validated_data["comment"])
-        return self._fresh(obj.pk)
-
-    @extend_schema(request=CommentSerializer, responses=ReissueRequestSerializer)
-    @action(detail=True, methods=["post"])
-    def submit(self, request, pk=None):
-        return self._transition(request, services.reissue_request_submit)
-
-    @extend_schema(request=CommentSerializer, responses=ReissueRequestSerializer)
-    @action(detail=True, methods=["post"])
-    def approve(self, request, pk=None):
-        return self._transition(request, services.reissue_request_approve)
-
-    @extend_schema(
-        request=CommentSerializer, responses=ReissueRequestSerializer, operation_id="reissue_requests_return"
-    )
-    @action(detail=True, methods=["post"], url_path="return")
-    def return_(self, request, pk=None):
-        return self._transition(request, services.reissue_request_return)
-
-    @extend_schema(request=CommentSerializer, responses=ReissueRequestSerializer)
-    @action(detail=True, methods=["post"])
-    def close(self, request, pk=None):
-        return self._transition(request, services.reissue_request_close)
 
     @extend_schema(request=RecordReissuedSerializer, responses=ReissueRequestSerializer)
     @action(detail=True, methods=["post"], url_path="record-reissued")
@@ -367,37 +402,32 @@ class DeferredFilingSerializer(serializers.ModelSerializer):
             "closed_at",
             "transitions",
         ]
-        read_only_fields = [
-            "state",
-            "timeline_snapshot",
-            "created_by",
-            "created_at",
-            "submitted_at",
-            "approved_by",
-            "approved_at",
-            "closed_at",
-        ]
+        read_only_fields = [*REVIEW_READ_ONLY_FIELDS, "timeline_snapshot"]
 
 
 class DeferredFilingViewSet(
-    ServiceErrorsMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    review_workflow_actions(
+        serializer_class=DeferredFilingSerializer,
+        subject="application",
+        services_by_action={
+            "submit": services.deferred_filing_submit,
+            "approve": services.deferred_filing_approve,
+            "return": services.deferred_filing_return,
+            "close": services.deferred_filing_close,
+        },
+        return_operation_id="deferred_filings_return",
+    ),
+    ReviewedApplicationViewSet,
 ):
     serializer_class = DeferredFilingSerializer
-    permission_classes = [permissions.IsAuthenticated]
     filterset_class = DeferredFilingFilter
-    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return DeferredFiling.objects.none()
         return (
             DeferredFiling.objects.for_user(self.request.user)
-            .prefetch_related(Prefetch("transitions", queryset=ReviewTransition.objects.select_related("actor")))
+            .prefetch_related(_transitions_with_actors())
             .order_by("-created_at", "-id")
         )
 
@@ -414,35 +444,6 @@ class DeferredFilingViewSet(
         serializer.instance = services.deferred_filing_update(
             application=serializer.instance, user=self.request.user, **data
         )
-
-    def _transition(self, request, fn):
-        obj = self.get_object()
-        params = CommentSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        fn(application=obj, user=request.user, comment=params.validated_data["comment"])
-        return Response(DeferredFilingSerializer(self.get_queryset().get(pk=obj.pk)).data)
-
-    @extend_schema(request=CommentSerializer, responses=DeferredFilingSerializer)
-    @action(detail=True, methods=["post"])
-    def submit(self, request, pk=None):
-        return self._transition(request, services.deferred_filing_submit)
-
-    @extend_schema(request=CommentSerializer, responses=DeferredFilingSerializer)
-    @action(detail=True, methods=["post"])
-    def approve(self, request, pk=None):
-        return self._transition(request, services.deferred_filing_approve)
-
-    @extend_schema(
-        request=CommentSerializer, responses=DeferredFilingSerializer, operation_id="deferred_filings_return"
-    )
-    @action(detail=True, methods=["post"], url_path="return")
-    def return_(self, request, pk=None):
-        return self._transition(request, services.deferred_filing_return)
-
-    @extend_schema(request=CommentSerializer, responses=DeferredFilingSerializer)
-    @action(detail=True, methods=["post"])
-    def close(self, request, pk=None):
-        return self._transition(request, services.deferred_filing_close)
 
 
 class HandIssuedInvoiceSerializer(serializers.ModelSerializer):

@@ -80,6 +80,17 @@ def _state_constraints(prefix: str) -> list:
     ]
 
 
+def _total_is_amount_plus_tax(prefix: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(
+            total__gte=F("amount") + F("tax") - Value(Decimal("0.005")),
+            total__lte=F("amount") + F("tax") + Value(Decimal("0.005")),
+        ),
+        name=f"{prefix}_total_is_amount_plus_tax",
+        violation_error_message=_("The total must equal amount plus tax."),
+    )
+
+
 class ReviewedApplication(models.Model):
     """What a reissue request and a deferred-filing application share: the company, the review
     workflow's state and who moved it. Every transition is also a `ReviewTransition` row."""
@@ -113,8 +124,18 @@ class ReviewedApplication(models.Model):
 
     objects = CompanyScopedQuerySet.as_manager()
 
+    # The reference people quote ("RR-00042", "DF-00007"); set by each concrete model.
+    number_prefix = ""
+
     class Meta:
         abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.number_prefix}-{self.pk:05d}" if self.pk else f"{self.number_prefix}-new"
+
+    @property
+    def number(self) -> str:
+        return str(self)
 
     @property
     def is_editable(self) -> bool:
@@ -135,6 +156,8 @@ class ReissueRequest(ReviewedApplication):
     contact_email = models.EmailField(_("contact email"), blank=True)
     reissued_at = models.DateTimeField(_("reissued"), null=True, blank=True)
 
+    number_prefix = "RR"
+
     class Meta:
         verbose_name = _("reissue request")
         verbose_name_plural = _("reissue requests")
@@ -149,19 +172,30 @@ class ReissueRequest(ReviewedApplication):
             ),
         ]
 
-    def __str__(self) -> str:
-        return f"RR-{self.pk:05d}" if self.pk else "RR-new"
 
-    @property
-    def number(self) -> str:
-        return str(self)
+class InvoiceCopy(models.Model):
+    """The invoice facts a reissue item and a hand-issued invoice both keep, with the same column
+    definitions. The number and the counterparty's name are declared by each model: an item entered
+    from a gap may lack them, a hand-issued invoice may not."""
+
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, default=Direction.ISSUED)
+    invoice_key = models.CharField(_("invoice key"), max_length=32)
+    invoice_code = models.CharField(_("invoice code"), max_length=12, blank=True)
+    issue_date = models.DateField(_("issue date"))
+    counterparty_tax_id = models.CharField(_("counterparty tax ID"), max_length=20, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
+    tax = models.DecimalField(_("tax"), max_digits=16, decimal_places=2)
+    total = models.DecimalField(_("total"), max_digits=16, decimal_places=2)
+
+    class Meta:
+        abstract = True
 
 
 class ItemQuerySet(CompanyScopedQuerySet):
     company_path = "request__company"
 
 
-class ReissueItem(models.Model):
+class ReissueItem(InvoiceCopy):
     """One invoice a reissue request covers: a gap from reconciliation, or one entered by hand.
     The new invoice's key is recorded when it is reissued; `seen_at` when the tax system shows it."""
 
@@ -170,16 +204,8 @@ class ReissueItem(models.Model):
         "recovery.Discrepancy", null=True, blank=True, on_delete=models.SET_NULL, related_name="reissue_items"
     )
     invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, default=Direction.ISSUED)
-    invoice_key = models.CharField(_("invoice key"), max_length=32)
-    invoice_code = models.CharField(_("invoice code"), max_length=12, blank=True)
     invoice_number = models.CharField(_("invoice number"), max_length=20, blank=True)
-    issue_date = models.DateField(_("issue date"))
     counterparty_name = models.CharField(_("counterparty"), max_length=200, blank=True)
-    counterparty_tax_id = models.CharField(_("counterparty tax ID"), max_length=20, blank=True)
-    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
-    tax = models.DecimalField(_("tax"), max_digits=16, decimal_places=2)
-    total = models.DecimalField(_("total"), max_digits=16, decimal_places=2)
     new_invoice_key = models.CharField(_("new invoice number"), max_length=32, blank=True)
     seen_at = models.DateTimeField(_("seen in the tax system"), null=True, blank=True)
 
@@ -200,14 +226,7 @@ class ReissueItem(models.Model):
                 name="reissueitem_key_present",
                 violation_error_message=_("Each invoice needs a number."),
             ),
-            models.CheckConstraint(
-                condition=Q(
-                    total__gte=F("amount") + F("tax") - Value(Decimal("0.005")),
-                    total__lte=F("amount") + F("tax") + Value(Decimal("0.005")),
-                ),
-                name="reissueitem_total_is_amount_plus_tax",
-                violation_error_message=_("The total must equal amount plus tax."),
-            ),
+            _total_is_amount_plus_tax("reissueitem"),
         ]
 
     def __str__(self) -> str:
@@ -233,6 +252,8 @@ class DeferredFiling(ReviewedApplication):
     # The incident's timeline as it stood when the application was submitted: the evidence the bureau sees.
     timeline_snapshot = models.JSONField(_("incident timeline"), default=list, blank=True)
 
+    number_prefix = "DF"
+
     class Meta:
         verbose_name = _("deferred-filing application")
         verbose_name_plural = _("deferred-filing applications")
@@ -250,13 +271,6 @@ class DeferredFiling(ReviewedApplication):
                 violation_error_message=_("The requested deadline must be after the current one."),
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"DF-{self.pk:05d}" if self.pk else "DF-new"
-
-    @property
-    def number(self) -> str:
-        return str(self)
 
 
 class ReviewTransition(models.Model):
@@ -339,24 +353,16 @@ class ReissueEvidence(models.Model):
         return self.original_name
 
 
-class HandIssuedInvoice(models.Model):
+class HandIssuedInvoice(InvoiceCopy):
     """An invoice written by hand during an outage, tracked until the electronic system shows it
     (a `TaxRecord` with its key: `entered_at`) and our books have it (an `Invoice`: `booked_at`)."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", verbose_name=_("company"))
-    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, default=Direction.ISSUED)
     incident = models.ForeignKey(
         "notices.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("outage")
     )
-    invoice_key = models.CharField(_("invoice key"), max_length=32)
-    invoice_code = models.CharField(_("invoice code"), max_length=12, blank=True)
     invoice_number = models.CharField(_("invoice number"), max_length=20)
-    issue_date = models.DateField(_("issue date"))
     counterparty_name = models.CharField(_("counterparty"), max_length=200)
-    counterparty_tax_id = models.CharField(_("counterparty tax ID"), max_length=20, blank=True)
-    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
-    tax = models.DecimalField(_("tax"), max_digits=16, decimal_places=2)
-    total = models.DecimalField(_("total"), max_digits=16, decimal_places=2)
     scan_name = models.CharField(_("photo / scan"), max_length=200, blank=True)
     scan_storage_name = models.CharField(max_length=300, blank=True)
     scan_type = models.CharField(max_length=8, blank=True)
@@ -383,14 +389,7 @@ class HandIssuedInvoice(models.Model):
                 name="handissued_key_present",
                 violation_error_message=_("A hand-issued invoice needs a number."),
             ),
-            models.CheckConstraint(
-                condition=Q(
-                    total__gte=F("amount") + F("tax") - Value(Decimal("0.005")),
-                    total__lte=F("amount") + F("tax") + Value(Decimal("0.005")),
-                ),
-                name="handissued_total_is_amount_plus_tax",
-                violation_error_message=_("The total must equal amount plus tax."),
-            ),
+            _total_is_amount_plus_tax("handissued"),
         ]
         indexes = [models.Index(fields=["company", "entered_at"], name="handissued_pending")]
 

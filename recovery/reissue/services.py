@@ -129,31 +129,83 @@ def _prepared_by(subject, user) -> bool:
     )
 
 
-def _review(subject, *, user, to_state: str, comment: str, **fields):
-    _require_role(user, subject.company_id, REVIEWERS, _("Only reviewers of this company approve or return requests."))
-    if _prepared_by(subject, user):
-        raise PermissionDenied(_("Nobody may approve or return their own request; ask another reviewer."))
-    return _move(
-        subject, user=user, allowed_from=(ReviewState.SUBMITTED,), to_state=to_state, comment=comment, **fields
-    )
+@dataclass(frozen=True)
+class Step:
+    """One move of the review workflow, for reissue requests and deferred filings alike: the states it
+    starts from, where it goes, who takes it and which timestamp it stamps. `_take` applies the rules."""
+
+    allowed_from: tuple
+    to_state: str
+    by: tuple
+    stamp: str = ""
 
 
-def _return(subject, *, user, comment: str):
+SUBMIT = Step((ReviewState.DRAFT, ReviewState.RETURNED), ReviewState.SUBMITTED, DRAFTERS, "submitted_at")
+APPROVE = Step((ReviewState.SUBMITTED,), ReviewState.APPROVED, REVIEWERS, "approved_at")
+RETURN = Step((ReviewState.SUBMITTED,), ReviewState.RETURNED, REVIEWERS)
+RECORD_REISSUED = Step((ReviewState.APPROVED,), ReviewState.REISSUED, DRAFTERS, "reissued_at")
+CLOSE_REISSUED = Step((ReviewState.REISSUED,), ReviewState.CLOSED, DRAFTERS, "closed_at")
+CLOSE_FILED = Step((ReviewState.APPROVED,), ReviewState.CLOSED, DRAFTERS, "closed_at")
+
+
+def _require_step_role(step: Step, subject, user) -> None:
+    if step.by == REVIEWERS:
+        _require_role(
+            user, subject.company_id, REVIEWERS, _("Only reviewers of this company approve or return requests.")
+        )
+        if _prepared_by(subject, user):
+            raise PermissionDenied(_("Nobody may approve or return their own request; ask another reviewer."))
+    else:
+        _require_drafter(user, subject.company_id)
+
+
+def _take(step: Step, subject, *, user, comment: str = "", precondition=None, **fields):
+    """Move `subject` along `step`: who may, self-review refused, a return explained, the state checked
+    under a lock, the timestamp stamped and the transition logged. `precondition` runs after the role
+    check (e.g. "has invoices"); `fields` are stored with the move."""
     comment = (comment or "").strip()
-    if not comment:
+    if step.to_state == ReviewState.RETURNED and not comment:
         raise ValidationError({"comment": _("Say what needs fixing when returning a request.")})
-    return _review(subject, user=user, to_state=ReviewState.RETURNED, comment=comment)
+    _require_step_role(step, subject, user)
+    if precondition is not None:
+        precondition()
+    if step.to_state == ReviewState.APPROVED:
+        fields["approved_by"] = user
+    if step.stamp:
+        fields[step.stamp] = timezone.now()
+    return _move(subject, user=user, allowed_from=step.allowed_from, to_state=step.to_state, comment=comment, **fields)
 
 
-def _approve(subject, *, user, comment: str = ""):
-    return _review(
-        subject,
-        user=user,
-        to_state=ReviewState.APPROVED,
-        comment=(comment or "").strip(),
-        approved_by=user,
-        approved_at=timezone.now(),
-    )
+def _save_draft(subject, *, user):
+    """Store a new reissue request or deferred filing as a draft and log its start."""
+    subject.full_clean()
+    subject.save()
+    _log(subject, from_state="", to_state=ReviewState.DRAFT, user=user)
+    return subject
+
+
+def _ensure_editable(subject) -> None:
+    if not subject.is_editable:
+        raise InvalidTransition(
+            _("%(number)s is %(state)s and can no longer be changed.")
+            % {"number": subject.number, "state": subject.get_state_display()},
+            code="not_editable",
+        )
+
+
+def _update_fields(subject, *, user, updatable: tuple, fields: dict):
+    """Change a draft or returned request's own fields (strings stripped); returns the locked row."""
+    _require_drafter(user, subject.company_id)
+    subject = _lock(subject)
+    _ensure_editable(subject)
+    unknown = set(fields) - set(updatable)
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(subject, name, value.strip() if isinstance(value, str) else value)
+    subject.full_clean()
+    subject.save()
+    return subject
 
 
 # --- Reissue requests: drafting ----------------------------------------------------------------
@@ -269,10 +321,8 @@ def reissue_request_create(
     )
     if incident is None and gaps:
         request.incident_id = _incident_of(gaps)
-    request.full_clean()
-    request.save()
+    _save_draft(request, user=user)
     _replace_items(request, gaps=_gaps_with_sources([g.pk for g in gaps or []]), manual=manual or [])
-    _log(request, from_state="", to_state=ReviewState.DRAFT, user=user)
     return request
 
 
@@ -301,21 +351,7 @@ def reissue_request_update(
     **fields,
 ) -> ReissueRequest:
     """Change a draft or returned request (fields, and the invoices if `gaps`/`manual` are given)."""
-    _require_drafter(user, request.company_id)
-    request = _lock(request)
-    if not request.is_editable:
-        raise InvalidTransition(
-            _("%(number)s is %(state)s and can no longer be changed.")
-            % {"number": request.number, "state": request.get_state_display()},
-            code="not_editable",
-        )
-    unknown = set(fields) - set(UPDATABLE)
-    if unknown:
-        raise ValueError(f"not updatable: {sorted(unknown)}")
-    for name, value in fields.items():
-        setattr(request, name, value.strip() if isinstance(value, str) else value)
-    request.full_clean()
-    request.save()
+    request = _update_fields(request, user=user, updatable=UPDATABLE, fields=fields)
     if gaps is not None or manual is not None:
         keep_gaps = gaps if gaps is not None else [i.discrepancy for i in request.items.exclude(discrepancy=None)]
         keep_manual = (
@@ -391,27 +427,21 @@ def reissue_evidence_remove(*, evidence: ReissueEvidence, user) -> None:
 
 @transaction.atomic
 def reissue_request_submit(*, request: ReissueRequest, user, comment: str = "") -> ReissueRequest:
-    _require_drafter(user, request.company_id)
-    if not request.items.exists():
-        raise ValidationError({"items": _("Add at least one invoice before submitting.")})
-    return _move(
-        request,
-        user=user,
-        allowed_from=(ReviewState.DRAFT, ReviewState.RETURNED),
-        to_state=ReviewState.SUBMITTED,
-        comment=(comment or "").strip(),
-        submitted_at=timezone.now(),
-    )
+    def has_items():
+        if not request.items.exists():
+            raise ValidationError({"items": _("Add at least one invoice before submitting.")})
+
+    return _take(SUBMIT, request, user=user, comment=comment, precondition=has_items)
 
 
 @transaction.atomic
 def reissue_request_approve(*, request: ReissueRequest, user, comment: str = "") -> ReissueRequest:
-    return _approve(request, user=user, comment=comment)
+    return _take(APPROVE, request, user=user, comment=comment)
 
 
 @transaction.atomic
 def reissue_request_return(*, request: ReissueRequest, user, comment: str) -> ReissueRequest:
-    return _return(request, user=user, comment=comment)
+    return _take(RETURN, request, user=user, comment=comment)
 
 
 _NEW_NUMBER = re.compile(r"^\d{8,20}$")
@@ -423,8 +453,9 @@ def reissue_request_record_reissued(
 ) -> ReissueRequest:
     """Record the new invoice number for every invoice of an approved request (item id → number:
     the 20-digit 数电 number, or invoice code followed by the 8-digit number)."""
-    _require_drafter(user, request.company_id)
-    _check_state(_lock(request), allowed_from=(ReviewState.APPROVED,), to_state=ReviewState.REISSUED)
+    _require_step_role(RECORD_REISSUED, request, user)
+    # The state first, so a request in the wrong state is not answered with number errors.
+    _check_state(_lock(request), allowed_from=RECORD_REISSUED.allowed_from, to_state=RECORD_REISSUED.to_state)
     items = list(request.items.all())
     errors: dict[str, list[str]] = {}
     keys: dict[int, str] = {}
@@ -452,13 +483,11 @@ def reissue_request_record_reissued(
         errors.setdefault("new_numbers", []).append(_("Each new invoice number may be used once."))
     if errors:
         raise ValidationError(errors)
-    _move(
+    _take(
+        RECORD_REISSUED,
         request,
         user=user,
-        allowed_from=(ReviewState.APPROVED,),
-        to_state=ReviewState.REISSUED,
         comment=(comment or "").strip() or "; ".join(f"{i.invoice_key} → {keys[i.pk]}" for i in items),
-        reissued_at=timezone.now(),
     )
     for item in items:
         item.new_invoice_key = keys[item.pk]
@@ -469,17 +498,8 @@ def reissue_request_record_reissued(
 @transaction.atomic
 def reissue_request_close(*, request: ReissueRequest, user, comment: str = "") -> ReissueRequest:
     """Close by hand (an accountant, once the new invoices are confirmed some other way)."""
-    _require_drafter(user, request.company_id)
-    now = timezone.now()
-    _move(
-        request,
-        user=user,
-        allowed_from=(ReviewState.REISSUED,),
-        to_state=ReviewState.CLOSED,
-        comment=(comment or "").strip(),
-        closed_at=now,
-    )
-    _resolve_gaps(request_ids=[request.pk], now=now)
+    _take(CLOSE_REISSUED, request, user=user, comment=comment)
+    _resolve_gaps(request_ids=[request.pk], now=request.closed_at)
     return request
 
 
@@ -585,68 +605,35 @@ def deferred_filing_create(
         requested_deadline=requested_deadline,
         reason=(reason or "").strip(),
     )
-    application.full_clean()
-    application.save()
-    _log(application, from_state="", to_state=ReviewState.DRAFT, user=user)
-    return application
+    return _save_draft(application, user=user)
 
 
 @transaction.atomic
 def deferred_filing_update(*, application: DeferredFiling, user, **fields) -> DeferredFiling:
-    _require_drafter(user, application.company_id)
-    application = _lock(application)
-    if not application.is_editable:
-        raise InvalidTransition(
-            _("%(number)s is %(state)s and can no longer be changed.")
-            % {"number": application.number, "state": application.get_state_display()},
-            code="not_editable",
-        )
-    unknown = set(fields) - set(DEFERRED_UPDATABLE)
-    if unknown:
-        raise ValueError(f"not updatable: {sorted(unknown)}")
-    for name, value in fields.items():
-        setattr(application, name, value.strip() if isinstance(value, str) else value)
-    application.full_clean()
-    application.save()
-    return application
+    return _update_fields(application, user=user, updatable=DEFERRED_UPDATABLE, fields=fields)
 
 
 @transaction.atomic
 def deferred_filing_submit(*, application: DeferredFiling, user, comment: str = "") -> DeferredFiling:
-    _require_drafter(user, application.company_id)
-    return _move(
-        application,
-        user=user,
-        allowed_from=(ReviewState.DRAFT, ReviewState.RETURNED),
-        to_state=ReviewState.SUBMITTED,
-        comment=(comment or "").strip(),
-        submitted_at=timezone.now(),
-        timeline_snapshot=incident_timeline(application.incident),
+    return _take(
+        SUBMIT, application, user=user, comment=comment, timeline_snapshot=incident_timeline(application.incident)
     )
 
 
 @transaction.atomic
 def deferred_filing_approve(*, application: DeferredFiling, user, comment: str = "") -> DeferredFiling:
-    return _approve(application, user=user, comment=comment)
+    return _take(APPROVE, application, user=user, comment=comment)
 
 
 @transaction.atomic
 def deferred_filing_return(*, application: DeferredFiling, user, comment: str) -> DeferredFiling:
-    return _return(application, user=user, comment=comment)
+    return _take(RETURN, application, user=user, comment=comment)
 
 
 @transaction.atomic
 def deferred_filing_close(*, application: DeferredFiling, user, comment: str = "") -> DeferredFiling:
     """Close an approved application once it has been filed with the bureau."""
-    _require_drafter(user, application.company_id)
-    return _move(
-        application,
-        user=user,
-        allowed_from=(ReviewState.APPROVED,),
-        to_state=ReviewState.CLOSED,
-        comment=(comment or "").strip(),
-        closed_at=timezone.now(),
-    )
+    return _take(CLOSE_FILED, application, user=user, comment=comment)
 
 
 # --- Hand-issued invoices ----------------------------------------------------------------------

@@ -42,6 +42,39 @@ def _error_text(exc: ValidationError | PermissionDenied) -> str:
     return str(exc) or _("You may not do this.")
 
 
+def _transition_page(request, subject, move, /, *, detail_url: str, refused_context: dict, **kwargs):
+    """Run one workflow move posted from a detail page (reissue request or deferred filing): a refusal
+    gets its own page, anything else invalid goes back to the detail page with the reason. Positional-only
+    `request` because the reissue services take their subject as `request=`."""
+    try:
+        move(user=request.user, comment=request.POST.get("comment", ""), **kwargs)
+    except PermissionDenied as exc:
+        return render(
+            request, "recovery/reissue/refused.html", {"message": _error_text(exc), **refused_context}, status=403
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request,
+            _("%(number)s is now %(state)s.") % {"number": subject.number, "state": subject.get_state_display()},
+        )
+    return redirect(detail_url, pk=subject.pk)
+
+
+def _workflow_roles(user, subject) -> dict:
+    """Which workflow buttons a detail page offers: accountants move drafts, reviewers review."""
+    roles = roles_in(user, subject.company_id)
+    return {"is_accountant": Role.ACCOUNTANT in roles, "is_reviewer": Role.REVIEWER in roles}
+
+
+def _pdf_response(content: bytes, number: str) -> HttpResponse:
+    """A printable application, shown in the browser and saved under its request number."""
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{number}.pdf"'
+    return response
+
+
 # --- Reissue requests -----------------------------------------------------------------------------
 
 
@@ -203,11 +236,9 @@ def request_detail(request, pk: int):
         pk=pk,
     )
     ctx = pack.request_context(req)
-    roles = roles_in(request.user, req.company_id)
     ctx.update(
         {
-            "is_accountant": Role.ACCOUNTANT in roles,
-            "is_reviewer": Role.REVIEWER in roles,
+            **_workflow_roles(request.user, req),
             "transition_form": TransitionForm(),
             "own_request": req.created_by_id == request.user.pk,
         }
@@ -233,19 +264,16 @@ TRANSITIONS = {
 @require_POST
 def request_transition(request, pk: int, action: str):
     req = get_object_or_404(ReissueRequest.objects.for_user(request.user), pk=pk)
-    try:
-        extra = {"post": request.POST} if action == "record-reissued" else {}
-        TRANSITIONS[action](request=req, user=request.user, comment=request.POST.get("comment", ""), **extra)
-    except PermissionDenied as exc:
-        messages.error(request, _error_text(exc))
-        return render(request, "recovery/reissue/refused.html", {"message": _error_text(exc), "req": req}, status=403)
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(
-            request, _("%(number)s is now %(state)s.") % {"number": req.number, "state": req.get_state_display()}
-        )
-    return redirect("reissue-request-detail", pk=req.pk)
+    extra = {"post": request.POST} if action == "record-reissued" else {}
+    return _transition_page(
+        request,
+        req,
+        TRANSITIONS[action],
+        detail_url="reissue-request-detail",
+        refused_context={"req": req},
+        request=req,
+        **extra,
+    )
 
 
 @login_required
@@ -285,11 +313,9 @@ def request_print(request, pk: int):
 def request_pack(request, pk: int, fmt: str):
     req = get_object_or_404(ReissueRequest.objects.for_user(request.user).select_related("company", "incident"), pk=pk)
     if fmt == "pdf":
-        response = HttpResponse(pack.request_pdf(req), content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="{req.number}.pdf"'
-    else:
-        response = HttpResponse(pack.request_zip(req), content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="{req.number}-evidence-pack.zip"'
+        return _pdf_response(pack.request_pdf(req), req.number)
+    response = HttpResponse(pack.request_zip(req), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{req.number}-evidence-pack.zip"'
     return response
 
 
@@ -375,7 +401,6 @@ def deferred_detail(request, pk: int):
         ),
         pk=pk,
     )
-    roles = roles_in(request.user, application.company_id)
     timeline = application.timeline_snapshot or services.incident_timeline(application.incident)
     return render(
         request,
@@ -384,8 +409,7 @@ def deferred_detail(request, pk: int):
             "application": application,
             "timeline": timeline,
             "transitions": application.transitions.select_related("actor"),
-            "is_accountant": Role.ACCOUNTANT in roles,
-            "is_reviewer": Role.REVIEWER in roles,
+            **_workflow_roles(request.user, application),
         },
     )
 
@@ -402,21 +426,14 @@ DEFERRED_TRANSITIONS = {
 @require_POST
 def deferred_transition(request, pk: int, action: str):
     application = get_object_or_404(DeferredFiling.objects.for_user(request.user), pk=pk)
-    try:
-        DEFERRED_TRANSITIONS[action](
-            application=application, user=request.user, comment=request.POST.get("comment", "")
-        )
-    except PermissionDenied as exc:
-        return render(request, "recovery/reissue/refused.html", {"message": _error_text(exc)}, status=403)
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(
-            request,
-            _("%(number)s is now %(state)s.")
-            % {"number": application.number, "state": application.get_state_display()},
-        )
-    return redirect("deferred-filing-detail", pk=pk)
+    return _transition_page(
+        request,
+        application,
+        DEFERRED_TRANSITIONS[action],
+        detail_url="deferred-filing-detail",
+        refused_context={},
+        application=application,
+    )
 
 
 @login_required
@@ -424,9 +441,7 @@ def deferred_pdf(request, pk: int):
     application = get_object_or_404(
         DeferredFiling.objects.for_user(request.user).select_related("company", "incident"), pk=pk
     )
-    response = HttpResponse(pack.deferred_filing_pdf(application), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{application.number}.pdf"'
-    return response
+    return _pdf_response(pack.deferred_filing_pdf(application), application.number)
 
 
 # --- Hand-issued invoices ---------------------------------------------------------------------------
