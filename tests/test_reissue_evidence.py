@@ -191,3 +191,25 @@ def test_api_upload_then_zip_uses_safe_names(api_for, client_for, beijing, alice
 def test_safe_archive_name_strips_path_characters():
     assert uploads.safe_archive_name('a/b\\c:d*?"<>|.pdf') == "a_b_c_d______.pdf"
     assert uploads.safe_archive_name("...") == "file"
+
+
+def test_api_removes_evidence_of_a_draft_by_the_same_rules_as_the_page(
+    settings, api_for, beijing, alice, bob, charlie, gaps, django_capture_on_commit_callbacks
+):
+    req = draft(beijing, alice, gaps)
+    evidence = services.reissue_evidence_add(
+        request=req, user=alice, name="合同.pdf", content=PDF_BYTES, kind="contract"
+    )
+    url = f"/api/reissue-evidence/{evidence.pk}/"
+    assert api_for(charlie).delete(url).status_code == 404  # another company's evidence does not exist for him
+    assert api_for(bob).delete(url).status_code == 403  # reviewers do not edit requests
+    with django_capture_on_commit_callbacks(execute=True):  # the file goes once the row is gone for good
+        assert api_for(alice).delete(url).status_code == 204
+    assert not ReissueEvidence.objects.filter(pk=evidence.pk).exists()
+    assert not (settings.PRIVATE_STORAGE_ROOT / evidence.storage_name).exists()
+
+    kept = services.reissue_evidence_add(request=req, user=alice, name="订单.pdf", content=PDF_BYTES, kind="order")
+    services.reissue_request_submit(request=req, user=alice)
+    response = api_for(alice).delete(f"/api/reissue-evidence/{kept.pk}/")
+    assert response.status_code == 400 and "submitted" in response.json()["error"]["message"]
+    assert ReissueEvidence.objects.filter(pk=kept.pk).exists()

@@ -353,7 +353,15 @@ class ReissueRequestViewSet(
         return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
 
 
-class ReissueEvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReissueEvidenceViewSet(
+    ServiceErrorsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Evidence files of reissue requests; removing one follows the page's rules (drafts only)."""
+
     serializer_class = EvidenceSerializer
     permission_classes = [permissions.IsAuthenticated]
     filterset_fields = ["request"]
@@ -362,6 +370,9 @@ class ReissueEvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
         if getattr(self, "swagger_fake_view", False):
             return ReissueEvidence.objects.none()
         return ReissueEvidence.objects.for_user(self.request.user).order_by("pk")
+
+    def perform_destroy(self, instance):
+        services.reissue_evidence_remove(evidence=instance, user=self.request.user)
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
