@@ -437,52 +437,58 @@ def manage_incident_detail(request, pk: int):
     return _incident_manage_page(request, incident)
 
 
-@notice_admin_required
-@require_POST
-def manage_incident_update(request, pk: int):
+def _incident_action(request, pk: int, *, form_class, service, done: str, form_name: str):
+    """Post one of the incident page's forms to its service; back to the page, errors in place."""
     incident = get_object_or_404(Incident.objects.select_related("system"), pk=pk)
-    form = forms.IncidentUpdateForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            services.incident_post_update(incident=incident, user=request.user, **form.cleaned_data)
+            service(incident=incident, user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             _errors_into(form, exc)
         else:
-            messages.success(request, _("Update posted."))
+            messages.success(request, done)
             return redirect("manage-incident-detail", pk=incident.pk)
-    return _incident_manage_page(request, incident, update_form=form)
+    return _incident_manage_page(request, incident, **{form_name: form})
+
+
+@notice_admin_required
+@require_POST
+def manage_incident_update(request, pk: int):
+    return _incident_action(
+        request,
+        pk,
+        form_class=forms.IncidentUpdateForm,
+        service=services.incident_post_update,
+        done=_("Update posted."),
+        form_name="update_form",
+    )
 
 
 @notice_admin_required
 @require_POST
 def manage_incident_resolve(request, pk: int):
-    incident = get_object_or_404(Incident.objects.select_related("system"), pk=pk)
-    form = forms.IncidentResolveForm(request.POST)
-    if form.is_valid():
-        try:
-            services.incident_resolve(incident=incident, user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _errors_into(form, exc)
-        else:
-            messages.success(request, _("Incident resolved."))
-            return redirect("manage-incident-detail", pk=incident.pk)
-    return _incident_manage_page(request, incident, resolve_form=form)
+    return _incident_action(
+        request,
+        pk,
+        form_class=forms.IncidentResolveForm,
+        service=services.incident_resolve,
+        done=_("Incident resolved."),
+        form_name="resolve_form",
+    )
 
 
 @notice_admin_required
 @require_POST
 def manage_incident_postmortem(request, pk: int):
-    incident = get_object_or_404(Incident.objects.select_related("system"), pk=pk)
-    form = forms.PostmortemForm(request.POST)
-    if form.is_valid():
-        try:
-            services.incident_postmortem(incident=incident, user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _errors_into(form, exc)
-        else:
-            messages.success(request, _("Post-mortem saved."))
-            return redirect("manage-incident-detail", pk=incident.pk)
-    return _incident_manage_page(request, incident, postmortem_form=form)
+    return _incident_action(
+        request,
+        pk,
+        form_class=forms.PostmortemForm,
+        service=services.incident_postmortem,
+        done=_("Post-mortem saved."),
+        form_name="postmortem_form",
+    )
 
 
 # --- Catalogue, calendar, templates: list + one form each -------------------------------------------
