@@ -147,7 +147,7 @@ def iter_csv(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
             if not "".join(cells).strip():  # blank, or only whitespace in every cell
                 continue
             if len(cells) >= width and len(fields) > 1:
-                yield line_number, dict(zip(fields, pick(cells)))
+                yield line_number, dict(zip(fields, pick(cells), strict=True))
             else:
                 yield line_number, {field: cells[i] if i < len(cells) else "" for i, field in mapping.items()}
         if not mapping:
