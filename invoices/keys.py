@@ -15,6 +15,8 @@ def normalise_digits(value: object) -> str:
     """'０１２,３４' → '01234'. Leading apostrophes, separators and spaces removed."""
     if value is None:
         return ""
+    if type(value) is str and value.isdigit() and value.isascii():
+        return value  # the usual, clean cell: nothing to fold (a fast path, a million times per big import)
     text = str(value).strip()
     if text.endswith(".0") and text[:-2].isdigit():  # a number that went through a float
         text = text[:-2]

@@ -98,7 +98,10 @@ class InvoiceFields(models.Model):
     """Fields an invoice has wherever it is recorded. `invoice_key` is the normalised match key:
     the 20-digit 数电 number, else invoice code + number (DESIGN §6)."""
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: every lookup by company is served by the (company, direction, invoice_key)
+    # unique index or the period and parties indexes, which all lead with company; a fourth would only
+    # slow big imports down.
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_index=False)
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
     invoice_key = models.CharField(_("invoice key"), max_length=32)
     invoice_code = models.CharField(_("invoice code"), max_length=12, blank=True)

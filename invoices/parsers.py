@@ -9,11 +9,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -138,12 +140,16 @@ def iter_csv(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
                 mapping = _map_header(cells)
                 if mapping:
                     _require_columns(mapping)
+                    fields, pick, width = tuple(mapping.values()), itemgetter(*mapping), max(mapping) + 1
                 elif line_number >= 10:
                     break
                 continue
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():  # blank, or only whitespace in every cell
                 continue
-            yield line_number, {field: cells[i] if i < len(cells) else "" for i, field in mapping.items()}
+            if len(cells) >= width and len(fields) > 1:
+                yield line_number, dict(zip(fields, pick(cells), strict=True))
+            else:
+                yield line_number, {field: cells[i] if i < len(cells) else "" for i, field in mapping.items()}
         if not mapping:
             _require_columns({})
     except UnicodeDecodeError:
@@ -233,14 +239,20 @@ _MONEY_FOLD = {
     **{ord(ch): None for ch in "¥￥,，'‘’ \t\u3000"},
 }
 MAX_AMOUNT = Decimal(10) ** 14  # 16 digits with 2 decimals
+_PLAIN_MONEY = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
 def parse_money(value) -> Decimal:
     """Exact cents. Spreadsheet floats (0.1 + 0.2 style) are rounded through their shortest repr."""
-    if isinstance(value, float):
-        value = repr(value)
-    # Not normalise_digits: that drops "-", and red-letter invoices carry negative amounts.
-    text = str(value).translate(_MONEY_FOLD).strip() if value is not None and not isinstance(value, Decimal) else value
+    if type(value) is str and _PLAIN_MONEY.fullmatch(value):
+        text = value  # the usual cell, "1234.56": nothing to fold
+    else:
+        if isinstance(value, float):
+            value = repr(value)
+        # Not normalise_digits: that drops "-", and red-letter invoices carry negative amounts.
+        text = (
+            str(value).translate(_MONEY_FOLD).strip() if value is not None and not isinstance(value, Decimal) else value
+        )
     if text in ("", None):
         raise ValidationError(_("missing amount"))
     try:
@@ -322,6 +334,27 @@ def _checked_tax_id(raw: str) -> tuple[str, str]:
     return known[0], known[1].messages[0] if known[1] is not None else ""
 
 
+# A file uses a handful of rates ("13%", "6%"); only good ones are kept, an error is worded each time.
+_RATE_CACHE: dict[str, Decimal] = {}
+
+
+def _plain_issue_time(value) -> datetime | None:
+    """The usual ISO cell, "2025-03-01 09:30:00", parsed once for both the date and the time.
+
+    None for anything else (or an implausible year): then parse_date and parse_issue_time decide,
+    with their messages. Where this answers, it answers exactly what they would."""
+    if type(value) is not str:
+        return None
+    text = value.strip()
+    if len(text) != 19 or text[4] != "-" or text[7] != "-" or text[10] not in " T":
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if 1990 <= parsed.year <= 2100 else None
+
+
 def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict | None, list[RowError]]:
     """One raw row → the field values of an invoice, or the reasons it is rejected."""
     errors: list[RowError] = []
@@ -329,8 +362,10 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
     def fail(column: str, reason) -> None:
         errors.append(RowError(row_number, column, str(reason)))
 
-    if any(str(raw.get(name) or "").strip() == "-" for name in ("invoice_code", "invoice_number", "digital_number")):
-        return None, []  # the export's summary rows carry "-" in the number columns
+    for name in ("invoice_code", "invoice_number", "digital_number"):
+        cell = raw.get(name)
+        if cell and str(cell).strip() == "-":
+            return None, []  # the export's summary rows carry "-" in the number columns
     code = normalise_digits(raw.get("invoice_code"))
     number = normalise_digits(raw.get("invoice_number"))
     digital = normalise_digits(raw.get("digital_number"))
@@ -356,11 +391,15 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
         "seller_name": str(raw.get("seller_name") or "").replace("\x00", "").strip()[:200],
         "buyer_name": str(raw.get("buyer_name") or "").replace("\x00", "").strip()[:200],
     }
-    try:
-        values["issue_date"] = parse_date(raw.get("issue_date"))
-    except ValidationError as exc:
-        fail("issue_date", exc.messages[0])
-    values["issued_at"] = parse_issue_time(raw.get("issue_date"))
+    issued = _plain_issue_time(raw.get("issue_date"))
+    if issued is not None:
+        values["issue_date"], values["issued_at"] = issued.date(), issued.replace(tzinfo=SHANGHAI)
+    else:
+        try:
+            values["issue_date"] = parse_date(raw.get("issue_date"))
+        except ValidationError as exc:
+            fail("issue_date", exc.messages[0])
+        values["issued_at"] = parse_issue_time(raw.get("issue_date"))
     for field in ("seller_tax_id", "buyer_tax_id"):
         tax_id, problem = _checked_tax_id(str(raw.get(field) or ""))
         if problem:
@@ -389,14 +428,20 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
     rate = str(raw.get("tax_rate") or "").strip().rstrip("%")
     values["tax_rate"] = None
     if rate and rate not in ("免税", "不征税", "***"):
-        try:
-            number_rate = Decimal(rate)
-            number_rate = (number_rate / 100 if number_rate >= 1 else number_rate).quantize(Decimal("0.0001"))
-            if not (number_rate.is_finite() and 0 <= number_rate < 1):
-                raise InvalidOperation
-            values["tax_rate"] = number_rate
-        except InvalidOperation:
-            fail("tax_rate", _("“%(value)s” is not a tax rate") % {"value": rate})
+        known_rate = _RATE_CACHE.get(rate)
+        if known_rate is not None:
+            values["tax_rate"] = known_rate
+        else:
+            try:
+                number_rate = Decimal(rate)
+                number_rate = (number_rate / 100 if number_rate >= 1 else number_rate).quantize(Decimal("0.0001"))
+                if not (number_rate.is_finite() and 0 <= number_rate < 1):
+                    raise InvalidOperation
+                values["tax_rate"] = number_rate
+                if len(_RATE_CACHE) < 1000:
+                    _RATE_CACHE[rate] = number_rate
+            except InvalidOperation:
+                fail("tax_rate", _("“%(value)s” is not a tax rate") % {"value": rate})
     type_text = str(raw.get("invoice_type") or "").strip()
     values["invoice_type"] = TYPE_ALIASES.get(type_text) or (default_type if not type_text else None)
     if values["invoice_type"] is None:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import BinaryIO
 
-from django.db import connection, models
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,6 +41,7 @@ class Staging:
         self.rows = f"invoice_import_rows_{batch.pk}"
         self.rejects = f"invoice_import_rejects_{batch.pk}"
         self.fields = [model._meta.get_field(name) for name in ("invoice_key", *compared)]
+        self.names = ["row_no", *(f.name for f in self.fields)]
         self.postgres = connection.vendor == "postgresql"
         self.created = False
 
@@ -67,7 +68,9 @@ class Staging:
         """Parse and validate every row into the staging tables; returns the rows read."""
         size = max(self.batch.size, 1)
         default_type = InvoiceType.DIGITAL_ORDINARY
-        good: list[dict] = []
+        # PostgreSQL: each good row goes straight to its COPY line, no list of dicts kept in between.
+        good: list = []
+        keep = self._copy_line if self.postgres else (lambda values: values)
         bad: list[RowError] = []
         rows_read = 0
         for row_number, raw in iter_rows(stream, self.batch.original_name):
@@ -79,7 +82,7 @@ class Staging:
                 bad.extend(errors)
             else:
                 values["row_no"] = row_number
-                good.append(values)
+                good.append(keep(values))
             if rows_read % STAGE_CHUNK == 0:
                 self._flush(good, bad)
                 self._progress(rows_read, lambda: stream.tell() * 100 // size)
@@ -88,9 +91,10 @@ class Staging:
 
     def add(self, rows: Iterable[dict]) -> None:
         """Stage rows validated elsewhere (a fetch's records), numbered in the order given."""
-        good: list[dict] = []
+        good: list = []
+        keep = self._copy_line if self.postgres else (lambda values: values)
         for number, values in enumerate(rows, start=1):
-            good.append({**values, "row_no": number})
+            good.append(keep({**values, "row_no": number}))
             if len(good) >= STAGE_CHUNK:
                 self._flush(good, [])
         self._flush(good, [])
@@ -102,11 +106,26 @@ class Staging:
             done = 0
         ImportBatch.objects.filter(pk=self.batch.pk).update(rows_processed=rows, progress_percent=done)
 
-    def _flush(self, good: list[dict], bad: list[RowError]) -> None:
-        names = ["row_no", *(f.name for f in self.fields)]
+    def _copy_line(self, values: dict) -> str:
+        """One row in COPY's text format. Most rows need no escaping: check the joined line once
+        rather than translating each of its values."""
+        cells = ["\\N" if value is None else str(value) for value in map(values.__getitem__, self.names)]
+        line = "\t".join(cells)
+        if line.count("\t") != len(cells) - 1 or "\\" in line or "\n" in line or "\r" in line:
+            line = "\t".join(
+                [
+                    "\\N" if value is None else str(value).translate(_COPY_ESCAPES)
+                    for value in (values[name] for name in self.names)
+                ]
+            )
+        return line + "\n"
+
+    def _flush(self, good: list, bad: list[RowError]) -> None:
+        """Write the staged rows: COPY lines (PostgreSQL) or value dicts (SQLite)."""
+        names = self.names
         if good:
             if self.postgres:
-                self._copy(self.rows, names, ([values[name] for name in names] for values in good))
+                self._copy_text(self.rows, names, "".join(good))
             else:
                 self._insert(self.rows, names, [[self._adapt(values[name]) for name in names] for values in good])
         if bad:
@@ -124,15 +143,17 @@ class Staging:
         return ", ".join(connection.ops.quote_name(columns.get(name, name)) for name in names)
 
     def _copy(self, table: str, names: list[str], rows) -> None:
-        buffer = io.StringIO()
-        write = buffer.write
-        escapes = _COPY_ESCAPES
-        for row in rows:  # inlined _copy_text: this loop runs once per row of a million-row file
-            write("\t".join(["\\N" if value is None else str(value).translate(escapes) for value in row]))
-            write("\n")
-        buffer.seek(0)
+        text = "".join(
+            "\t".join(["\\N" if value is None else str(value).translate(_COPY_ESCAPES) for value in row]) + "\n"
+            for row in rows
+        )
+        self._copy_text(table, names, text)
+
+    def _copy_text(self, table: str, names: list[str], text: str) -> None:
         with connection.cursor() as cursor:
-            cursor.copy_expert(f"COPY {connection.ops.quote_name(table)} ({self._columns(names)}) FROM STDIN", buffer)
+            cursor.copy_expert(
+                f"COPY {connection.ops.quote_name(table)} ({self._columns(names)}) FROM STDIN", io.StringIO(text)
+            )
 
     def _insert(self, table: str, names: list[str], rows: list[list]) -> None:
         marks = ", ".join(["%s"] * len(names))
@@ -165,11 +186,18 @@ class Staging:
         now = timezone.now()
         stamp = connection.ops.adapt_datetimefield_value(now)
         with connection.cursor() as cursor:
-            if self.postgres:  # autovacuum never analyzes temporary tables; the merge wants estimates
-                cursor.execute(f"ANALYZE {rows}")
+            analyzed = False
+
+            def analyze() -> None:
+                nonlocal analyzed
+                if self.postgres and not analyzed:  # autovacuum never analyzes temporary tables
+                    cursor.execute(f"ANALYZE {rows}")
+                    analyzed = True
+
             # The same invoice twice in one file: keep the first, reject the others.
             cursor.execute(f"SELECT 1 FROM {rows} GROUP BY {key} HAVING COUNT(*) > 1 LIMIT 1")
             if cursor.fetchone():
+                analyze()
                 cursor.execute(
                     f"INSERT INTO {rejects} (row_no, col, reason) SELECT s.row_no, 'invoice_number', %s "
                     f"FROM {rows} s WHERE EXISTS (SELECT 1 FROM {rows} e WHERE e.{key} = s.{key} "
@@ -177,41 +205,49 @@ class Staging:
                     [_("the same invoice appears twice in this file")],
                 )
                 cursor.execute(f"DELETE FROM {rows} WHERE row_no IN (SELECT row_no FROM {rejects})")
-            cursor.execute(f"SELECT COUNT(*) FROM {rows}")
-            staged = cursor.fetchone()[0]
+            cursor.execute(f"SELECT COUNT(*), MIN({key}), MAX({key}) FROM {rows}")
+            staged, lowest, highest = cursor.fetchone()
 
-            if self.model is Invoice:
-                self._log_changes(cursor, match=match, differs=differs, compared=compared, now=now)
-            extra_set = f", {q('seen_at')} = %s" if self.model is TaxRecord else ""
-            assignments = ", ".join(f"{q(f.column)} = s.{q(f.column)}" for f in compared)
-            cursor.execute(
-                f"UPDATE {target} AS t SET {assignments}, {q('batch_id')} = %s, {q('updated_at')} = %s{extra_set} "
-                f"FROM {rows} s WHERE {match} AND ({differs})",
-                [batch_id, stamp, *([stamp] if extra_set else []), company_id, direction],
+            columns = (
+                f"{q('company_id')}, {q('direction')}, {', '.join(q(f.column) for f in self.fields)}, "
+                f"{q('batch_id')}, {q('created_at')}, {q('updated_at')}"
+                + (f", {q('seen_at')}" if self.model is TaxRecord else "")
             )
-            updated = cursor.rowcount
+            selected = f"%s, %s, {', '.join(f's.{q(f.column)}' for f in self.fields)}, %s, %s, %s" + (
+                ", %s" if self.model is TaxRecord else ""
+            )
+            inserted = [company_id, direction, batch_id, stamp, stamp, *([stamp] if self.model is TaxRecord else [])]
 
-            extra_cols = f", {q('seen_at')}" if self.model is TaxRecord else ""
-            extra_vals = ", %s" if self.model is TaxRecord else ""
-            names = ", ".join(q(f.column) for f in self.fields)
-            cursor.execute(
-                f"INSERT INTO {target} ({q('company_id')}, {q('direction')}, {names}, {q('batch_id')}, "
-                f"{q('created_at')}, {q('updated_at')}{extra_cols}) "
-                f"SELECT %s, %s, {', '.join(f's.{q(f.column)}' for f in self.fields)}, %s, %s, %s{extra_vals} "
-                f"FROM {rows} s WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match}) "
-                "ON CONFLICT DO NOTHING",
-                [
-                    company_id,
-                    direction,
-                    batch_id,
-                    stamp,
-                    stamp,
-                    *([stamp] if extra_vals else []),
-                    company_id,
-                    direction,
-                ],
-            )
-            created = cursor.rowcount
+            # A first import of a period (or of any range of keys we hold nothing in) only adds: one
+            # plain INSERT, without the change log, the UPDATE or the anti-join, each of which would
+            # join every staged row against the target for nothing. An invoice written meanwhile by
+            # someone else makes it fail; then, back at the savepoint, the general merge below runs.
+            only_new = staged > 0 and not self._holds_keys_between(cursor, lowest, highest)
+            if only_new:
+                try:
+                    with transaction.atomic():
+                        cursor.execute(f"INSERT INTO {target} ({columns}) SELECT {selected} FROM {rows} s", inserted)
+                        created, updated = cursor.rowcount, 0
+                except IntegrityError:
+                    only_new = False
+            if not only_new:
+                analyze()
+                if self.model is Invoice:
+                    self._log_changes(cursor, match=match, differs=differs, compared=compared, now=now)
+                extra_set = f", {q('seen_at')} = %s" if self.model is TaxRecord else ""
+                assignments = ", ".join(f"{q(f.column)} = s.{q(f.column)}" for f in compared)
+                cursor.execute(
+                    f"UPDATE {target} AS t SET {assignments}, {q('batch_id')} = %s, {q('updated_at')} = %s"
+                    f"{extra_set} FROM {rows} s WHERE {match} AND ({differs})",
+                    [batch_id, stamp, *([stamp] if extra_set else []), company_id, direction],
+                )
+                updated = cursor.rowcount
+                cursor.execute(
+                    f"INSERT INTO {target} ({columns}) SELECT {selected} FROM {rows} s "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match}) ON CONFLICT DO NOTHING",
+                    [*inserted, company_id, direction],
+                )
+                created = cursor.rowcount
 
             cursor.execute(
                 f"INSERT INTO {q('invoices_importrejection')} ({q('batch_id')}, {q('row')}, {q('column')}, "
@@ -220,6 +256,16 @@ class Staging:
             )
             rejected = cursor.rowcount
         return created, updated, staged - created - updated, rejected
+
+    def _holds_keys_between(self, cursor, lowest: str, highest: str) -> bool:
+        """Whether the target already has an invoice of this company and direction keyed in the range."""
+        q = connection.ops.quote_name
+        cursor.execute(
+            f"SELECT 1 FROM {q(self.model._meta.db_table)} WHERE {q('company_id')} = %s AND {q('direction')} = %s "
+            f"AND {q('invoice_key')} BETWEEN %s AND %s LIMIT 1",
+            [self.batch.company_id, self.batch.direction, lowest, highest],
+        )
+        return cursor.fetchone() is not None
 
     def _log_changes(self, cursor, *, match: str, differs: str, compared: list, now: datetime) -> None:
         """One InvoiceChange per invoice this file changes, with each changed field's old and new value."""
@@ -255,7 +301,9 @@ def _display(field: models.Field, value) -> str:
         return str(Decimal(str(value)).quantize(Decimal(1).scaleb(-field.decimal_places)))
     if isinstance(field, models.DateTimeField):
         if isinstance(value, str):  # SQLite keeps UTC as text
-            value = datetime.fromisoformat(value).replace(tzinfo=UTC)
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:  # ...and its "datetime" columns come back as naive UTC
+            value = value.replace(tzinfo=UTC)
         return timezone.localtime(value, SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(field, models.DateField):
         return str(value)[:10]
