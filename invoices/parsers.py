@@ -257,7 +257,7 @@ def parse_money(value) -> Decimal:
         raise ValidationError(_("missing amount"))
     try:
         amount = Decimal(text).quantize(_CENT, rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError):
+    except (ArithmeticError, ValueError):  # InvalidOperation, and Overflow for exponents like 1e999999999
         raise ValidationError(_("“%(value)s” is not an amount") % {"value": value})
     if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:  # NaN, or beyond what the column holds
         raise ValidationError(_("“%(value)s” is not a plausible amount") % {"value": value})
@@ -440,7 +440,7 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
                 values["tax_rate"] = number_rate
                 if len(_RATE_CACHE) < 1000:
                     _RATE_CACHE[rate] = number_rate
-            except InvalidOperation:
+            except ArithmeticError:  # InvalidOperation, and Overflow for exponents like 1e999999999
                 fail("tax_rate", _("“%(value)s” is not a tax rate") % {"value": rate})
     type_text = str(raw.get("invoice_type") or "").strip()
     values["invoice_type"] = TYPE_ALIASES.get(type_text) or (default_type if not type_text else None)

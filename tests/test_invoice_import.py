@@ -88,6 +88,11 @@ def test_a_changed_row_is_updated(beijing):
         (f"011002300111,00000006,2026-11-18,{SELLER},x,{BUYER},y,abc,1.30,,13%,,正常", "amount"),
         (f"0110023,00000007,2026-11-18,{SELLER},x,{BUYER},y,10.00,1.30,11.30,13%,,正常", "invoice_code"),
         (f"011002300111,00000008,2026-11-18,{SELLER},x,{BUYER},y,10.00,1.30,11.30,13%,,遗失", "status"),
+        (
+            f"011002300111,00000009,2026-11-18,{SELLER},x,{BUYER},y,10.00,1.30,11.30,1e399999999999999999,,正常",
+            "tax_rate",
+        ),
+        (f"011002300111,00000010,2026-11-18,{SELLER},x,{BUYER},y,1e399999999999999999,1.30,,13%,,正常", "amount"),
     ],
 )
 def test_bad_rows_are_rejected_with_row_column_and_reason_and_good_rows_land(beijing, row, column):
