@@ -12,13 +12,52 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outage_portal.settings")
+
+
+def _run_in_own_process(path: Path) -> dict:
+    """Each benchmark runs in a fresh interpreter: its peak memory is its own, and one benchmark's
+    Django settings (each may point DATABASE_URL at its scratch database) never leak into the next.
+    Its own output goes straight to the terminal; its entries come back through a file."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as entries:
+        subprocess.run([sys.executable, __file__, "--child", str(path), entries.name], check=True)
+        return json.loads(Path(entries.name).read_text())
+
+
+def _child(path: Path, entries_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    entries_path.write_text(json.dumps(module.run(), ensure_ascii=False, default=str))
+
+
+def _describe(name: str, entry: dict) -> str:
+    target = entry.get("target")
+    verdict = ""
+    if target is not None:
+        sign = "≥" if entry.get("higher_is_better") else "≤"
+        verdict = f"  target {sign} {target}: {'ok' if _meets(entry) else 'MISSED'}"
+    rss = f"  peak {entry['peak_rss_mb']:.0f} MB" if entry.get("peak_rss_mb") is not None else ""
+    if entry.get("rps") is not None:
+        measured = f"{entry['rps']:.0f} requests/s vs floor {entry['floor_rps']:.0f} requests/s"
+    else:
+        measured = f"{entry['seconds']:.3f}s vs floor {entry['floor_seconds']:.3f}s"
+    return f"{name}: ratio {entry['ratio']:.2f} ({measured}){rss}{verdict}"
+
+
+def _meets(entry: dict) -> bool:
+    target = entry.get("target")
+    if target is None:
+        return True
+    return entry["ratio"] >= target if entry.get("higher_is_better") else entry["ratio"] <= target
 
 
 def main(selected: list[str]) -> int:
@@ -30,29 +69,18 @@ def main(selected: list[str]) -> int:
     if not modules:
         print("No benchmarks matched.")
         return 1
-    failed = False
     for path in modules:
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        print(f"== {path.stem}")
-        for name, entry in module.run().items():
+        print(f"== {path.stem}", flush=True)
+        for name, entry in _run_in_own_process(path).items():
             results[name] = entry
-            target = entry.get("target")
-            verdict = ""
-            if target is not None:
-                ok = entry["ratio"] >= target if entry.get("higher_is_better") else entry["ratio"] <= target
-                verdict = (
-                    f"  target {'≥' if entry.get('higher_is_better') else '≤'} {target}: {'ok' if ok else 'MISSED'}"
-                )
-                failed |= not ok
-            rss = f"  peak {entry['peak_rss_mb']:.0f} MB" if entry.get("peak_rss_mb") is not None else ""
-            timing = f"{entry['seconds']:.3f}s vs floor {entry['floor_seconds']:.3f}s"
-            print(f"{name}: ratio {entry['ratio']:.2f} ({timing}){rss}{verdict}")
+            print(_describe(name, entry))
     results_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"Results written to {results_path.relative_to(ROOT)}")
     return 0
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        _child(Path(sys.argv[2]), Path(sys.argv[3]))
+        raise SystemExit(0)
     raise SystemExit(main(sys.argv[1:]))
