@@ -164,3 +164,27 @@ def test_a_maintenance_window_covering_the_deadline_also_reminds(beijing, alice,
     )
     (reminder,) = deferred_filing_reminders(user=alice)
     assert reminder.window_title == "电子税务局升级" and reminder.incident_id is None
+
+
+def test_incident_timeline_reads_in_beijing_time_with_named_states(db):
+    from datetime import UTC, datetime
+
+    from notices.models import Incident, IncidentState, IncidentUpdate, TaxSystem
+    from recovery.reissue.services import incident_timeline
+
+    system = TaxSystem.objects.get(region="北京", name="增值税发票管理系统")
+    incident = Incident.objects.create(
+        system=system,
+        title="北京开票中断",
+        functions=["issue"],
+        started_at=datetime(2026, 11, 20, 1, 30, tzinfo=UTC),
+        ended_at=datetime(2026, 11, 21, 8, 0, tzinfo=UTC),
+        state=IncidentState.RESOLVED,
+    )
+    IncidentUpdate.objects.create(
+        incident=incident, state=IncidentState.IDENTIFIED, body_markdown="原因已定位", posted_at=incident.started_at
+    )
+    rows = incident_timeline(incident)
+    assert [row["shown"] for row in rows] == ["2026-11-20 09:30 CST", "2026-11-20 09:30 CST", "2026-11-21 16:00 CST"]
+    assert [row["label"] for row in rows] == ["Started", "Identified", "Ended"]
+    assert rows[0]["at"] == "2026-11-20T09:30:00+08:00"

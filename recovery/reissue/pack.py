@@ -138,7 +138,7 @@ def _timeline_flowables(timeline, font, cell, heading):
         from datetime import datetime
 
         at = datetime.fromisoformat(row["at"])
-        rows.append([_local(at), row["state"], _p(row["text"], cell)])
+        rows.append([_local(at), row.get("label", row["state"]), _p(row["text"], cell)])
     return [_p(_("Incident timeline"), heading), _table(rows, font, [110, 70, 300])]
 
 

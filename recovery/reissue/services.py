@@ -566,14 +566,32 @@ def reissue_requests_close_seen(*, company_id: int) -> int:
 
 
 def incident_timeline(incident) -> list[dict]:
-    """The incident's start, its updates and its end, oldest first (what the bureau reads)."""
+    """The incident's start, its updates and its end, oldest first (what the bureau reads).
+
+    Rows keep the moment as ISO text with its offset ("at", frozen into a submitted application) and
+    carry what people read: the Beijing time with its zone ("shown") and the state's name ("label"),
+    in the language of whoever prepared it."""
     if incident is None:
         return []
-    rows = [{"at": incident.started_at.isoformat(), "state": "started", "text": incident.title}]
+    from notices.models import IncidentState
+
+    labels = {**dict(IncidentState.choices), "started": _("Started"), "ended": _("Ended")}
+
+    def row(moment, state: str, text: str) -> dict:
+        local = timezone.localtime(moment)
+        return {
+            "at": local.isoformat(),
+            "shown": local.strftime("%Y-%m-%d %H:%M %Z"),
+            "state": state,
+            "label": str(labels.get(state, state)),
+            "text": text,
+        }
+
+    rows = [row(incident.started_at, "started", incident.title)]
     for update in incident.updates.all():
-        rows.append({"at": update.posted_at.isoformat(), "state": update.state, "text": update.body_markdown})
+        rows.append(row(update.posted_at, update.state, update.body_markdown))
     if incident.ended_at:
-        rows.append({"at": incident.ended_at.isoformat(), "state": "ended", "text": ""})
+        rows.append(row(incident.ended_at, "ended", ""))
     return rows
 
 
