@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid as uuid_module
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -170,6 +171,17 @@ class NoticeRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notice_id} r{self.number}"
+
+    @property
+    def changed_field_names(self) -> list[str]:
+        """The changed fields as people call them (their verbose names, translated)."""
+        names = []
+        for name in self.changes:
+            try:
+                names.append(str(MaintenanceNotice._meta.get_field(name).verbose_name))
+            except FieldDoesNotExist:  # a field renamed since this revision was kept: show its old name
+                names.append(name)
+        return names
 
     @property
     def window_moved(self) -> bool:
