@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from notices import forms, selectors, services
@@ -437,58 +438,45 @@ def manage_incident_detail(request, pk: int):
     return _incident_manage_page(request, incident)
 
 
-def _incident_action(request, pk: int, *, form_class, service, done: str, form_name: str):
-    """Post one of the incident page's forms to its service; back to the page, errors in place."""
-    incident = get_object_or_404(Incident.objects.select_related("system"), pk=pk)
-    form = form_class(request.POST)
-    if form.is_valid():
-        try:
-            service(incident=incident, user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _errors_into(form, exc)
-        else:
-            messages.success(request, done)
-            return redirect("manage-incident-detail", pk=incident.pk)
-    return _incident_manage_page(request, incident, **{form_name: form})
+def _incident_form_view(*, form_class, service, done, form_name: str):
+    """A view posting one of the incident page's forms to its service; back to the page, errors in place."""
+
+    @notice_admin_required
+    @require_POST
+    def view(request, pk: int):
+        incident = get_object_or_404(Incident.objects.select_related("system"), pk=pk)
+        form = form_class(request.POST)
+        if form.is_valid():
+            try:
+                service(incident=incident, user=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                _errors_into(form, exc)
+            else:
+                messages.success(request, done)
+                return redirect("manage-incident-detail", pk=incident.pk)
+        return _incident_manage_page(request, incident, **{form_name: form})
+
+    return view
 
 
-@notice_admin_required
-@require_POST
-def manage_incident_update(request, pk: int):
-    return _incident_action(
-        request,
-        pk,
-        form_class=forms.IncidentUpdateForm,
-        service=services.incident_post_update,
-        done=_("Update posted."),
-        form_name="update_form",
-    )
-
-
-@notice_admin_required
-@require_POST
-def manage_incident_resolve(request, pk: int):
-    return _incident_action(
-        request,
-        pk,
-        form_class=forms.IncidentResolveForm,
-        service=services.incident_resolve,
-        done=_("Incident resolved."),
-        form_name="resolve_form",
-    )
-
-
-@notice_admin_required
-@require_POST
-def manage_incident_postmortem(request, pk: int):
-    return _incident_action(
-        request,
-        pk,
-        form_class=forms.PostmortemForm,
-        service=services.incident_postmortem,
-        done=_("Post-mortem saved."),
-        form_name="postmortem_form",
-    )
+manage_incident_update = _incident_form_view(
+    form_class=forms.IncidentUpdateForm,
+    service=services.incident_post_update,
+    done=gettext_lazy("Update posted."),
+    form_name="update_form",
+)
+manage_incident_resolve = _incident_form_view(
+    form_class=forms.IncidentResolveForm,
+    service=services.incident_resolve,
+    done=gettext_lazy("Incident resolved."),
+    form_name="resolve_form",
+)
+manage_incident_postmortem = _incident_form_view(
+    form_class=forms.PostmortemForm,
+    service=services.incident_postmortem,
+    done=gettext_lazy("Post-mortem saved."),
+    form_name="postmortem_form",
+)
 
 
 # --- Catalogue, calendar, templates: list + one form each -------------------------------------------
