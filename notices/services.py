@@ -52,7 +52,7 @@ NOTICE_FIELDS = [
 
 
 def _local(moment: datetime | None) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else ""  # every time with its zone
 
 
 # Event texts are Chinese whatever language the request (or the beat task) runs in.
@@ -92,7 +92,7 @@ def notice_state_at(notice: MaintenanceNotice, now: datetime) -> str:
 
 def _notice_event(notice: MaintenanceNotice, kind: EventKind, key: str, title: str, body: str = "") -> Event:
     system = notice.system
-    window = f"{_local(notice.window_start)} – {_local(notice.window_end)}（北京时间）"
+    window = f"{_local(notice.window_start)} – {_local(notice.window_end)}"
     return Event(
         kind=kind,
         key=key,
