@@ -47,6 +47,7 @@ def test_status_page_needs_no_login_and_shows_chinese(client, db):
     assert "北京发票数据同步故障" in html
     assert "增值税发票管理系统" in html
     assert 'id="ical-link"' in html
+    assert 'href="/subscribe/" id="email-subscribe-link"' in html  # visitors can ask for email alerts
     for kind in ("application/rss+xml", "application/atom+xml", "text/calendar"):
         assert f'rel="alternate" type="{kind}"' in html
 
