@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notices.models import FilingDeadline, MaintenanceNotice, TaxSystem
+from outage_portal.timefmt import local_text
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,6 @@ class WindowWarning:
     code: str  # "overlap", "contradiction" or "filing_deadline"
     message: str
     url: str = ""
-
-
-def _local(moment: datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def window_warnings(
@@ -54,8 +51,8 @@ def window_warnings(
             continue
         params = {
             "title": other.title,
-            "start": _local(other.window_start),
-            "end": _local(other.window_end),
+            "start": local_text(other.window_start),
+            "end": local_text(other.window_end),
             "document": document_number,
         }
         warnings.append(WindowWarning(code, text % params, reverse("notice-detail", args=[other.pk])))

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 
 from notices.grid import Function
 from notices.models import Incident, IncidentUpdate, MaintenanceNotice, NoticeState
-from notices.status import local_text
 from notices.status_filters import functions_include_any, status_scope
+from outage_portal.timefmt import local_text
 
 FEED_ITEMS = 50
 

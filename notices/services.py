@@ -30,6 +30,7 @@ from notices.models import (
     TextTemplate,
 )
 from notices.rendering import render_markdown
+from outage_portal.timefmt import local_text
 
 RUNNING = (NoticeState.IN_PROGRESS, NoticeState.EXTENDED)
 # Fields of a notice an edit may change, in the order a revision lists them.
@@ -49,10 +50,6 @@ NOTICE_FIELDS = [
     "source_url",
     "original_text",
 ]
-
-
-def _local(moment: datetime | None) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else ""  # every time with its zone
 
 
 # Event texts are Chinese whatever language the request (or the beat task) runs in.
@@ -92,7 +89,7 @@ def notice_state_at(notice: MaintenanceNotice, now: datetime) -> str:
 
 def _notice_event(notice: MaintenanceNotice, kind: EventKind, key: str, title: str, body: str = "") -> Event:
     system = notice.system
-    window = f"{_local(notice.window_start)} – {_local(notice.window_end)}"
+    window = f"{local_text(notice.window_start)} – {local_text(notice.window_end)}"
     return Event(
         kind=kind,
         key=key,
@@ -163,7 +160,7 @@ def notice_publish(
             notice,
             EventKind.NOTICE_PUBLISHED,
             f"notice:{notice.pk}:rev:1",
-            f"维护公告：{system.region}{system.name} {_local(window_start)} 起停机",
+            f"维护公告：{system.region}{system.name} {local_text(window_start)} 起停机",
         )
     )
     return notice
@@ -221,8 +218,8 @@ def notice_revise(*, notice: MaintenanceNotice, user=None, reason: str = "", **c
     )
     moved = (old["window_start"], old["window_end"]) != (notice.window_start, notice.window_end)
     title = (
-        f"维护窗口调整：{notice.system.region}{notice.system.name} 由 {_local(old['window_start'])} – "
-        f"{_local(old['window_end'])} 改为 {_local(notice.window_start)} – {_local(notice.window_end)}"
+        f"维护窗口调整：{notice.system.region}{notice.system.name} 由 {local_text(old['window_start'])} – "
+        f"{local_text(old['window_end'])} 改为 {local_text(notice.window_start)} – {local_text(notice.window_end)}"
         if moved
         else f"维护公告更新：{notice.title}"
     )
@@ -264,7 +261,7 @@ def notice_cancel(*, notice: MaintenanceNotice, user=None, reason: str) -> Maint
             notice,
             EventKind.NOTICE_CANCELLED,
             f"notice:{notice.pk}:cancelled",
-            f"维护取消：{notice.system.region}{notice.system.name} {_local(notice.window_start)} 的停机已取消",
+            f"维护取消：{notice.system.region}{notice.system.name} {local_text(notice.window_start)} 的停机已取消",
             f"{notice.title}：已取消。原因：{notice.cancel_reason}",
         )
     )
@@ -281,7 +278,9 @@ def notice_extend(
     if notice_state_at(notice, now) not in RUNNING:
         raise ValidationError(_("Only a window in progress can be extended."), code="not_running")
     if new_end <= notice.window_end:
-        message = _("The new end must be later than the current end (%(end)s).") % {"end": _local(notice.window_end)}
+        message = _("The new end must be later than the current end (%(end)s).") % {
+            "end": local_text(notice.window_end)
+        }
         raise ValidationError({"new_end": message})
     old_end = notice.window_end
     notice.announced_end = notice.announced_end or old_end
@@ -305,7 +304,8 @@ def notice_extend(
         notice,
         EventKind.NOTICE_CHANGED,
         f"notice:{notice.pk}:rev:{notice.revision}",
-        f"维护延长：{notice.system.region}{notice.system.name} 预计恢复时间由 {_local(old_end)} 延至 {_local(new_end)}",
+        f"维护延长：{notice.system.region}{notice.system.name} 预计恢复时间由 {local_text(old_end)} "
+        f"延至 {local_text(new_end)}",
     )
     _publish_after_commit(replace(event, extra={"revision": notice.revision, "extended": True}))
     return notice
@@ -346,10 +346,10 @@ def _window_event(notice: MaintenanceNotice, kind: EventKind) -> Event:
     system = f"{notice.system.region}{notice.system.name}"
     if kind == EventKind.WINDOW_STARTED:
         key = f"notice:{notice.pk}:started:{int(notice.window_start.timestamp())}"
-        title = f"维护开始：{system} 现在起停机，预计 {_local(notice.window_end)} 恢复"
+        title = f"维护开始：{system} 现在起停机，预计 {local_text(notice.window_end)} 恢复"
     else:
         key = f"notice:{notice.pk}:ended:{int(notice.window_end.timestamp())}"
-        title = f"维护结束：{system} 已恢复（{_local(notice.window_end)}）"
+        title = f"维护结束：{system} 已恢复（{local_text(notice.window_end)}）"
     return _notice_event(notice, kind, key, title)
 
 

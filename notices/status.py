@@ -152,11 +152,6 @@ def local_day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
 
 
-def local_text(moment: datetime) -> str:
-    """A time as people read it here, always with its zone: 2026-10-10 00:00 CST."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
-
-
 def local_date(moment: datetime) -> date:
     return timezone.localtime(moment).date()
 

@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 from notices import selectors, status, status_cache
 from notices.grid import Function
 from notices.models import MaintenanceNotice, NoticeState
-from notices.status import local_text
 from notices.status_filters import functions_include_any, status_scope
+from outage_portal.timefmt import local_text
 
 ICAL_PAST_DAYS = 90
 

@@ -34,6 +34,7 @@ from notices.models import (
 )
 from notices.parsing import parse_notice_text
 from notices.rendering import checklist_items
+from outage_portal.timefmt import local_text
 
 
 def _function_labels(functions) -> list[str]:
@@ -310,8 +311,7 @@ def manage_notice_extend(request, pk: int):
         {
             "form": form,
             "heading": _("Extend “%(title)s”") % {"title": notice.title},
-            "intro": _("The window now ends %(end)s.")
-            % {"end": timezone.localtime(notice.window_end).strftime("%Y-%m-%d %H:%M %Z")},
+            "intro": _("The window now ends %(end)s.") % {"end": local_text(notice.window_end)},
             "submit": _("Extend the window"),
             "back": notice.get_absolute_url(),
         },

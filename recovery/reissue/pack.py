@@ -16,6 +16,8 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from outage_portal.timefmt import local_text
+
 from . import uploads
 from .models import DeferredFiling, ReissueRequest
 
@@ -67,10 +69,6 @@ def cjk_font() -> str:
         logger.warning("No CJK TrueType font found (install fonts-wqy-microhei); using %s", FALLBACK_CID_FONT)
     pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_CID_FONT))
     return FALLBACK_CID_FONT
-
-
-def _local(dt) -> str:
-    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M %Z") if dt else ""
 
 
 def request_context(request: ReissueRequest) -> dict:
@@ -138,7 +136,7 @@ def _timeline_flowables(timeline, font, cell, heading):
         from datetime import datetime
 
         at = datetime.fromisoformat(row["at"])
-        rows.append([_local(at), row.get("label", row["state"]), _p(row["text"], cell)])
+        rows.append([local_text(at), row.get("label", row["state"]), _p(row["text"], cell)])
     return [_p(_("Incident timeline"), heading), _table(rows, font, [110, 70, 300])]
 
 
@@ -184,8 +182,8 @@ def request_pdf(request: ReissueRequest) -> bytes:
             flow.append(_p(_("Incident"), heading))
             flow.append(
                 _p(
-                    f"{incident.title} — {_local(incident.started_at)} → "
-                    f"{_local(incident.ended_at) if incident.ended_at else _('ongoing')}",
+                    f"{incident.title} — {local_text(incident.started_at)} → "
+                    f"{local_text(incident.ended_at) if incident.ended_at else _('ongoing')}",
                     body,
                 )
             )
@@ -236,9 +234,9 @@ def request_pdf(request: ReissueRequest) -> bytes:
         flow.append(_p(_("Review history"), heading))
         for tr in ctx["transitions"]:
             who = str(tr.actor) if tr.actor else _("the portal")
-            flow.append(_p(f"{_local(tr.at)} · {tr.get_to_state_display()} · {who} {tr.comment}", body))
+            flow.append(_p(f"{local_text(tr.at)} · {tr.get_to_state_display()} · {who} {tr.comment}", body))
         flow.append(Spacer(1, 12))
-        flow.append(_p(_("Generated %(at)s") % {"at": _local(ctx["generated_at"])}, body))
+        flow.append(_p(_("Generated %(at)s") % {"at": local_text(ctx["generated_at"])}, body))
         return flow
 
     return _build(story)

@@ -22,6 +22,7 @@ from invoices.keys import invoice_key, normalise_digits
 from invoices.models import Direction, Invoice, TaxRecord
 from outage_portal.models import Company, Role
 from outage_portal.roles import has_role
+from outage_portal.timefmt import local_text
 
 from ..models import Decision, Discrepancy, GapStatus
 from . import uploads
@@ -578,10 +579,9 @@ def incident_timeline(incident) -> list[dict]:
     labels = {**dict(IncidentState.choices), "started": _("Started"), "ended": _("Ended")}
 
     def row(moment, state: str, text: str) -> dict:
-        local = timezone.localtime(moment)
         return {
-            "at": local.isoformat(),
-            "shown": local.strftime("%Y-%m-%d %H:%M %Z"),
+            "at": timezone.localtime(moment).isoformat(),
+            "shown": local_text(moment),
             "state": state,
             "label": str(labels.get(state, state)),
             "text": text,

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from notices.models import FilingDeadline
 from outage_portal.models import Company, Role
 from outage_portal.roles import roles_in
+from outage_portal.timefmt import local_text
 
 from . import pack, services, uploads
 from .filters import DeferredFilingFilter, HandIssuedFilter, ReissueRequestFilter
@@ -389,7 +390,7 @@ def _deferred_initial(request) -> dict:
     if incident is not None:
         initial["reason"] = _(
             "The tax system was unavailable (%(title)s, from %(start)s); we could not file before the deadline."
-        ) % {"title": incident.title, "start": timezone.localtime(incident.started_at).strftime("%Y-%m-%d %H:%M %Z")}
+        ) % {"title": incident.title, "start": local_text(incident.started_at)}
     return initial
 
 
