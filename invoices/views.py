@@ -18,6 +18,7 @@ from invoices.filters import InvoiceRecordFilter
 from invoices.forms import IMPORT_ROLES, ImportForm, TaxSourceForm
 from invoices.models import BatchState, ImportBatch, Invoice, TaxFetch, TaxRecord, TaxSource
 from invoices.sources import DEFAULT_FETCH_DAYS, SourceError, fetch
+from outage_portal.forms import form_add_service_errors
 from outage_portal.models import Company, Role
 from outage_portal.roles import has_role
 
@@ -181,8 +182,7 @@ def tax_source_edit(request, company_pk: int):
             try:
                 fetch.tax_source_save(company=company, user=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                form_add_service_errors(form, exc)
             else:
                 messages.success(request, _("Tax-system source saved."))
                 return redirect("tax-source-edit", company_pk=company.pk)

@@ -34,6 +34,7 @@ from notices.models import (
 )
 from notices.parsing import parse_notice_text
 from notices.rendering import checklist_items
+from outage_portal.forms import form_add_service_errors
 from outage_portal.timefmt import local_text
 
 
@@ -123,15 +124,6 @@ def notice_admin_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def _errors_into(form, exc: ValidationError) -> None:
-    """A service's ValidationError shown where it belongs in the form (or above it)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 @notice_admin_required
@@ -224,7 +216,7 @@ def _notice_form_page(request, notice: MaintenanceNotice | None):
                         saved = services.notice_publish(user=request.user, **form.service_kwargs())
                         messages.success(request, _("Notice published."))
                 except ValidationError as exc:
-                    _errors_into(form, exc)
+                    form_add_service_errors(form, exc)
                 else:
                     return redirect(saved)
     else:
@@ -271,7 +263,7 @@ def manage_notice_cancel(request, pk: int):
         try:
             services.notice_cancel(notice=notice, user=request.user, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            _errors_into(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, _("Notice cancelled."))
             return redirect(notice)
@@ -301,7 +293,7 @@ def manage_notice_extend(request, pk: int):
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            _errors_into(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, _("Window extended."))
             return redirect(notice)
@@ -346,7 +338,7 @@ def manage_incident_new(request):
             try:
                 incident = services.incident_open(user=request.user, **data)
             except ValidationError as exc:
-                _errors_into(form, exc)
+                form_add_service_errors(form, exc)
             else:
                 messages.success(request, _("Incident opened."))
                 return redirect("manage-incident-detail", pk=incident.pk)
@@ -374,7 +366,7 @@ def manage_incident_edit(request, pk: int):
             try:
                 services.incident_edit(incident=incident, **form.cleaned_data)
             except ValidationError as exc:
-                _errors_into(form, exc)
+                form_add_service_errors(form, exc)
             else:
                 messages.success(request, _("Incident saved."))
                 return redirect("manage-incident-detail", pk=incident.pk)
@@ -450,7 +442,7 @@ def _incident_form_view(*, form_class, service, done, form_name: str):
             try:
                 service(incident=incident, user=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                _errors_into(form, exc)
+                form_add_service_errors(form, exc)
             else:
                 messages.success(request, done)
                 return redirect("manage-incident-detail", pk=incident.pk)
@@ -488,7 +480,7 @@ def _model_form_page(request, *, form_class, instance, save, heading: str, back:
         try:
             save(form.cleaned_data)
         except ValidationError as exc:
-            _errors_into(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect(list_url)

@@ -13,18 +13,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from notices.models import Channel, Delivery, Subscription
+from outage_portal.forms import form_add_service_errors
 
 from . import services
 from .filters import DeliveryFilter
 from .forms import EMAIL_TARGET, ChannelForm, SubscriptionForm, VisitorSubscribeForm
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _saved_or_errors(request, form, save, success_message):
@@ -33,7 +26,7 @@ def _saved_or_errors(request, form, save, success_message):
     try:
         save()
     except ValidationError as exc:
-        _form_errors(form, exc)
+        form_add_service_errors(form, exc)
         return None
     messages.success(request, success_message)
     return redirect("notify-settings")
@@ -184,7 +177,7 @@ def visitor_subscribe(request):
             form.add_error(None, _("Too many confirmation emails were asked for. Please try again in an hour."))
             return render(request, "notices/notify/subscribe.html", {"form": form}, status=429)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             return render(request, "notices/notify/subscribe_sent.html", {"email": form.cleaned_data["email"]})
     return render(request, "notices/notify/subscribe.html", {"form": form}, status=400 if form.errors else 200)
