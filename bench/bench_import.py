@@ -28,20 +28,12 @@ INDUSTRIES = ["电子", "物流", "软件", "贸易", "实业", "咨询", "建�
 
 
 def _database_url() -> str:
+    from bench.scratch import scratch_database_url
+
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):
         return os.environ["DATABASE_URL"]
-    import psycopg2
-
-    conn = psycopg2.connect("postgres://root@127.0.0.1:5432/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [SCRATCH_DB])
-        if not cur.fetchone():
-            cur.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
-    conn.close()
-    url = f"postgres://root@127.0.0.1:5432/{SCRATCH_DB}"
-    os.environ["DATABASE_URL"] = url
-    return url
+    os.environ["DATABASE_URL"] = scratch_database_url(SCRATCH_DB)
+    return os.environ["DATABASE_URL"]
 
 
 def _customers(count: int = 400) -> list[tuple[str, str]]:

@@ -26,20 +26,12 @@ RUNS = 2  # the machine is shared and noisy: every timing is the best of a few, 
 
 
 def _database_url() -> str:
+    from bench.scratch import scratch_database_url
+
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):
         return os.environ["DATABASE_URL"]
-    import psycopg2
-
-    conn = psycopg2.connect("postgres://root@127.0.0.1:5432/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [SCRATCH_DB])
-        if not cur.fetchone():
-            cur.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
-    conn.close()
-    url = f"postgres://root@127.0.0.1:5432/{SCRATCH_DB}"
-    os.environ["DATABASE_URL"] = url
-    return url
+    os.environ["DATABASE_URL"] = scratch_database_url(SCRATCH_DB)
+    return os.environ["DATABASE_URL"]
 
 
 COLUMNS = (

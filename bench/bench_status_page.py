@@ -34,19 +34,11 @@ SCRATCH_DB = "bench_status"
 
 
 def _database_url() -> str:
+    from bench.scratch import scratch_database_url
+
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):
-        import psycopg2
-
-        base, _, _name = url.rpartition("/")
-        conn = psycopg2.connect(f"{base}/postgres")
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [SCRATCH_DB])
-            if not cur.fetchone():
-                cur.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
-        conn.close()
-        return f"{base}/{SCRATCH_DB}"
+        return scratch_database_url(SCRATCH_DB, server=url.rpartition("/")[0])
     path = ROOT / "var" / "bench-status" / "status.sqlite3"
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"

@@ -1,0 +1,21 @@
+"""A PostgreSQL database a benchmark may fill and empty freely, created when missing."""
+
+from __future__ import annotations
+
+LOCAL_SERVER = "postgres://root@127.0.0.1:5432"
+
+
+def scratch_database_url(name: str, *, server: str = LOCAL_SERVER) -> str:
+    """`server/name`, creating the database first if it does not exist yet."""
+    import psycopg2
+
+    conn = psycopg2.connect(f"{server}/postgres")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if not cur.fetchone():
+                cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+    return f"{server}/{name}"
