@@ -255,27 +255,33 @@ def manage_notice_edit(request, pk: int):
     return _notice_form_page(request, notice)
 
 
-@notice_admin_required
-def manage_notice_cancel(request, pk: int):
-    notice = get_object_or_404(MaintenanceNotice.objects.select_related("system"), pk=pk)
-    form = forms.CancelForm(request.POST or None)
+def _notice_action_page(request, notice: MaintenanceNotice, form, *, act, done: str, page: dict):
+    """One form on a notice (cancel, extend): run `act(**cleaned_data)`, back to the notice, or the form
+    again with the service's refusal in place."""
     if request.method == "POST" and form.is_valid():
         try:
-            services.notice_cancel(notice=notice, user=request.user, reason=form.cleaned_data["reason"])
+            act(notice=notice, user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            messages.success(request, _("Notice cancelled."))
+            messages.success(request, done)
             return redirect(notice)
-    return render(
+    return render(request, "notices/manage/form.html", {"form": form, "back": notice.get_absolute_url(), **page})
+
+
+@notice_admin_required
+def manage_notice_cancel(request, pk: int):
+    notice = get_object_or_404(MaintenanceNotice.objects.select_related("system"), pk=pk)
+    return _notice_action_page(
         request,
-        "notices/manage/form.html",
-        {
-            "form": form,
+        notice,
+        forms.CancelForm(request.POST or None),
+        act=services.notice_cancel,
+        done=_("Notice cancelled."),
+        page={
             "heading": _("Cancel “%(title)s”") % {"title": notice.title},
             "submit": _("Cancel the notice"),
             "danger": True,
-            "back": notice.get_absolute_url(),
         },
     )
 
@@ -283,29 +289,16 @@ def manage_notice_cancel(request, pk: int):
 @notice_admin_required
 def manage_notice_extend(request, pk: int):
     notice = get_object_or_404(MaintenanceNotice.objects.select_related("system"), pk=pk)
-    form = forms.ExtendForm(request.POST or None, initial={"new_end": notice.window_end})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.notice_extend(
-                notice=notice,
-                user=request.user,
-                new_end=form.cleaned_data["new_end"],
-                reason=form.cleaned_data["reason"],
-            )
-        except ValidationError as exc:
-            form_add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Window extended."))
-            return redirect(notice)
-    return render(
+    return _notice_action_page(
         request,
-        "notices/manage/form.html",
-        {
-            "form": form,
+        notice,
+        forms.ExtendForm(request.POST or None, initial={"new_end": notice.window_end}),
+        act=services.notice_extend,
+        done=_("Window extended."),
+        page={
             "heading": _("Extend “%(title)s”") % {"title": notice.title},
             "intro": _("The window now ends %(end)s.") % {"end": local_text(notice.window_end)},
             "submit": _("Extend the window"),
-            "back": notice.get_absolute_url(),
         },
     )
 
