@@ -133,6 +133,13 @@ class ReconciliationRun(models.Model):
         return None
 
 
+def _engine_link(model):
+    """An optional link the engine writes in bulk: no database foreign key and no index (see below)."""
+    return models.ForeignKey(
+        model, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False, db_constraint=False
+    )
+
+
 class Discrepancy(models.Model):
     """One gap between our books and the tax system; stable across runs (same `gap_key` = same row)."""
 
@@ -151,36 +158,10 @@ class Discrepancy(models.Model):
     kind = models.CharField(_("kind"), max_length=24, choices=GapKind.choices)
     gap_key = models.CharField(_("gap key"), max_length=80)
     invoice_key = models.CharField(_("invoice key"), max_length=32)
-    invoice = models.ForeignKey(
-        Invoice,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    tax_record = models.ForeignKey(
-        TaxRecord,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    suggested_tax_record = models.ForeignKey(
-        TaxRecord,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    suggested_invoice = models.ForeignKey(
-        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False, db_constraint=False
-    )
+    invoice = _engine_link(Invoice)
+    tax_record = _engine_link(TaxRecord)
+    suggested_tax_record = _engine_link(TaxRecord)
+    suggested_invoice = _engine_link(Invoice)
     issue_date = models.DateField(_("issue date"))
     issued_at = models.DateTimeField(_("issue time"), null=True, blank=True)
     amount_at_risk = models.DecimalField(_("amount at risk"), max_digits=16, decimal_places=2, default=0)
