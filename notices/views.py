@@ -14,6 +14,7 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -315,6 +316,25 @@ def manage_incident_list(request):
     )
 
 
+def _suggested_incident_initial(request) -> dict:
+    """`?region=北京&since=<ISO time>`: what the dashboard knows when sources fail in a region (no
+    incident open there yet). Proposes that region's invoice-issuing system, the time failures began
+    and "issue/query" as the functions; the admin corrects what the tax authority says."""
+    region = request.GET.get("region", "").strip()
+    if not region:
+        return {}
+    initial: dict = {"functions": ["issue", "query"]}
+    # A region has a handful of systems; JSON containment is not portable to SQLite.
+    regional = TaxSystem.objects.active().filter(region=region).order_by("sort_order", "pk")
+    system = next((candidate for candidate in regional if "issue" in candidate.functions), None)
+    if system is not None:
+        initial["system"] = system.pk
+    since = parse_datetime(request.GET.get("since", ""))
+    if since is not None:
+        initial["started_at"] = timezone.localtime(since).strftime("%Y-%m-%d %H:%M")
+    return initial
+
+
 @notice_admin_required
 def manage_incident_new(request):
     proposal = None
@@ -338,6 +358,7 @@ def manage_incident_new(request):
     else:
         initial = {"started_at": timezone.localtime().strftime("%Y-%m-%d %H:%M")}
         initial.update(_template_initial(request, TextTemplateKind.INCIDENT))
+        initial.update(_suggested_incident_initial(request))
         form = forms.IncidentForm(initial=initial)
     return render(
         request,

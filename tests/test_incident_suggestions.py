@@ -97,3 +97,15 @@ def test_the_incident_page_leads_members_to_their_gaps_and_a_deferred_filing(cli
         reverse("recovery-gap-list"), {"incident_kind": "incident", "incident_id": incident.pk}
     )
     assert gaps.status_code == 200
+
+
+def test_the_suggestion_opens_an_incident_form_filled_for_the_region(client_for, nora, db):
+    system = TaxSystem.objects.get(region="北京", name="增值税发票管理系统")
+    response = client_for(nora).get(
+        reverse("manage-incident-new"), {"region": "北京", "since": "2026-11-20T01:30:00+00:00"}
+    )
+    form = response.context["form"]
+    assert form.initial["system"] == system.pk
+    assert form.initial["started_at"] == "2026-11-20 09:30"  # Beijing time
+    assert form.initial["functions"] == ["issue", "query"]
+    assert f'<option value="{system.pk}" selected>' in response.content.decode()
