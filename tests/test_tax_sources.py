@@ -430,3 +430,13 @@ def test_tax_simulator_fault_command_switches_faults_at_runtime(sim, capsys):
         call_command("tax_simulator_fault", "retry-after", "soon", "--url", sim.url, "--token", TOKEN)
     with pytest.raises(CommandError, match="HTTP 401"):
         call_command("tax_simulator_fault", "show", "--url", sim.url, "--token", "wrong")
+
+
+def test_source_list_leads_to_fetch_now_only_for_fetchable_sources(beijing, xian, carol, client_for):
+    from outage_portal import services
+
+    services.membership_grant(user=carol, company=xian, role="company_admin")
+    tax_source_save(company=beijing, kind="simulator", credential="t")
+    body = client_for(carol).get("/tax-sources/").content.decode()
+    assert f'href="/tax-sources/{beijing.pk}/#tax-fetch-status"' in body
+    assert f'href="/tax-sources/{xian.pk}/#tax-fetch-status"' not in body  # uploads: nothing to fetch
