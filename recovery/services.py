@@ -72,17 +72,19 @@ def _fail(run_id: int, reason: str, kind: str = FailureKind.ERROR) -> None:
     )
 
 
-def _tax_data_reaches(run: ReconciliationRun) -> date:
-    """The last day of the period worth comparing: the tax system often lags our books by a day or
-    two; when its newest record is older than our newest invoice by more than the allowed lag, the
-    days after it would all look "missing" — compare only up to it (the run is then partial)."""
-    in_period = {
+def _in_period(run: ReconciliationRun) -> dict:
+    return {
         "company_id": run.company_id,
         "direction": run.direction,
         "issue_date__range": (run.period_start, run.period_end),
     }
-    newest_tax = TaxRecord.objects.filter(**in_period).aggregate(d=Max("issue_date"))["d"]
-    newest_book = Invoice.objects.filter(**in_period).aggregate(d=Max("issue_date"))["d"]
+
+
+def _tax_data_reaches(run: ReconciliationRun, newest_tax: date | None) -> date:
+    """The last day of the period worth comparing: the tax system often lags our books by a day or
+    two; when its newest record is older than our newest invoice by more than the allowed lag, the
+    days after it would all look "missing" — compare only up to it (the run is then partial)."""
+    newest_book = Invoice.objects.filter(**_in_period(run)).aggregate(d=Max("issue_date"))["d"]
     if newest_tax and newest_book and (newest_book - newest_tax).days > settings.RECONCILE_PARTIAL_LAG_DAYS:
         return newest_tax
     return run.period_end
@@ -113,11 +115,8 @@ def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
         run = ReconciliationRun.objects.select_for_update().select_related("company").get(pk=run_id)
         if run.state != RunState.RUNNING:
             return run  # another worker finished it while we waited for the lock
-        tax_count = TaxRecord.objects.filter(
-            company_id=run.company_id,
-            direction=run.direction,
-            issue_date__range=(run.period_start, run.period_end),
-        ).count()
+        tax_side = TaxRecord.objects.filter(**_in_period(run)).aggregate(n=Count("id"), newest=Max("issue_date"))
+        tax_count = tax_side["n"]
         had_before = (
             ReconciliationRun.objects.filter(
                 company_id=run.company_id,
@@ -140,7 +139,7 @@ def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
             run.finished_at = timezone.now()
             run.save(update_fields=["state", "failure_reason", "failure_kind", "finished_at"])
             return run
-        compare_until = _tax_data_reaches(run)
+        compare_until = _tax_data_reaches(run, tax_side["newest"])
         now = timezone.now()
         engine.compare(run=run, now=now, end=compare_until)
         _attribute(run=run)
