@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from notices.events import Event, EventKind, event_publish
 from notices.grid import Function
@@ -52,25 +53,14 @@ NOTICE_FIELDS = [
 ]
 
 
-# Event texts are Chinese whatever language the request (or the beat task) runs in.
-FUNCTION_ZH = {
-    Function.ISSUE: "发票开具",
-    Function.QUERY: "查询/查验",
-    Function.CERTIFY: "认证/勾选",
-    Function.FILE: "申报",
-    Function.RED_LETTER: "红字发票",
-    Function.DOWNLOAD: "下载",
-}
-INCIDENT_STATE_ZH = {
-    IncidentState.INVESTIGATING: "调查中",
-    IncidentState.IDENTIFIED: "已定位原因",
-    IncidentState.MONITORING: "观察中",
-    IncidentState.RESOLVED: "已恢复",
-}
-
-
-def _function_names(functions) -> str:
-    return "、".join(FUNCTION_ZH.get(f, f) for f in functions)
+def _site_text(message: str, **params) -> str:
+    """An event text. It goes to every subscriber at once, so it is written in the site's language
+    (Chinese), whatever language the poster's request or the beat task runs in."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return translation.gettext(message) % {
+            name: ("、".join(str(Function(f).label) for f in value) if name == "functions" else str(value))
+            for name, value in params.items()
+        }
 
 
 # --- Notices --------------------------------------------------------------------------------------
@@ -95,7 +85,14 @@ def _notice_event(notice: MaintenanceNotice, kind: EventKind, key: str, title: s
         key=key,
         subject=f"notice:{notice.pk}",
         title=title,
-        body=body or f"{system}：{notice.title}。窗口 {window}；影响：{_function_names(notice.functions)}。",
+        body=body
+        or _site_text(
+            gettext_noop("%(system)s: %(title)s. Window %(window)s; affected: %(functions)s."),
+            system=system,
+            title=notice.title,
+            window=window,
+            functions=notice.functions,
+        ),
         url=notice.get_absolute_url(),
         regions=(system.region,),
         system=system.slug,
@@ -160,7 +157,11 @@ def notice_publish(
             notice,
             EventKind.NOTICE_PUBLISHED,
             f"notice:{notice.pk}:rev:1",
-            f"维护公告：{system.region}{system.name} {local_text(window_start)} 起停机",
+            _site_text(
+                gettext_noop("Maintenance notice: %(system)s down from %(start)s"),
+                system=f"{system.region}{system.name}",
+                start=local_text(window_start),
+            ),
         )
     )
     return notice
@@ -218,10 +219,16 @@ def notice_revise(*, notice: MaintenanceNotice, user=None, reason: str = "", **c
     )
     moved = (old["window_start"], old["window_end"]) != (notice.window_start, notice.window_end)
     title = (
-        f"维护窗口调整：{notice.system.region}{notice.system.name} 由 {local_text(old['window_start'])} – "
-        f"{local_text(old['window_end'])} 改为 {local_text(notice.window_start)} – {local_text(notice.window_end)}"
+        _site_text(
+            gettext_noop("Window moved: %(system)s from %(old_start)s – %(old_end)s to %(new_start)s – %(new_end)s"),
+            system=f"{notice.system.region}{notice.system.name}",
+            old_start=local_text(old["window_start"]),
+            old_end=local_text(old["window_end"]),
+            new_start=local_text(notice.window_start),
+            new_end=local_text(notice.window_end),
+        )
         if moved
-        else f"维护公告更新：{notice.title}"
+        else _site_text(gettext_noop("Notice updated: %(title)s"), title=notice.title)
     )
     event = _notice_event(notice, EventKind.NOTICE_CHANGED, f"notice:{notice.pk}:rev:{notice.revision}", title)
     _publish_after_commit(
@@ -261,8 +268,16 @@ def notice_cancel(*, notice: MaintenanceNotice, user=None, reason: str) -> Maint
             notice,
             EventKind.NOTICE_CANCELLED,
             f"notice:{notice.pk}:cancelled",
-            f"维护取消：{notice.system.region}{notice.system.name} {local_text(notice.window_start)} 的停机已取消",
-            f"{notice.title}：已取消。原因：{notice.cancel_reason}",
+            _site_text(
+                gettext_noop("Maintenance cancelled: %(system)s, the downtime from %(start)s will not happen"),
+                system=f"{notice.system.region}{notice.system.name}",
+                start=local_text(notice.window_start),
+            ),
+            _site_text(
+                gettext_noop("%(title)s: cancelled. Reason: %(reason)s"),
+                title=notice.title,
+                reason=notice.cancel_reason,
+            ),
         )
     )
     return notice
@@ -304,8 +319,12 @@ def notice_extend(
         notice,
         EventKind.NOTICE_CHANGED,
         f"notice:{notice.pk}:rev:{notice.revision}",
-        f"维护延长：{notice.system.region}{notice.system.name} 预计恢复时间由 {local_text(old_end)} "
-        f"延至 {local_text(new_end)}",
+        _site_text(
+            gettext_noop("Maintenance extended: %(system)s expected back at %(new_end)s instead of %(old_end)s"),
+            system=f"{notice.system.region}{notice.system.name}",
+            old_end=local_text(old_end),
+            new_end=local_text(new_end),
+        ),
     )
     _publish_after_commit(replace(event, extra={"revision": notice.revision, "extended": True}))
     return notice
@@ -346,10 +365,18 @@ def _window_event(notice: MaintenanceNotice, kind: EventKind) -> Event:
     system = f"{notice.system.region}{notice.system.name}"
     if kind == EventKind.WINDOW_STARTED:
         key = f"notice:{notice.pk}:started:{int(notice.window_start.timestamp())}"
-        title = f"维护开始：{system} 现在起停机，预计 {local_text(notice.window_end)} 恢复"
+        title = _site_text(
+            gettext_noop("Maintenance started: %(system)s is down now, expected back at %(end)s"),
+            system=system,
+            end=local_text(notice.window_end),
+        )
     else:
         key = f"notice:{notice.pk}:ended:{int(notice.window_end.timestamp())}"
-        title = f"维护结束：{system} 已恢复（{local_text(notice.window_end)}）"
+        title = _site_text(
+            gettext_noop("Maintenance ended: %(system)s is back (%(end)s)"),
+            system=system,
+            end=local_text(notice.window_end),
+        )
     return _notice_event(notice, kind, key, title)
 
 
@@ -429,7 +456,7 @@ def incident_open(
             incident,
             EventKind.INCIDENT_OPENED,
             f"incident:{incident.pk}:update:{update.pk}",
-            f"故障：{title}（{system}）",
+            _site_text(gettext_noop("Incident: %(title)s (%(system)s)"), title=title, system=system),
             message,
         )
     )
@@ -502,7 +529,12 @@ def incident_post_update(
             incident,
             EventKind.INCIDENT_UPDATED,
             f"incident:{incident.pk}:update:{update.pk}",
-            f"故障进展（{INCIDENT_STATE_ZH[state]}）：{incident.title}（{incident.system}）",
+            _site_text(
+                gettext_noop("Incident update (%(state)s): %(title)s (%(system)s)"),
+                state=IncidentState(state).label,
+                title=incident.title,
+                system=incident.system,
+            ),
             message,
         )
     )
@@ -533,7 +565,9 @@ def incident_resolve(
             incident,
             EventKind.INCIDENT_RESOLVED,
             f"incident:{incident.pk}:update:{update.pk}",
-            f"故障已恢复：{incident.title}（{incident.system}）",
+            _site_text(
+                gettext_noop("Incident resolved: %(title)s (%(system)s)"), title=incident.title, system=incident.system
+            ),
             message,
         )
     )
