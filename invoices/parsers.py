@@ -11,7 +11,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -203,6 +203,11 @@ def _xlsx_rows(workbook) -> Iterator[tuple[int, dict]]:
 
 
 def iter_rows(stream: io.BufferedIOBase, filename: str) -> Iterator[tuple[int, dict]]:
+    return reader_for(stream, filename)(stream)
+
+
+def reader_for(stream: io.BufferedIOBase, filename: str) -> Callable[[io.BufferedIOBase], Iterator[tuple[int, dict]]]:
+    """The parser for this file, judged by its first bytes and its name."""
     from invoices import einvoices
 
     head = stream.read(64)
@@ -210,17 +215,17 @@ def iter_rows(stream: io.BufferedIOBase, filename: str) -> Iterator[tuple[int, d
     name = filename.lower()
     if head.startswith(b"PK"):
         if name.endswith((".xlsx", ".xlsm")):
-            return iter_xlsx(stream)
+            return iter_xlsx
         if name.endswith(".ofd"):
-            return einvoices.iter_ofd(stream)
+            return einvoices.iter_ofd
         raise FileRefused(_("This is a zip archive, not a CSV, XLSX or OFD file."))
     if name.endswith((".xlsx", ".xlsm")):
         raise FileRefused(_("The file is named .xlsx but is not a spreadsheet."))
     if name.endswith(".ofd"):
         raise FileRefused(_("The file is named .ofd but is not an OFD (zip) archive."))
     if name.endswith(".xml") or head.lstrip(codecs.BOM_UTF8).lstrip().startswith(b"<"):
-        return einvoices.iter_xml(stream)
-    return iter_csv(stream)
+        return einvoices.iter_xml
+    return iter_csv
 
 
 # --- Validation ---------------------------------------------------------------------------------
@@ -316,13 +321,14 @@ def parse_issue_time(value) -> datetime | None:
 _TAX_ID_CACHE: dict[str, tuple[str, ValidationError | None]] = {}
 
 
-def _checked_tax_id(raw: str) -> tuple[str, str]:
+def clean_tax_id(raw, *, required: bool) -> tuple[str, str]:
     """(normalised tax ID, problem or ""). Memoised: a backup repeats the same few hundred parties
     on a million rows, and the checksum is the costliest check per row. The error is kept, not its
     text, so the message still comes out in the language active when it is shown."""
-    known = _TAX_ID_CACHE.get(raw)
+    text = str(raw or "")
+    known = _TAX_ID_CACHE.get(text)
     if known is None:
-        tax_id, problem = normalise_tax_id(raw), None
+        tax_id, problem = normalise_tax_id(text), None
         if tax_id:
             try:
                 validate_taxpayer_id(tax_id)
@@ -330,12 +336,58 @@ def _checked_tax_id(raw: str) -> tuple[str, str]:
                 problem = exc
         if len(_TAX_ID_CACHE) > 20000:
             _TAX_ID_CACHE.clear()
-        known = _TAX_ID_CACHE[raw] = (tax_id, problem)
-    return known[0], known[1].messages[0] if known[1] is not None else ""
+        known = _TAX_ID_CACHE[text] = (tax_id, problem)
+    if known[1] is not None:
+        return known[0], known[1].messages[0]
+    if required and not known[0]:
+        return "", str(_("missing seller tax ID"))
+    return known[0], ""
+
+
+def clean_name(raw) -> str:
+    # NUL never belongs in a name, and PostgreSQL refuses it in text.
+    return str(raw or "").replace("\x00", "").strip()[:200]
 
 
 # A file uses a handful of rates ("13%", "6%"); only good ones are kept, an error is worded each time.
 _RATE_CACHE: dict[str, Decimal] = {}
+_NO_RATE = ("免税", "不征税", "***")
+
+
+def clean_tax_rate(raw) -> tuple[Decimal | None, str]:
+    """(rate as a fraction, problem or ""): "13%", "13" and "0.13" are all 0.1300; exempt is None."""
+    rate = str(raw or "").strip().rstrip("%")
+    if not rate or rate in _NO_RATE:
+        return None, ""
+    known = _RATE_CACHE.get(rate)
+    if known is not None:
+        return known, ""
+    try:
+        number = Decimal(rate)
+        number = (number / 100 if number >= 1 else number).quantize(Decimal("0.0001"))
+        if not (number.is_finite() and 0 <= number < 1):
+            raise InvalidOperation
+    except ArithmeticError:  # InvalidOperation, and Overflow for exponents like 1e999999999
+        return None, str(_("“%(value)s” is not a tax rate") % {"value": rate})
+    if len(_RATE_CACHE) < 1000:
+        _RATE_CACHE[rate] = number
+    return number, ""
+
+
+def clean_invoice_type(raw, *, default_type: str) -> tuple[str | None, str]:
+    text = str(raw or "").strip()
+    value = TYPE_ALIASES.get(text) or (default_type if not text else None)
+    if value is None:
+        return None, str(_("unknown invoice type “%(value)s”") % {"value": text})
+    return value, ""
+
+
+def clean_status(raw) -> tuple[str | None, str]:
+    text = str(raw or "").strip()
+    value = STATUS_ALIASES.get(text)
+    if value is None:
+        return None, str(_("unknown invoice status “%(value)s”") % {"value": text})
+    return value, ""
 
 
 def _plain_issue_time(value) -> datetime | None:
@@ -387,9 +439,8 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
         "invoice_code": code,
         "invoice_number": number,
         "digital_number": digital or (number if len(number) == 20 and not code else ""),
-        # NUL never belongs in a name, and PostgreSQL refuses it in text.
-        "seller_name": str(raw.get("seller_name") or "").replace("\x00", "").strip()[:200],
-        "buyer_name": str(raw.get("buyer_name") or "").replace("\x00", "").strip()[:200],
+        "seller_name": clean_name(raw.get("seller_name")),
+        "buyer_name": clean_name(raw.get("buyer_name")),
     }
     issued = _plain_issue_time(raw.get("issue_date"))
     if issued is not None:
@@ -401,12 +452,9 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
             fail("issue_date", exc.messages[0])
         values["issued_at"] = parse_issue_time(raw.get("issue_date"))
     for field in ("seller_tax_id", "buyer_tax_id"):
-        tax_id, problem = _checked_tax_id(str(raw.get(field) or ""))
+        values[field], problem = clean_tax_id(raw.get(field), required=field == "seller_tax_id")
         if problem:
             fail(field, problem)
-        elif not tax_id and field == "seller_tax_id":
-            fail(field, _("missing seller tax ID"))
-        values[field] = tax_id
     for field in ("amount", "tax"):
         try:
             values[field] = parse_money(raw.get(field))
@@ -414,7 +462,9 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
             fail(field, exc.messages[0])
     if "amount" in values and "tax" in values:
         computed = values["amount"] + values["tax"]
-        if raw.get("total") not in (None, ""):
+        if abs(computed) >= MAX_AMOUNT:  # each fits the column, their sum need not
+            fail("total", _("“%(value)s” is not a plausible amount") % {"value": computed})
+        elif raw.get("total") not in (None, ""):
             try:
                 total = parse_money(raw.get("total"))
             except ValidationError as exc:
@@ -425,29 +475,12 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
                         "total", _("total %(total)s is not amount + tax (%(sum)s)") % {"total": total, "sum": computed}
                     )
         values["total"] = computed
-    rate = str(raw.get("tax_rate") or "").strip().rstrip("%")
-    values["tax_rate"] = None
-    if rate and rate not in ("免税", "不征税", "***"):
-        known_rate = _RATE_CACHE.get(rate)
-        if known_rate is not None:
-            values["tax_rate"] = known_rate
-        else:
-            try:
-                number_rate = Decimal(rate)
-                number_rate = (number_rate / 100 if number_rate >= 1 else number_rate).quantize(Decimal("0.0001"))
-                if not (number_rate.is_finite() and 0 <= number_rate < 1):
-                    raise InvalidOperation
-                values["tax_rate"] = number_rate
-                if len(_RATE_CACHE) < 1000:
-                    _RATE_CACHE[rate] = number_rate
-            except ArithmeticError:  # InvalidOperation, and Overflow for exponents like 1e999999999
-                fail("tax_rate", _("“%(value)s” is not a tax rate") % {"value": rate})
-    type_text = str(raw.get("invoice_type") or "").strip()
-    values["invoice_type"] = TYPE_ALIASES.get(type_text) or (default_type if not type_text else None)
-    if values["invoice_type"] is None:
-        fail("invoice_type", _("unknown invoice type “%(value)s”") % {"value": type_text})
-    status_text = str(raw.get("status") or "").strip()
-    values["status"] = STATUS_ALIASES.get(status_text)
-    if values["status"] is None:
-        fail("status", _("unknown invoice status “%(value)s”") % {"value": status_text})
+    for field, (value, problem) in (
+        ("tax_rate", clean_tax_rate(raw.get("tax_rate"))),
+        ("invoice_type", clean_invoice_type(raw.get("invoice_type"), default_type=default_type)),
+        ("status", clean_status(raw.get("status"))),
+    ):
+        values[field] = value
+        if problem:
+            fail(field, problem)
     return (None, errors) if errors else (values, [])

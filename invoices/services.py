@@ -31,7 +31,7 @@ from invoices.models import (
 )
 from invoices.parsers import FileRefused, RowError
 from invoices.signals import import_batch_succeeded
-from invoices.staging import Staging
+from invoices.staging import MergeResult, Staging
 from outage_portal.models import Company
 
 logger = logging.getLogger(__name__)
@@ -85,19 +85,18 @@ def _target_model(kind: str):
     return TaxRecord if kind in (ImportKind.TAX_EXPORT, ImportKind.TAX_FETCH) else Invoice
 
 
-def records_write(*, batch: ImportBatch, records: Iterable[dict]) -> tuple[int, int, int]:
+def records_write(*, batch: ImportBatch, records: Iterable[dict]) -> MergeResult:
     """Write already validated records (a fetch's) through the same staging merge as file imports.
 
-    Returns (created, updated, unchanged). Call it inside the caller's transaction: all or nothing.
+    Call it inside the caller's transaction: all or nothing.
     """
     stage = Staging(model=_target_model(batch.kind), batch=batch, compared=COMPARED_FIELDS)
     try:
         stage.create()
         stage.add(records)
-        created, updated, unchanged, _rejected = stage.merge()
+        return stage.merge()
     finally:
         stage.drop()
-    return created, updated, unchanged
 
 
 def import_file(
@@ -209,16 +208,18 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
             rows_read = stage.load(stream)
         parsed = time.perf_counter()
         with transaction.atomic():
-            created, updated, unchanged, rejected = stage.merge()
+            merged = stage.merge()
             ImportBatch.objects.filter(pk=batch.pk).update(
                 state=BatchState.SUCCEEDED,
                 rows_read=rows_read,
                 rows_processed=rows_read,
                 progress_percent=100,
-                rows_created=created,
-                rows_updated=updated,
-                rows_unchanged=unchanged,
-                rows_rejected=rejected,
+                rows_created=merged.created,
+                rows_updated=merged.updated,
+                rows_unchanged=merged.unchanged,
+                rows_rejected=merged.rejected,
+                issued_from=merged.issued_from,
+                issued_to=merged.issued_to,
                 finished_at=timezone.now(),
             )
             transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))

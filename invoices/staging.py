@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import BinaryIO
@@ -19,13 +20,24 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from invoices.models import ImportBatch, Invoice, InvoiceChange, InvoiceType, TaxRecord
-from invoices.parsers import SHANGHAI, RowError, iter_rows, validate_row
+from invoices.parsers import SHANGHAI, RowError, iter_csv, reader_for, validate_row
 
 STAGE_CHUNK = 5000  # rows parsed between two writes to the staging table (and two progress updates)
 WRITE_CHUNK = 2000
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    # The issue dates of the rows created or updated (None when none were).
+    issued_from: date | None
+    issued_to: date | None
 
 
 class Staging:
@@ -65,15 +77,37 @@ class Staging:
             cursor.execute(f"DROP TABLE IF EXISTS {q(self.rejects)}")
 
     def load(self, stream: BinaryIO) -> int:
-        """Parse and validate every row into the staging tables; returns the rows read."""
+        """Parse and validate every row into the staging tables; returns the rows read.
+
+        On PostgreSQL a plain CSV file goes through the COPY lane (see `copylane`), which hands the
+        rows it cannot judge in SQL back to `load_rows`; every other file is read here, row by row.
+        """
+        default_type = InvoiceType.DIGITAL_ORDINARY
+        reader = reader_for(stream, self.batch.original_name)
+        if self.postgres and reader is iter_csv:
+            from invoices.copylane import CopyLane, csv_layout
+
+            layout = csv_layout(stream)
+            if layout is not None:
+                rows_read = CopyLane(self, layout, default_type=default_type).load(stream, self._copy_progress)
+                if rows_read is not None:
+                    return rows_read
+                self.empty()
+                stream.seek(0)
         size = max(self.batch.size, 1)
+        return self.load_rows(
+            reader(stream), progress=lambda rows: self._progress(rows, lambda: stream.tell() * 100 // size)
+        )
+
+    def load_rows(self, rows: Iterable[tuple[int, dict]], progress: Callable[[int], None] | None = None) -> int:
+        """Validate parsed (row number, {field: cell}) rows into the staging tables; returns the rows read."""
         default_type = InvoiceType.DIGITAL_ORDINARY
         # PostgreSQL: each good row goes straight to its COPY line, no list of dicts kept in between.
         good: list = []
         keep = self._copy_line if self.postgres else (lambda values: values)
         bad: list[RowError] = []
         rows_read = 0
-        for row_number, raw in iter_rows(stream, self.batch.original_name):
+        for row_number, raw in rows:
             values, errors = validate_row(row_number, raw, default_type=default_type)
             if values is None and not errors:
                 continue  # a summary row
@@ -85,9 +119,23 @@ class Staging:
                 good.append(keep(values))
             if rows_read % STAGE_CHUNK == 0:
                 self._flush(good, bad)
-                self._progress(rows_read, lambda: stream.tell() * 100 // size)
+                if progress is not None:
+                    progress(rows_read)
         self._flush(good, bad)
         return rows_read
+
+    def empty(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {self.quoted_rows}")
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(self.rejects)}")
+
+    @property
+    def quoted_rows(self) -> str:
+        return connection.ops.quote_name(self.rows)
+
+    def column(self, name: str) -> str:
+        """The quoted staging column of a field name (or of row_no)."""
+        return self._columns([name])
 
     def add(self, rows: Iterable[dict]) -> None:
         """Stage rows validated elsewhere (a fetch's records), numbered in the order given."""
@@ -105,6 +153,10 @@ class Staging:
         except (OSError, ValueError):
             done = 0
         ImportBatch.objects.filter(pk=self.batch.pk).update(rows_processed=rows, progress_percent=done)
+
+    def _copy_progress(self, lines: int, offset: int) -> None:
+        """The COPY lane's progress: reading the file is most of its work before the merge."""
+        self._progress(lines, lambda: offset * 90 // max(self.batch.size, 1))
 
     def _copy_line(self, values: dict) -> str:
         """One row in COPY's text format. Most rows need no escaping: check the joined line once
@@ -173,8 +225,8 @@ class Staging:
         return value
 
     # Phase 2 -----------------------------------------------------------------------------------
-    def merge(self) -> tuple[int, int, int, int]:
-        """created, updated, unchanged, rejected. Runs inside the caller's transaction."""
+    def merge(self) -> MergeResult:
+        """What the merge did. Runs inside the caller's transaction."""
         q = connection.ops.quote_name
         rows, rejects, target = q(self.rows), q(self.rejects), q(self.model._meta.db_table)
         company_id, direction, batch_id = self.batch.company_id, self.batch.direction, self.batch.pk
@@ -194,19 +246,9 @@ class Staging:
                     cursor.execute(f"ANALYZE {rows}")
                     analyzed = True
 
-            # The same invoice twice in one file: keep the first, reject the others.
-            cursor.execute(f"SELECT 1 FROM {rows} GROUP BY {key} HAVING COUNT(*) > 1 LIMIT 1")
-            if cursor.fetchone():
-                analyze()
-                cursor.execute(
-                    f"INSERT INTO {rejects} (row_no, col, reason) SELECT s.row_no, 'invoice_number', %s "
-                    f"FROM {rows} s WHERE EXISTS (SELECT 1 FROM {rows} e WHERE e.{key} = s.{key} "
-                    "AND e.row_no < s.row_no)",
-                    [_("the same invoice appears twice in this file")],
-                )
-                cursor.execute(f"DELETE FROM {rows} WHERE row_no IN (SELECT row_no FROM {rejects})")
-            cursor.execute(f"SELECT COUNT(*), MIN({key}), MAX({key}) FROM {rows}")
-            staged, lowest, highest = cursor.fetchone()
+            issue_date = q("issue_date")
+            cursor.execute(f"SELECT COUNT(*), MIN({key}), MAX({key}), MIN({issue_date}), MAX({issue_date}) FROM {rows}")
+            staged, lowest, highest, first_day, last_day = cursor.fetchone()
 
             columns = (
                 f"{q('company_id')}, {q('direction')}, {', '.join(q(f.column) for f in self.fields)}, "
@@ -221,7 +263,8 @@ class Staging:
             # A first import of a period (or of any range of keys we hold nothing in) only adds: one
             # plain INSERT, without the change log, the UPDATE or the anti-join, each of which would
             # join every staged row against the target for nothing. An invoice written meanwhile by
-            # someone else makes it fail; then, back at the savepoint, the general merge below runs.
+            # someone else, or one the file holds twice, makes it fail; then, back at the savepoint,
+            # the general merge below runs.
             only_new = staged > 0 and not self._holds_keys_between(cursor, lowest, highest)
             if only_new:
                 try:
@@ -232,6 +275,16 @@ class Staging:
                     only_new = False
             if not only_new:
                 analyze()
+                # The same invoice twice in one file: keep the first, reject the others.
+                cursor.execute(
+                    f"INSERT INTO {rejects} (row_no, col, reason) SELECT s.row_no, 'invoice_number', %s "
+                    f"FROM {rows} s WHERE EXISTS (SELECT 1 FROM {rows} e WHERE e.{key} = s.{key} "
+                    "AND e.row_no < s.row_no)",
+                    [_("the same invoice appears twice in this file")],
+                )
+                if cursor.rowcount:
+                    staged -= cursor.rowcount
+                    cursor.execute(f"DELETE FROM {rows} WHERE row_no IN (SELECT row_no FROM {rejects})")
                 if self.model is Invoice:
                     self._log_changes(cursor, match=match, differs=differs, compared=compared, now=now)
                 extra_set = f", {q('seen_at')} = %s" if self.model is TaxRecord else ""
@@ -248,6 +301,7 @@ class Staging:
                     [*inserted, company_id, direction],
                 )
                 created = cursor.rowcount
+                first_day, last_day = self._written_span(cursor)
 
             cursor.execute(
                 f"INSERT INTO {q('invoices_importrejection')} ({q('batch_id')}, {q('row')}, {q('column')}, "
@@ -255,7 +309,26 @@ class Staging:
                 [batch_id],
             )
             rejected = cursor.rowcount
-        return created, updated, staged - created - updated, rejected
+        if not created + updated:
+            first_day = last_day = None
+        return MergeResult(
+            created=created,
+            updated=updated,
+            unchanged=staged - created - updated,
+            rejected=rejected,
+            issued_from=_as_date(first_day),
+            issued_to=_as_date(last_day),
+        )
+
+    def _written_span(self, cursor) -> tuple:
+        """The first and last issue date of the rows this batch created or updated."""
+        q = connection.ops.quote_name
+        cursor.execute(
+            f"SELECT MIN({q('issue_date')}), MAX({q('issue_date')}) FROM {q(self.model._meta.db_table)} "
+            f"WHERE {q('company_id')} = %s AND {q('direction')} = %s AND {q('batch_id')} = %s",
+            [self.batch.company_id, self.batch.direction, self.batch.pk],
+        )
+        return cursor.fetchone()
 
     def _holds_keys_between(self, cursor, lowest: str, highest: str) -> bool:
         """Whether the target already has an invoice of this company and direction keyed in the range."""
@@ -291,6 +364,11 @@ class Staging:
                         InvoiceChange(invoice_id=row[0], batch_id=self.batch.pk, changed_at=now, changes=diff)
                     )
             InvoiceChange.objects.bulk_create(changes)
+
+
+def _as_date(value) -> date | None:
+    """SQLite returns dates as text."""
+    return date.fromisoformat(value[:10]) if isinstance(value, str) else value
 
 
 def _display(field: models.Field, value) -> str:

@@ -14,18 +14,15 @@ class RecoveryConfig(AppConfig):
 
 def _on_import_succeeded(sender, batch, **kwargs) -> None:
     """Queue a reconciliation of the batch's company/direction over the period it touched."""
-    from django.db.models import Max, Min
-
-    from invoices.models import ImportKind, Invoice, TaxRecord
+    from invoices.models import ImportBatch
 
     from .services import reconciliation_run_create
 
-    model = Invoice if batch.kind == ImportKind.BACKUP else TaxRecord
-    span = model.objects.filter(batch=batch).aggregate(lo=Min("issue_date"), hi=Max("issue_date"))
+    span = ImportBatch.objects.values("issued_from", "issued_to").get(pk=batch.pk)
     reconciliation_run_create(
         company=batch.company,
         direction=batch.direction,
-        period_start=span["lo"],
-        period_end=span["hi"],
+        period_start=span["issued_from"],
+        period_end=span["issued_to"],
         trigger="import",
     )

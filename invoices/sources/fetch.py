@@ -309,13 +309,16 @@ def _store(
                 size=len(raw),
                 created_by=user,
             )
-            report.created, report.updated, report.unchanged = records_write(batch=batch, records=records.values())
+            written = records_write(batch=batch, records=records.values())
+            report.created, report.updated, report.unchanged = written.created, written.updated, written.unchanged
             ImportBatch.objects.filter(pk=batch.pk).update(
                 state=BatchState.SUCCEEDED,
                 rows_read=len(records),
-                rows_created=report.created,
-                rows_updated=report.updated,
-                rows_unchanged=report.unchanged,
+                rows_created=written.created,
+                rows_updated=written.updated,
+                rows_unchanged=written.unchanged,
+                issued_from=written.issued_from,
+                issued_to=written.issued_to,
                 finished_at=timezone.now(),
             )
             # Kept like an uploaded original, so the integrity check re-hashes it too.
