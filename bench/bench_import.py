@@ -2,7 +2,8 @@
 
 The floor is a bare PostgreSQL `COPY` of the same file into a plain table of text columns, measured
 in the same run. Ours is `invoices.services.import_file` from the file on disk: hashing and keeping the
-original, decoding, parsing, validating every row, staging and merging into `invoices_invoice`.
+original, decoding, parsing, validating every row, staging and merging into `invoices_invoice` (a
+plain CSV like this one goes through the COPY lane, `invoices/copylane.py`).
 Peak RSS is this process's (it does the import). BENCH_ROWS sets a smaller count for quick runs.
 """
 
@@ -180,7 +181,7 @@ def run() -> dict:
             # invoices_invoice with the same indexes and checks (no FKs), i.e. what the target table
             # costs to write whatever the import path does.
             "indexed_table_seconds": round(table_floor, 3),
-            # Where the time goes: parsing, validating and staging (Python, then COPY) vs the merge
+            # Where the time goes: parsing, validating and staging (the COPY lane) vs the merge
             # transaction (including its commit, where the deferred foreign-key checks run).
             "parse_seconds": phases.parse_seconds,
             "merge_seconds": phases.merge_seconds,
