@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 HEAD_BYTES = 65536
 COPY_BLOCK = 32 * 1024 * 1024  # bytes per COPY statement; progress is saved between them
+MAX_LINE_BYTES = 4 * 1024 * 1024  # no invoice row is near this; a longer "line" is left to Python to refuse
 READ_BYTES = 1024 * 1024  # what COPY asks for at a time: checked while PostgreSQL parses the last
 PG_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "gb18030": "GB18030"}
 # Cells judged by their distinct values, in Python, with validate_row's own functions.
@@ -372,6 +373,8 @@ class _CheckedLines:
             if block:
                 cut = data.rfind(b"\n") + 1
                 if not cut:
+                    if len(data) > MAX_LINE_BYTES:  # csv.reader refuses such a field too
+                        raise Declined
                     self.carry = data  # one line longer than a read: read on
                     continue
                 data, self.carry = data[:cut], data[cut:]
