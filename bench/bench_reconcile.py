@@ -19,7 +19,8 @@ two slices by key hash and the duplicate check run at the same time, on this 2-c
 per core, with the duplicate check sharing them. So the ratio compares our wall-clock time on every
 core PostgreSQL may use against one process doing less work; it is not a measure of CPU spent (ours
 is higher: each slice scans both tables). With max_parallel_workers_per_gather = 0 the engine runs
-everything in one process, as it did before, at about 2.3 times the floor on this machine.
+everything in one process, about as slow as before (2.3 to 2.5 times the floor on this machine).
+The parallel plan needs both cores: anything else running on the machine hurts it more than the floor.
 """
 
 from __future__ import annotations
