@@ -1,10 +1,12 @@
 """Set-based reconciliation engine: a few SQL statements over the period, results upserted in bulk.
 
-Two passes read the period's million-row tables: the full outer join (into a small scratch table of
-pairs) and the duplicate check (an ordered, index-only pass). Gaps are written by one
-INSERT ... SELECT ... ON CONFLICT DO UPDATE over `recovery_discrepancy` (both SQLite ≥ 3.33 and
-PostgreSQL), so a gap found again keeps its row and only `last_seen_*` moves. Explanations are fixed
-English msgids (translated when shown); numbers are shown from the compared rows.
+One statement reads the period's million-row tables: a UNION ALL of the full outer join (into a small
+scratch table of pairs) and the duplicate check (an ordered, index-only pass). On PostgreSQL its
+branches run at the same time in parallel worker processes, the join cut into slices by key hash (see
+`_parallel_passes`); on SQLite, and on PostgreSQL without free workers, one after another. Gaps are
+written by one INSERT ... SELECT ... ON CONFLICT DO UPDATE over `recovery_discrepancy` (both SQLite
+≥ 3.33 and PostgreSQL), so a gap found again keeps its row and only `last_seen_*` moves. Explanations
+are fixed English msgids (translated when shown); numbers are shown from the compared rows.
 """
 
 # ruff: noqa: S608 -- only module constants and ints are interpolated; values go as parameters.
@@ -111,30 +113,50 @@ OWN_COLUMNS = ("issue_date", "issued_at", "amount", "tax", "total", "status", "s
 DUPLICATES = "recon_duplicate_groups"  # per-connection scratch table: (parties, date, total) held twice or more
 
 
-def _scratch_tables(cursor) -> None:
-    timestamp = "timestamp with time zone" if connection.vendor == "postgresql" else "datetime"
+def _drop_scratch_tables(cursor) -> None:
     cursor.execute(f"DROP TABLE IF EXISTS {PAIRS}")
     cursor.execute(f"DROP TABLE IF EXISTS {DUPLICATES}")
-    cursor.execute(
-        f"""CREATE TEMPORARY TABLE {DUPLICATES} (seller_tax_id varchar(20) NOT NULL, buyer_tax_id varchar(20) NOT NULL,
-            issue_date date NOT NULL, total numeric(16, 2) NOT NULL)"""
-    )
-    cursor.execute(
-        f"""CREATE TEMPORARY TABLE {PAIRS} (
-            iid bigint NULL, tid bigint NULL, invoice_key varchar(32) NOT NULL,
-            issue_date date NOT NULL, issued_at {timestamp} NULL, amount numeric(16, 2) NOT NULL,
-            tax numeric(16, 2) NOT NULL, total numeric(16, 2) NOT NULL, status varchar(12) NOT NULL,
-            seller_tax_id varchar(20) NOT NULL, buyer_tax_id varchar(20) NOT NULL,
-            total_gap numeric(16, 2) NULL, amount_differs boolean NULL, status_differs boolean NULL,
-            parties_differ boolean NULL, suggested_tid bigint NULL, suggested_iid bigint NULL)"""
-    )
+
+
+# Session settings for the first statement only (reset after it; the run's transaction goes on).
+PARALLEL_SETTINGS = {
+    "random_page_cost": "1.1",  # see the duplicate check in compare()
+    "parallel_tuple_cost": "0",
+    "min_parallel_table_scan_size": "'1TB'",
+    "min_parallel_index_scan_size": "'1TB'",
+}
+
+
+def _parallel_passes(cursor) -> int:
+    """Let PostgreSQL spread the first statement over its worker processes; return the join's slices.
+
+    PostgreSQL 15 runs a FULL hash join in one process only. So the join is cut into slices by a hash
+    of the invoice key (a pair's two rows share the key, so they always meet in the same slice, and
+    the slices together are exactly the whole join), and the slices and the duplicate check are the
+    branches of one UNION ALL, which PostgreSQL runs as a Parallel Append: each branch whole, in its
+    own process, at the same time. Each slice still scans both tables, so this pays only with a core
+    per slice: one slice per worker the planner may start (the leader runs the duplicate check).
+    The planner needs two nudges to choose that plan:
+    - it estimates that the join hands over the whole period (it cannot know that nearly all pairs
+      agree), so moving rows between processes looks costly; the rows really handed over are the few
+      thousand gaps, hence parallel_tuple_cost 0;
+    - left to itself it would rather split each branch's scans between processes, which a full join
+      cannot use and which makes the duplicate check hand a million partial groups between processes
+      (measured slower than one process); hence no parallel scans: each branch stays whole.
+    With no worker free the leader runs the branches one after another: the same result, slower.
+    """
+    cursor.execute("SHOW max_parallel_workers_per_gather")
+    slices = max(1, int(cursor.fetchone()[0]))
+    for setting, value in PARALLEL_SETTINGS.items():
+        cursor.execute(f"SET LOCAL {setting} = {value}")
+    return slices
 
 
 def compare(*, run, now, end: date | None = None) -> None:
     """Upsert every gap of `run`'s company/direction/period; mark the rest of the period resolved.
 
-    One full outer join over the period copies every pair that is unmatched or differs into a small
-    scratch table (the only pass over all rows besides the duplicate check); everything after works
+    One statement copies every pair that is unmatched or differs, and every duplicate group, into a
+    small scratch table (the only statement reading all of the period's rows); everything after works
     on that table, and one INSERT writes every gap kind.
     """
     ops = connection.ops
@@ -156,29 +178,70 @@ def compare(*, run, now, end: date | None = None) -> None:
     owner = "company_id = %(company)s AND direction = %(direction)s"
     period = f"{owner} AND issue_date BETWEEN %(start)s AND %(end)s"
     own_names = ", ".join(OWN_COLUMNS)
-    own = ", ".join(f"CASE WHEN i.id IS NULL THEN t.{c} ELSE i.{c} END" for c in OWN_COLUMNS)
     compared = _comparisons("i", "t")
 
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        postgresql = connection.vendor == "postgresql"
+        if postgresql:
             # Compiling this one big join costs more than running it; one hash table fits in memory.
             cursor.execute("SET LOCAL jit = off")
             cursor.execute("SET LOCAL work_mem = '256MB'")
-        _scratch_tables(cursor)
-        # 1. The one pass: pairs missing on a side, or matched by key but differing in anything compared.
-        #    The filter is plain inequality, cheap on every row; the tolerance is judged on the few it
-        #    lets through (a pair differing only within the tolerance is kept but flags nothing).
+            # The duplicate check's groups come from one ordered pass over the `invoice_parties` index,
+            # index-only once vacuum has marked the pages all-visible (autovacuum does after an import);
+            # hashing a million groups costs as much as the join. The default random_page_cost (4, for
+            # spinning disks) hides that from the planner; at the SSD/cached value (PARALLEL_SETTINGS) it
+            # picks the index when the visibility map allows and still hashes when it does not (right
+            # after a large import, before autovacuum).
+            slices = _parallel_passes(cursor)
+        else:
+            slices = 1
+        _drop_scratch_tables(cursor)
+        # 1. The only statement reading all of the period's rows, two passes in one UNION ALL:
+        #    a. pairs missing on a side, or matched by key but differing in anything compared. The filter
+        #       is plain inequality, cheap on every row; the tolerance is judged on the few it lets through
+        #       (a pair differing only within the tolerance is kept but flags nothing);
+        #    b. possible duplicates in our books: (parties, date, total) held under two keys or more.
+        #    On PostgreSQL the join's slices and the duplicate check run at the same time in parallel
+        #    worker processes (see _parallel_passes); CREATE TABLE ... AS may use a parallel plan where
+        #    INSERT ... SELECT may not.
+        pair = {
+            "iid": "i.id",
+            "tid": "t.id",
+            "invoice_key": "COALESCE(i.invoice_key, t.invoice_key)",
+            **{c: f"CASE WHEN i.id IS NULL THEN t.{c} ELSE i.{c} END" for c in OWN_COLUMNS},
+            **compared,
+            "suggested_tid": "CAST(NULL AS bigint)",
+            "suggested_iid": "CAST(NULL AS bigint)",
+            "grouped": "FALSE",
+        }
+        group_has = {c: c for c in ("issue_date", "total", "seller_tax_id", "buyer_tax_id")}
+        group = ", ".join(group_has.get(c, "NULL") for c in pair if c != "grouped")
+        join_slices = []
+        for n in range(slices):
+            in_slice = f" AND (hashtext(invoice_key) & 2147483647) %% {slices} = {n}" if slices > 1 else ""
+            join_slices.append(
+                f"""SELECT {", ".join(f"{sql} AS {c}" for c, sql in pair.items())}
+                FROM (SELECT id, invoice_key, {own_names} FROM {INV} WHERE {period}{in_slice}) i
+                FULL OUTER JOIN (SELECT id, invoice_key, {own_names} FROM {TAX} WHERE {period}{in_slice}) t
+                  ON t.invoice_key = i.invoice_key
+                WHERE i.id IS NULL OR t.id IS NULL OR i.amount <> t.amount OR i.tax <> t.tax OR i.total <> t.total
+                   OR i.status <> t.status OR i.seller_tax_id <> t.seller_tax_id
+                   OR i.buyer_tax_id <> t.buyer_tax_id"""
+            )
+        duplicate_groups = f"""SELECT {group}, TRUE FROM {INV} WHERE {period}
+            GROUP BY seller_tax_id, buyer_tax_id, issue_date, total HAVING COUNT(*) > 1"""
+        branches = " UNION ALL ".join((*join_slices, duplicate_groups))  # the first branch names the columns
+        cursor.execute(f"CREATE TEMPORARY TABLE {PAIRS} AS SELECT * FROM ({branches}) AS found", values)
+        if postgresql:
+            for setting in PARALLEL_SETTINGS:
+                cursor.execute(f"RESET {setting}")
         cursor.execute(
-            f"""INSERT INTO {PAIRS} (iid, tid, invoice_key, {own_names}, {", ".join(compared)})
-            SELECT i.id, t.id, COALESCE(i.invoice_key, t.invoice_key), {own},
-                   {", ".join(compared.values())}
-            FROM (SELECT id, invoice_key, {own_names} FROM {INV} WHERE {period}) i
-            FULL OUTER JOIN (SELECT id, invoice_key, {own_names} FROM {TAX} WHERE {period}) t
-              ON t.invoice_key = i.invoice_key
-            WHERE i.id IS NULL OR t.id IS NULL OR i.amount <> t.amount OR i.tax <> t.tax OR i.total <> t.total
-               OR i.status <> t.status OR i.seller_tax_id <> t.seller_tax_id OR i.buyer_tax_id <> t.buyer_tax_id""",
-            values,
+            f"""CREATE TEMPORARY TABLE {DUPLICATES} AS
+            SELECT seller_tax_id, buyer_tax_id, issue_date, total FROM {PAIRS} WHERE grouped"""
         )
+        cursor.execute(f"DELETE FROM {PAIRS} WHERE grouped")
+        if postgresql:
+            cursor.execute(f"ANALYZE {DUPLICATES}")  # usually empty: look its members up by index
         # 2. A twin dated outside the period is still a twin: our invoice's twin joins the pair (and is
         #    compared with it); a tax record whose invoice lies in another period belongs to that run.
         twin = _comparisons(PAIRS, "t")
@@ -210,25 +273,7 @@ def compare(*, run, now, end: date | None = None) -> None:
                     WHERE {PAIRS}.{own_col} = s.owner_id AND {PAIRS}.{other_col} IS NULL"""
                 )
 
-        # 4. Possible duplicates in our books: same parties, date and total under another key. The
-        #    groups come from one ordered pass over the `invoice_parties` index, index-only once vacuum
-        #    has marked the pages all-visible (autovacuum does after an import); hashing a million groups
-        #    costs as much as the join. The default random_page_cost (4, for spinning disks) hides that
-        #    from the planner; at the SSD/cached value it picks the index when the visibility map allows
-        #    and still hashes when it does not (right after a large import, before autovacuum).
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL random_page_cost = 1.1")
-        cursor.execute(
-            f"""INSERT INTO {DUPLICATES} (seller_tax_id, buyer_tax_id, issue_date, total)
-            SELECT seller_tax_id, buyer_tax_id, issue_date, total FROM {INV} WHERE {period}
-            GROUP BY seller_tax_id, buyer_tax_id, issue_date, total HAVING COUNT(*) > 1""",
-            values,
-        )
-        if connection.vendor == "postgresql":
-            cursor.execute("RESET random_page_cost")
-            cursor.execute(f"ANALYZE {DUPLICATES}")  # usually empty: look its members up by index
-
-        # 5. Every gap kind in one INSERT: the pair kinds from the scratch table, then the duplicates
+        # 4. Every gap kind in one INSERT: the pair kinds from the scratch table, then the duplicates
         #    (every member of a group but the one with the smallest key).
         matched = "p.iid IS NOT NULL AND p.tid IS NOT NULL AND"
         stamp = "'', '', '', '', '', %(run)s, %(run)s, %(now)s, %(now)s"

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.forms.models import model_to_dict
 
+from invoices.keys import invoice_key
 from invoices.models import Direction
 from recovery.models import Discrepancy, GapKind
 from tests.test_reconciliation import DAY, END, START, book, kinds, run, tax
@@ -75,3 +77,32 @@ def test_a_rerun_over_unchanged_data_writes_no_new_gap_and_changes_only_when_las
             k: v for k, v in before[pk].items() if k not in moving
         }
         assert row["last_seen_run"] == second.pk
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the join is cut into slices on PostgreSQL only")
+@pytest.mark.parametrize("workers", [0, 2, 3])
+def test_the_join_cut_into_slices_finds_each_gap_once_whatever_the_number_of_slices(beijing, workers):
+    with connection.cursor() as cursor:  # one slice per worker; parallel plans even for these few rows
+        cursor.execute(f"SET max_parallel_workers_per_gather = {workers}")
+        cursor.execute("SET parallel_setup_cost = 0")
+    for number in ("1", "2"):
+        book(beijing, number=number)  # only in books
+    for number in ("3", "4"):
+        tax(beijing, number=number)  # only in the tax system
+    for number in ("5", "6", "7", "8", "9"):
+        book(beijing, number=number)
+        tax(beijing, number=number, amount="99.00" if number in ("5", "6") else "100.00")  # 5, 6 differ
+    book(beijing, number="10", amount="100.00")
+    tax(beijing, number="10", amount="90.00", issue_date=END + timedelta(days=3))  # twin in the next period
+    for number in ("11", "12"):
+        book(beijing, number=number, seller="S", buyer="B", amount="70.00")  # 12 duplicates 11
+    run(beijing)
+    key = lambda n: invoice_key(code="1100231130", number=n)  # noqa: E731
+    assert kinds(beijing) == sorted(
+        [
+            *((GapKind.ONLY_IN_BOOKS, key(n)) for n in ("1", "2", "11", "12")),
+            *((GapKind.ONLY_IN_TAX_SYSTEM, key(n)) for n in ("3", "4")),
+            *((GapKind.AMOUNT_MISMATCH, key(n)) for n in ("5", "6", "10")),
+            (GapKind.POSSIBLE_DUPLICATE, key("12")),
+        ]
+    )
