@@ -186,7 +186,7 @@ def compare(*, run, now, end: date | None = None) -> None:
             # Compiling this one big join costs more than running it; one hash table fits in memory.
             cursor.execute("SET LOCAL jit = off")
             cursor.execute("SET LOCAL work_mem = '256MB'")
-            # The duplicate check's groups come from one ordered pass over the `invoice_parties` index,
+            # The duplicate check's groups come from one ordered pass over the `invoice_period` index,
             # index-only once vacuum has marked the pages all-visible (autovacuum does after an import);
             # hashing a million groups costs as much as the join. The default random_page_cost (4, for
             # spinning disks) hides that from the planner; at the SSD/cached value (PARALLEL_SETTINGS) it
@@ -229,7 +229,7 @@ def compare(*, run, now, end: date | None = None) -> None:
                    OR i.buyer_tax_id <> t.buyer_tax_id"""
             )
         duplicate_groups = f"""SELECT {group}, TRUE FROM {INV} WHERE {period}
-            GROUP BY seller_tax_id, buyer_tax_id, issue_date, total HAVING COUNT(*) > 1"""
+            GROUP BY issue_date, seller_tax_id, buyer_tax_id, total HAVING COUNT(*) > 1"""
         branches = " UNION ALL ".join((*join_slices, duplicate_groups))  # the first branch names the columns
         cursor.execute(f"CREATE TEMPORARY TABLE {PAIRS} AS SELECT * FROM ({branches}) AS found", values)
         if postgresql:

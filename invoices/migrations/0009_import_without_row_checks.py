@@ -52,6 +52,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='invoice',
-            index=models.Index(fields=['company', 'direction', 'issue_date'], include=('seller_tax_id', 'buyer_tax_id', 'total'), name='invoice_period'),
+            index=models.Index(fields=['company', 'direction', 'issue_date', 'seller_tax_id', 'buyer_tax_id', 'total'], name='invoice_period'),
         ),
     ]
