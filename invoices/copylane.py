@@ -34,15 +34,16 @@ from django.db import DatabaseError, connection, transaction
 from invoices.parsers import (
     MAX_AMOUNT,
     FileRefused,
-    _detect_encoding,
-    _map_header,
-    _require_columns,
     clean_invoice_type,
     clean_name,
     clean_status,
     clean_tax_id,
     clean_tax_rate,
+    detect_encoding,
+    map_header,
+    require_columns,
 )
+from invoices.staging import DEFAULT_TYPE, copy_text
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def csv_layout(stream: BinaryIO) -> CsvLayout | None:
     head = stream.read(HEAD_BYTES)
     stream.seek(0)
     try:
-        encoding = _detect_encoding(head)
+        encoding = detect_encoding(head)
     except FileRefused:
         return None
     offset = 3 if encoding == "utf-8-sig" else 0
@@ -84,10 +85,10 @@ def csv_layout(stream: BinaryIO) -> CsvLayout | None:
         except UnicodeDecodeError:
             return None
         offset = end + 1
-        mapping = _map_header(cells)
+        mapping = map_header(cells)
         if mapping:
             try:
-                _require_columns(mapping)
+                require_columns(mapping)
             except FileRefused:
                 return None
             return CsvLayout(
@@ -103,10 +104,9 @@ def csv_layout(stream: BinaryIO) -> CsvLayout | None:
 class CopyLane:
     """Loads one CSV file into `staging`'s tables through COPY; `load` returns None if it declines."""
 
-    def __init__(self, staging, layout: CsvLayout, *, default_type: str):
+    def __init__(self, staging, layout: CsvLayout):
         self.staging = staging
         self.layout = layout
-        self.default_type = default_type
         prefix = f"invoice_import_{staging.batch.pk}"
         self.raw, self.combos, self.days, self.times = (f"{prefix}_{n}" for n in ("raw", "combos", "days", "times"))
         self.cells = [f"c{i}" for i in range(layout.width)]
@@ -190,7 +190,7 @@ class CopyLane:
                 + ", seller_tax_id text NOT NULL, seller_name text NOT NULL, buyer_tax_id text NOT NULL, "
                 "buyer_name text NOT NULL, tax_rate numeric(5, 4), invoice_type text NOT NULL, status text NOT NULL)"
             )
-        lines: list[str] = []
+        judged_rows: list[list] = []
         count = 0
         with connection.chunked_cursor() as distinct:
             distinct.execute(f"SELECT DISTINCT {', '.join(raw_cells)} FROM {self.raw} r")
@@ -199,9 +199,9 @@ class CopyLane:
                 for combination in chunk:
                     judged = self._judge(dict(zip(FEW_VALUED, combination, strict=True)))
                     if judged is not None:
-                        lines.append(_copy_line([*combination, *judged]))
+                        judged_rows.append([*combination, *judged])
         with connection.cursor() as cursor:
-            cursor.copy_expert(f"COPY {self.combos} FROM STDIN", io.StringIO("".join(lines)))
+            cursor.copy_expert(f"COPY {self.combos} FROM STDIN", io.StringIO(copy_text(judged_rows)))
             cursor.execute(f"ANALYZE {self.combos}")
         return count
 
@@ -210,7 +210,7 @@ class CopyLane:
         seller, seller_problem = clean_tax_id(cells["seller_tax_id"], required=True)
         buyer, buyer_problem = clean_tax_id(cells["buyer_tax_id"], required=False)
         rate, rate_problem = clean_tax_rate(cells["tax_rate"])
-        kind, kind_problem = clean_invoice_type(cells["invoice_type"], default_type=self.default_type)
+        kind, kind_problem = clean_invoice_type(cells["invoice_type"], default_type=DEFAULT_TYPE)
         status, status_problem = clean_status(cells["status"])
         if seller_problem or buyer_problem or rate_problem or kind_problem or status_problem:
             return None
@@ -318,24 +318,21 @@ class CopyLane:
         may be read differently here and in Python; those rows take the Python path.
         """
         with connection.cursor() as cursor:
-            self._create_calendar(cursor)
-
-    def _create_calendar(self, cursor) -> None:
-        cursor.execute(
-            f"""CREATE TEMPORARY TABLE {self.days} AS
-            SELECT to_char(g, 'YYYY-MM-DD') AS text, g::date AS day,
-                   g::date::timestamp AT TIME ZONE 'Asia/Shanghai' AS midnight
-            FROM generate_series(DATE '1992-01-01', DATE '2100-12-31', INTERVAL '1 day') g"""
-        )
-        cursor.execute(
-            f"""CREATE TEMPORARY TABLE {self.times} AS
-            SELECT '' AS text, NULL::interval AS at
-            UNION ALL
-            SELECT to_char(TIME '00:00' + s * INTERVAL '1 second', 'HH24:MI:SS'), s * INTERVAL '1 second'
-            FROM generate_series(0, 86399) s"""
-        )
-        cursor.execute(f"ANALYZE {self.days}")
-        cursor.execute(f"ANALYZE {self.times}")
+            cursor.execute(
+                f"""CREATE TEMPORARY TABLE {self.days} AS
+                SELECT to_char(g, 'YYYY-MM-DD') AS text, g::date AS day,
+                       g::date::timestamp AT TIME ZONE 'Asia/Shanghai' AS midnight
+                FROM generate_series(DATE '1992-01-01', DATE '2100-12-31', INTERVAL '1 day') g"""
+            )
+            cursor.execute(
+                f"""CREATE TEMPORARY TABLE {self.times} AS
+                SELECT '' AS text, NULL::interval AS at
+                UNION ALL
+                SELECT to_char(TIME '00:00' + s * INTERVAL '1 second', 'HH24:MI:SS'), s * INTERVAL '1 second'
+                FROM generate_series(0, 86399) s"""
+            )
+            cursor.execute(f"ANALYZE {self.days}")
+            cursor.execute(f"ANALYZE {self.times}")
 
     # -- 4. the rest, through validate_row ----------------------------------------------------------
     def _unusual_rows(self):
@@ -406,12 +403,3 @@ class _Block:
         piece = self.lines.piece(size)
         self.left -= len(piece)
         return piece
-
-    readline = read
-
-
-def _copy_line(values: list) -> str:
-    return "\t".join("\\N" if value is None else str(value).translate(_COPY_ESCAPES) for value in values) + "\n"
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -90,7 +90,7 @@ XLSX_EXPORT_SHEET = "发票基础信息"
 MAX_DECOMPRESSED_BYTES = 500 * 1024 * 1024  # an XLSX that inflates beyond this is refused as a zip bomb
 
 
-def _map_header(cells: list) -> dict[int, str]:
+def map_header(cells: list) -> dict[int, str]:
     mapping = {}
     for index, cell in enumerate(cells):
         field = _HEADER_LOOKUP.get(str(cell or "").strip().lower().replace("\ufeff", ""))
@@ -99,7 +99,7 @@ def _map_header(cells: list) -> dict[int, str]:
     return mapping
 
 
-def _require_columns(mapping: dict[int, str]) -> None:
+def require_columns(mapping: dict[int, str]) -> None:
     fields = set(mapping.values())
     has_number = "invoice_number" in fields or "digital_number" in fields
     missing = [name for name in ("issue_date", "amount", "tax") if name not in fields]
@@ -111,7 +111,7 @@ def _require_columns(mapping: dict[int, str]) -> None:
         )
 
 
-def _detect_encoding(head: bytes) -> str:
+def detect_encoding(head: bytes) -> str:
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     try:
@@ -129,7 +129,7 @@ def _detect_encoding(head: bytes) -> str:
 
 def iter_csv(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
     head = stream.read(65536)
-    encoding = _detect_encoding(head)
+    encoding = detect_encoding(head)
     stream.seek(0)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     try:
@@ -137,9 +137,9 @@ def iter_csv(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
         mapping: dict[int, str] = {}
         for line_number, cells in enumerate(reader, start=1):
             if not mapping:
-                mapping = _map_header(cells)
+                mapping = map_header(cells)
                 if mapping:
-                    _require_columns(mapping)
+                    require_columns(mapping)
                     fields, pick, width = tuple(mapping.values()), itemgetter(*mapping), max(mapping) + 1
                 elif line_number >= 10:
                     break
@@ -151,7 +151,7 @@ def iter_csv(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
             else:
                 yield line_number, {field: cells[i] if i < len(cells) else "" for i, field in mapping.items()}
         if not mapping:
-            _require_columns({})
+            require_columns({})
     except UnicodeDecodeError:
         raise FileRefused(_("The file changes encoding part-way through; save it again as CSV (UTF-8)."))
     except csv.Error as exc:
@@ -189,9 +189,9 @@ def _xlsx_rows(workbook) -> Iterator[tuple[int, dict]]:
     mapping: dict[int, str] = {}
     for row_number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
         if not mapping:
-            mapping = _map_header(list(cells))
+            mapping = map_header(list(cells))
             if mapping:
-                _require_columns(mapping)
+                require_columns(mapping)
             elif row_number >= 10:
                 break
             continue
@@ -199,7 +199,7 @@ def _xlsx_rows(workbook) -> Iterator[tuple[int, dict]]:
             continue
         yield row_number, {field: cells[i] if i < len(cells) else None for i, field in mapping.items()}
     if not mapping:
-        _require_columns({})
+        require_columns({})
 
 
 def iter_rows(stream: io.BufferedIOBase, filename: str) -> Iterator[tuple[int, dict]]:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from invoices.models import ImportBatch, Invoice, InvoiceChange, InvoiceType, TaxRecord
 from invoices.parsers import SHANGHAI, RowError, iter_csv, reader_for, validate_row
 
+DEFAULT_TYPE = InvoiceType.DIGITAL_ORDINARY  # for a row that names no invoice type
 STAGE_CHUNK = 5000  # rows parsed between two writes to the staging table (and two progress updates)
 WRITE_CHUNK = 2000
 
@@ -82,17 +83,16 @@ class Staging:
         On PostgreSQL a plain CSV file goes through the COPY lane (see `copylane`), which hands the
         rows it cannot judge in SQL back to `load_rows`; every other file is read here, row by row.
         """
-        default_type = InvoiceType.DIGITAL_ORDINARY
         reader = reader_for(stream, self.batch.original_name)
         if self.postgres and reader is iter_csv:
             from invoices.copylane import CopyLane, csv_layout
 
             layout = csv_layout(stream)
             if layout is not None:
-                rows_read = CopyLane(self, layout, default_type=default_type).load(stream, self._copy_progress)
+                # The lane writes to the staging tables only once it can no longer decline.
+                rows_read = CopyLane(self, layout).load(stream, self._copy_progress)
                 if rows_read is not None:
                     return rows_read
-                self.empty()
                 stream.seek(0)
         size = max(self.batch.size, 1)
         return self.load_rows(
@@ -101,14 +101,13 @@ class Staging:
 
     def load_rows(self, rows: Iterable[tuple[int, dict]], progress: Callable[[int], None] | None = None) -> int:
         """Validate parsed (row number, {field: cell}) rows into the staging tables; returns the rows read."""
-        default_type = InvoiceType.DIGITAL_ORDINARY
         # PostgreSQL: each good row goes straight to its COPY line, no list of dicts kept in between.
         good: list = []
         keep = self._copy_line if self.postgres else (lambda values: values)
         bad: list[RowError] = []
         rows_read = 0
         for row_number, raw in rows:
-            values, errors = validate_row(row_number, raw, default_type=default_type)
+            values, errors = validate_row(row_number, raw, default_type=DEFAULT_TYPE)
             if values is None and not errors:
                 continue  # a summary row
             rows_read += 1
@@ -123,11 +122,6 @@ class Staging:
                     progress(rows_read)
         self._flush(good, bad)
         return rows_read
-
-    def empty(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {self.quoted_rows}")
-            cursor.execute(f"DELETE FROM {connection.ops.quote_name(self.rejects)}")
 
     @property
     def quoted_rows(self) -> str:
@@ -195,11 +189,7 @@ class Staging:
         return ", ".join(connection.ops.quote_name(columns.get(name, name)) for name in names)
 
     def _copy(self, table: str, names: list[str], rows) -> None:
-        text = "".join(
-            "\t".join(["\\N" if value is None else str(value).translate(_COPY_ESCAPES) for value in row]) + "\n"
-            for row in rows
-        )
-        self._copy_text(table, names, text)
+        self._copy_text(table, names, copy_text(rows))
 
     def _copy_text(self, table: str, names: list[str], text: str) -> None:
         with connection.cursor() as cursor:
@@ -364,6 +354,14 @@ class Staging:
                         InvoiceChange(invoice_id=row[0], batch_id=self.batch.pk, changed_at=now, changes=diff)
                     )
             InvoiceChange.objects.bulk_create(changes)
+
+
+def copy_text(rows: Iterable[Iterable]) -> str:
+    """Rows in COPY's text format, every value escaped (NULL for None)."""
+    return "".join(
+        "\t".join(["\\N" if value is None else str(value).translate(_COPY_ESCAPES) for value in row]) + "\n"
+        for row in rows
+    )
 
 
 def _as_date(value) -> date | None:
