@@ -40,6 +40,7 @@ from invoices.parsers import (
     clean_tax_id,
     clean_tax_rate,
     detect_encoding,
+    is_blank,
     map_header,
     require_columns,
 )
@@ -345,7 +346,7 @@ class CopyLane:
             )
             while chunk := cursor.fetchmany(2000):
                 for row_no, *cells in chunk:
-                    if "".join(cells).strip():
+                    if not is_blank(cells):
                         yield row_no, {field: cells[index] for field, index in fields}
 
 

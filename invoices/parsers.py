@@ -127,6 +127,11 @@ def detect_encoding(head: bytes) -> str:
         raise FileRefused(_("The file is neither UTF-8 nor GBK/GB18030 text; save it as CSV (UTF-8) and try again."))
 
 
+def is_blank(cells: list[str]) -> bool:
+    """A CSV row with nothing in it, or only whitespace in every cell: skipped, not reported."""
+    return not "".join(cells).strip()
+
+
 def iter_csv(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
     head = stream.read(65536)
     encoding = detect_encoding(head)
@@ -144,7 +149,7 @@ def iter_csv(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
                 elif line_number >= 10:
                     break
                 continue
-            if not "".join(cells).strip():  # blank, or only whitespace in every cell
+            if is_blank(cells):
                 continue
             if len(cells) >= width and len(fields) > 1:
                 yield line_number, dict(zip(fields, pick(cells), strict=True))
