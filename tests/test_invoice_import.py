@@ -93,6 +93,8 @@ def test_a_changed_row_is_updated(beijing):
             "tax_rate",
         ),
         (f"011002300111,00000010,2026-11-18,{SELLER},x,{BUYER},y,1e399999999999999999,1.30,,13%,,正常", "amount"),
+        # Each amount fits the column; their sum would not.
+        (f"011002300111,00000011,2026-11-18,{SELLER},x,{BUYER},y,99999999999999.99,1.00,,13%,,正常", "total"),
     ],
 )
 def test_bad_rows_are_rejected_with_row_column_and_reason_and_good_rows_land(beijing, row, column):
