@@ -219,3 +219,22 @@ def test_any_file_stages_the_same_through_the_lane_and_through_python(beijing, m
         [[row[cell] for cell in CELLS] for row in rows], encoding=encoding.replace("-sig", ""), newline=newline
     )
     both_ways(beijing, content, monkeypatch)
+
+
+def test_the_lane_saves_progress_between_its_blocks(beijing, monkeypatch):
+    saved = []
+    real_progress = Staging._progress
+
+    def spy(self, rows, percent):
+        saved.append((rows, percent()))
+        real_progress(self, rows, percent)
+
+    monkeypatch.setattr(Staging, "_progress", spy)
+    monkeypatch.setattr(copylane, "COPY_BLOCK", 2000)  # bytes per COPY statement
+    monkeypatch.setattr(copylane, "READ_BYTES", 1000)
+    content = csv_bytes([usual_row(n) for n in range(1, 60)])
+    report = import_file(company=beijing, kind=ImportKind.BACKUP, direction="issued", filename="b.csv", content=content)
+    assert report.batch.rows_created == 59
+    assert len(saved) > 3
+    assert saved == sorted(saved) and saved[-1][0] == 59  # rows and percent only grow; every line counted
+    assert all(0 < percent <= 90 for _rows, percent in saved)  # the merge is still to come
