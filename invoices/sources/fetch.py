@@ -28,7 +28,6 @@ from invoices.models import (
     Direction,
     ImportBatch,
     ImportKind,
-    InvoiceType,
     TaxFetch,
     TaxFetchState,
     TaxRecord,
@@ -37,6 +36,7 @@ from invoices.models import (
 from invoices.parsers import validate_row
 from invoices.services import WRITE_CHUNK, records_write
 from invoices.signals import import_batch_succeeded
+from invoices.staging import DEFAULT_TYPE
 from outage_portal.models import Company
 
 from . import SourceError
@@ -142,12 +142,7 @@ def tax_records_fetch_directions(
     unknown = [d for d in directions if d not in Direction.values]
     if unknown or not directions:
         raise ValueError(f"unknown directions {unknown or directions!r}")
-    source = TaxSource.objects.filter(company=company).first()
-    if source is None or not source.is_fetchable:
-        raise SourceError(
-            _("%(company)s takes its tax-system records from uploaded exports; there is nothing to fetch.")
-            % {"company": company.name}
-        )
+    source = _fetchable(TaxSource.objects.filter(company=company).first(), company)
     client = TaxApiClient(
         base_url=source.url,
         token=source.credential,
@@ -179,6 +174,16 @@ def tax_records_fetch_directions(
     return reports
 
 
+def _fetchable(source: TaxSource | None, company: Company) -> TaxSource:
+    """The company's source, if it is one we can fetch from; else the reason there is nothing to fetch."""
+    if source is None or not source.is_fetchable:
+        raise SourceError(
+            _("%(company)s takes its tax-system records from uploaded exports; there is nothing to fetch.")
+            % {"company": company.name}
+        )
+    return source
+
+
 def _validated(*, company: Company, direction: str, periods: list[FetchedPeriod]) -> dict[str, dict]:
     """Every record through the import's own row rules; any unreadable record fails the fetch."""
     own_side = "seller_tax_id" if direction == Direction.ISSUED else "buyer_tax_id"
@@ -195,7 +200,7 @@ def _validated(*, company: Company, direction: str, periods: list[FetchedPeriod]
                 "invoice_code", "invoice_number", "digital_number", "seller_tax_id", "seller_name", "buyer_tax_id",
                 "buyer_name", "amount", "tax", "total", "tax_rate", "invoice_type", "status")}  # fmt: skip
             row["issue_date"] = raw.get("issued_at") or raw.get("issue_date")
-            values, errors = validate_row(position, row, default_type=InvoiceType.DIGITAL_ORDINARY)
+            values, errors = validate_row(position, row, default_type=DEFAULT_TYPE)
             if errors or values is None:
                 problems.extend(
                     _("invoice %(n)d: %(column)s: %(reason)s") % {"n": position, "column": e.column, "reason": e.reason}
@@ -320,10 +325,11 @@ def _store(
                 issued_from=written.issued_from,
                 issued_to=written.issued_to,
                 finished_at=timezone.now(),
+                # Kept like an uploaded original, so the integrity check re-hashes it too.
+                storage_name=storages["private"].save(
+                    f"imports/{company.pk}/{batch.pk}-{sha256[:16]}", ContentFile(raw)
+                ),
             )
-            # Kept like an uploaded original, so the integrity check re-hashes it too.
-            kept = storages["private"].save(f"imports/{company.pk}/{batch.pk}-{sha256[:16]}", ContentFile(raw))
-            ImportBatch.objects.filter(pk=batch.pk).update(storage_name=kept)
             batch.refresh_from_db()
             report.batch = batch
             if notify and (report.created or report.updated):
@@ -360,12 +366,7 @@ def tax_fetch_request(
     stale_before = timezone.now() - timedelta(minutes=settings.TAX_FETCH_STALE_MINUTES)
     with transaction.atomic():
         # Serialises clicks on the same company: the second one waits here and then sees the first's rows.
-        source = TaxSource.objects.select_for_update().filter(company=company).first()
-        if source is None or not source.is_fetchable:
-            raise SourceError(
-                _("%(company)s takes its tax-system records from uploaded exports; there is nothing to fetch.")
-                % {"company": company.name}
-            )
+        _fetchable(TaxSource.objects.select_for_update().filter(company=company).first(), company)
         TaxFetch.objects.filter(company=company, state__in=ACTIVE_FETCH_STATES, created_at__lt=stale_before).update(
             state=TaxFetchState.FAILED,
             finished_at=timezone.now(),
