@@ -85,7 +85,7 @@ class ImportBatchSerializer(serializers.ModelSerializer):
             "id", "company", "kind", "direction", "state", "original_name", "sha256", "size", "created_at",
             "finished_at", "rows_read", "rows_created", "rows_updated", "rows_unchanged", "rows_rejected",
             "failure_reason", "rows_processed", "progress_percent", "integrity", "integrity_checked_at",
-            "rejections",
+            "issued_from", "issued_to", "rejections",
         ]  # fmt: skip
         read_only_fields = fields
 

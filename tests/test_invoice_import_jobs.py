@@ -61,6 +61,17 @@ def test_the_api_answers_a_big_upload_with_the_queued_batch(
     assert response.status_code == 201 and response.json()["state"] == "queued"
     body = api_for(alice).get(f"/api/imports/{response.json()['id']}/").json()
     assert body["state"] == "succeeded" and body["rows_processed"] == 2 and body["progress_percent"] == 100
+    # The issue dates the batch wrote: the period reconciliation re-checks after it.
+    assert (body["issued_from"], body["issued_to"]) == ("2026-11-18", "2026-11-18")
+
+
+def test_the_batch_page_shows_the_issue_dates_the_import_wrote(client, alice, beijing):
+    report = import_file(
+        company=beijing, kind=ImportKind.BACKUP, direction="issued", filename="b.csv", content=csv_rows(*GOOD).encode()
+    )
+    client.force_login(alice)
+    page = client.get(f"/imports/{report.batch.pk}/").text
+    assert "2026-11-18 – 2026-11-18" in page
 
 
 def test_processing_a_finished_batch_again_changes_nothing(beijing):
