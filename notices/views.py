@@ -35,6 +35,7 @@ from notices.models import (
 )
 from notices.parsing import parse_notice_text
 from notices.rendering import checklist_items
+from notices.status_filters import functions_include_any
 from outage_portal.forms import form_add_service_errors
 from outage_portal.timefmt import local_text
 
@@ -323,10 +324,13 @@ def _suggested_incident_initial(request) -> dict:
     region = request.GET.get("region", "").strip()
     if not region:
         return {}
-    initial: dict = {"functions": ["issue", "query"]}
-    # A region has a handful of systems; JSON containment is not portable to SQLite.
-    regional = TaxSystem.objects.active().filter(region=region).order_by("sort_order", "pk")
-    system = next((candidate for candidate in regional if "issue" in candidate.functions), None)
+    initial: dict = {"functions": [Function.ISSUE, Function.QUERY]}
+    system = (
+        TaxSystem.objects.active()
+        .filter(functions_include_any([Function.ISSUE]), region=region)
+        .order_by("sort_order", "pk")
+        .first()
+    )
     if system is not None:
         initial["system"] = system.pk
     since = parse_datetime(request.GET.get("since", ""))
