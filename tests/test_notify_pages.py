@@ -212,6 +212,8 @@ def test_deliveries_dashboard_for_notice_admins_with_filters(
     assert page.status_code == 200
     assert body.count('data-state="failed"') == 5  # i in 0, 6, 12, 18, 24
     assert client_for(fiona).get(reverse("notify-deliveries")).status_code == 403
+    client.logout()
+    assert client.get(reverse("notify-deliveries")).status_code == 302  # to the login page
 
 
 def test_navigation_offers_subscriptions_to_members_and_deliveries_to_notice_admins(client_for, fiona, nora):
