@@ -259,6 +259,9 @@ def test_api_channel_secret_is_write_only(api_for, fiona):
     assert SECRET not in listing.content.decode()
     bad = api.post("/api/notification-channels/", {"name": "x", "kind": "wecom", "url": "ftp://x.cn/"}, format="json")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
+    pk = created.json()["id"]
+    rekind = api.patch(f"/api/notification-channels/{pk}/", {"kind": "wecom"}, format="json")
+    assert rekind.status_code == 400 and "kind" in rekind.json()["error"]["fields"]
 
 
 def test_api_delivery_log_filters_and_scoping(api_for, nora, fiona, alice, webhook, django_assert_max_num_queries):
