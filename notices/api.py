@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -30,7 +31,7 @@ INCIDENT_UPDATE_STATE_CHOICES = [c for c in IncidentState.choices if c[0] != Inc
 
 
 class IsNoticeAdminOrReadOnly(permissions.BasePermission):
-    message = "Only notice admins may change notices, incidents and the catalogue."
+    message = gettext_lazy("Only notice admins may change notices, incidents and the catalogue.")
 
     def has_permission(self, request, view):
         if not request.user or not request.user.is_authenticated:
@@ -291,9 +292,8 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
         serializer = IncidentSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        if not data.get("message", "").strip():
-            raise serializers.ValidationError({"message": "Write the first public update."})
-        incident = services.incident_open(user=request.user, **data)
+        # incident_open refuses a missing or blank first update, in the same words as the page.
+        incident = services.incident_open(user=request.user, message=data.pop("message", ""), **data)
         return self._detail(incident, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):

@@ -11,7 +11,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from notices.grid import Function
+from notices.grid import function_labels
 from notices.models import Incident, IncidentUpdate, MaintenanceNotice, NoticeState
 from notices.status_filters import functions_include_any, status_scope
 from outage_portal.timefmt import local_text
@@ -72,8 +72,7 @@ class StatusFeed(Feed):
         return f"[{kind}] {item.system}: {item.title}"
 
     def item_description(self, item):
-        labels = {value: str(label) for value, label in Function.choices}
-        functions = "、".join(labels.get(f, f) for f in item.functions)
+        functions = "、".join(function_labels(item.functions))
         if isinstance(item, MaintenanceNotice):
             head = format_html(
                 "<p>{}: {} – {}<br>{}: {}<br>{}: {}</p>",
@@ -115,8 +114,7 @@ class StatusFeed(Feed):
         return item.updated_at
 
     def item_categories(self, item):
-        labels = {value: str(label) for value, label in Function.choices}
-        return [item.system.region, *(labels.get(f, f) for f in item.functions)]
+        return [item.system.region, *function_labels(item.functions)]
 
 
 class StatusRssFeed(StatusFeed):

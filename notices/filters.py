@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db import connection
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from notices.grid import Function
 from notices.models import Incident, IncidentState, MaintenanceNotice, NoticeState, Severity, TaxSystem
+from notices.status_filters import functions_include_any
 
 
 def _regions(request=None):
     return [(r, r) for r in TaxSystem.objects.order_by("region").values_list("region", flat=True).distinct()]
-
-
-def _has_function(queryset, value: str):
-    if connection.features.supports_json_field_contains:
-        return queryset.filter(functions__contains=[value])
-    # SQLite stores the list as JSON text: match the quoted element ("issue" never matches "reissue").
-    return queryset.filter(functions__icontains=f'"{value}"')
 
 
 class _StyledFilterSet(django_filters.FilterSet):
@@ -57,7 +50,7 @@ class NoticeFilter(_StyledFilterSet):
         fields = ["region", "system", "function", "state"]
 
     def filter_function(self, queryset, name, value):
-        return _has_function(queryset, value)
+        return queryset.filter(functions_include_any([value]))
 
     def filter_text(self, queryset, name, value):
         return queryset.filter(Q(title__icontains=value) | Q(document_number__icontains=value))
@@ -77,7 +70,7 @@ class IncidentFilter(_StyledFilterSet):
         fields = ["region", "system", "function", "state", "severity"]
 
     def filter_function(self, queryset, name, value):
-        return _has_function(queryset, value)
+        return queryset.filter(functions_include_any([value]))
 
     def filter_active_from(self, queryset, name, value):
         return queryset.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=value))

@@ -18,6 +18,12 @@ class Function(models.TextChoices):
     DOWNLOAD = "download", _("Download")  # 下载
 
 
+def function_labels(functions) -> list[str]:
+    """["issue", "file"] → their translated names, in the order given (an unknown value as it is)."""
+    labels = dict(Function.choices)
+    return [str(labels.get(f, f)) for f in functions or []]
+
+
 def validate_functions(value) -> None:
     """A non-empty list of known functions, each once (the model fields' and forms' one rule)."""
     from django.core.exceptions import ValidationError

@@ -7,7 +7,6 @@ and days (the status page is what everyone opens during an outage).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from itertools import groupby
 
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -52,15 +51,6 @@ def _split(windows, now):
     return current, upcoming
 
 
-def _grid(systems, current_windows, incidents, now):
-    # Incidents that have started but are not yet resolved count, whatever their recorded end.
-    return status.status_grid(
-        systems,
-        notices=current_windows,
-        incidents=[i for i in incidents if i.started_at <= now and (i.ended_at is None or i.ended_at > now)],
-    )
-
-
 def next_change(now: datetime, windows) -> datetime:
     """When the derived status next changes by the clock alone: a window opening or closing, or midnight
     (the history bars move on a day). Caches of the status must not outlive it."""
@@ -84,18 +74,18 @@ def status_page(now: datetime) -> dict:
         .select_related("system")
         .order_by("-ended_at", "-pk")[:20]
     )
-    grid = _grid(systems, current, incidents, now)
+    grid = status.status_grid(systems, notices=current, incidents=incidents)
     today = status.local_date(now)
     days = status.history([s.pk for s in systems], today=today)
+    # By region, in the order regions first appear (a region's systems need not be contiguous).
+    regions: dict[str, dict] = {}
     for row in grid:
         row.history = status.history_bar(days[row.system.pk], today=today)
-    regions = [
-        {"region": region, "rows": list(rows)} for region, rows in groupby(grid, key=lambda row: row.system.region)
-    ]
+        regions.setdefault(row.system.region, {"region": row.system.region, "rows": []})["rows"].append(row)
     affected = [row for row in grid if row.state != status.ComponentState.OPERATIONAL]
     return {
         "now": now,
-        "regions": _merge_regions(regions),
+        "regions": list(regions.values()),
         "grid": grid,
         "affected": affected,
         "current_windows": current,
@@ -107,20 +97,12 @@ def status_page(now: datetime) -> dict:
     }
 
 
-def _merge_regions(groups: list[dict]) -> list[dict]:
-    """groupby splits a region whose systems are not contiguous in sort order; join them again."""
-    merged: dict[str, dict] = {}
-    for group in groups:
-        merged.setdefault(group["region"], {"region": group["region"], "rows": []})["rows"].extend(group["rows"])
-    return list(merged.values())
-
-
 def system_page(system: TaxSystem, now: datetime) -> dict:
     """A system's current state per function, its windows now and upcoming, active incidents, 90-day bar."""
     windows = _windows(now, days=UPCOMING_DAYS_PAGE, systems=[system])
     current, upcoming = _split(windows, now)
     incidents = _active_incidents(now, systems=[system])
-    [row] = _grid([system], current, incidents, now)
+    [row] = status.status_grid([system], notices=current, incidents=incidents)
     today = status.local_date(now)
     row.history = status.history_bar(status.history([system.pk], today=today)[system.pk], today=today)
     return {
@@ -139,7 +121,7 @@ def dashboard_panels(now: datetime) -> dict:
     windows = _windows(now, days=UPCOMING_DAYS_DASHBOARD)
     current, upcoming = _split(windows, now)
     incidents = _active_incidents(now)
-    grid = _grid(systems, current, incidents, now)
+    grid = status.status_grid(systems, notices=current, incidents=incidents)
     affected_cells = [(row, cell) for row in grid for cell in row.affected_cells]
     return {
         "now": now,

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from notices.events import Event, EventKind, event_publish
-from notices.grid import Function
+from notices.grid import function_labels
 from notices.models import (
     FilingDeadline,
     Incident,
@@ -58,7 +58,7 @@ def _site_text(message: str, **params) -> str:
     (Chinese), whatever language the poster's request or the beat task runs in."""
     with translation.override(settings.LANGUAGE_CODE):
         return translation.gettext(message) % {
-            name: ("、".join(str(Function(f).label) for f in value) if name == "functions" else str(value))
+            name: ("、".join(function_labels(value)) if name == "functions" else str(value))
             for name, value in params.items()
         }
 

@@ -22,7 +22,6 @@ from notices.grid import Function
 from notices.models import (
     ComponentState,
     Incident,
-    IncidentState,
     MaintenanceNotice,
     NoticeState,
     Severity,
@@ -50,9 +49,7 @@ def covering_notices(now: datetime):
 
 def active_incidents(now: datetime):
     """Incidents not resolved that have started and not ended by `now`."""
-    return Incident.objects.exclude(state=IncidentState.RESOLVED).filter(
-        Q(ended_at__isnull=True) | Q(ended_at__gt=now), started_at__lte=now
-    )
+    return Incident.objects.active().filter(Q(ended_at__isnull=True) | Q(ended_at__gt=now), started_at__lte=now)
 
 
 @dataclass

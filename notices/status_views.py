@@ -22,7 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from notices import selectors, status, status_cache
-from notices.grid import Function
+from notices.grid import function_labels
 from notices.models import MaintenanceNotice, NoticeState
 from notices.status_filters import functions_include_any, status_scope
 from outage_portal.timefmt import local_text
@@ -203,7 +203,6 @@ def status_ical(request):
         .select_related("system")
         .order_by("window_start", "pk")
     )
-    labels = {value: str(label) for value, label in Function.choices}
     cal = icalendar.Calendar()
     cal.add("prodid", "-//Tax outage portal//status//ZH")
     cal.add("version", "2.0")
@@ -224,11 +223,12 @@ def status_ical(request):
         event.add("summary", f"{notice.system}: {notice.title}")
         event.add("status", "CANCELLED" if notice.state == NoticeState.CANCELLED else "CONFIRMED")
         event.add("transp", "TRANSPARENT")
-        event.add("categories", [labels.get(f, f) for f in notice.functions])
+        functions = function_labels(notice.functions)
+        event.add("categories", functions)
         event.add("url", settings.SITE_URL + notice.get_absolute_url())
         lines = [
             f"{_('Window')}: {local_text(notice.window_start)} – {local_text(notice.window_end)}",
-            f"{_('Affected functions')}: {'、'.join(labels.get(f, f) for f in notice.functions)}",
+            f"{_('Affected functions')}: {'、'.join(functions)}",
         ]
         if notice.state == NoticeState.CANCELLED and notice.cancel_reason:
             lines.append(f"{_('Cancelled')}: {notice.cancel_reason}")

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from notices import forms, selectors, services
 from notices.conflicts import notice_warnings, window_warnings
 from notices.filters import IncidentFilter, NoticeFilter
-from notices.grid import Function
+from notices.grid import Function, function_labels
 from notices.models import (
     FilingDeadline,
     Incident,
@@ -35,13 +35,9 @@ from notices.models import (
 )
 from notices.parsing import parse_notice_text
 from notices.rendering import checklist_items
+from notices.status_filters import functions_include_any
 from outage_portal.forms import form_add_service_errors
 from outage_portal.timefmt import local_text
-
-
-def _function_labels(functions) -> list[str]:
-    labels = dict(Function.choices)
-    return [labels.get(f, f) for f in functions]
 
 
 def _duration(start, end) -> tuple[int, int]:
@@ -79,7 +75,7 @@ def notice_detail(request, pk: int):
             "state_label": NoticeState(state).label,
             "revisions": revisions,
             "warnings": notice_warnings(notice),
-            "functions": _function_labels(notice.functions),
+            "functions": function_labels(notice.functions),
             "alternatives": checklist_items(notice.alternatives),
             "contacts": checklist_items(notice.contacts),
             "preparation": checklist_items(notice.preparation_checklist),
@@ -103,7 +99,7 @@ def incident_detail(request, pk: int):
         {
             "incident": incident,
             "updates": updates,
-            "functions": _function_labels(incident.functions),
+            "functions": function_labels(incident.functions),
             "hours": hours,
             "minutes": minutes,
             "can_manage": request.user.is_authenticated and request.user.is_notice_admin,
@@ -323,10 +319,13 @@ def _suggested_incident_initial(request) -> dict:
     region = request.GET.get("region", "").strip()
     if not region:
         return {}
-    initial: dict = {"functions": ["issue", "query"]}
-    # A region has a handful of systems; JSON containment is not portable to SQLite.
-    regional = TaxSystem.objects.active().filter(region=region).order_by("sort_order", "pk")
-    system = next((candidate for candidate in regional if "issue" in candidate.functions), None)
+    initial: dict = {"functions": [Function.ISSUE, Function.QUERY]}
+    system = (
+        TaxSystem.objects.active()
+        .filter(functions_include_any([Function.ISSUE]), region=region)
+        .order_by("sort_order", "pk")
+        .first()
+    )
     if system is not None:
         initial["system"] = system.pk
     since = parse_datetime(request.GET.get("since", ""))
@@ -433,7 +432,7 @@ def _incident_manage_page(request, incident: Incident, **bound_forms):
         if resolved
         else None,
         "update_templates": TextTemplate.objects.filter(kind=TextTemplateKind.INCIDENT_UPDATE),
-        "functions": _function_labels(incident.functions),
+        "functions": function_labels(incident.functions),
     }
     return render(request, "notices/manage/incident_detail.html", context, status=400 if bound_forms else 200)
 

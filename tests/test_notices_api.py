@@ -205,3 +205,18 @@ def test_list_endpoints_keep_their_query_count(api_for, nora, xian_vat, beijing_
         assert api.get("/api/notices/").json()["count"] == 8
     with django_assert_max_num_queries(8):
         assert api.get("/api/incidents/").json()["count"] == 8
+
+
+@pytest.mark.parametrize("message", [None, "  "])
+def test_an_incident_without_a_first_update_is_refused_on_the_message_field(api_for, nora, beijing_vat, message):
+    body = {
+        "system": "beijing-vat-invoice",
+        "title": "数据同步故障",
+        "functions": ["issue"],
+        "started_at": (timezone.now() - timedelta(hours=1)).isoformat(),
+    }
+    if message is not None:
+        body["message"] = message
+    response = api_for(nora).post("/api/incidents/", body, format="json")
+    assert response.status_code == 400 and "message" in response.json()["error"]["fields"]
+    assert not Incident.objects.exists()

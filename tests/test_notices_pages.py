@@ -367,3 +367,17 @@ def test_a_deadline_is_removed_with_a_post(client_for, nora):
     assert admin.get(f"/manage/calendar/{deadline.pk}/delete/").status_code == 405
     assert admin.post(f"/manage/calendar/{deadline.pk}/delete/").status_code == 302
     assert not FilingDeadline.objects.exists()
+
+
+def test_a_text_template_is_edited_and_removed_with_a_post(client_for, nora):
+    template = services.text_template_save(kind="notice", name="停机", title="系统停机维护")
+    admin = client_for(nora)
+    response = admin.post(
+        f"/manage/templates/{template.pk}/edit/", {"kind": "notice", "name": "停机", "title": "系统升级"}
+    )
+    assert response.status_code == 302
+    template.refresh_from_db()
+    assert template.title == "系统升级"
+    assert admin.get(f"/manage/templates/{template.pk}/delete/").status_code == 405
+    assert admin.post(f"/manage/templates/{template.pk}/delete/").status_code == 302
+    assert not TextTemplate.objects.exists()

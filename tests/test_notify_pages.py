@@ -102,6 +102,28 @@ def test_another_members_subscription_or_channel_is_404(client_for, fiona, alice
     assert Subscription.objects.filter(pk=theirs.pk).exists()
 
 
+def test_member_edits_a_subscription_then_removes_it_and_a_channel_with_its_subscriptions(client_for, fiona, webhook):
+    client = client_for(fiona)
+    subscription = services.subscription_create(owner=fiona, kinds=["notice_published"], regions=["北京"])
+    url = reverse("notify-subscription-edit", args=[subscription.pk])
+    assert client.get(url).status_code == 200
+    refused = client.post(url, {"target": "email", "regions": ["火星"], "kinds": ["notice_published"]})
+    assert refused.status_code == 200 and refused.context["form"].errors
+    moved = client.post(url, {"target": str(webhook.pk), "regions": ["西安"], "kinds": ["incident_opened"]})
+    assert moved.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.channel == webhook and subscription.regions == ["西安"]
+    assert subscription.kinds == ["incident_opened"]
+
+    assert client.post(reverse("notify-channel-delete", args=[webhook.pk])).status_code == 302
+    assert not Channel.objects.exists() and not Subscription.objects.exists()
+
+    kept = services.subscription_create(owner=fiona, kinds=["notice_published"])
+    assert client.get(reverse("notify-subscription-delete", args=[kept.pk])).status_code == 405
+    assert client.post(reverse("notify-subscription-delete", args=[kept.pk])).status_code == 302
+    assert not Subscription.objects.exists()
+
+
 def test_cannot_route_a_subscription_to_someone_elses_channel(client_for, alice, webhook):
     response = client_for(alice).post(
         reverse("notify-subscription-create"), {"target": str(webhook.pk), "kinds": ["notice_published"]}
@@ -190,6 +212,8 @@ def test_deliveries_dashboard_for_notice_admins_with_filters(
     assert page.status_code == 200
     assert body.count('data-state="failed"') == 5  # i in 0, 6, 12, 18, 24
     assert client_for(fiona).get(reverse("notify-deliveries")).status_code == 403
+    client.logout()
+    assert client.get(reverse("notify-deliveries")).status_code == 302  # to the login page
 
 
 def test_navigation_offers_subscriptions_to_members_and_deliveries_to_notice_admins(client_for, fiona, nora):
@@ -235,6 +259,9 @@ def test_api_channel_secret_is_write_only(api_for, fiona):
     assert SECRET not in listing.content.decode()
     bad = api.post("/api/notification-channels/", {"name": "x", "kind": "wecom", "url": "ftp://x.cn/"}, format="json")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
+    pk = created.json()["id"]
+    rekind = api.patch(f"/api/notification-channels/{pk}/", {"kind": "wecom"}, format="json")
+    assert rekind.status_code == 400 and "kind" in rekind.json()["error"]["fields"]
 
 
 def test_api_delivery_log_filters_and_scoping(api_for, nora, fiona, alice, webhook, django_assert_max_num_queries):

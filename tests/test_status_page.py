@@ -337,3 +337,21 @@ def test_anonymous_page_is_sent_gzipped_to_browsers_that_accept_it(db):
     token = re.search(r'form="language-switch" name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
     switched = browser.post("/i18n/setlang/", {"language": "en", "next": "/status/", "csrfmiddlewaretoken": token})
     assert switched.status_code == 302
+
+
+def test_the_status_page_lists_each_region_once_even_when_its_systems_are_not_adjacent(db):
+    from notices.models import TaxSystem
+    from notices.selectors import status_page
+
+    beijing = system("beijing-vat-invoice")
+    xian = system("xian-vat-invoice")
+    # Sorted between Beijing's systems: 北京, 西安, 北京 in catalogue order.
+    TaxSystem.objects.filter(pk=xian.pk).update(sort_order=beijing.sort_order)
+    TaxSystem.objects.create(
+        region=beijing.region, name="北京后来的系统", slug="beijing-later", functions=["file"], sort_order=99
+    )
+    regions = status_page(at("2026-10-10 08:00"))["regions"]
+    names = [group["region"] for group in regions]
+    assert len(names) == len(set(names))
+    beijing_rows = next(group["rows"] for group in regions if group["region"] == beijing.region)
+    assert "beijing-later" in [row.system.slug for row in beijing_rows]

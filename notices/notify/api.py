@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -53,7 +54,7 @@ class ChannelSerializer(serializers.ModelSerializer):
 
     def validate_kind(self, value):
         if self.instance is not None and value != self.instance.kind:
-            raise serializers.ValidationError("A channel's kind cannot change; create a new channel.")
+            raise serializers.ValidationError(_("A channel's kind cannot change; create a new channel."))
         return value
 
 

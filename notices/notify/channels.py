@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from notices.grid import function_labels
 from notices.models import ChannelKind, Delivery
 
 SIGNATURE_HEADER = "X-Portal-Signature"
@@ -75,13 +76,7 @@ def _lines(payload: dict) -> list[str]:
     if payload.get("regions"):
         lines.append(_("Regions: %(regions)s") % {"regions": "、".join(payload["regions"])})
     if payload.get("functions"):
-        from notices.grid import Function
-
-        labels = dict(Function.choices)
-        lines.append(
-            _("Functions: %(functions)s")
-            % {"functions": "、".join(str(labels.get(f, f)) for f in payload["functions"])}
-        )
+        lines.append(_("Functions: %(functions)s") % {"functions": "、".join(function_labels(payload["functions"]))})
     return lines
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from notices.models import Channel, Delivery, Subscription
+from notices.views import notice_admin_required
 from outage_portal.forms import form_add_service_errors
 
 from . import services
@@ -207,10 +208,8 @@ def unsubscribe(request, token: str):
     )
 
 
-@login_required
+@notice_admin_required
 def delivery_dashboard(request):
-    if not request.user.is_notice_admin:
-        raise PermissionDenied
     qs = Delivery.objects.for_user(request.user).select_related("channel").order_by("-created_at", "-pk")
     filterset = DeliveryFilter(request.GET or None, queryset=qs, request=request)
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
