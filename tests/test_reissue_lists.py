@@ -75,3 +75,15 @@ def test_overdue_and_later_dates(beijing, alice, settings):
         tax=Decimal("0.00"),
     )
     assert row.is_overdue()
+
+
+def test_filtering_requests_by_invoice_number_keeps_each_requests_total(client_for, beijing, alice, gaps):
+    from tests.reissue_fixtures import draft
+
+    req = draft(beijing, alice, gaps)
+    other = draft(beijing, alice, [], manual=[])
+    list_url = reverse("reissue-request-list")
+    for query in ("", "?invoice_key=1100231130", f"?invoice_key={gaps[1].invoice_key}"):
+        html = client_for(alice).get(list_url + query).content.decode()
+        assert req.number in html and "678.00" in html, query
+        assert (other.number in html) == (query == ""), query
