@@ -213,3 +213,12 @@ def test_api_removes_evidence_of_a_draft_by_the_same_rules_as_the_page(
     response = api_for(alice).delete(f"/api/reissue-evidence/{kept.pk}/")
     assert response.status_code == 400 and "submitted" in response.json()["error"]["message"]
     assert ReissueEvidence.objects.filter(pk=kept.pk).exists()
+
+
+def test_page_shows_a_service_refusal_next_to_its_field(client_for, beijing, alice, gaps):
+    draft(beijing, alice, gaps[:1])
+    response = client_for(alice).post(reverse("reissue-request-new"), _form_data(beijing, gaps[:1]))
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert "Already in another open request" in " ".join(form.errors["gaps"])
+    assert not form.non_field_errors()

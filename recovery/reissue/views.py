@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from notices.models import FilingDeadline
+from outage_portal.forms import form_add_service_errors
 from outage_portal.models import Company, Role
 from outage_portal.roles import roles_in
 from outage_portal.timefmt import local_text
@@ -41,6 +42,15 @@ def _error_text(exc: ValidationError | PermissionDenied) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
     return str(exc) or _("You may not do this.")
+
+
+def _form_add_refusal(form, exc: ValidationError | PermissionDenied) -> None:
+    """A service's refusal on a form page: its validation errors next to their fields, a role refusal
+    above the form."""
+    if isinstance(exc, ValidationError):
+        form_add_service_errors(form, exc)
+    else:
+        form.add_error(None, _error_text(exc))
 
 
 def _transition_page(request, subject, move, /, *, detail_url: str, refused_context: dict, **kwargs):
@@ -184,7 +194,7 @@ def request_edit(request, pk: int | None = None):
         try:
             req = _save_request(request, form, formset, req)
         except (ValidationError, PermissionDenied) as exc:
-            form.add_error(None, _error_text(exc))
+            _form_add_refusal(form, exc)
         else:
             if req.state == ReviewState.SUBMITTED:
                 messages.success(request, _("%(number)s submitted for review.") % {"number": req.number})
@@ -364,7 +374,7 @@ def deferred_edit(request, pk: int | None = None):
                 if request.POST.get("intent") == "submit":
                     services.deferred_filing_submit(application=application, user=request.user)
         except (ValidationError, PermissionDenied) as exc:
-            form.add_error(None, _error_text(exc))
+            _form_add_refusal(form, exc)
         else:
             messages.success(request, _("%(number)s saved.") % {"number": application.number})
             return redirect("deferred-filing-detail", pk=application.pk)
@@ -485,7 +495,7 @@ def hand_issued_new(request):
                 **data,
             )
         except (ValidationError, PermissionDenied) as exc:
-            form.add_error(None, _error_text(exc))
+            _form_add_refusal(form, exc)
         else:
             messages.success(request, _("Hand-issued invoice %(key)s recorded.") % {"key": row.invoice_key})
             return redirect("hand-issued-list")
