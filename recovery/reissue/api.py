@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions as drf_exceptions
@@ -237,6 +238,13 @@ class ReviewedApplicationViewSet(
     permission_classes = [permissions.IsAuthenticated]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
+    def _refuse_company_change(self, serializer) -> None:
+        company = serializer.validated_data.get("company")
+        if company is not None and company.pk != serializer.instance.company_id:
+            raise DRFValidationError(
+                {"company": _("%(number)s cannot move to another company.") % {"number": serializer.instance.number}}
+            )
+
 
 def _transitions_with_actors() -> Prefetch:
     return Prefetch("transitions", queryset=ReviewTransition.objects.select_related("actor"))
@@ -308,9 +316,8 @@ class ReissueRequestViewSet(
         )
 
     def perform_update(self, serializer):
+        self._refuse_company_change(serializer)
         data = serializer.validated_data
-        if "company" in data and data["company"].pk != serializer.instance.company_id:
-            raise DRFValidationError({"company": "A request cannot move to another company."})
         gaps = self._gaps(data["gaps"]) if "gaps" in data else None
         serializer.instance = services.reissue_request_update(
             request=serializer.instance,
@@ -448,10 +455,9 @@ class DeferredFilingViewSet(
         serializer.instance = services.deferred_filing_create(company=company, user=self.request.user, **data)
 
     def perform_update(self, serializer):
+        self._refuse_company_change(serializer)
         data = dict(serializer.validated_data)
-        company = data.pop("company", None)
-        if company is not None and company.pk != serializer.instance.company_id:
-            raise DRFValidationError({"company": "An application cannot move to another company."})
+        data.pop("company", None)
         serializer.instance = services.deferred_filing_update(
             application=serializer.instance, user=self.request.user, **data
         )
