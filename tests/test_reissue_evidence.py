@@ -148,7 +148,10 @@ def test_api_refuses_bad_upload_and_stores_nothing(settings, api_for, beijing, a
     settings.MAX_UPLOAD_BYTES = 10
     big = SimpleUploadedFile("contract.pdf", PDF_BYTES, content_type="application/pdf")
     response = api_for(alice).post(url, {"file": big, "kind": "contract"}, format="multipart")
-    assert response.status_code == 400 and "limit" in response.json()["error"]["message"]
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["file"] == [
+        f"contract.pdf is {len(PDF_BYTES)} bytes; the limit is 10 bytes."
+    ]
     assert not ReissueEvidence.objects.exists() and stored_files(settings) == []
 
 

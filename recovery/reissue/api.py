@@ -5,6 +5,7 @@ reviewers approve or return, nobody approves their own request, another company'
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.storage import storages
 from django.db.models import Prefetch
 from django.http import FileResponse
@@ -246,6 +247,16 @@ class ReviewedApplicationViewSet(
             )
 
 
+def _read_within_limit(upload, *, field: str) -> bytes:
+    """The upload's bytes, refused by its declared size before they are read into memory; the
+    service then checks the content completely."""
+    try:
+        uploads.check_size(name=upload.name, size=upload.size)
+    except DjangoValidationError as exc:
+        raise DRFValidationError({field: exc.messages}) from exc
+    return upload.read()
+
+
 def _transitions_with_actors() -> Prefetch:
     return Prefetch("transitions", queryset=ReviewTransition.objects.select_related("actor"))
 
@@ -350,12 +361,12 @@ class ReissueRequestViewSet(
         params = EvidenceUploadSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         upload = params.validated_data["file"]
-        if upload.size > uploads.settings.MAX_UPLOAD_BYTES:
-            # Refuse before reading a huge body into memory; the service checks again.
-            limit = uploads.settings.MAX_UPLOAD_BYTES
-            raise DRFValidationError({"file": f"{upload.name} is {upload.size} bytes; the limit is {limit} bytes."})
         evidence = services.reissue_evidence_add(
-            request=obj, user=request.user, name=upload.name, content=upload.read(), kind=params.validated_data["kind"]
+            request=obj,
+            user=request.user,
+            name=upload.name,
+            content=_read_within_limit(upload, field="file"),
+            kind=params.validated_data["kind"],
         )
         return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
 
@@ -523,6 +534,6 @@ class HandIssuedInvoiceViewSet(
             company=company,
             user=self.request.user,
             scan_name=scan.name if scan else "",
-            scan_content=scan.read() if scan else None,
+            scan_content=_read_within_limit(scan, field="scan") if scan else None,
             **data,
         )

@@ -95,16 +95,22 @@ def check_name(name: str) -> str:
     return name
 
 
-def check_upload(*, name: str, content: bytes, allowed: tuple[str, ...] = tuple(CONTENT_TYPES)) -> CheckedUpload:
-    """Validate one upload completely (name, size, type by content); raise ValidationError if anything is off."""
-    name = check_name(name)
+def check_size(*, name: str, size: int) -> None:
+    """Refuse a file over MAX_UPLOAD_BYTES. The API asks this of an upload's declared size before
+    reading a huge body into memory."""
     limit = settings.MAX_UPLOAD_BYTES
-    if len(content) > limit:
+    if size > limit:
         raise ValidationError(
             _("%(name)s is %(size)s bytes; the limit is %(limit)s bytes."),
             code="too_large",
-            params={"name": name, "size": len(content), "limit": limit},
+            params={"name": name, "size": size, "limit": limit},
         )
+
+
+def check_upload(*, name: str, content: bytes, allowed: tuple[str, ...] = tuple(CONTENT_TYPES)) -> CheckedUpload:
+    """Validate one upload completely (name, size, type by content); raise ValidationError if anything is off."""
+    name = check_name(name)
+    check_size(name=name, size=len(content))
     if not content:
         raise ValidationError(_("%(name)s is empty."), code="empty", params={"name": name})
     dot = name.rfind(".")
