@@ -168,7 +168,7 @@ def test_evidence_is_stored_privately_and_downloadable_only_by_members(
     page_url = reverse("reissue-request-evidence", args=[req.pk, evidence.pk])
     response = client_for(fiona).get(page_url)
     assert response.status_code == 200 and b"".join(response.streaming_content) == PDF_BYTES
-    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Type"] == "application/pdf" and response["X-Content-Type-Options"] == "nosniff"
     assert client_for(charlie).get(page_url).status_code == 404
     api_url = f"/api/reissue-evidence/{evidence.pk}/download/"
     assert api_for(fiona).get(api_url).status_code == 200

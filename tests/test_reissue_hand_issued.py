@@ -75,7 +75,10 @@ def test_page_lists_with_overdue_warning_and_outsiders_get_404(client_for, beiji
     assert 'data-overdue="1"' in html and row.invoice_key in html
     assert row.invoice_key not in client_for(charlie).get(reverse("hand-issued-list")).content.decode()
     assert client_for(charlie).get(reverse("hand-issued-scan", args=[row.pk])).status_code == 404
-    assert client_for(alice).get(reverse("hand-issued-scan", args=[row.pk])).status_code == 200
+    response = client_for(alice).get(reverse("hand-issued-scan", args=[row.pk]))
+    assert response.status_code == 200 and b"".join(response.streaming_content) == PNG_BYTES
+    assert response["Content-Type"] == "image/png" and response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Disposition"] == 'attachment; filename="a.png"'
 
 
 def test_page_form_records_and_refuses_a_fake_photo(client_for, beijing, alice):

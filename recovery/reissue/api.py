@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.files.storage import storages
 from django.db.models import Prefetch
-from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -396,11 +394,8 @@ class ReissueEvidenceViewSet(
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         evidence = self.get_object()
-        return FileResponse(
-            storages["private"].open(evidence.storage_name, "rb"),
-            as_attachment=True,
-            filename=uploads.safe_archive_name(evidence.original_name),
-            content_type=uploads.CONTENT_TYPES[evidence.file_type],
+        return uploads.private_file_response(
+            storage_name=evidence.storage_name, name=evidence.original_name, file_type=evidence.file_type
         )
 
 

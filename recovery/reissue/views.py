@@ -10,11 +10,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import storages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Sum
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -290,15 +289,9 @@ def request_transition(request, pk: int, action: str):
 @login_required
 def evidence_download(request, pk: int, evidence_pk: int):
     evidence = get_object_or_404(ReissueEvidence.objects.for_user(request.user), pk=evidence_pk, request_id=pk)
-    handle = storages["private"].open(evidence.storage_name, "rb")
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=uploads.safe_archive_name(evidence.original_name),
-        content_type=uploads.CONTENT_TYPES[evidence.file_type],
+    return uploads.private_file_response(
+        storage_name=evidence.storage_name, name=evidence.original_name, file_type=evidence.file_type
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 @login_required
@@ -505,10 +498,6 @@ def hand_issued_new(request):
 @login_required
 def hand_issued_scan(request, pk: int):
     row = get_object_or_404(HandIssuedInvoice.objects.for_user(request.user).exclude(scan_storage_name=""), pk=pk)
-    response = FileResponse(
-        storages["private"].open(row.scan_storage_name, "rb"),
-        as_attachment=True,
-        filename=uploads.safe_archive_name(row.scan_name),
-        content_type=uploads.CONTENT_TYPES[row.scan_type],
+    return uploads.private_file_response(
+        storage_name=row.scan_storage_name, name=row.scan_name, file_type=row.scan_type
     )
-    return response
