@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from recovery.reissue import services, uploads
 from recovery.reissue.models import ReissueEvidence
@@ -225,3 +226,30 @@ def test_page_shows_a_service_refusal_next_to_its_field(client_for, beijing, ali
     form = response.context["form"]
     assert "Already in another open request" in " ".join(form.errors["gaps"])
     assert not form.non_field_errors()
+
+
+def test_edit_page_is_prefilled_saves_changes_and_refuses_a_submitted_request(client_for, beijing, alice, gaps):
+    from notices.models import Incident, TaxSystem
+
+    system = TaxSystem.objects.filter(region="北京").first() or TaxSystem.objects.create(
+        region="北京", name="电子税务局", slug="bj-etax-edit"
+    )
+    outage = Incident.objects.create(system=system, title="北京电子税务局无法开票", started_at=timezone.now())
+    req = draft(beijing, alice, gaps[:2], reason_detail="系统宕机", contact_phone="010-12345678", incident=outage)
+    client = client_for(alice)
+    url = reverse("reissue-request-edit", args=[req.pk])
+    form = client.get(url).context["form"]
+    assert form["reason_detail"].value() == "系统宕机" and form["contact_phone"].value() == "010-12345678"
+    assert str(form["incident"].value()) == str(outage.pk) and str(form["company"].value()) == str(beijing.pk)
+    assert sorted(int(v) for v in form["gaps"].value()) == sorted(g.pk for g in gaps[:2])
+
+    data = _form_data(beijing, gaps[:1], reason_detail="只剩一张", incident=outage.pk)
+    response = client.post(url, data)
+    assert response.status_code == 302
+    req.refresh_from_db()
+    assert req.reason_detail == "只剩一张" and req.incident_id == outage.pk and req.items.count() == 1
+
+    services.reissue_request_submit(request=req, user=alice)
+    response = client.get(url, follow=True)
+    assert response.redirect_chain == [(reverse("reissue-request-detail", args=[req.pk]), 302)]
+    assert f"{req.number} can no longer be changed." in response.content.decode()

@@ -121,16 +121,7 @@ def _manual_from_items(req: ReissueRequest) -> list[dict]:
 def _save_request(request, form, formset, req: ReissueRequest | None) -> ReissueRequest:
     data = form.cleaned_data
     manual = [f.to_manual() for f in formset.forms if f.has_changed() and not f.cleaned_data.get("DELETE")]
-    fields = {
-        "reason": data["reason"],
-        "reason_detail": data["reason_detail"],
-        "action": data["action"],
-        "incident": data["incident"],
-        "counterparty_name": data["counterparty_name"],
-        "contact_name": data["contact_name"],
-        "contact_phone": data["contact_phone"],
-        "contact_email": data["contact_email"],
-    }
+    fields = {name: data[name] for name in services.UPDATABLE}
     gaps = list(data["gaps"])
     with transaction.atomic():
         if req is None:
@@ -157,21 +148,15 @@ def _save_request(request, form, formset, req: ReissueRequest | None) -> Reissue
 def request_edit(request, pk: int | None = None):
     req = None
     if pk is not None:
-        req = get_object_or_404(ReissueRequest.objects.for_user(request.user).select_related("company"), pk=pk)
-    initial: dict = {}
-    if req is not None:
-        initial = {
-            "company": req.company_id,
-            "gaps": list(req.items.exclude(discrepancy=None).values_list("discrepancy_id", flat=True)),
-            "reason": req.reason,
-            "incident": req.incident_id,
-            "reason_detail": req.reason_detail,
-            "action": req.action,
-            "counterparty_name": req.counterparty_name,
-            "contact_name": req.contact_name,
-            "contact_phone": req.contact_phone,
-            "contact_email": req.contact_email,
-        }
+        req = get_object_or_404(
+            ReissueRequest.objects.for_user(request.user).select_related("company", "incident"), pk=pk
+        )
+        if not req.is_editable:
+            messages.error(request, _("%(number)s can no longer be changed.") % {"number": req.number})
+            return redirect("reissue-request-detail", pk=req.pk)
+        initial = {name: getattr(req, name) for name in services.UPDATABLE}
+        initial["company"] = req.company_id
+        initial["gaps"] = list(req.items.exclude(discrepancy=None).values_list("discrepancy_id", flat=True))
     else:
         chosen = request.GET.getlist("gaps") + request.GET.getlist("ids")  # "ids" from the gap list
         preselected = [int(x) for x in chosen if x.isdigit()]
@@ -184,9 +169,6 @@ def request_edit(request, pk: int | None = None):
     formset = ManualInvoiceFormSet(
         request.POST or None, prefix="manual", initial=_manual_from_items(req) if req else None
     )
-    if req is not None and not req.is_editable:
-        messages.error(request, _("%(number)s can no longer be changed.") % {"number": req.number})
-        return redirect("reissue-request-detail", pk=req.pk)
     if not form.fields["company"].queryset.exists():
         raise PermissionDenied(_("Only accountants prepare reissue requests."))
     if request.method == "POST" and form.is_valid() and formset.is_valid():
