@@ -272,12 +272,7 @@ class ReissueRequestViewSet(
     review_workflow_actions(
         serializer_class=ReissueRequestSerializer,
         subject="request",
-        services_by_action={
-            "submit": services.reissue_request_submit,
-            "approve": services.reissue_request_approve,
-            "return": services.reissue_request_return,
-            "close": services.reissue_request_close,
-        },
+        services_by_action=services.REISSUE_REQUEST_MOVES,
         return_operation_id="reissue_requests_return",
     ),
     ReviewedApplicationViewSet,
@@ -433,12 +428,7 @@ class DeferredFilingViewSet(
     review_workflow_actions(
         serializer_class=DeferredFilingSerializer,
         subject="application",
-        services_by_action={
-            "submit": services.deferred_filing_submit,
-            "approve": services.deferred_filing_approve,
-            "return": services.deferred_filing_return,
-            "close": services.deferred_filing_close,
-        },
+        services_by_action=services.DEFERRED_FILING_MOVES,
         return_operation_id="deferred_filings_return",
     ),
     ReviewedApplicationViewSet,

@@ -654,6 +654,22 @@ def deferred_filing_close(*, application: DeferredFiling, user, comment: str = "
     return _take(CLOSE_FILED, application, user=user, comment=comment)
 
 
+# The review moves of each kind by the name pages and API post them under ("record-reissued" takes
+# more than a comment, so callers add it themselves).
+REISSUE_REQUEST_MOVES = {
+    "submit": reissue_request_submit,
+    "approve": reissue_request_approve,
+    "return": reissue_request_return,
+    "close": reissue_request_close,
+}
+DEFERRED_FILING_MOVES = {
+    "submit": deferred_filing_submit,
+    "approve": deferred_filing_approve,
+    "return": deferred_filing_return,
+    "close": deferred_filing_close,
+}
+
+
 # --- Hand-issued invoices ----------------------------------------------------------------------
 
 

@@ -243,13 +243,7 @@ def _record_reissued(*, request, user, comment: str, post):
     return services.reissue_request_record_reissued(request=request, user=user, new_numbers=numbers, comment=comment)
 
 
-TRANSITIONS = {
-    "submit": services.reissue_request_submit,
-    "approve": services.reissue_request_approve,
-    "return": services.reissue_request_return,
-    "record-reissued": _record_reissued,
-    "close": services.reissue_request_close,
-}
+TRANSITIONS = {**services.REISSUE_REQUEST_MOVES, "record-reissued": _record_reissued}
 
 
 @login_required
@@ -400,14 +394,6 @@ def deferred_detail(request, pk: int):
     )
 
 
-DEFERRED_TRANSITIONS = {
-    "submit": services.deferred_filing_submit,
-    "approve": services.deferred_filing_approve,
-    "return": services.deferred_filing_return,
-    "close": services.deferred_filing_close,
-}
-
-
 @login_required
 @require_POST
 def deferred_transition(request, pk: int, action: str):
@@ -415,7 +401,7 @@ def deferred_transition(request, pk: int, action: str):
     return _transition_page(
         request,
         application,
-        DEFERRED_TRANSITIONS[action],
+        services.DEFERRED_FILING_MOVES[action],
         detail_url="deferred-filing-detail",
         refused_context={},
         application=application,
