@@ -196,6 +196,16 @@ def test_record_reissued_via_api_validates_numbers(api_for, beijing, alice, bob,
     response = api_post(api_for(alice), req, "record-reissued", {"new_numbers": {str(item.pk): "12ab"}})
     assert response.status_code == 400 and "12ab" in response.json()["error"]["message"]
     assert state(req) == ReviewState.APPROVED
+    numbers = {str(item.pk): "26110000000000000001"}
+    for extra, message in (
+        (f"{item.pk + 1000}", f"Not invoices of this request: {item.pk + 1000}"),
+        ("RR-1", "RR-1 is not an item id."),
+    ):
+        response = api_post(
+            api_for(alice), req, "record-reissued", {"new_numbers": {**numbers, extra: "26110000000000000002"}}
+        )
+        assert response.status_code == 400 and response.json()["error"]["fields"]["new_numbers"] == [message]
+    assert state(req) == ReviewState.APPROVED
 
 
 def test_list_pages_and_api_keep_query_counts_flat(

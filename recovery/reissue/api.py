@@ -340,7 +340,7 @@ class ReissueRequestViewSet(
         numbers = {}
         for key, value in params.validated_data["new_numbers"].items():
             if not str(key).isdigit():
-                raise DRFValidationError({"new_numbers": f"{key} is not an item id."})
+                raise DRFValidationError({"new_numbers": _("%(key)s is not an item id.") % {"key": key}})
             numbers[int(key)] = value
         services.reissue_request_record_reissued(
             request=obj, user=request.user, new_numbers=numbers, comment=params.validated_data["comment"]
