@@ -306,11 +306,12 @@ def request_pack(request, pk: int, fmt: str):
 def deferred_list(request):
     queryset = DeferredFiling.objects.for_user(request.user).select_related("company", "incident", "created_by")
     filterset = DeferredFilingFilter(request.GET or None, queryset=queryset, request=request)
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     can_draft = Company.objects.for_user(request.user, roles=[Role.ACCOUNTANT]).exists()
     return render(
         request,
         "recovery/reissue/deferred_list.html",
-        {"filter": filterset, "rows": filterset.qs[:200], "can_draft": can_draft},
+        {"filter": filterset, "page": page, "can_draft": can_draft},
     )
 
 
