@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notices.models import FilingDeadline, Incident, IncidentUpdate, MaintenanceNotice, TaxSystem
+from outage_portal.timefmt import local_text
 from recovery.reissue import services
 from recovery.reissue.models import DeferredFiling, ReviewState
 from recovery.reissue.reminders import deferred_filing_reminders
@@ -131,6 +132,12 @@ def test_new_form_is_prefilled_from_the_reminder(client_for, beijing, alice, dea
     url = reverse("deferred-filing-new") + f"?company={beijing.pk}&deadline={deadline.pk}&incident={outage.pk}"
     html = client_for(alice).get(url).content.decode()
     assert deadline.deadline.isoformat() in html and "北京电子税务局无法申报" in html
+
+
+def test_incident_choices_read_in_beijing_time_with_the_zone(client_for, alice, outage):
+    html = client_for(alice).get(reverse("deferred-filing-new")).content.decode()
+    assert f"北京电子税务局无法申报 ({local_text(outage.started_at)})" in html
+    assert local_text(outage.started_at).endswith(" CST")
 
 
 def test_dashboard_reminds_accountants_while_a_deadline_approaches_during_an_outage(

@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from recovery.reissue import services, uploads
 from recovery.reissue.models import ReissueEvidence
@@ -148,7 +149,10 @@ def test_api_refuses_bad_upload_and_stores_nothing(settings, api_for, beijing, a
     settings.MAX_UPLOAD_BYTES = 10
     big = SimpleUploadedFile("contract.pdf", PDF_BYTES, content_type="application/pdf")
     response = api_for(alice).post(url, {"file": big, "kind": "contract"}, format="multipart")
-    assert response.status_code == 400 and "limit" in response.json()["error"]["message"]
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["file"] == [
+        f"contract.pdf is {len(PDF_BYTES)} bytes; the limit is 10 bytes."
+    ]
     assert not ReissueEvidence.objects.exists() and stored_files(settings) == []
 
 
@@ -165,7 +169,7 @@ def test_evidence_is_stored_privately_and_downloadable_only_by_members(
     page_url = reverse("reissue-request-evidence", args=[req.pk, evidence.pk])
     response = client_for(fiona).get(page_url)
     assert response.status_code == 200 and b"".join(response.streaming_content) == PDF_BYTES
-    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Type"] == "application/pdf" and response["X-Content-Type-Options"] == "nosniff"
     assert client_for(charlie).get(page_url).status_code == 404
     api_url = f"/api/reissue-evidence/{evidence.pk}/download/"
     assert api_for(fiona).get(api_url).status_code == 200
@@ -213,3 +217,39 @@ def test_api_removes_evidence_of_a_draft_by_the_same_rules_as_the_page(
     response = api_for(alice).delete(f"/api/reissue-evidence/{kept.pk}/")
     assert response.status_code == 400 and "submitted" in response.json()["error"]["message"]
     assert ReissueEvidence.objects.filter(pk=kept.pk).exists()
+
+
+def test_page_shows_a_service_refusal_next_to_its_field(client_for, beijing, alice, gaps):
+    draft(beijing, alice, gaps[:1])
+    response = client_for(alice).post(reverse("reissue-request-new"), _form_data(beijing, gaps[:1]))
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert "Already in another open request" in " ".join(form.errors["gaps"])
+    assert not form.non_field_errors()
+
+
+def test_edit_page_is_prefilled_saves_changes_and_refuses_a_submitted_request(client_for, beijing, alice, gaps):
+    from notices.models import Incident, TaxSystem
+
+    system = TaxSystem.objects.filter(region="北京").first() or TaxSystem.objects.create(
+        region="北京", name="电子税务局", slug="bj-etax-edit"
+    )
+    outage = Incident.objects.create(system=system, title="北京电子税务局无法开票", started_at=timezone.now())
+    req = draft(beijing, alice, gaps[:2], reason_detail="系统宕机", contact_phone="010-12345678", incident=outage)
+    client = client_for(alice)
+    url = reverse("reissue-request-edit", args=[req.pk])
+    form = client.get(url).context["form"]
+    assert form["reason_detail"].value() == "系统宕机" and form["contact_phone"].value() == "010-12345678"
+    assert str(form["incident"].value()) == str(outage.pk) and str(form["company"].value()) == str(beijing.pk)
+    assert sorted(int(v) for v in form["gaps"].value()) == sorted(g.pk for g in gaps[:2])
+
+    data = _form_data(beijing, gaps[:1], reason_detail="只剩一张", incident=outage.pk)
+    response = client.post(url, data)
+    assert response.status_code == 302
+    req.refresh_from_db()
+    assert req.reason_detail == "只剩一张" and req.incident_id == outage.pk and req.items.count() == 1
+
+    services.reissue_request_submit(request=req, user=alice)
+    response = client.get(url, follow=True)
+    assert response.redirect_chain == [(reverse("reissue-request-detail", args=[req.pk]), 302)]
+    assert f"{req.number} can no longer be changed." in response.content.decode()

@@ -75,7 +75,10 @@ def test_page_lists_with_overdue_warning_and_outsiders_get_404(client_for, beiji
     assert 'data-overdue="1"' in html and row.invoice_key in html
     assert row.invoice_key not in client_for(charlie).get(reverse("hand-issued-list")).content.decode()
     assert client_for(charlie).get(reverse("hand-issued-scan", args=[row.pk])).status_code == 404
-    assert client_for(alice).get(reverse("hand-issued-scan", args=[row.pk])).status_code == 200
+    response = client_for(alice).get(reverse("hand-issued-scan", args=[row.pk]))
+    assert response.status_code == 200 and b"".join(response.streaming_content) == PNG_BYTES
+    assert response["Content-Type"] == "image/png" and response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Disposition"] == 'attachment; filename="a.png"'
 
 
 def test_page_form_records_and_refuses_a_fake_photo(client_for, beijing, alice):
@@ -111,3 +114,22 @@ def test_api_create_and_scoping(api_for, beijing, xian, alice, charlie):
     assert response.json()["total"] == "11.30" and response.json()["overdue"] in (True, False)
     assert api_for(charlie).post("/api/hand-issued-invoices/", body, format="json").status_code == 404
     assert api_for(charlie).get("/api/hand-issued-invoices/").json()["count"] == 0
+
+
+def test_api_refuses_an_oversize_scan_by_its_size(settings, api_for, beijing, alice):
+    settings.MAX_UPLOAD_BYTES = 10
+    body = {
+        "company": beijing.pk,
+        "invoice_number": "11112222",
+        "issue_date": "2026-11-10",
+        "counterparty_name": "天津客户",
+        "amount": "10.00",
+        "tax": "1.30",
+        "scan": SimpleUploadedFile("photo.png", PNG_BYTES, content_type="image/png"),
+    }
+    response = api_for(alice).post("/api/hand-issued-invoices/", body, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["scan"] == [
+        f"photo.png is {len(PNG_BYTES)} bytes; the limit is 10 bytes."
+    ]
+    assert not HandIssuedInvoice.objects.exists()

@@ -75,3 +75,49 @@ def test_overdue_and_later_dates(beijing, alice, settings):
         tax=Decimal("0.00"),
     )
     assert row.is_overdue()
+
+
+def test_filtering_requests_by_invoice_number_keeps_each_requests_total(client_for, beijing, alice, gaps):
+    from tests.reissue_fixtures import draft
+
+    req = draft(beijing, alice, gaps)
+    other = draft(beijing, alice, [], manual=[])
+    list_url = reverse("reissue-request-list")
+    for query in ("", "?invoice_key=1100231130", f"?invoice_key={gaps[1].invoice_key}"):
+        html = client_for(alice).get(list_url + query).content.decode()
+        assert req.number in html and "678.00" in html, query
+        assert (other.number in html) == (query == ""), query
+
+
+def test_list_pages_page_on_and_keep_their_filters(client_for, beijing, alice):
+    from recovery.reissue.models import DeferredFiling, HandIssuedInvoice
+
+    HandIssuedInvoice.objects.bulk_create(
+        HandIssuedInvoice(
+            company=beijing,
+            invoice_key=f"{i:08d}",
+            invoice_number=f"{i:08d}",
+            issue_date=DAY,
+            counterparty_name="客户",
+            amount=Decimal("10.00"),
+            tax=Decimal("1.30"),
+            total=Decimal("11.30"),
+        )
+        for i in range(1, 56)
+    )
+    DeferredFiling.objects.bulk_create(
+        DeferredFiling(
+            company=beijing,
+            created_by=alice,
+            period=date(2026, 10, 1),
+            tax_type=f"税种{i}",
+            deadline=date(2026, 11, 15),
+        )
+        for i in range(55)
+    )
+    client = client_for(alice)
+    for name, query in (("hand-issued-list", "entered=false"), ("deferred-filing-list", "state=draft")):
+        html = client.get(f"{reverse(name)}?{query}").content.decode()
+        assert f'href="?{query}&amp;page=2"' in html, name
+        html = client.get(f"{reverse(name)}?{query}&page=2").content.decode()
+        assert "2 / 2" in html and f'href="?{query}&amp;page=1"' in html, name

@@ -196,6 +196,16 @@ def test_record_reissued_via_api_validates_numbers(api_for, beijing, alice, bob,
     response = api_post(api_for(alice), req, "record-reissued", {"new_numbers": {str(item.pk): "12ab"}})
     assert response.status_code == 400 and "12ab" in response.json()["error"]["message"]
     assert state(req) == ReviewState.APPROVED
+    numbers = {str(item.pk): "26110000000000000001"}
+    for extra, message in (
+        (f"{item.pk + 1000}", f"Not invoices of this request: {item.pk + 1000}"),
+        ("RR-1", "RR-1 is not an item id."),
+    ):
+        response = api_post(
+            api_for(alice), req, "record-reissued", {"new_numbers": {**numbers, extra: "26110000000000000002"}}
+        )
+        assert response.status_code == 400 and response.json()["error"]["fields"]["new_numbers"] == [message]
+    assert state(req) == ReviewState.APPROVED
 
 
 def test_list_pages_and_api_keep_query_counts_flat(
@@ -212,3 +222,25 @@ def test_list_pages_and_api_keep_query_counts_flat(
     req = ReissueRequest.objects.first()
     with django_assert_max_num_queries(16):
         assert client.get(reverse("reissue-request-detail", args=[req.pk])).status_code == 200
+
+
+def test_api_refuses_to_move_a_draft_to_another_company(api_for, beijing, xian, alice, gaps):
+    from datetime import date
+
+    req = draft(beijing, alice, gaps)
+    application = services.deferred_filing_create(
+        company=beijing,
+        user=alice,
+        period=date(2026, 10, 1),
+        tax_type="增值税",
+        deadline=date(2026, 11, 15),
+        reason="故障",
+    )
+    for url, subject in (
+        (f"/api/reissue-requests/{req.pk}/", req),
+        (f"/api/deferred-filings/{application.pk}/", application),
+    ):
+        response = api_for(alice).patch(url, {"company": xian.pk}, format="json")
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"]["company"] == [f"{subject.number} cannot move to another company."]
+        assert type(subject).objects.get(pk=subject.pk).company_id == beijing.pk

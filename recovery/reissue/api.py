@@ -5,11 +5,11 @@ reviewers approve or return, nobody approves their own request, another company'
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.files.storage import storages
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
-from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions as drf_exceptions
@@ -237,6 +237,23 @@ class ReviewedApplicationViewSet(
     permission_classes = [permissions.IsAuthenticated]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
+    def _refuse_company_change(self, serializer) -> None:
+        company = serializer.validated_data.get("company")
+        if company is not None and company.pk != serializer.instance.company_id:
+            raise DRFValidationError(
+                {"company": _("%(number)s cannot move to another company.") % {"number": serializer.instance.number}}
+            )
+
+
+def _read_within_limit(upload, *, field: str) -> bytes:
+    """The upload's bytes, refused by its declared size before they are read into memory; the
+    service then checks the content completely."""
+    try:
+        uploads.check_size(name=upload.name, size=upload.size)
+    except DjangoValidationError as exc:
+        raise DRFValidationError({field: exc.messages}) from exc
+    return upload.read()
+
 
 def _transitions_with_actors() -> Prefetch:
     return Prefetch("transitions", queryset=ReviewTransition.objects.select_related("actor"))
@@ -255,12 +272,7 @@ class ReissueRequestViewSet(
     review_workflow_actions(
         serializer_class=ReissueRequestSerializer,
         subject="request",
-        services_by_action={
-            "submit": services.reissue_request_submit,
-            "approve": services.reissue_request_approve,
-            "return": services.reissue_request_return,
-            "close": services.reissue_request_close,
-        },
+        services_by_action=services.REISSUE_REQUEST_MOVES,
         return_operation_id="reissue_requests_return",
     ),
     ReviewedApplicationViewSet,
@@ -308,9 +320,8 @@ class ReissueRequestViewSet(
         )
 
     def perform_update(self, serializer):
+        self._refuse_company_change(serializer)
         data = serializer.validated_data
-        if "company" in data and data["company"].pk != serializer.instance.company_id:
-            raise DRFValidationError({"company": "A request cannot move to another company."})
         gaps = self._gaps(data["gaps"]) if "gaps" in data else None
         serializer.instance = services.reissue_request_update(
             request=serializer.instance,
@@ -329,7 +340,7 @@ class ReissueRequestViewSet(
         numbers = {}
         for key, value in params.validated_data["new_numbers"].items():
             if not str(key).isdigit():
-                raise DRFValidationError({"new_numbers": f"{key} is not an item id."})
+                raise DRFValidationError({"new_numbers": _("%(key)s is not an item id.") % {"key": key}})
             numbers[int(key)] = value
         services.reissue_request_record_reissued(
             request=obj, user=request.user, new_numbers=numbers, comment=params.validated_data["comment"]
@@ -343,12 +354,12 @@ class ReissueRequestViewSet(
         params = EvidenceUploadSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         upload = params.validated_data["file"]
-        if upload.size > uploads.settings.MAX_UPLOAD_BYTES:
-            # Refuse before reading a huge body into memory; the service checks again.
-            limit = uploads.settings.MAX_UPLOAD_BYTES
-            raise DRFValidationError({"file": f"{upload.name} is {upload.size} bytes; the limit is {limit} bytes."})
         evidence = services.reissue_evidence_add(
-            request=obj, user=request.user, name=upload.name, content=upload.read(), kind=params.validated_data["kind"]
+            request=obj,
+            user=request.user,
+            name=upload.name,
+            content=_read_within_limit(upload, field="file"),
+            kind=params.validated_data["kind"],
         )
         return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
 
@@ -378,11 +389,8 @@ class ReissueEvidenceViewSet(
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         evidence = self.get_object()
-        return FileResponse(
-            storages["private"].open(evidence.storage_name, "rb"),
-            as_attachment=True,
-            filename=uploads.safe_archive_name(evidence.original_name),
-            content_type=uploads.CONTENT_TYPES[evidence.file_type],
+        return uploads.private_file_response(
+            storage_name=evidence.storage_name, name=evidence.original_name, file_type=evidence.file_type
         )
 
 
@@ -420,12 +428,7 @@ class DeferredFilingViewSet(
     review_workflow_actions(
         serializer_class=DeferredFilingSerializer,
         subject="application",
-        services_by_action={
-            "submit": services.deferred_filing_submit,
-            "approve": services.deferred_filing_approve,
-            "return": services.deferred_filing_return,
-            "close": services.deferred_filing_close,
-        },
+        services_by_action=services.DEFERRED_FILING_MOVES,
         return_operation_id="deferred_filings_return",
     ),
     ReviewedApplicationViewSet,
@@ -448,10 +451,9 @@ class DeferredFilingViewSet(
         serializer.instance = services.deferred_filing_create(company=company, user=self.request.user, **data)
 
     def perform_update(self, serializer):
+        self._refuse_company_change(serializer)
         data = dict(serializer.validated_data)
-        company = data.pop("company", None)
-        if company is not None and company.pk != serializer.instance.company_id:
-            raise DRFValidationError({"company": "An application cannot move to another company."})
+        data.pop("company", None)
         serializer.instance = services.deferred_filing_update(
             application=serializer.instance, user=self.request.user, **data
         )
@@ -517,6 +519,6 @@ class HandIssuedInvoiceViewSet(
             company=company,
             user=self.request.user,
             scan_name=scan.name if scan else "",
-            scan_content=scan.read() if scan else None,
+            scan_content=_read_within_limit(scan, field="scan") if scan else None,
             **data,
         )

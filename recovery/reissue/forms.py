@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from invoices.forms import MultipleFileField
 from invoices.keys import normalise_digits
 from outage_portal.models import Company, Role
+from outage_portal.timefmt import local_text
 
 from ..models import Discrepancy, GapStatus
 from . import uploads
@@ -29,9 +30,7 @@ def _incidents():
 
 class IncidentChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        from django.utils import timezone
-
-        return f"{obj.title} ({timezone.localtime(obj.started_at):%Y-%m-%d %H:%M})"
+        return f"{obj.title} ({local_text(obj.started_at)})"
 
 
 def _style(form: forms.BaseForm) -> None:

@@ -12,7 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.core.files.storage import storages
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -74,14 +73,15 @@ def cjk_font() -> str:
 def request_context(request: ReissueRequest) -> dict:
     """Everything the print view, PDF and XLSX show about a reissue request."""
     items = list(request.items.all())
-    totals = request.items.aggregate(amount=Sum("amount"), tax=Sum("tax"), total=Sum("total"))
     incident = request.incident
     from .services import incident_timeline
 
     return {
         "req": request,
         "items": items,
-        "totals": {k: Decimal(v or 0).quantize(Decimal("0.01")) for k, v in totals.items()},
+        "totals": {
+            name: sum((getattr(i, name) for i in items), Decimal("0.00")) for name in ("amount", "tax", "total")
+        },
         "incident": incident,
         "timeline": incident_timeline(incident),
         "transitions": list(request.transitions.select_related("actor")),

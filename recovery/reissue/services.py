@@ -461,7 +461,7 @@ def reissue_request_record_reissued(
     errors: dict[str, list[str]] = {}
     keys: dict[int, str] = {}
     for item in items:
-        raw = new_numbers.get(item.pk) or new_numbers.get(str(item.pk)) or ""  # type: ignore[call-overload]
+        raw = new_numbers.get(item.pk) or ""
         key = normalise_digits(raw)
         if not key:
             errors.setdefault("new_numbers", []).append(
@@ -476,9 +476,11 @@ def reissue_request_record_reissued(
                 _("%(old)s: the new number must differ from the old one.") % {"old": item.invoice_key}
             )
         keys[item.pk] = key
-    unknown = {str(k) for k in new_numbers} - {str(i.pk) for i in items}
+    unknown = set(new_numbers) - {i.pk for i in items}
     if unknown:
-        errors.setdefault("new_numbers", []).append(_("Not invoices of this request: %s") % ", ".join(sorted(unknown)))
+        errors.setdefault("new_numbers", []).append(
+            _("Not invoices of this request: %s") % ", ".join(str(pk) for pk in sorted(unknown))
+        )
     values = [k for k in keys.values() if k]
     if len(values) != len(set(values)):
         errors.setdefault("new_numbers", []).append(_("Each new invoice number may be used once."))
@@ -652,6 +654,22 @@ def deferred_filing_return(*, application: DeferredFiling, user, comment: str) -
 def deferred_filing_close(*, application: DeferredFiling, user, comment: str = "") -> DeferredFiling:
     """Close an approved application once it has been filed with the bureau."""
     return _take(CLOSE_FILED, application, user=user, comment=comment)
+
+
+# The review moves of each kind by the name pages and API post them under ("record-reissued" takes
+# more than a comment, so callers add it themselves).
+REISSUE_REQUEST_MOVES = {
+    "submit": reissue_request_submit,
+    "approve": reissue_request_approve,
+    "return": reissue_request_return,
+    "close": reissue_request_close,
+}
+DEFERRED_FILING_MOVES = {
+    "submit": deferred_filing_submit,
+    "approve": deferred_filing_approve,
+    "return": deferred_filing_return,
+    "close": deferred_filing_close,
+}
 
 
 # --- Hand-issued invoices ----------------------------------------------------------------------

@@ -10,17 +10,17 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import storages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Sum
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from notices.models import FilingDeadline
+from outage_portal.forms import form_add_service_errors
 from outage_portal.models import Company, Role
 from outage_portal.roles import roles_in
 from outage_portal.timefmt import local_text
@@ -41,6 +41,15 @@ def _error_text(exc: ValidationError | PermissionDenied) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
     return str(exc) or _("You may not do this.")
+
+
+def _form_add_refusal(form, exc: ValidationError | PermissionDenied) -> None:
+    """A service's refusal on a form page: its validation errors next to their fields, a role refusal
+    above the form."""
+    if isinstance(exc, ValidationError):
+        form_add_service_errors(form, exc)
+    else:
+        form.add_error(None, _error_text(exc))
 
 
 def _transition_page(request, subject, move, /, *, detail_url: str, refused_context: dict, **kwargs):
@@ -112,16 +121,7 @@ def _manual_from_items(req: ReissueRequest) -> list[dict]:
 def _save_request(request, form, formset, req: ReissueRequest | None) -> ReissueRequest:
     data = form.cleaned_data
     manual = [f.to_manual() for f in formset.forms if f.has_changed() and not f.cleaned_data.get("DELETE")]
-    fields = {
-        "reason": data["reason"],
-        "reason_detail": data["reason_detail"],
-        "action": data["action"],
-        "incident": data["incident"],
-        "counterparty_name": data["counterparty_name"],
-        "contact_name": data["contact_name"],
-        "contact_phone": data["contact_phone"],
-        "contact_email": data["contact_email"],
-    }
+    fields = {name: data[name] for name in services.UPDATABLE}
     gaps = list(data["gaps"])
     with transaction.atomic():
         if req is None:
@@ -148,21 +148,15 @@ def _save_request(request, form, formset, req: ReissueRequest | None) -> Reissue
 def request_edit(request, pk: int | None = None):
     req = None
     if pk is not None:
-        req = get_object_or_404(ReissueRequest.objects.for_user(request.user).select_related("company"), pk=pk)
-    initial: dict = {}
-    if req is not None:
-        initial = {
-            "company": req.company_id,
-            "gaps": list(req.items.exclude(discrepancy=None).values_list("discrepancy_id", flat=True)),
-            "reason": req.reason,
-            "incident": req.incident_id,
-            "reason_detail": req.reason_detail,
-            "action": req.action,
-            "counterparty_name": req.counterparty_name,
-            "contact_name": req.contact_name,
-            "contact_phone": req.contact_phone,
-            "contact_email": req.contact_email,
-        }
+        req = get_object_or_404(
+            ReissueRequest.objects.for_user(request.user).select_related("company", "incident"), pk=pk
+        )
+        if not req.is_editable:
+            messages.error(request, _("%(number)s can no longer be changed.") % {"number": req.number})
+            return redirect("reissue-request-detail", pk=req.pk)
+        initial = {name: getattr(req, name) for name in services.UPDATABLE}
+        initial["company"] = req.company_id
+        initial["gaps"] = list(req.items.exclude(discrepancy=None).values_list("discrepancy_id", flat=True))
     else:
         chosen = request.GET.getlist("gaps") + request.GET.getlist("ids")  # "ids" from the gap list
         preselected = [int(x) for x in chosen if x.isdigit()]
@@ -175,16 +169,13 @@ def request_edit(request, pk: int | None = None):
     formset = ManualInvoiceFormSet(
         request.POST or None, prefix="manual", initial=_manual_from_items(req) if req else None
     )
-    if req is not None and not req.is_editable:
-        messages.error(request, _("%(number)s can no longer be changed.") % {"number": req.number})
-        return redirect("reissue-request-detail", pk=req.pk)
     if not form.fields["company"].queryset.exists():
         raise PermissionDenied(_("Only accountants prepare reissue requests."))
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
             req = _save_request(request, form, formset, req)
         except (ValidationError, PermissionDenied) as exc:
-            form.add_error(None, _error_text(exc))
+            _form_add_refusal(form, exc)
         else:
             if req.state == ReviewState.SUBMITTED:
                 messages.success(request, _("%(number)s submitted for review.") % {"number": req.number})
@@ -252,13 +243,7 @@ def _record_reissued(*, request, user, comment: str, post):
     return services.reissue_request_record_reissued(request=request, user=user, new_numbers=numbers, comment=comment)
 
 
-TRANSITIONS = {
-    "submit": services.reissue_request_submit,
-    "approve": services.reissue_request_approve,
-    "return": services.reissue_request_return,
-    "record-reissued": _record_reissued,
-    "close": services.reissue_request_close,
-}
+TRANSITIONS = {**services.REISSUE_REQUEST_MOVES, "record-reissued": _record_reissued}
 
 
 @login_required
@@ -280,15 +265,9 @@ def request_transition(request, pk: int, action: str):
 @login_required
 def evidence_download(request, pk: int, evidence_pk: int):
     evidence = get_object_or_404(ReissueEvidence.objects.for_user(request.user), pk=evidence_pk, request_id=pk)
-    handle = storages["private"].open(evidence.storage_name, "rb")
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=uploads.safe_archive_name(evidence.original_name),
-        content_type=uploads.CONTENT_TYPES[evidence.file_type],
+    return uploads.private_file_response(
+        storage_name=evidence.storage_name, name=evidence.original_name, file_type=evidence.file_type
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 @login_required
@@ -327,11 +306,12 @@ def request_pack(request, pk: int, fmt: str):
 def deferred_list(request):
     queryset = DeferredFiling.objects.for_user(request.user).select_related("company", "incident", "created_by")
     filterset = DeferredFilingFilter(request.GET or None, queryset=queryset, request=request)
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     can_draft = Company.objects.for_user(request.user, roles=[Role.ACCOUNTANT]).exists()
     return render(
         request,
         "recovery/reissue/deferred_list.html",
-        {"filter": filterset, "rows": filterset.qs[:200], "can_draft": can_draft},
+        {"filter": filterset, "page": page, "can_draft": can_draft},
     )
 
 
@@ -364,7 +344,7 @@ def deferred_edit(request, pk: int | None = None):
                 if request.POST.get("intent") == "submit":
                     services.deferred_filing_submit(application=application, user=request.user)
         except (ValidationError, PermissionDenied) as exc:
-            form.add_error(None, _error_text(exc))
+            _form_add_refusal(form, exc)
         else:
             messages.success(request, _("%(number)s saved.") % {"number": application.number})
             return redirect("deferred-filing-detail", pk=application.pk)
@@ -415,14 +395,6 @@ def deferred_detail(request, pk: int):
     )
 
 
-DEFERRED_TRANSITIONS = {
-    "submit": services.deferred_filing_submit,
-    "approve": services.deferred_filing_approve,
-    "return": services.deferred_filing_return,
-    "close": services.deferred_filing_close,
-}
-
-
 @login_required
 @require_POST
 def deferred_transition(request, pk: int, action: str):
@@ -430,7 +402,7 @@ def deferred_transition(request, pk: int, action: str):
     return _transition_page(
         request,
         application,
-        DEFERRED_TRANSITIONS[action],
+        services.DEFERRED_FILING_MOVES[action],
         detail_url="deferred-filing-detail",
         refused_context={},
         application=application,
@@ -485,7 +457,7 @@ def hand_issued_new(request):
                 **data,
             )
         except (ValidationError, PermissionDenied) as exc:
-            form.add_error(None, _error_text(exc))
+            _form_add_refusal(form, exc)
         else:
             messages.success(request, _("Hand-issued invoice %(key)s recorded.") % {"key": row.invoice_key})
             return redirect("hand-issued-list")
@@ -495,10 +467,6 @@ def hand_issued_new(request):
 @login_required
 def hand_issued_scan(request, pk: int):
     row = get_object_or_404(HandIssuedInvoice.objects.for_user(request.user).exclude(scan_storage_name=""), pk=pk)
-    response = FileResponse(
-        storages["private"].open(row.scan_storage_name, "rb"),
-        as_attachment=True,
-        filename=uploads.safe_archive_name(row.scan_name),
-        content_type=uploads.CONTENT_TYPES[row.scan_type],
+    return uploads.private_file_response(
+        storage_name=row.scan_storage_name, name=row.scan_name, file_type=row.scan_type
     )
-    return response
