@@ -2,10 +2,11 @@
 
 One statement reads the period's million-row tables: a UNION ALL of the full outer join (into a small
 scratch table of pairs) and the duplicate check (an ordered, index-only pass). On PostgreSQL its
-branches run at the same time in parallel worker processes, the join cut into slices by key hash (see
-`_parallel_passes`); on SQLite, and on PostgreSQL without free workers, one after another. Gaps are
-written by one INSERT ... SELECT ... ON CONFLICT DO UPDATE over `recovery_discrepancy` (both SQLite
-≥ 3.33 and PostgreSQL), so a gap found again keeps its row and only `last_seen_*` moves. Explanations
+branches run at the same time in parallel worker processes, the join cut into slices of the invoice
+key (see `_parallel_passes`); on SQLite, and on PostgreSQL without free workers, one after another.
+Gaps are written by one INSERT ... SELECT ... ON CONFLICT DO UPDATE over `recovery_discrepancy` (both
+SQLite ≥ 3.33 and PostgreSQL), so a gap found again keeps its row and only `last_seen_*` moves; a
+period holding no gap yet gets a plain INSERT (`_insert_gaps`). Explanations
 are fixed English msgids (translated when shown); numbers are shown from the compared rows.
 """
 
@@ -16,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_noop
 
 from .models import GapKind, GapStatus, MatchRule
@@ -130,12 +131,12 @@ PARALLEL_SETTINGS = {
 def _parallel_passes(cursor) -> int:
     """Let PostgreSQL spread the first statement over its worker processes; return the join's slices.
 
-    PostgreSQL 15 runs a FULL hash join in one process only. So the join is cut into slices by a hash
-    of the invoice key (a pair's two rows share the key, so they always meet in the same slice, and
-    the slices together are exactly the whole join), and the slices and the duplicate check are the
-    branches of one UNION ALL, which PostgreSQL runs as a Parallel Append: each branch whole, in its
-    own process, at the same time. Each slice still scans both tables, so this pays only with a core
-    per slice: one slice per worker the planner may start (the leader runs the duplicate check).
+    PostgreSQL 15 runs a FULL hash join in one process only. So the join is cut into slices of the
+    invoice key (`_slice_conditions`; a pair's two rows share the key, so they always meet in the same
+    slice, and the slices together are exactly the whole join), and the slices and the duplicate check
+    are the branches of one UNION ALL, which PostgreSQL runs as a Parallel Append: each branch whole,
+    in its own process, at the same time. This pays only with a core per slice: one slice per worker
+    the planner may start (the leader runs the duplicate check).
     The planner needs two nudges to choose that plan:
     - it estimates that the join hands over the whole period (it cannot know that nearly all pairs
       agree), so moving rows between processes looks costly; the rows really handed over are the few
@@ -150,6 +151,62 @@ def _parallel_passes(cursor) -> int:
     for setting, value in PARALLEL_SETTINGS.items():
         cursor.execute(f"SET LOCAL {setting} = {value}")
     return slices
+
+
+SAMPLE_PERCENT = 1  # of the invoice table's pages read to place the slices' bounds
+SAMPLE_ENOUGH = 200  # sampled keys below which the bounds would be guesses: slice by hash instead
+
+
+def _slice_conditions(cursor, slices: int, values: dict, *, period: str) -> list[str]:
+    """One SQL condition on `invoice_key` per slice of the join; together they take every key once.
+
+    Ranges of keys where a sample of the period's invoices can place the bounds: each slice then
+    reads only its own rows (through the key index, where the table lies in key order, as imports
+    leave it) instead of every row of the period. A period too small for the sample (where the time
+    hardly matters) is sliced by a hash of the key, which is balanced whatever the keys look like
+    but makes every slice read the whole period.
+    """
+    if slices == 1:
+        return [""]
+    cursor.execute(
+        f"SELECT invoice_key FROM {INV} TABLESAMPLE SYSTEM ({SAMPLE_PERCENT}) REPEATABLE (0) WHERE {period}",
+        values,
+    )
+    sample = sorted(key for (key,) in cursor.fetchall())
+    if len(sample) < SAMPLE_ENOUGH:
+        return [f" AND (hashtext(invoice_key) & 2147483647) %% {slices} = {n}" for n in range(slices)]
+    bounds = [sample[len(sample) * n // slices] for n in range(1, slices)]
+    for n, bound in enumerate(bounds):
+        values[f"slice_bound_{n}"] = bound
+    conditions = []
+    for n in range(slices):
+        above = f" AND invoice_key >= %(slice_bound_{n - 1})s" if n > 0 else ""
+        below = f" AND invoice_key < %(slice_bound_{n})s" if n < slices - 1 else ""
+        conditions.append(above + below)
+    return conditions
+
+
+def _insert_gaps(cursor, insert: str, values: dict) -> None:
+    """Run the gaps' INSERT: as an upsert where this period already holds gaps, else plainly.
+
+    The upsert checks every row against the unique index before writing it, a third of the statement's
+    cost; a period never compared before (the big first run after an import) has nothing to collide
+    with. Should a gap of another period collide after all (a key whose invoice moved to this period),
+    the plain INSERT fails and, back at its savepoint, the upsert runs: the same rows either way.
+    """
+    cursor.execute(
+        f"SELECT 1 FROM {GAP} WHERE company_id = %(company)s AND direction = %(direction)s "
+        "AND issue_date BETWEEN %(start)s AND %(end)s LIMIT 1",
+        values,
+    )
+    if cursor.fetchone() is None:
+        try:
+            with transaction.atomic():
+                cursor.execute(insert, values)
+            return
+        except IntegrityError:
+            pass
+    cursor.execute(f"{insert} {ON_CONFLICT}", values)
 
 
 def compare(*, run, now, end: date | None = None) -> None:
@@ -217,8 +274,7 @@ def compare(*, run, now, end: date | None = None) -> None:
         group_has = {c: c for c in ("issue_date", "total", "seller_tax_id", "buyer_tax_id")}
         group = ", ".join(group_has.get(c, "NULL") for c in pair if c != "grouped")
         join_slices = []
-        for n in range(slices):
-            in_slice = f" AND (hashtext(invoice_key) & 2147483647) %% {slices} = {n}" if slices > 1 else ""
+        for in_slice in _slice_conditions(cursor, slices, values, period=period):
             join_slices.append(
                 f"""SELECT {", ".join(f"{sql} AS {c}" for c, sql in pair.items())}
                 FROM (SELECT id, invoice_key, {own_names} FROM {INV} WHERE {period}{in_slice}) i
@@ -310,7 +366,7 @@ def compare(*, run, now, end: date | None = None) -> None:
                   WHERE i.direction = %(direction)s AND i.issue_date BETWEEN %(start)s AND %(end)s) i
             WHERE i.invoice_key > i.first_key"""
         )
-        cursor.execute(f"INSERT INTO {GAP} ({INSERT_COLUMNS}) {' UNION ALL '.join(selects)} {ON_CONFLICT}", values)
+        _insert_gaps(cursor, f"INSERT INTO {GAP} ({INSERT_COLUMNS}) {' UNION ALL '.join(selects)}", values)
         cursor.execute(f"DROP TABLE {PAIRS}")
         cursor.execute(f"DROP TABLE {DUPLICATES}")
         # Gaps of this period not found again: the tax system (or our books) caught up.

@@ -10,6 +10,7 @@ from django.forms.models import model_to_dict
 
 from invoices.keys import invoice_key
 from invoices.models import Direction
+from recovery import engine, services
 from recovery.models import Discrepancy, GapKind
 from tests.test_reconciliation import DAY, END, START, book, kinds, run, tax
 
@@ -79,9 +80,44 @@ def test_a_rerun_over_unchanged_data_writes_no_new_gap_and_changes_only_when_las
         assert row["last_seen_run"] == second.pk
 
 
+def test_a_gap_recorded_under_another_period_is_taken_over_not_written_twice(beijing):
+    """The first run of a period writes its gaps without the upsert, unless a key collides after all."""
+    invoice = book(beijing, number="1", issue_date=START - timedelta(days=1))  # only in books
+    earlier = services.reconciliation_run_create(
+        company=beijing,
+        direction=Direction.ISSUED,
+        period_start=START - timedelta(days=30),
+        period_end=START - timedelta(days=1),
+        enqueue=False,
+    )
+    services.reconciliation_run_execute(run_id=earlier.pk)
+    invoice.issue_date = DAY  # corrected into this period: this period holds no gap yet, the key does
+    invoice.save()
+    book(beijing, number="2")  # a gap new to every period
+    later = run(beijing)
+    gaps = {gap.invoice_key: gap for gap in Discrepancy.objects.filter(company=beijing)}
+    assert sorted(gaps) == [invoice.invoice_key, invoice_key(code="1100231130", number="2")]
+    moved = gaps[invoice.invoice_key]
+    assert (moved.issue_date, moved.first_seen_run_id, moved.last_seen_run_id) == (DAY, earlier.pk, later.pk)
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the join is cut into slices on PostgreSQL only")
 @pytest.mark.parametrize("workers", [0, 2, 3])
-def test_the_join_cut_into_slices_finds_each_gap_once_whatever_the_number_of_slices(beijing, workers):
+@pytest.mark.parametrize("bounds", ["sampled key ranges", "key hash"])
+def test_the_join_cut_into_slices_finds_each_gap_once_whatever_the_number_of_slices(
+    beijing, workers, bounds, monkeypatch
+):
+    chosen = []
+
+    def slice_conditions(*args, **kwargs):
+        chosen.extend(engine_slice_conditions(*args, **kwargs))
+        return chosen
+
+    engine_slice_conditions = engine._slice_conditions
+    monkeypatch.setattr(engine, "_slice_conditions", slice_conditions)
+    if bounds == "sampled key ranges":  # a sample of every page, enough for these few rows
+        monkeypatch.setattr(engine, "SAMPLE_PERCENT", 100)
+        monkeypatch.setattr(engine, "SAMPLE_ENOUGH", 1)
     with connection.cursor() as cursor:  # one slice per worker; parallel plans even for these few rows
         cursor.execute(f"SET max_parallel_workers_per_gather = {workers}")
         cursor.execute("SET parallel_setup_cost = 0")
@@ -106,3 +142,6 @@ def test_the_join_cut_into_slices_finds_each_gap_once_whatever_the_number_of_sli
             (GapKind.POSSIBLE_DUPLICATE, key("12")),
         ]
     )
+    assert len(chosen) == max(1, workers)
+    if workers:
+        assert all(("slice_bound" in c) == (bounds == "sampled key ranges") for c in chosen), chosen
