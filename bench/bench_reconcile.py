@@ -15,12 +15,13 @@ every gap found again) is reported as its own entry, `reconciliation_rerun`.
 Not like for like: the floor runs in one process (a FULL hash join cannot run in parallel in
 PostgreSQL 15, and the issue defines the floor as that bare join). The engine's first statement uses
 PostgreSQL's parallel worker processes (recovery/engine.py, `_parallel_passes`): the join cut into
-two slices by key hash and the duplicate check run at the same time, on this 2-core machine one slice
-per core, with the duplicate check sharing them. So the ratio compares our wall-clock time on every
-core PostgreSQL may use against one process doing less work; it is not a measure of CPU spent (ours
-is higher: each slice scans both tables). With max_parallel_workers_per_gather = 0 the engine runs
-everything in one process, about as slow as before (2.3 to 2.5 times the floor on this machine).
-The parallel plan needs both cores: anything else running on the machine hurts it more than the floor.
+two slices of the invoice key (ranges placed by a page sample) and the duplicate check run at the same
+time, on this 2-core machine one slice per core, with the duplicate check sharing them. So the ratio
+compares our wall-clock time on every core PostgreSQL may use against one process doing less work; it
+is not a measure of CPU spent (ours is higher: the duplicate check comes on top). With
+max_parallel_workers_per_gather = 0 the engine runs everything in one process, about as slow as
+before (2.3 to 2.5 times the floor on this machine). The parallel plan needs both cores: anything
+else running on the machine hurts it more than the floor.
 """
 
 from __future__ import annotations
