@@ -164,7 +164,7 @@ def _slice_conditions(cursor, slices: int, values: dict, *, period: str) -> list
     reads only its own rows (through the key index, where the table lies in key order, as imports
     leave it) instead of every row of the period. A period too small for the sample (where the time
     hardly matters) is sliced by a hash of the key, which is balanced whatever the keys look like
-    but makes every slice read the whole period.
+    but makes every slice read the whole period. The bounds go into `values` as parameters.
     """
     if slices == 1:
         return [""]
@@ -189,8 +189,8 @@ def _slice_conditions(cursor, slices: int, values: dict, *, period: str) -> list
 def _insert_gaps(cursor, insert: str, values: dict) -> None:
     """Run the gaps' INSERT: as an upsert where this period already holds gaps, else plainly.
 
-    The upsert checks every row against the unique index before writing it, a third of the statement's
-    cost; a period never compared before (the big first run after an import) has nothing to collide
+    The upsert checks every row against the unique index before writing it, about a quarter of the
+    statement's cost; a period never compared before (the big first run after an import) has nothing to collide
     with. Should a gap of another period collide after all (a key whose invoice moved to this period),
     the plain INSERT fails and, back at its savepoint, the upsert runs: the same rows either way.
     """
