@@ -367,8 +367,7 @@ def compare(*, run, now, end: date | None = None) -> None:
             WHERE i.invoice_key > i.first_key"""
         )
         _insert_gaps(cursor, f"INSERT INTO {GAP} ({INSERT_COLUMNS}) {' UNION ALL '.join(selects)}", values)
-        cursor.execute(f"DROP TABLE {PAIRS}")
-        cursor.execute(f"DROP TABLE {DUPLICATES}")
+        _drop_scratch_tables(cursor)
         # Gaps of this period not found again: the tax system (or our books) caught up.
         cursor.execute(
             f"""UPDATE {GAP} SET status = '{GapStatus.RESOLVED}', resolved_by_run_id = %(run)s, resolved_at = %(now)s
