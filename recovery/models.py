@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils.translation import gettext_lazy as _
 
 from invoices.models import Direction, Invoice, TaxRecord
@@ -86,6 +86,12 @@ class MatchRule(models.Model):
         return f"{self.position}. {self.get_method_display()}"
 
 
+class RunQuerySet(CompanyScopedQuerySet):
+    def latest_per_company(self):
+        """Each company's newest run among these (one query, the newest found by a subquery)."""
+        return self.filter(pk__in=self.values("company").annotate(last=Max("id")).values("last"))
+
+
 class ReconciliationRun(models.Model):
     """One comparison of a company's invoices with the tax system, for one direction and period."""
 
@@ -108,7 +114,7 @@ class ReconciliationRun(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
 
-    objects = CompanyScopedQuerySet.as_manager()
+    objects = RunQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("reconciliation run")

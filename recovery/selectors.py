@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Max, Q
+from django.db.models import Q
 
 from notices.models import Incident
 
@@ -29,10 +29,9 @@ def incident_suggestions(*, now: datetime) -> list[IncidentSuggestion]:
     dashboard with a link that opens an incident for the region. Three queries whatever the size.
     """
     since = now - timedelta(hours=settings.SOURCE_FAILURE_HOURS)
-    latest = ReconciliationRun.objects.values("company").annotate(last=Max("id")).values("last")
     failing = (
-        ReconciliationRun.objects.filter(
-            pk__in=latest,
+        ReconciliationRun.objects.latest_per_company()
+        .filter(
             state=RunState.FAILED,
             failure_kind__in=[FailureKind.SOURCE, FailureKind.IMPLAUSIBLE],
             finished_at__gte=since,

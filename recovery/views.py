@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from invoices.models import BatchState, ImportBatch, ImportKind
+from notices.selectors import dashboard_panels
 from outage_portal.models import Company
 
 from . import selectors, services
@@ -27,14 +28,6 @@ from .models import Discrepancy, GapKind, GapStatus, ReconciliationRun
 from .reissue.reminders import deferred_filing_reminders
 
 OPEN = [GapStatus.OPEN, GapStatus.ACKNOWLEDGED]
-
-
-def _status_panels():
-    try:
-        from notices.selectors import dashboard_panels
-    except ImportError:
-        return None
-    return dashboard_panels(now=timezone.now())
 
 
 def _trend_svg(points: list[tuple[str, int]]) -> dict:
@@ -72,13 +65,7 @@ def dashboard(request):
         .order_by()
     )
     trend = _trend_svg([(str(since + timedelta(days=i)), per_day.get(since + timedelta(days=i), 0)) for i in range(30)])
-    last_run_ids = (
-        ReconciliationRun.objects.filter(company__in=companies)
-        .values("company")
-        .annotate(last=Max("id"))
-        .values_list("last", flat=True)
-    )
-    last_runs = {r.company_id: r for r in ReconciliationRun.objects.filter(pk__in=list(last_run_ids))}
+    last_runs = {r.company_id: r for r in ReconciliationRun.objects.filter(company__in=companies).latest_per_company()}
     backups = dict(
         ImportBatch.objects.filter(company__in=companies, kind=ImportKind.BACKUP, state=BatchState.SUCCEEDED)
         .values("company")
@@ -99,7 +86,7 @@ def dashboard(request):
         request,
         "recovery/dashboard.html",
         {
-            "status_panels": _status_panels(),
+            "status_panels": dashboard_panels(now=timezone.now()),
             "incident_suggestions": (
                 selectors.incident_suggestions(now=timezone.now()) if request.user.is_notice_admin else []
             ),
