@@ -28,15 +28,6 @@ CUSTOMER_WORDS = ["东方", "南粤", "天府", "西湖", "港联", "华北", "�
 INDUSTRIES = ["电子", "物流", "软件", "贸易", "实业", "咨询", "建材", "食品"]
 
 
-def _database_url() -> str:
-    from bench.scratch import scratch_database_url
-
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        return os.environ["DATABASE_URL"]
-    os.environ["DATABASE_URL"] = scratch_database_url(SCRATCH_DB)
-    return os.environ["DATABASE_URL"]
-
-
 def _customers(count: int = 400) -> list[tuple[str, str]]:
     from outage_portal.validators import credit_code_check_character
 
@@ -117,7 +108,9 @@ class _PhaseLog(logging.Handler):
 
 
 def run() -> dict:
-    url = _database_url()
+    from bench.scratch import bench_database_url
+
+    url = bench_database_url(SCRATCH_DB)
     scratch = Path(tempfile.mkdtemp(prefix="bench-import-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outage_portal.settings")
     import django

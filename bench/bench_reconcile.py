@@ -36,15 +36,6 @@ SCRATCH_DB = "bench_reconcile"
 RUNS = 2  # the machine is shared and noisy: every timing is the best of a few, the floor's as well as ours
 
 
-def _database_url() -> str:
-    from bench.scratch import scratch_database_url
-
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        return os.environ["DATABASE_URL"]
-    os.environ["DATABASE_URL"] = scratch_database_url(SCRATCH_DB)
-    return os.environ["DATABASE_URL"]
-
-
 COLUMNS = (
     "company_id, direction, invoice_key, invoice_code, invoice_number, digital_number, issue_date, issued_at, "
     "seller_tax_id, seller_name, buyer_tax_id, buyer_name, amount, tax, total, tax_rate, invoice_type, status, "
@@ -101,7 +92,9 @@ def _timed_run(company, now=None) -> float:
 
 
 def run() -> dict:
-    _database_url()
+    from bench.scratch import bench_database_url
+
+    bench_database_url(SCRATCH_DB)
     import django
 
     django.setup()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 LOCAL_SERVER = "postgres://root@127.0.0.1:5432"
 
 
@@ -19,3 +21,11 @@ def scratch_database_url(name: str, *, server: str = LOCAL_SERVER) -> str:
     finally:
         conn.close()
     return f"{server}/{name}"
+
+
+def bench_database_url(name: str) -> str:
+    """DATABASE_URL when it names a PostgreSQL database, else the scratch database `name` on the local
+    server; either way DATABASE_URL names it from now on, for the Django setup that follows."""
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        os.environ["DATABASE_URL"] = scratch_database_url(name)
+    return os.environ["DATABASE_URL"]
