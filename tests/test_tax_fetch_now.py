@@ -163,6 +163,17 @@ def test_retry_after_reads_seconds_and_http_dates():
     assert client.retry_after_seconds(None) is None
 
 
+def test_the_simulator_takes_only_a_retry_after_the_client_can_read():
+    faults = simulator.Faults()
+    faults.update({"retry_after": 30})
+    faults.update({"retry_after": "Wed, 25 Nov 2026 18:00:00 GMT"})
+    assert faults.retry_after == "Wed, 25 Nov 2026 18:00:00 GMT"
+    for unreadable in ("soon", "", True, 1.5):
+        with pytest.raises(ValueError, match="retry_after must be whole seconds or an HTTP date"):
+            faults.update({"retry_after": unreadable})
+    assert faults.retry_after == "Wed, 25 Nov 2026 18:00:00 GMT"
+
+
 def test_an_outage_is_waited_out_as_the_simulator_asks_capped_by_the_setting(beijing, sim, settings, monkeypatch):
     waits = []
     monkeypatch.setattr(client, "_sleep", waits.append)
