@@ -208,20 +208,7 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
             rows_read = stage.load(stream)
         parsed = time.perf_counter()
         with transaction.atomic():
-            merged = stage.merge()
-            ImportBatch.objects.filter(pk=batch.pk).update(
-                state=BatchState.SUCCEEDED,
-                rows_read=rows_read,
-                rows_processed=rows_read,
-                progress_percent=100,
-                rows_created=merged.created,
-                rows_updated=merged.updated,
-                rows_unchanged=merged.unchanged,
-                rows_rejected=merged.rejected,
-                issued_from=merged.issued_from,
-                issued_to=merged.issued_to,
-                finished_at=timezone.now(),
-            )
+            import_batch_succeed(batch=batch, merged=stage.merge(), rows_read=rows_read)
             transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
         logger.info(
             "import batch %s: %d rows parsed in %.1fs, merged in %.1fs",
@@ -239,6 +226,24 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
         stage.drop()
     batch.refresh_from_db()
     return ImportReport(batch=batch)
+
+
+def import_batch_succeed(*, batch: ImportBatch, merged: MergeResult, rows_read: int, **also) -> None:
+    """Mark the batch succeeded with what its merge did, in one UPDATE; `also` sets further fields."""
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        state=BatchState.SUCCEEDED,
+        rows_read=rows_read,
+        rows_processed=rows_read,
+        progress_percent=100,
+        rows_created=merged.created,
+        rows_updated=merged.updated,
+        rows_unchanged=merged.unchanged,
+        rows_rejected=merged.rejected,
+        issued_from=merged.issued_from,
+        issued_to=merged.issued_to,
+        finished_at=timezone.now(),
+        **also,
+    )
 
 
 def _fail(batch: ImportBatch, reason: str) -> None:
