@@ -291,6 +291,15 @@ class TaxSource(models.Model):
     def __str__(self) -> str:
         return f"{self.company.name}: {self.get_kind_display()}"
 
+    @classmethod
+    def for_company(cls, company: Company) -> TaxSource:
+        """The company's source (through `company.tax_source`, so a select_related one costs no query),
+        or an unsaved default, uploaded exports, when none was configured."""
+        try:
+            return company.tax_source
+        except cls.DoesNotExist:
+            return cls(company=company)
+
     @property
     def is_fetchable(self) -> bool:
         return self.kind in (TaxSourceKind.API, TaxSourceKind.SIMULATOR)

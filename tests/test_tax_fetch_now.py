@@ -392,3 +392,10 @@ def test_api_fetch_permissions(beijing, bob, charlie, carol, api_for):
     response = api_for(carol).post(f"/api/tax-sources/{beijing.pk}/fetch/")  # uploads exports: nothing to fetch
     assert response.status_code == 400 and response.json()["error"]["message"]
     assert not TaxFetch.objects.exists()
+
+
+def test_api_fetch_status_of_a_company_that_uploads_exports_names_no_fetch(beijing, alice, api_for):
+    status = api_for(alice).get(f"/api/tax-sources/{beijing.pk}/fetch/")
+    assert status.status_code == 200
+    body = status.json()
+    assert (body["running"], body["fetches"], body["last_fetch_at"], body["last_fetch_error"]) == (False, [], None, "")
