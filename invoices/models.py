@@ -45,6 +45,9 @@ class BatchState(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+BATCH_IN_PROGRESS_STATES = (BatchState.QUEUED, BatchState.RUNNING)
+
+
 class Integrity(models.TextChoices):
     UNCHECKED = "unchecked", _("Not yet checked")
     INTACT = "intact", _("Intact")
@@ -96,6 +99,11 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.original_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def in_progress(self) -> bool:
+        """Queued or running: its page follows the progress instead of showing a report."""
+        return self.state in BATCH_IN_PROGRESS_STATES
 
 
 class InvoiceFields(models.Model):

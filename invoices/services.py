@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from invoices.models import (
+    BATCH_IN_PROGRESS_STATES,
     BatchState,
     Direction,
     ImportBatch,
@@ -190,7 +191,7 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
     the change log and the rejected rows, and finishes the batch. A crash in either phase leaves no
     half-written batch.
     """
-    claimed = ImportBatch.objects.filter(pk=batch_id, state__in=[BatchState.QUEUED, BatchState.RUNNING]).update(
+    claimed = ImportBatch.objects.filter(pk=batch_id, state__in=BATCH_IN_PROGRESS_STATES).update(
         state=BatchState.RUNNING, rows_processed=0, progress_percent=0
     )
     batch = ImportBatch.objects.select_related("company").get(pk=batch_id)

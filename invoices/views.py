@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from invoices import services
 from invoices.filters import InvoiceRecordFilter
 from invoices.forms import IMPORT_ROLES, ImportForm, TaxSourceForm
-from invoices.models import BatchState, ImportBatch, Invoice, TaxFetch, TaxRecord, TaxSource
+from invoices.models import ImportBatch, Invoice, TaxFetch, TaxRecord, TaxSource
 from invoices.sources import DEFAULT_FETCH_DAYS, SourceError, fetch
 from outage_portal.forms import form_add_service_errors
 from outage_portal.models import Company, Role
@@ -110,10 +110,7 @@ def import_list(request):
 def import_detail(request, pk: int):
     batch = get_object_or_404(ImportBatch.objects.for_user(request.user).select_related("company", "created_by"), pk=pk)
     rejections = batch.rejections.all()[:500]
-    in_progress = batch.state in (BatchState.QUEUED, BatchState.RUNNING)
-    return render(
-        request, "invoices/import_detail.html", {"batch": batch, "rejections": rejections, "in_progress": in_progress}
-    )
+    return render(request, "invoices/import_detail.html", {"batch": batch, "rejections": rejections})
 
 
 @login_required
@@ -123,7 +120,7 @@ def import_progress(request, pk: int):
         ImportBatch.objects.for_user(request.user).only("pk", "company", "state", "rows_processed", "progress_percent"),
         pk=pk,
     )
-    done = batch.state in (BatchState.SUCCEEDED, BatchState.FAILED)
+    done = not batch.in_progress
     return JsonResponse(
         {
             "state": batch.state,
