@@ -325,6 +325,18 @@ def test_accountants_and_admins_fetch_from_the_page(
     assert "tax_fetch_status.js" in body
 
 
+def test_the_page_says_when_a_fetch_is_already_on_its_way_or_there_is_nothing_to_fetch(beijing, alice, sim, client_for):
+    page = client_for(alice)
+    with translation.override("en"):
+        refused = page.post(f"/tax-sources/{beijing.pk}/fetch/", follow=True, HTTP_ACCEPT_LANGUAGE="en").text
+        assert "takes its tax-system records from uploaded exports" in refused
+        configure(beijing, sim)
+        tax_fetch_request(company=beijing, user=alice)  # queued, not yet run
+        joined = page.post(f"/tax-sources/{beijing.pk}/fetch/", follow=True, HTTP_ACCEPT_LANGUAGE="en").text
+    assert "A fetch is already on its way" in joined
+    assert TaxFetch.objects.count() == 2  # one per direction: the second click queued nothing
+
+
 def test_others_may_not_fetch_and_forged_companies_are_not_found(beijing, xian, bob, fiona, charlie, sim, client_for):
     configure(beijing, sim)
     for user in (bob, fiona):
