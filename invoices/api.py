@@ -168,13 +168,6 @@ class TaxSourceSerializer(serializers.Serializer):
     last_fetch_error = serializers.CharField(read_only=True)
 
 
-def _tax_source_of(company: Company) -> TaxSource:
-    try:
-        return company.tax_source
-    except TaxSource.DoesNotExist:
-        return TaxSource(company=company)
-
-
 class TaxFetchSerializer(serializers.ModelSerializer):
     class Meta:
         model = TaxFetch
@@ -213,16 +206,16 @@ class TaxSourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     def get_serializer(self, instance=None, *args, **kwargs):
         if isinstance(instance, Company):
-            instance = _tax_source_of(instance)
+            instance = TaxSource.for_company(instance)
         elif instance is not None and not isinstance(instance, TaxSource):
-            instance = [_tax_source_of(company) for company in instance]
+            instance = [TaxSource.for_company(company) for company in instance]
         return super().get_serializer(instance, *args, **kwargs)
 
     def _save(self, request, partial: bool):
         company = self.get_object()
         if not has_role(request.user, company, Role.COMPANY_ADMIN):
             raise PermissionDenied(_("Only a company admin can change where tax-system records come from."))
-        current = _tax_source_of(company)
+        current = TaxSource.for_company(company)
         serializer = TaxSourceSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -247,15 +240,15 @@ class TaxSourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return self._save(request, partial=True)
 
     def _fetch_status(self, request, company: Company, started: list[int]) -> dict:
-        source = TaxSource.objects.filter(company=company).first()
+        source = TaxSource.for_company(company)
         fetches = TaxFetch.latest_of(company)
         return TaxFetchStatusSerializer(
             {
                 "company": company.pk,
                 "running": any(f.is_active for f in fetches),
                 "started": started,
-                "last_fetch_at": source.last_fetch_at if source else None,
-                "last_fetch_error": source.last_fetch_error if source else "",
+                "last_fetch_at": source.last_fetch_at,
+                "last_fetch_error": source.last_fetch_error,
                 "fetches": fetches,
                 "status_url": request.build_absolute_uri(reverse("tax-source-fetch", args=[company.pk])),
             }

@@ -73,6 +73,40 @@ def _supplier_code(index: int) -> str:
     return base + credit_code_check_character(base)
 
 
+def _issue_time(rng: random.Random, day: date) -> datetime:
+    """A time of day in office hours, drawn from the day's own generator."""
+    return datetime.combine(day, time(rng.randint(8, 18), rng.randint(0, 59)), tzinfo=SHANGHAI)
+
+
+def _invoice(
+    *,
+    number: str,
+    issued_at: datetime,
+    seller: tuple[str, str],
+    buyer: tuple[str, str],
+    amount: Decimal,
+    rate: str,
+    invoice_type: str,
+) -> DemoInvoice:
+    """One normal invoice as the platform writes it; `seller` and `buyer` are (tax ID, name)."""
+    tax = (amount * Decimal(rate.rstrip("%")) / 100).quantize(Decimal("0.01"))
+    record = {
+        "digital_number": number,
+        "issued_at": issued_at.strftime("%Y-%m-%d %H:%M:%S"),
+        "seller_tax_id": seller[0],
+        "seller_name": seller[1],
+        "buyer_tax_id": buyer[0],
+        "buyer_name": buyer[1],
+        "amount": f"{amount}",
+        "tax": f"{tax}",
+        "total": f"{amount + tax}",
+        "tax_rate": rate,
+        "invoice_type": invoice_type,
+        "status": "正常",
+    }
+    return DemoInvoice(issued_at=issued_at, record=record)
+
+
 def demo_today() -> date:
     return timezone.localdate(timezone=SHANGHAI)
 
@@ -89,26 +123,19 @@ def demo_invoices(key: str, *, today: date | None = None) -> list[DemoInvoice]:
         issue_day = today - timedelta(days=day)
         rng = random.Random(f"{key}-{issue_day.isoformat()}")
         for index in range(1, PER_DAY + 1):
-            issued_at = datetime.combine(issue_day, time(rng.randint(8, 18), rng.randint(0, 59)), tzinfo=SHANGHAI)
+            issued_at = _issue_time(rng, issue_day)
             customer = rng.randrange(len(CUSTOMERS))
-            amount = Decimal(rng.randint(50_000, 5_000_000)) / 100
-            tax = (amount * Decimal("0.13")).quantize(Decimal("0.01"))
-            number = f"{issue_day:%y}{REGION_DIGITS[key]}2000{issue_day:%m%d}{index:08d}"
-            record = {
-                "digital_number": number,
-                "issued_at": issued_at.strftime("%Y-%m-%d %H:%M:%S"),
-                "seller_tax_id": spec.credit_code,
-                "seller_name": spec.name,
-                "buyer_tax_id": _customer_code(customer),
-                "buyer_name": CUSTOMERS[customer],
-                "amount": f"{amount}",
-                "tax": f"{tax}",
-                "total": f"{amount + tax}",
-                "tax_rate": "13%",
-                "invoice_type": "数电票（增值税专用发票）",
-                "status": "正常",
-            }
-            invoices.append(DemoInvoice(issued_at=issued_at, record=record))
+            invoices.append(
+                _invoice(
+                    number=f"{issue_day:%y}{REGION_DIGITS[key]}2000{issue_day:%m%d}{index:08d}",
+                    issued_at=issued_at,
+                    seller=(spec.credit_code, spec.name),
+                    buyer=(_customer_code(customer), CUSTOMERS[customer]),
+                    amount=Decimal(rng.randint(50_000, 5_000_000)) / 100,
+                    rate="13%",
+                    invoice_type="数电票（增值税专用发票）",
+                )
+            )
     invoices.sort(key=lambda invoice: (invoice.issued_at, invoice.record["digital_number"]))
     return invoices
 
@@ -125,26 +152,19 @@ def demo_received_invoices(key: str, *, today: date | None = None) -> list[DemoI
         for index in range(1, rng.randint(*RECEIVED_PER_DAY) + 1):
             supplier = rng.randrange(len(SUPPLIERS))
             name, region, rate, invoice_type = SUPPLIERS[supplier]
-            issued_at = datetime.combine(issue_day, time(rng.randint(8, 18), rng.randint(0, 59)), tzinfo=SHANGHAI)
-            amount = Decimal(rng.randint(20_000, 2_000_000)) / 100
-            tax = (amount * Decimal(rate.rstrip("%")) / 100).quantize(Decimal("0.01"))
-            # The supplier numbers its invoices; the buyer's region digit keeps the two companies' apart.
-            number = f"{issue_day:%y}{region}2{REGION_DIGITS[key][0]}{supplier}0{issue_day:%m%d}{index:08d}"
-            record = {
-                "digital_number": number,
-                "issued_at": issued_at.strftime("%Y-%m-%d %H:%M:%S"),
-                "seller_tax_id": _supplier_code(supplier),
-                "seller_name": name,
-                "buyer_tax_id": spec.credit_code,
-                "buyer_name": spec.name,
-                "amount": f"{amount}",
-                "tax": f"{tax}",
-                "total": f"{amount + tax}",
-                "tax_rate": rate,
-                "invoice_type": invoice_type,
-                "status": "正常",
-            }
-            invoices.append(DemoInvoice(issued_at=issued_at, record=record))
+            issued_at = _issue_time(rng, issue_day)
+            invoices.append(
+                _invoice(
+                    # The supplier numbers its invoices; the buyer's region digit keeps the two companies' apart.
+                    number=f"{issue_day:%y}{region}2{REGION_DIGITS[key][0]}{supplier}0{issue_day:%m%d}{index:08d}",
+                    issued_at=issued_at,
+                    seller=(_supplier_code(supplier), name),
+                    buyer=(spec.credit_code, spec.name),
+                    amount=Decimal(rng.randint(20_000, 2_000_000)) / 100,
+                    rate=rate,
+                    invoice_type=invoice_type,
+                )
+            )
     invoices.sort(key=lambda invoice: (invoice.issued_at, invoice.record["digital_number"]))
     return invoices
 

@@ -17,6 +17,8 @@ from xml.etree.ElementTree import Element
 from defusedxml import ElementTree as SafeET
 from django.utils.translation import gettext_lazy as _
 
+from invoices.parsers import FileRefused  # parsers imports this module only when a file needs it
+
 MAX_XML_BYTES = 5 * 1024 * 1024  # an invoice XML is a few KB; anything near this is not one
 MAX_OFD_MEMBERS = 2000
 MAX_OFD_BYTES = 50 * 1024 * 1024  # sum of declared member sizes (fonts and seals included)
@@ -24,21 +26,15 @@ OLD_VAT_NAMESPACE = "http://www.edrm.org.cn/schema/e-invoice/2019"
 OLD_VAT_MEMBER = "Doc_0/Attachs/original_invoice.xml"
 
 
-def _refused(message):
-    from invoices.parsers import FileRefused
-
-    return FileRefused(message)
-
-
 def _parse_xml(data: bytes) -> Element:
     if len(data) > MAX_XML_BYTES:
-        raise _refused(_("The XML is larger than 5 MB; an e-invoice is a few KB."))
+        raise FileRefused(_("The XML is larger than 5 MB; an e-invoice is a few KB."))
     try:
         return SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except Exception:
         # ParseError, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden, ValueError on odd
         # encodings: to the person uploading, all the same thing.
-        raise _refused(_("The file is not well-formed XML (or uses DTDs or entities, which are refused)."))
+        raise FileRefused(_("The file is not well-formed XML (or uses DTDs or entities, which are refused)."))
 
 
 def _local(tag: str) -> str:
@@ -156,25 +152,23 @@ def iter_xml(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
     elif name == "eInvoice":
         yield 1, old_vat_xml_row(root)
     else:
-        raise _refused(_("This XML is not an e-invoice (expected an EInvoice or eInvoice root element)."))
+        raise FileRefused(_("This XML is not an e-invoice (expected an EInvoice or eInvoice root element)."))
 
 
 def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
     with archive.open(name) as member:  # read at most the cap, whatever the header claims
         data = member.read(MAX_XML_BYTES + 1)
     if len(data) > MAX_XML_BYTES:
-        raise _refused(_("The OFD's invoice data is larger than 5 MB and is refused."))
+        raise FileRefused(_("The OFD's invoice data is larger than 5 MB and is refused."))
     return data
 
 
 def iter_ofd(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
-    from invoices.parsers import FileRefused
-
     try:
         with zipfile.ZipFile(stream) as archive:
             members = archive.infolist()
             if len(members) > MAX_OFD_MEMBERS or sum(m.file_size for m in members) > MAX_OFD_BYTES:
-                raise _refused(_("The OFD file expands to more than 50 MB and is refused."))
+                raise FileRefused(_("The OFD file expands to more than 50 MB and is refused."))
             names = {m.filename.replace("\\", "/").lstrip("/"): m.filename for m in members}
             row = None
             if "OFD.xml" in names:
@@ -182,16 +176,16 @@ def iter_ofd(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
             if row is None and OLD_VAT_MEMBER in names:
                 root = _parse_xml(_read_member(archive, names[OLD_VAT_MEMBER]))
                 if _local(root.tag) != "eInvoice":
-                    raise _refused(_("The OFD's original_invoice.xml is not an e-invoice."))
+                    raise FileRefused(_("The OFD's original_invoice.xml is not an e-invoice."))
                 row = old_vat_xml_row(root)
     except FileRefused:
         raise
     except Exception:
         # BadZipFile, encrypted members (RuntimeError), unknown compression (NotImplementedError),
         # truncated deflate streams (zlib.error, EOFError), corrupt headers (ValueError, OverflowError).
-        raise _refused(_("The file is not a readable OFD (zip) archive."))
+        raise FileRefused(_("The file is not a readable OFD (zip) archive."))
     if row is None:
-        raise _refused(
+        raise FileRefused(
             _("No invoice data in this OFD: neither OFD.xml custom data nor Doc_0/Attachs/original_invoice.xml.")
         )
     yield 1, row

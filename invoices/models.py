@@ -45,6 +45,9 @@ class BatchState(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+BATCH_IN_PROGRESS_STATES = (BatchState.QUEUED, BatchState.RUNNING)
+
+
 class Integrity(models.TextChoices):
     UNCHECKED = "unchecked", _("Not yet checked")
     INTACT = "intact", _("Intact")
@@ -96,6 +99,11 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.original_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def in_progress(self) -> bool:
+        """Queued or running: its page follows the progress instead of showing a report."""
+        return self.state in BATCH_IN_PROGRESS_STATES
 
 
 class InvoiceFields(models.Model):
@@ -290,6 +298,15 @@ class TaxSource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.company.name}: {self.get_kind_display()}"
+
+    @classmethod
+    def for_company(cls, company: Company) -> TaxSource:
+        """The company's source (through `company.tax_source`, so a select_related one costs no query),
+        or an unsaved default, uploaded exports, when none was configured."""
+        try:
+            return company.tax_source
+        except cls.DoesNotExist:
+            return cls(company=company)
 
     @property
     def is_fetchable(self) -> bool:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from invoices.models import (
+    BATCH_IN_PROGRESS_STATES,
     BatchState,
     Direction,
     ImportBatch,
@@ -190,7 +191,7 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
     the change log and the rejected rows, and finishes the batch. A crash in either phase leaves no
     half-written batch.
     """
-    claimed = ImportBatch.objects.filter(pk=batch_id, state__in=[BatchState.QUEUED, BatchState.RUNNING]).update(
+    claimed = ImportBatch.objects.filter(pk=batch_id, state__in=BATCH_IN_PROGRESS_STATES).update(
         state=BatchState.RUNNING, rows_processed=0, progress_percent=0
     )
     batch = ImportBatch.objects.select_related("company").get(pk=batch_id)
@@ -208,20 +209,7 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
             rows_read = stage.load(stream)
         parsed = time.perf_counter()
         with transaction.atomic():
-            merged = stage.merge()
-            ImportBatch.objects.filter(pk=batch.pk).update(
-                state=BatchState.SUCCEEDED,
-                rows_read=rows_read,
-                rows_processed=rows_read,
-                progress_percent=100,
-                rows_created=merged.created,
-                rows_updated=merged.updated,
-                rows_unchanged=merged.unchanged,
-                rows_rejected=merged.rejected,
-                issued_from=merged.issued_from,
-                issued_to=merged.issued_to,
-                finished_at=timezone.now(),
-            )
+            import_batch_succeed(batch=batch, merged=stage.merge(), rows_read=rows_read)
             transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
         logger.info(
             "import batch %s: %d rows parsed in %.1fs, merged in %.1fs",
@@ -239,6 +227,24 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
         stage.drop()
     batch.refresh_from_db()
     return ImportReport(batch=batch)
+
+
+def import_batch_succeed(*, batch: ImportBatch, merged: MergeResult, rows_read: int, **also) -> None:
+    """Mark the batch succeeded with what its merge did, in one UPDATE; `also` sets further fields."""
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        state=BatchState.SUCCEEDED,
+        rows_read=rows_read,
+        rows_processed=rows_read,
+        progress_percent=100,
+        rows_created=merged.created,
+        rows_updated=merged.updated,
+        rows_unchanged=merged.unchanged,
+        rows_rejected=merged.rejected,
+        issued_from=merged.issued_from,
+        issued_to=merged.issued_to,
+        finished_at=timezone.now(),
+        **also,
+    )
 
 
 def _fail(batch: ImportBatch, reason: str) -> None:

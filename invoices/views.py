@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from invoices import services
 from invoices.filters import InvoiceRecordFilter
 from invoices.forms import IMPORT_ROLES, ImportForm, TaxSourceForm
-from invoices.models import BatchState, ImportBatch, Invoice, TaxFetch, TaxRecord, TaxSource
+from invoices.models import ImportBatch, Invoice, TaxFetch, TaxRecord, TaxSource
 from invoices.sources import DEFAULT_FETCH_DAYS, SourceError, fetch
 from outage_portal.forms import form_add_service_errors
 from outage_portal.models import Company, Role
@@ -110,10 +110,7 @@ def import_list(request):
 def import_detail(request, pk: int):
     batch = get_object_or_404(ImportBatch.objects.for_user(request.user).select_related("company", "created_by"), pk=pk)
     rejections = batch.rejections.all()[:500]
-    in_progress = batch.state in (BatchState.QUEUED, BatchState.RUNNING)
-    return render(
-        request, "invoices/import_detail.html", {"batch": batch, "rejections": rejections, "in_progress": in_progress}
-    )
+    return render(request, "invoices/import_detail.html", {"batch": batch, "rejections": rejections})
 
 
 @login_required
@@ -123,7 +120,7 @@ def import_progress(request, pk: int):
         ImportBatch.objects.for_user(request.user).only("pk", "company", "state", "rows_processed", "progress_percent"),
         pk=pk,
     )
-    done = batch.state in (BatchState.SUCCEEDED, BatchState.FAILED)
+    done = not batch.in_progress
     return JsonResponse(
         {
             "state": batch.state,
@@ -148,19 +145,11 @@ def import_rejections_csv(request, pk: int):
 
 
 # --- tax-system sources (issue 5) ---
-def _source_of(company: Company) -> TaxSource:
-    """The company's source, or the default (uploaded exports) when none was configured."""
-    try:
-        return company.tax_source
-    except TaxSource.DoesNotExist:
-        return TaxSource(company=company)
-
-
 @login_required
 def tax_source_list(request):
     companies = Company.objects.for_user(request.user).select_related("tax_source").order_by("name")
     admin_of = set(Company.objects.for_user(request.user, roles=[Role.COMPANY_ADMIN]).values_list("pk", flat=True))
-    rows = [(company, _source_of(company), company.pk in admin_of) for company in companies]
+    rows = [(company, TaxSource.for_company(company), company.pk in admin_of) for company in companies]
     return render(request, "invoices/tax_source_list.html", {"rows": rows})
 
 
@@ -168,7 +157,7 @@ def tax_source_list(request):
 @require_http_methods(["GET", "POST"])
 def tax_source_edit(request, company_pk: int):
     company = get_object_or_404(Company.objects.for_user(request.user).select_related("tax_source"), pk=company_pk)
-    source = _source_of(company)
+    source = TaxSource.for_company(company)
     can_edit = has_role(request.user, company, Role.COMPANY_ADMIN)
     fields = ("kind", "base_url", "timeout_seconds", "max_retries", "page_size")
     initial = {name: getattr(source, name) for name in fields}
@@ -226,5 +215,5 @@ def tax_source_fetch(request, company_pk: int):
 def tax_source_fetch_status(request, company_pk: int):
     """The fetch-status block alone, for the page's polling script."""
     company = get_object_or_404(Company.objects.for_user(request.user).select_related("tax_source"), pk=company_pk)
-    context = {"company": company, "source": _source_of(company), **_fetch_status(request, company)}
+    context = {"company": company, "source": TaxSource.for_company(company), **_fetch_status(request, company)}
     return render(request, "invoices/_tax_fetch_status.html", context)

@@ -74,6 +74,16 @@ def test_the_batch_page_shows_the_issue_dates_the_import_wrote(client, alice, be
     assert "2026-11-18 – 2026-11-18" in page
 
 
+def test_the_import_list_shows_progress_only_while_a_batch_is_on_its_way(client_for, alice, beijing):
+    report = import_file(
+        company=beijing, kind=ImportKind.BACKUP, direction="issued", filename="b.csv", content=csv_rows(*GOOD).encode()
+    )
+    client = client_for(alice)
+    assert "37%" not in client.get("/imports/").text
+    ImportBatch.objects.filter(pk=report.batch.pk).update(state=BatchState.RUNNING, progress_percent=37)
+    assert "37%" in client.get("/imports/").text
+
+
 def test_processing_a_finished_batch_again_changes_nothing(beijing):
     report = import_file(
         company=beijing, kind=ImportKind.BACKUP, direction="issued", filename="b.csv", content=csv_rows(*GOOD).encode()

@@ -163,6 +163,17 @@ def test_retry_after_reads_seconds_and_http_dates():
     assert client.retry_after_seconds(None) is None
 
 
+def test_the_simulator_takes_only_a_retry_after_the_client_can_read():
+    faults = simulator.Faults()
+    faults.update({"retry_after": 30})
+    faults.update({"retry_after": "Wed, 25 Nov 2026 18:00:00 GMT"})
+    assert faults.retry_after == "Wed, 25 Nov 2026 18:00:00 GMT"
+    for unreadable in ("soon", "", True, 1.5):
+        with pytest.raises(ValueError, match="retry_after must be whole seconds or an HTTP date"):
+            faults.update({"retry_after": unreadable})
+    assert faults.retry_after == "Wed, 25 Nov 2026 18:00:00 GMT"
+
+
 def test_an_outage_is_waited_out_as_the_simulator_asks_capped_by_the_setting(beijing, sim, settings, monkeypatch):
     waits = []
     monkeypatch.setattr(client, "_sleep", waits.append)
@@ -314,6 +325,18 @@ def test_accountants_and_admins_fetch_from_the_page(
     assert "tax_fetch_status.js" in body
 
 
+def test_the_page_says_when_a_fetch_is_already_on_its_way_or_there_is_nothing_to_fetch(beijing, alice, sim, client_for):
+    page = client_for(alice)
+    with translation.override("en"):
+        refused = page.post(f"/tax-sources/{beijing.pk}/fetch/", follow=True, HTTP_ACCEPT_LANGUAGE="en").text
+        assert "takes its tax-system records from uploaded exports" in refused
+        configure(beijing, sim)
+        tax_fetch_request(company=beijing, user=alice)  # queued, not yet run
+        joined = page.post(f"/tax-sources/{beijing.pk}/fetch/", follow=True, HTTP_ACCEPT_LANGUAGE="en").text
+    assert "A fetch is already on its way" in joined
+    assert TaxFetch.objects.count() == 2  # one per direction: the second click queued nothing
+
+
 def test_others_may_not_fetch_and_forged_companies_are_not_found(beijing, xian, bob, fiona, charlie, sim, client_for):
     configure(beijing, sim)
     for user in (bob, fiona):
@@ -381,3 +404,10 @@ def test_api_fetch_permissions(beijing, bob, charlie, carol, api_for):
     response = api_for(carol).post(f"/api/tax-sources/{beijing.pk}/fetch/")  # uploads exports: nothing to fetch
     assert response.status_code == 400 and response.json()["error"]["message"]
     assert not TaxFetch.objects.exists()
+
+
+def test_api_fetch_status_of_a_company_that_uploads_exports_names_no_fetch(beijing, alice, api_for):
+    status = api_for(alice).get(f"/api/tax-sources/{beijing.pk}/fetch/")
+    assert status.status_code == 200
+    body = status.json()
+    assert (body["running"], body["fetches"], body["last_fetch_at"], body["last_fetch_error"]) == (False, [], None, "")

@@ -92,6 +92,13 @@ def test_fetch_stores_the_tax_systems_view_in_a_few_paged_calls(beijing, sim):
     assert json.loads(raw)["taxpayer"] == beijing.credit_code
 
 
+def test_a_fetched_batch_is_finished_like_an_uploaded_one(beijing, sim):
+    configure(beijing, sim)
+    batch = fetch(beijing).batch
+    assert (batch.rows_read, batch.rows_processed, batch.progress_percent) == (batch.rows_created, batch.rows_read, 100)
+    assert batch.issued_from and batch.issued_to and batch.storage_name and batch.finished_at
+
+
 def test_fetching_the_same_records_again_changes_nothing(beijing, sim):
     configure(beijing, sim)
     fetch(beijing)

@@ -34,7 +34,7 @@ from invoices.models import (
     TaxSource,
 )
 from invoices.parsers import validate_row
-from invoices.services import WRITE_CHUNK, records_write
+from invoices.services import WRITE_CHUNK, import_batch_succeed, records_write
 from invoices.signals import import_batch_succeeded
 from invoices.staging import DEFAULT_TYPE
 from outage_portal.models import Company
@@ -316,15 +316,10 @@ def _store(
             )
             written = records_write(batch=batch, records=records.values())
             report.created, report.updated, report.unchanged = written.created, written.updated, written.unchanged
-            ImportBatch.objects.filter(pk=batch.pk).update(
-                state=BatchState.SUCCEEDED,
+            import_batch_succeed(
+                batch=batch,
+                merged=written,
                 rows_read=len(records),
-                rows_created=written.created,
-                rows_updated=written.updated,
-                rows_unchanged=written.unchanged,
-                issued_from=written.issued_from,
-                issued_to=written.issued_to,
-                finished_at=timezone.now(),
                 # Kept like an uploaded original, so the integrity check re-hashes it too.
                 storage_name=storages["private"].save(
                     f"imports/{company.pk}/{batch.pk}-{sha256[:16]}", ContentFile(raw)

@@ -33,6 +33,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from .client import retry_after_seconds
+
 MAX_SPAN_DAYS = 31
 MAX_PAGE_SIZE = 500
 API_PREFIX = "/api/v1/taxpayers/"
@@ -40,15 +42,6 @@ DEFAULT_RETRY_AFTER = "10"
 KNOWN_FAULTS = frozenset(
     {"outage", "slow_seconds", "truncate", "empty", "fail_next", "retry_after", "missing", "missing_demo"}
 )
-
-
-def _is_http_date(text: str) -> bool:
-    from email.utils import parsedate_to_datetime
-
-    try:
-        return parsedate_to_datetime(text) is not None
-    except (TypeError, ValueError, IndexError):
-        return False
 
 
 @dataclass
@@ -110,7 +103,7 @@ class Faults:
         if "retry_after" in data:
             value = data["retry_after"]
             text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
-            if not (text.isdigit() or _is_http_date(text)):
+            if retry_after_seconds(text) is None:  # what the client could not read, the simulator refuses
                 raise ValueError("retry_after must be whole seconds or an HTTP date (Wed, 25 Nov 2026 18:00:00 GMT)")
             self.retry_after = text
         if "missing" in data:
