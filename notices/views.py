@@ -142,7 +142,7 @@ def manage_notice_list(request):
 
 def _proposal_initial(post, *, window_index: int) -> tuple[dict, object]:
     """Form values proposed from the pasted text, over what the admin already typed."""
-    regions = list(TaxSystem.objects.order_by().values_list("region", flat=True).distinct())
+    regions = list(TaxSystem.objects.regions())
     proposal = parse_notice_text(post.get("original_text", ""), regions=regions)
     initial = {name: post.get(name, "") for name in post if name not in ("functions", "csrfmiddlewaretoken")}
     initial["functions"] = post.getlist("functions")

@@ -390,10 +390,6 @@ def channel_send_test(*, channel: Channel, user) -> Delivery:
 # --- Subscriptions ----------------------------------------------------------------------------------
 
 
-def known_regions() -> list[str]:
-    return list(TaxSystem.objects.active().order_by().values_list("region", flat=True).distinct())
-
-
 def _check_subscription(subscription: Subscription) -> None:
     errors: dict[str, str] = {}
     kinds = subscription.kinds
@@ -405,7 +401,8 @@ def _check_subscription(subscription: Subscription) -> None:
         errors["kinds"] = _("Reconciliation gaps go to members of the company only.")
     if not isinstance(subscription.functions, list) or set(subscription.functions) - set(Function.values):
         errors["functions"] = _("Unknown function.")
-    if not isinstance(subscription.regions, list) or set(subscription.regions) - set(known_regions()):
+    known_regions = TaxSystem.objects.active().regions()
+    if not isinstance(subscription.regions, list) or set(subscription.regions) - set(known_regions):
         errors["regions"] = _("Unknown region.")
     if not isinstance(subscription.systems, list) or (
         subscription.systems
