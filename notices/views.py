@@ -487,7 +487,8 @@ manage_incident_postmortem = _incident_form_view(
 # --- Catalogue, calendar, templates: list + one form each -------------------------------------------
 
 
-def _model_form_page(request, *, form_class, instance, save, heading: str, back: str, list_url: str):
+def _model_form_page(request, *, form_class, instance, save, heading: str, list_url: str):
+    """A catalogue, calendar or template form: save through `save(cleaned_data)`, then back to the list."""
     form = form_class(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
@@ -498,7 +499,9 @@ def _model_form_page(request, *, form_class, instance, save, heading: str, back:
             messages.success(request, _("Saved."))
             return redirect(list_url)
     return render(
-        request, "notices/manage/form.html", {"form": form, "heading": heading, "submit": _("Save"), "back": back}
+        request,
+        "notices/manage/form.html",
+        {"form": form, "heading": heading, "submit": _("Save"), "back": reverse(list_url)},
     )
 
 
@@ -517,7 +520,6 @@ def manage_system_form(request, pk: int | None = None):
         instance=system,
         save=lambda data: services.tax_system_save(system=system, **data),
         heading=str(system) if system else _("New tax system"),
-        back=reverse("manage-system-list"),
         list_url="manage-system-list",
     )
 
@@ -537,7 +539,6 @@ def manage_deadline_form(request, pk: int | None = None):
         instance=deadline,
         save=lambda data: services.filing_deadline_save(filing_deadline=deadline, **data),
         heading=_("Filing deadline"),
-        back=reverse("manage-calendar"),
         list_url="manage-calendar",
     )
 
@@ -566,7 +567,6 @@ def manage_template_form(request, pk: int | None = None):
         instance=template,
         save=lambda data: services.text_template_save(template=template, **data),
         heading=template.name if template else _("New text template"),
-        back=reverse("manage-template-list"),
         list_url="manage-template-list",
     )
 
