@@ -123,21 +123,23 @@ def notice_admin_required(view):
     return wrapper
 
 
+def filtered_list_context(request, filterset) -> dict:
+    """A list page's context: the filter, its results 50 a page, and the query (less the page
+    number) the pager's links carry so the filters stay on."""
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {"filter": filterset, "page": page, "query": query.urlencode()}
+
+
 @notice_admin_required
 def manage_notice_list(request):
     queryset = MaintenanceNotice.objects.select_related("system").order_by("-window_start", "-pk")
-    filterset = NoticeFilter(request.GET or None, queryset=queryset, request=request)
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    context = filtered_list_context(request, NoticeFilter(request.GET or None, queryset=queryset, request=request))
     now = timezone.now()
-    for notice in page:
+    for notice in context["page"]:
         notice.clock_state = NoticeState(services.notice_state_at(notice, now)).label
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "notices/manage/notice_list.html",
-        {"filter": filterset, "page": page, "query": query.urlencode()},
-    )
+    return render(request, "notices/manage/notice_list.html", context)
 
 
 def _proposal_initial(post, *, window_index: int) -> tuple[dict, object]:
@@ -302,14 +304,11 @@ def manage_notice_extend(request, pk: int):
 
 @notice_admin_required
 def manage_incident_list(request):
-    queryset = Incident.objects.select_related("system").annotate(update_count=Count("updates"))
-    filterset = IncidentFilter(request.GET or None, queryset=queryset.order_by("-started_at", "-pk"), request=request)
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request, "notices/manage/incident_list.html", {"filter": filterset, "page": page, "query": query.urlencode()}
+    queryset = (
+        Incident.objects.select_related("system").annotate(update_count=Count("updates")).order_by("-started_at", "-pk")
     )
+    filterset = IncidentFilter(request.GET or None, queryset=queryset, request=request)
+    return render(request, "notices/manage/incident_list.html", filtered_list_context(request, filterset))
 
 
 def _suggested_incident_initial(request) -> dict:

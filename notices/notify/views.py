@@ -6,14 +6,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from notices.models import Channel, Delivery, Subscription
-from notices.views import notice_admin_required
+from notices.views import filtered_list_context, notice_admin_required
 from outage_portal.forms import form_add_service_errors
 
 from . import services
@@ -212,14 +211,7 @@ def unsubscribe(request, token: str):
 def delivery_dashboard(request):
     qs = Delivery.objects.for_user(request.user).select_related("channel").order_by("-created_at", "-pk")
     filterset = DeliveryFilter(request.GET or None, queryset=qs, request=request)
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "notices/notify/deliveries.html",
-        {"filter": filterset, "page": page, "query": query.urlencode()},
-    )
+    return render(request, "notices/notify/deliveries.html", filtered_list_context(request, filterset))
 
 
 @login_required
