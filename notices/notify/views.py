@@ -18,6 +18,7 @@ from outage_portal.forms import form_add_service_errors
 from . import services
 from .filters import DeliveryFilter
 from .forms import EMAIL_TARGET, ChannelForm, SubscriptionForm, VisitorSubscribeForm
+from .tokens import unsubscribe_subscription_id
 
 
 def _saved_or_errors(request, form, save, success_message):
@@ -193,8 +194,6 @@ def visitor_confirm(request, token: str):
 def unsubscribe(request, token: str):
     """GET shows one button (mail scanners follow links; they must not unsubscribe anyone); POST — the
     button, or a mail client's RFC 8058 one-click request — removes the subscription."""
-    from .tokens import unsubscribe_subscription_id
-
     pk = unsubscribe_subscription_id(token)
     if pk is None:
         return render(request, "notices/notify/unsubscribe.html", {"invalid": True}, status=400)
