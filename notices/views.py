@@ -401,35 +401,32 @@ def manage_incident_edit(request, pk: int):
 
 
 def _incident_manage_page(request, incident: Incident, **bound_forms):
-    resolved = incident.state == IncidentState.RESOLVED
-    update_initial = {"state": incident.state}
-    template_id = request.GET.get("template", "")
-    if template_id.isdigit():
-        template = TextTemplate.objects.filter(pk=template_id, kind=TextTemplateKind.INCIDENT_UPDATE).first()
-        if template:
-            update_initial["message"] = template.body_markdown
+    """The incident's admin page: update and resolve forms while it is open, the post-mortem once
+    resolved. A form posted with errors comes in `bound_forms` and is shown instead of a fresh one."""
+    forms_shown = {"update_form": None, "resolve_form": None, "postmortem_form": None}
+    if incident.state == IncidentState.RESOLVED:
+        forms_shown["postmortem_form"] = bound_forms.get("postmortem_form") or forms.PostmortemForm(
+            initial={
+                "cause": incident.postmortem_cause,
+                "lost": incident.postmortem_lost,
+                "actions": incident.postmortem_actions,
+            }
+        )
+    else:
+        update_initial = {"state": incident.state}
+        template_id = request.GET.get("template", "")
+        if template_id.isdigit():
+            template = TextTemplate.objects.filter(pk=template_id, kind=TextTemplateKind.INCIDENT_UPDATE).first()
+            if template:
+                update_initial["message"] = template.body_markdown
+        forms_shown["update_form"] = bound_forms.get("update_form") or forms.IncidentUpdateForm(initial=update_initial)
+        forms_shown["resolve_form"] = bound_forms.get("resolve_form") or forms.IncidentResolveForm(
+            initial={"ended_at": timezone.localtime().strftime("%Y-%m-%d %H:%M")}
+        )
     context = {
         "incident": incident,
         "updates": incident.updates.select_related("posted_by").order_by("-posted_at", "-pk"),
-        "update_form": None
-        if resolved
-        else bound_forms.get("update_form") or forms.IncidentUpdateForm(initial=update_initial),
-        "resolve_form": None
-        if resolved
-        else bound_forms.get("resolve_form")
-        or forms.IncidentResolveForm(initial={"ended_at": timezone.localtime().strftime("%Y-%m-%d %H:%M")}),
-        "postmortem_form": (
-            bound_forms.get("postmortem_form")
-            or forms.PostmortemForm(
-                initial={
-                    "cause": incident.postmortem_cause,
-                    "lost": incident.postmortem_lost,
-                    "actions": incident.postmortem_actions,
-                }
-            )
-        )
-        if resolved
-        else None,
+        **forms_shown,
         "update_templates": TextTemplate.objects.filter(kind=TextTemplateKind.INCIDENT_UPDATE),
         "functions": function_labels(incident.functions),
     }
