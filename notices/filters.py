@@ -13,7 +13,7 @@ from notices.status_filters import functions_include_any
 
 
 def _regions(request=None):
-    return [(r, r) for r in TaxSystem.objects.order_by("region").values_list("region", flat=True).distinct()]
+    return [(r, r) for r in TaxSystem.objects.regions()]
 
 
 class _StyledFilterSet(django_filters.FilterSet):

@@ -16,7 +16,8 @@ DATETIME_HELP = _("Beijing time, e.g. 2026-10-12 24:00 (24:00 is the end of that
 class StyledMixin:
     """Bootstrap classes on every widget, so templates stay one loop."""
 
-    def style(self):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
@@ -122,7 +123,6 @@ class NoticeForm(StyledMixin, forms.Form):
         self.fields["system"].queryset = TaxSystem.objects.active()
         if not editing:
             del self.fields["reason"]
-        self.style()
 
     def clean(self):
         data = super().clean()
@@ -138,18 +138,10 @@ class NoticeForm(StyledMixin, forms.Form):
 class CancelForm(StyledMixin, forms.Form):
     reason = forms.CharField(label=_("Why is it cancelled?"), widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.style()
-
 
 class ExtendForm(StyledMixin, forms.Form):
     new_end = BeijingDateTimeField(label=_("New end"))
     reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.style()
 
 
 class IncidentForm(StyledMixin, forms.Form):
@@ -193,7 +185,6 @@ class IncidentForm(StyledMixin, forms.Form):
         if editing:
             for name in ("original_text", "state", "message"):
                 del self.fields[name]
-        self.style()
 
     def clean_impact_invoice_types(self):
         return _lines_to_list(self.cleaned_data["impact_invoice_types"])
@@ -208,28 +199,16 @@ class IncidentUpdateForm(StyledMixin, forms.Form):
     )
     message = forms.CharField(label=_("Update (Markdown)"), widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.style()
-
 
 class IncidentResolveForm(StyledMixin, forms.Form):
     ended_at = BeijingDateTimeField(label=_("Ended"))
     message = forms.CharField(label=_("Closing update (Markdown)"), widget=forms.Textarea(attrs={"rows": 3}))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.style()
 
 
 class PostmortemForm(StyledMixin, forms.Form):
     cause = forms.CharField(label=_("Cause"), widget=forms.Textarea(attrs={"rows": 3}))
     lost = forms.CharField(label=_("What was lost"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     actions = forms.CharField(label=_("What was done"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.style()
 
 
 class TaxSystemForm(StyledMixin, forms.ModelForm):
@@ -240,10 +219,6 @@ class TaxSystemForm(StyledMixin, forms.ModelForm):
         model = TaxSystem
         fields = ["region", "name", "slug", "functions", "description", "url", "sort_order", "is_active"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.style()
-
 
 class FilingDeadlineForm(StyledMixin, forms.ModelForm):
     class Meta:
@@ -253,10 +228,6 @@ class FilingDeadlineForm(StyledMixin, forms.ModelForm):
             "period": forms.DateInput(attrs={"type": "date"}),
             "deadline": forms.DateInput(attrs={"type": "date"}),
         }
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.style()
 
 
 class TextTemplateForm(StyledMixin, forms.ModelForm):
@@ -274,4 +245,3 @@ class TextTemplateForm(StyledMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = TextTemplateKind.choices
-        self.style()

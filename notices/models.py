@@ -26,8 +26,9 @@ class TaxSystemQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
 
-    def in_regions(self, regions):
-        return self.filter(region__in=list(regions))
+    def regions(self):
+        """The region names these systems are in, each once, in name order."""
+        return self.order_by("region").values_list("region", flat=True).distinct()
 
 
 class TaxSystem(models.Model):

@@ -404,7 +404,7 @@ def _incident_event(incident: Incident, kind: EventKind, key: str, title: str, b
 
 def _check_regions(regions: list[str]) -> list[str]:
     regions = [r.strip() for r in regions if r and r.strip()]
-    known = set(TaxSystem.objects.values_list("region", flat=True))
+    known = set(TaxSystem.objects.regions())
     unknown = [r for r in regions if r not in known]
     if unknown:
         raise ValidationError(

@@ -11,7 +11,7 @@ yesterday and today for every system (ongoing incidents run into new days).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
@@ -60,12 +60,8 @@ class Cell:
     label: str
     offered: bool
     state: str = ComponentState.OPERATIONAL
-    notices: list = None  # type: ignore[assignment]
-    incidents: list = None  # type: ignore[assignment]
-
-    def __post_init__(self):
-        self.notices = self.notices or []
-        self.incidents = self.incidents or []
+    notices: list = field(default_factory=list)
+    incidents: list = field(default_factory=list)
 
     @property
     def state_label(self) -> str:

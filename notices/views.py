@@ -123,26 +123,28 @@ def notice_admin_required(view):
     return wrapper
 
 
+def filtered_list_context(request, filterset) -> dict:
+    """A list page's context: the filter, its results 50 a page, and the query (less the page
+    number) the pager's links carry so the filters stay on."""
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {"filter": filterset, "page": page, "query": query.urlencode()}
+
+
 @notice_admin_required
 def manage_notice_list(request):
     queryset = MaintenanceNotice.objects.select_related("system").order_by("-window_start", "-pk")
-    filterset = NoticeFilter(request.GET or None, queryset=queryset, request=request)
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    context = filtered_list_context(request, NoticeFilter(request.GET or None, queryset=queryset, request=request))
     now = timezone.now()
-    for notice in page:
+    for notice in context["page"]:
         notice.clock_state = NoticeState(services.notice_state_at(notice, now)).label
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "notices/manage/notice_list.html",
-        {"filter": filterset, "page": page, "query": query.urlencode()},
-    )
+    return render(request, "notices/manage/notice_list.html", context)
 
 
 def _proposal_initial(post, *, window_index: int) -> tuple[dict, object]:
     """Form values proposed from the pasted text, over what the admin already typed."""
-    regions = list(TaxSystem.objects.order_by().values_list("region", flat=True).distinct())
+    regions = list(TaxSystem.objects.regions())
     proposal = parse_notice_text(post.get("original_text", ""), regions=regions)
     initial = {name: post.get(name, "") for name in post if name not in ("functions", "csrfmiddlewaretoken")}
     initial["functions"] = post.getlist("functions")
@@ -302,14 +304,11 @@ def manage_notice_extend(request, pk: int):
 
 @notice_admin_required
 def manage_incident_list(request):
-    queryset = Incident.objects.select_related("system").annotate(update_count=Count("updates"))
-    filterset = IncidentFilter(request.GET or None, queryset=queryset.order_by("-started_at", "-pk"), request=request)
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request, "notices/manage/incident_list.html", {"filter": filterset, "page": page, "query": query.urlencode()}
+    queryset = (
+        Incident.objects.select_related("system").annotate(update_count=Count("updates")).order_by("-started_at", "-pk")
     )
+    filterset = IncidentFilter(request.GET or None, queryset=queryset, request=request)
+    return render(request, "notices/manage/incident_list.html", filtered_list_context(request, filterset))
 
 
 def _suggested_incident_initial(request) -> dict:
@@ -402,35 +401,32 @@ def manage_incident_edit(request, pk: int):
 
 
 def _incident_manage_page(request, incident: Incident, **bound_forms):
-    resolved = incident.state == IncidentState.RESOLVED
-    update_initial = {"state": incident.state}
-    template_id = request.GET.get("template", "")
-    if template_id.isdigit():
-        template = TextTemplate.objects.filter(pk=template_id, kind=TextTemplateKind.INCIDENT_UPDATE).first()
-        if template:
-            update_initial["message"] = template.body_markdown
+    """The incident's admin page: update and resolve forms while it is open, the post-mortem once
+    resolved. A form posted with errors comes in `bound_forms` and is shown instead of a fresh one."""
+    forms_shown = {"update_form": None, "resolve_form": None, "postmortem_form": None}
+    if incident.state == IncidentState.RESOLVED:
+        forms_shown["postmortem_form"] = bound_forms.get("postmortem_form") or forms.PostmortemForm(
+            initial={
+                "cause": incident.postmortem_cause,
+                "lost": incident.postmortem_lost,
+                "actions": incident.postmortem_actions,
+            }
+        )
+    else:
+        update_initial = {"state": incident.state}
+        template_id = request.GET.get("template", "")
+        if template_id.isdigit():
+            template = TextTemplate.objects.filter(pk=template_id, kind=TextTemplateKind.INCIDENT_UPDATE).first()
+            if template:
+                update_initial["message"] = template.body_markdown
+        forms_shown["update_form"] = bound_forms.get("update_form") or forms.IncidentUpdateForm(initial=update_initial)
+        forms_shown["resolve_form"] = bound_forms.get("resolve_form") or forms.IncidentResolveForm(
+            initial={"ended_at": timezone.localtime().strftime("%Y-%m-%d %H:%M")}
+        )
     context = {
         "incident": incident,
         "updates": incident.updates.select_related("posted_by").order_by("-posted_at", "-pk"),
-        "update_form": None
-        if resolved
-        else bound_forms.get("update_form") or forms.IncidentUpdateForm(initial=update_initial),
-        "resolve_form": None
-        if resolved
-        else bound_forms.get("resolve_form")
-        or forms.IncidentResolveForm(initial={"ended_at": timezone.localtime().strftime("%Y-%m-%d %H:%M")}),
-        "postmortem_form": (
-            bound_forms.get("postmortem_form")
-            or forms.PostmortemForm(
-                initial={
-                    "cause": incident.postmortem_cause,
-                    "lost": incident.postmortem_lost,
-                    "actions": incident.postmortem_actions,
-                }
-            )
-        )
-        if resolved
-        else None,
+        **forms_shown,
         "update_templates": TextTemplate.objects.filter(kind=TextTemplateKind.INCIDENT_UPDATE),
         "functions": function_labels(incident.functions),
     }
@@ -487,7 +483,8 @@ manage_incident_postmortem = _incident_form_view(
 # --- Catalogue, calendar, templates: list + one form each -------------------------------------------
 
 
-def _model_form_page(request, *, form_class, instance, save, heading: str, back: str, list_url: str):
+def _model_form_page(request, *, form_class, instance, save, heading: str, list_url: str):
+    """A catalogue, calendar or template form: save through `save(cleaned_data)`, then back to the list."""
     form = form_class(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
@@ -498,7 +495,9 @@ def _model_form_page(request, *, form_class, instance, save, heading: str, back:
             messages.success(request, _("Saved."))
             return redirect(list_url)
     return render(
-        request, "notices/manage/form.html", {"form": form, "heading": heading, "submit": _("Save"), "back": back}
+        request,
+        "notices/manage/form.html",
+        {"form": form, "heading": heading, "submit": _("Save"), "back": reverse(list_url)},
     )
 
 
@@ -517,7 +516,6 @@ def manage_system_form(request, pk: int | None = None):
         instance=system,
         save=lambda data: services.tax_system_save(system=system, **data),
         heading=str(system) if system else _("New tax system"),
-        back=reverse("manage-system-list"),
         list_url="manage-system-list",
     )
 
@@ -537,7 +535,6 @@ def manage_deadline_form(request, pk: int | None = None):
         instance=deadline,
         save=lambda data: services.filing_deadline_save(filing_deadline=deadline, **data),
         heading=_("Filing deadline"),
-        back=reverse("manage-calendar"),
         list_url="manage-calendar",
     )
 
@@ -566,7 +563,6 @@ def manage_template_form(request, pk: int | None = None):
         instance=template,
         save=lambda data: services.text_template_save(template=template, **data),
         heading=template.name if template else _("New text template"),
-        back=reverse("manage-template-list"),
         list_url="manage-template-list",
     )
 

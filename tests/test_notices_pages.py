@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.contrib import messages
+from django.contrib.messages import get_messages
 from django.utils import timezone
 
 from notices import services
@@ -192,6 +194,21 @@ def test_cancelling_from_the_page_needs_a_reason(client_for, nora, xian_vat):
     assert response.status_code == 302
     notice.refresh_from_db()
     assert notice.state == NoticeState.CANCELLED and notice.cancel_reason == "推迟到下月"
+
+
+def test_a_cancelled_notice_is_not_opened_for_editing(client_for, nora, xian_vat):
+    notice = make_notice(xian_vat, start=timezone.now() + timedelta(days=2))
+    services.notice_cancel(notice=notice, user=nora, reason="推迟到下月")
+    admin = client_for(nora)
+    for response in (
+        admin.get(f"/manage/notices/{notice.pk}/edit/"),
+        admin.post(f"/manage/notices/{notice.pk}/edit/", notice_post(xian_vat, title="改了", reason="再发")),
+    ):
+        assert response.status_code == 302 and response.url == f"/notices/{notice.pk}/"
+        levels = [message.level for message in get_messages(response.wsgi_request)]
+        assert levels and set(levels) == {messages.ERROR}
+    notice.refresh_from_db()
+    assert notice.title != "改了" and notice.revision == 2 and notice.state == NoticeState.CANCELLED
 
 
 def test_the_notice_page_shows_the_state_by_the_clock_without_the_beat(client, xian_vat):

@@ -173,6 +173,15 @@ def test_unsubscribe_link_works_without_login(client, fiona):
     assert client.get(reverse("notify-unsubscribe", args=["nonsense"])).status_code == 400
 
 
+def test_an_unsubscribe_link_opened_after_the_subscription_went_says_so(client, fiona):
+    subscription = services.subscription_create(owner=fiona, kinds=["notice_published"])
+    url = reverse("notify-unsubscribe", args=[unsubscribe_token(subscription.pk)])
+    services.subscription_delete(subscription=subscription)
+    page = client.get(url)
+    assert page.status_code == 200 and 'id="unsubscribed"' in page.content.decode()
+    assert 'id="unsubscribe-button"' not in page.content.decode()
+
+
 def test_one_click_unsubscribe_post_needs_no_csrf_token(fiona):
     from django.test import Client
 

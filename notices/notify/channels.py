@@ -19,11 +19,13 @@ import requests
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from notices.grid import function_labels
 from notices.models import ChannelKind, Delivery
+from notices.notify.tokens import unsubscribe_token
 
 SIGNATURE_HEADER = "X-Portal-Signature"
 TIMESTAMP_HEADER = "X-Portal-Timestamp"
@@ -196,13 +198,9 @@ def send_webhook(delivery: Delivery) -> int:
 
 
 def send_email(delivery: Delivery) -> int:
-    from notices.notify.tokens import unsubscribe_token
-
     payload = delivery.payload
     unsubscribe_url = ""
     if delivery.subscription_id:
-        from django.urls import reverse
-
         unsubscribe_url = settings.SITE_URL + reverse(
             "notify-unsubscribe", args=[unsubscribe_token(delivery.subscription_id)]
         )

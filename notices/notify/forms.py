@@ -9,7 +9,7 @@ from notices.events import EventKind
 from notices.grid import Function
 from notices.models import CHANNEL_KINDS_STORED, DEFAULT_LEAD_MINUTES, Channel, TaxSystem
 
-from .services import COMPANY_KINDS, known_regions
+from .services import COMPANY_KINDS
 
 LEAD_CHOICES = [
     (7 * 1440, _("7 days before")),
@@ -53,7 +53,7 @@ class _FollowFields(forms.Form):
 
     def __init__(self, *args, company_kinds: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["regions"].choices = [(r, r) for r in known_regions()]
+        self.fields["regions"].choices = [(r, r) for r in TaxSystem.objects.active().regions()]
         self.fields["systems"].choices = [(s.slug, str(s)) for s in TaxSystem.objects.active()]
         self.fields["kinds"].choices = [
             (k.value, k.label) for k in EventKind if company_kinds or k not in COMPANY_KINDS

@@ -12,6 +12,7 @@ told them.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -95,6 +96,4 @@ def reminders_send(*, now: datetime | None = None) -> int:
 
 
 def _with_lead(event: Event, lead: int) -> Event:
-    from dataclasses import replace
-
     return replace(event, extra={**event.extra, "lead_minutes": lead})

@@ -13,14 +13,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,9 +36,14 @@ from notices.models import (
     Delivery,
     DeliveryAttempt,
     DeliveryState,
+    MaintenanceNotice,
+    NoticeState,
     Subscription,
     TaxSystem,
 )
+from notices.notify import channels
+from notices.notify.tokens import confirm_payload, confirm_token, unsubscribe_subscription_id
+from outage_portal.models import Membership
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +121,6 @@ def event_fanout(event: Event, *, subscriptions: list[Subscription] | None = Non
     Called by `notices.events.event_publish`, inside or outside the publisher's transaction.
     Returns how many new deliveries were written.
     """
-    from outage_portal.models import Membership
-
     if subscriptions is None:
         subscriptions = list(candidate_subscriptions())
     members: set[int] = set()
@@ -214,8 +220,6 @@ def delivery_attempt(*, delivery_id: int) -> AttemptOutcome:
             last_error=_("Not sent: the window was cancelled or moved before this reminder went out."),
         )
         return AttemptOutcome(state=DeliveryState.SKIPPED, claimed=True)
-    from notices.notify import channels
-
     started = timezone.now()
     clock = time.monotonic()
     status_code: int | None = None
@@ -238,8 +242,6 @@ def _superseded(delivery: Delivery) -> bool:
     """A reminder still waiting (e.g. retrying) when its window was cancelled or rescheduled must not go out."""
     if delivery.event_kind != EventKind.WINDOW_STARTING_SOON:
         return False
-    from notices.models import MaintenanceNotice, NoticeState
-
     notice = MaintenanceNotice.objects.filter(pk=delivery.payload.get("extra", {}).get("notice_id")).first()
     if notice is None or notice.state == NoticeState.CANCELLED:
         return True
@@ -360,8 +362,6 @@ def channel_delete(*, channel: Channel) -> None:
 @transaction.atomic
 def channel_send_test(*, channel: Channel, user) -> Delivery:
     """Queue a test message to one channel (a delivery of its own, never retried)."""
-    import uuid
-
     now = timezone.now()
     event = Event(
         kind=EventKind.NOTICE_PUBLISHED,
@@ -390,10 +390,6 @@ def channel_send_test(*, channel: Channel, user) -> Delivery:
 # --- Subscriptions ----------------------------------------------------------------------------------
 
 
-def known_regions() -> list[str]:
-    return list(TaxSystem.objects.active().order_by().values_list("region", flat=True).distinct())
-
-
 def _check_subscription(subscription: Subscription) -> None:
     errors: dict[str, str] = {}
     kinds = subscription.kinds
@@ -405,7 +401,8 @@ def _check_subscription(subscription: Subscription) -> None:
         errors["kinds"] = _("Reconciliation gaps go to members of the company only.")
     if not isinstance(subscription.functions, list) or set(subscription.functions) - set(Function.values):
         errors["functions"] = _("Unknown function.")
-    if not isinstance(subscription.regions, list) or set(subscription.regions) - set(known_regions()):
+    known_regions = TaxSystem.objects.active().regions()
+    if not isinstance(subscription.regions, list) or set(subscription.regions) - set(known_regions):
         errors["regions"] = _("Unknown region.")
     if not isinstance(subscription.systems, list) or (
         subscription.systems
@@ -529,11 +526,6 @@ def visitor_subscribe(
 
 
 def _send_confirmation(subscription: Subscription) -> None:
-    from django.core.mail import EmailMultiAlternatives, get_connection
-    from django.urls import reverse
-
-    from notices.notify.tokens import confirm_token
-
     url = settings.SITE_URL + reverse("notify-confirm", args=[confirm_token(subscription.pk, subscription.email)])
     text = _(
         "Someone (hopefully you) asked to receive tax-system notices at this address.\n\n"
@@ -554,8 +546,6 @@ def _send_confirmation(subscription: Subscription) -> None:
 
 def subscription_confirm(*, token: str) -> Subscription | None:
     """Confirm a visitor's subscription from the emailed link; None if the link is invalid or expired."""
-    from notices.notify.tokens import confirm_payload
-
     found = confirm_payload(token)
     if found is None:
         return None
@@ -569,8 +559,6 @@ def subscription_confirm(*, token: str) -> Subscription | None:
 
 def subscription_unsubscribe(*, token: str) -> bool | None:
     """Delete the subscription a signed unsubscribe link names. None: bad link; False: already gone."""
-    from notices.notify.tokens import unsubscribe_subscription_id
-
     pk = unsubscribe_subscription_id(token)
     if pk is None:
         return None

@@ -6,19 +6,19 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from notices.models import Channel, Delivery, Subscription
-from notices.views import notice_admin_required
+from notices.views import filtered_list_context, notice_admin_required
 from outage_portal.forms import form_add_service_errors
 
 from . import services
 from .filters import DeliveryFilter
 from .forms import EMAIL_TARGET, ChannelForm, SubscriptionForm, VisitorSubscribeForm
+from .tokens import unsubscribe_subscription_id
 
 
 def _saved_or_errors(request, form, save, success_message):
@@ -194,8 +194,6 @@ def visitor_confirm(request, token: str):
 def unsubscribe(request, token: str):
     """GET shows one button (mail scanners follow links; they must not unsubscribe anyone); POST — the
     button, or a mail client's RFC 8058 one-click request — removes the subscription."""
-    from .tokens import unsubscribe_subscription_id
-
     pk = unsubscribe_subscription_id(token)
     if pk is None:
         return render(request, "notices/notify/unsubscribe.html", {"invalid": True}, status=400)
@@ -212,14 +210,7 @@ def unsubscribe(request, token: str):
 def delivery_dashboard(request):
     qs = Delivery.objects.for_user(request.user).select_related("channel").order_by("-created_at", "-pk")
     filterset = DeliveryFilter(request.GET or None, queryset=qs, request=request)
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "notices/notify/deliveries.html",
-        {"filter": filterset, "page": page, "query": query.urlencode()},
-    )
+    return render(request, "notices/notify/deliveries.html", filtered_list_context(request, filterset))
 
 
 @login_required
