@@ -4,7 +4,6 @@ reviewers approve or return, nobody approves their own request, another company'
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
@@ -12,7 +11,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import exceptions as drf_exceptions
 from rest_framework import mixins, parsers, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
@@ -172,15 +170,6 @@ class RecordReissuedSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ServiceErrorsMixin:
-    """Services raise Django's PermissionDenied; answer it as DRF's, with the service's message."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, DjangoPermissionDenied):
-            exc = drf_exceptions.PermissionDenied(str(exc) or None)
-        return super().handle_exception(exc)
-
-
 def review_workflow_actions(*, serializer_class, subject: str, services_by_action: dict, return_operation_id: str):
     """The submit / approve / return / close actions of a reviewed viewset, as a mixin.
 
@@ -225,7 +214,6 @@ def review_workflow_actions(*, serializer_class, subject: str, services_by_actio
 
 
 class ReviewedApplicationViewSet(
-    ServiceErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -365,7 +353,6 @@ class ReissueRequestViewSet(
 
 
 class ReissueEvidenceViewSet(
-    ServiceErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -495,7 +482,6 @@ class HandIssuedInvoiceSerializer(serializers.ModelSerializer):
 
 
 class HandIssuedInvoiceViewSet(
-    ServiceErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
