@@ -680,12 +680,12 @@ def hand_issued_invoice_record(
     *,
     company: Company,
     user,
-    invoice_code: str,
     invoice_number: str,
     issue_date: date,
     counterparty_name: str,
     amount: Decimal,
     tax: Decimal,
+    invoice_code: str = "",  # a 数电 invoice has none
     counterparty_tax_id: str = "",
     direction: str = Direction.ISSUED,
     incident=None,
