@@ -353,26 +353,27 @@ def reissue_request_update(
 ) -> ReissueRequest:
     """Change a draft or returned request (fields, and the invoices if `gaps`/`manual` are given)."""
     request = _update_fields(request, user=user, updatable=UPDATABLE, fields=fields)
-    if gaps is not None or manual is not None:
-        keep_gaps = gaps if gaps is not None else [i.discrepancy for i in request.items.exclude(discrepancy=None)]
-        keep_manual = (
-            manual
-            if manual is not None
-            else [
-                ManualInvoice(
-                    invoice_code=i.invoice_code,
-                    invoice_number=i.invoice_number,
-                    issue_date=i.issue_date,
-                    amount=i.amount,
-                    tax=i.tax,
-                    counterparty_name=i.counterparty_name,
-                    counterparty_tax_id=i.counterparty_tax_id,
-                    direction=i.direction,
-                )
-                for i in request.items.filter(discrepancy=None)
-            ]
-        )
-        _replace_items(request, gaps=_gaps_with_sources([g.pk for g in keep_gaps]), manual=keep_manual)
+    if gaps is None and manual is None:
+        return request
+    if gaps is None:
+        gap_ids = request.items.exclude(discrepancy=None).values_list("discrepancy_id", flat=True)
+    else:
+        gap_ids = [g.pk for g in gaps]
+    if manual is None:
+        manual = [
+            ManualInvoice(
+                invoice_code=i.invoice_code,
+                invoice_number=i.invoice_number,
+                issue_date=i.issue_date,
+                amount=i.amount,
+                tax=i.tax,
+                counterparty_name=i.counterparty_name,
+                counterparty_tax_id=i.counterparty_tax_id,
+                direction=i.direction,
+            )
+            for i in request.items.filter(discrepancy=None)
+        ]
+    _replace_items(request, gaps=_gaps_with_sources(gap_ids), manual=manual)
     return request
 
 
