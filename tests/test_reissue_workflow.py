@@ -69,6 +69,20 @@ def test_changing_only_the_gaps_or_only_the_hand_entered_invoices_keeps_the_othe
     assert (kept.total, kept.counterparty_name) == (Decimal("56.50"), "天津客户")
 
 
+def test_saving_the_invoices_costs_the_same_queries_for_one_or_many(beijing, alice, gaps):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    req = draft(beijing, alice, gaps[:1])
+    counts = []
+    for chosen in (gaps[:1], gaps):
+        with CaptureQueriesContext(connection) as queries:
+            services.reissue_request_update(request=req, user=alice, gaps=chosen)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert req.items.count() == len(gaps)
+
+
 def test_full_workflow_logs_every_transition_with_who_and_why(beijing, alice, bob, gaps):
     req = submitted(beijing, alice, gaps)
     services.reissue_request_return(request=req, user=bob, comment="缺少合同")

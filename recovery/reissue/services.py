@@ -282,7 +282,10 @@ def _replace_items(request: ReissueRequest, *, gaps: list[Discrepancy], manual: 
     request.items.all().delete()
     for item in items:
         item.request = request
-        item.full_clean(exclude=["request"])
+        # Field checks only (lengths, digits): each item was just built with a key and total =
+        # amount + tax from a gap and invoice just read, and the table holds the constraints anyway.
+        # Validating those again cost eight queries an invoice.
+        item.full_clean(exclude=["request", "discrepancy", "invoice"], validate_constraints=False)
     ReissueItem.objects.bulk_create(items)
 
 
