@@ -102,7 +102,7 @@ class ReissueRequestForm(forms.Form):
         self.fields["gaps"].queryset = (
             gaps.distinct().select_related("company").order_by("company", "issue_date", "invoice_key")
         )
-        self.fields["evidence"].widget.attrs["accept"] = uploads.ACCEPT_ATTRIBUTE
+        self.fields["evidence"].widget.attrs["accept"] = uploads.accept_attribute()
         _style(self)
 
     def clean(self):
@@ -211,11 +211,11 @@ class HandIssuedInvoiceForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["company"].queryset = Company.objects.for_user(user, roles=DRAFTER_ROLES)
-        self.fields["scan"].widget.attrs["accept"] = ".pdf,.png,.jpg,.jpeg,.ofd"
+        self.fields["scan"].widget.attrs["accept"] = uploads.accept_attribute(uploads.SCAN_TYPES)
         _style(self)
 
     def clean_scan(self):
         upload = self.cleaned_data.get("scan")
         if not upload:
             return None
-        return uploads.check_upload(name=upload.name, content=upload.read(), allowed=("pdf", "png", "jpeg", "ofd"))
+        return uploads.check_upload(name=upload.name, content=upload.read(), allowed=uploads.SCAN_TYPES)

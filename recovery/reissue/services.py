@@ -716,9 +716,8 @@ def hand_issued_invoice_record(
         recorded_by=user,
     )
     row.full_clean()
-    checked = None
     if scan_content is not None:
-        checked = uploads.check_upload(name=scan_name, content=scan_content, allowed=("pdf", "png", "jpeg", "ofd"))
+        checked = uploads.check_upload(name=scan_name, content=scan_content, allowed=uploads.SCAN_TYPES)
         row.scan_name = checked.name
         row.scan_type = checked.file_type
         row.scan_storage_name = uploads.store_private(folder=f"hand-issued/{company.pk}", upload=checked)
