@@ -98,7 +98,7 @@ def request_list(request):
     )
     filterset = ReissueRequestFilter(request.GET or None, queryset=queryset, request=request)
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    can_draft = Company.objects.for_user(request.user, roles=[Role.ACCOUNTANT]).exists()
+    can_draft = Company.objects.for_user(request.user, roles=services.DRAFTERS).exists()
     return render(
         request, "recovery/reissue/request_list.html", {"filter": filterset, "page": page, "can_draft": can_draft}
     )
@@ -307,7 +307,7 @@ def deferred_list(request):
     queryset = DeferredFiling.objects.for_user(request.user).select_related("company", "incident", "created_by")
     filterset = DeferredFilingFilter(request.GET or None, queryset=queryset, request=request)
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    can_draft = Company.objects.for_user(request.user, roles=[Role.ACCOUNTANT]).exists()
+    can_draft = Company.objects.for_user(request.user, roles=services.DRAFTERS).exists()
     return render(
         request,
         "recovery/reissue/deferred_list.html",
@@ -435,7 +435,7 @@ def hand_issued_list(request):
             "page": page,
             "rows": rows,
             "overdue_days": settings.HAND_ISSUED_ENTRY_DAYS,
-            "can_record": Company.objects.for_user(request.user, roles=[Role.ACCOUNTANT]).exists(),
+            "can_record": Company.objects.for_user(request.user, roles=services.DRAFTERS).exists(),
         },
     )
 
