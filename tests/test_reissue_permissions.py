@@ -154,6 +154,15 @@ def test_api_create_with_forged_company_or_gap_ids_is_404(api_for, beijing, xian
     assert not ReissueRequest.objects.exists()
 
 
+def test_api_names_the_gap_ids_it_does_not_know(api_for, xian, charlie, gaps):
+    body = {"company": xian.pk, "gaps": [gaps[0].pk, 999999]}
+    response = api_for(charlie).post("/api/reissue-requests/", body, format="json")
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "not_found"
+    assert error["message"] == f"No such gap: {gaps[0].pk}, 999999."
+
+
 def test_api_create_by_non_accountant_is_403(api_for, beijing, bob, gaps):
     response = api_for(bob).post("/api/reissue-requests/", {"company": beijing.pk, "gaps": [gaps[0].pk]}, format="json")
     assert response.status_code == 403

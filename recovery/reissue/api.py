@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions as drf_exceptions
 from rest_framework import mixins, parsers, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
@@ -113,9 +114,6 @@ class ManualInvoiceSerializer(serializers.Serializer):
     tax = serializers.DecimalField(max_digits=16, decimal_places=2)
     counterparty_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     counterparty_tax_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
-
-    def to_manual(self, data) -> services.ManualInvoice:
-        return services.ManualInvoice(**data)
 
 
 class ReissueRequestSerializer(serializers.ModelSerializer):
@@ -272,10 +270,9 @@ class ReissueRequestViewSet(ReviewedApplicationViewSet):
 
     def _gaps(self, ids):
         found = list(Discrepancy.objects.for_user(self.request.user).filter(pk__in=ids))
-        if len(found) != len(set(ids)):
-            from django.http import Http404
-
-            raise Http404("No such gap.")
+        missing = set(ids) - {g.pk for g in found}
+        if missing:
+            raise drf_exceptions.NotFound(_("No such gap: %(ids)s.") % {"ids": ", ".join(map(str, sorted(missing)))})
         return found
 
     def _manual(self, data):
