@@ -217,6 +217,20 @@ def test_record_reissued_via_api_validates_numbers(api_for, beijing, alice, bob,
     assert state(req) == ReviewState.APPROVED
 
 
+def test_record_reissued_page_shows_why_a_number_is_refused(client_for, beijing, alice, bob, gaps):
+    req = approved(beijing, alice, bob, gaps[:1])
+    item = req.items.get()
+    response = client_for(alice).post(
+        reverse("reissue-request-transition", args=[req.pk, "record-reissued"]), {f"new_{item.pk}": "12ab"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("reissue-request-detail", args=[req.pk])
+    assert "12ab is not an invoice number" in response.content.decode()
+    assert state(req) == ReviewState.APPROVED
+    page_post(client_for(alice), req, "record-reissued", **{f"new_{item.pk}": "26110000000000000001"})
+    assert req.items.get().new_invoice_key == "26110000000000000001"
+    assert state(req) == ReviewState.REISSUED
+
+
 def test_list_pages_and_api_keep_query_counts_flat(
     client_for, api_for, beijing, alice, bob, gaps, django_assert_max_num_queries
 ):

@@ -6,6 +6,8 @@ Small function views: parse input, call a service, render or redirect. Every loo
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -238,27 +240,18 @@ def request_detail(request, pk: int):
     return render(request, "recovery/reissue/request_detail.html", ctx)
 
 
-def _record_reissued(*, request, user, comment: str, post):
-    numbers = {int(k[4:]): v for k, v in post.items() if k.startswith("new_") and k[4:].isdigit()}
-    return services.reissue_request_record_reissued(request=request, user=user, new_numbers=numbers, comment=comment)
-
-
-TRANSITIONS = {**services.REISSUE_REQUEST_MOVES, "record-reissued": _record_reissued}
-
-
 @login_required
 @require_POST
 def request_transition(request, pk: int, action: str):
     req = get_object_or_404(ReissueRequest.objects.for_user(request.user), pk=pk)
-    extra = {"post": request.POST} if action == "record-reissued" else {}
+    if action == "record-reissued":
+        # The detail page posts each item's new number as new_<item id>.
+        numbers = {int(k[4:]): v for k, v in request.POST.items() if k.startswith("new_") and k[4:].isdigit()}
+        move = partial(services.reissue_request_record_reissued, new_numbers=numbers)
+    else:
+        move = services.REISSUE_REQUEST_MOVES[action]
     return _transition_page(
-        request,
-        req,
-        TRANSITIONS[action],
-        detail_url="reissue-request-detail",
-        refused_context={"req": req},
-        request=req,
-        **extra,
+        request, req, move, detail_url="reissue-request-detail", refused_context={"req": req}, request=req
     )
 
 
