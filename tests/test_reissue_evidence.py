@@ -274,3 +274,12 @@ def test_edit_page_is_prefilled_saves_changes_and_refuses_a_submitted_request(cl
     response = client.get(url, follow=True)
     assert response.redirect_chain == [(reverse("reissue-request-detail", args=[req.pk]), 302)]
     assert f"{req.number} can no longer be changed." in response.content.decode()
+
+
+def test_edit_page_lists_the_files_already_attached(client_for, beijing, alice, gaps):
+    req = draft(beijing, alice, gaps)
+    url = reverse("reissue-request-edit", args=[req.pk])
+    assert "Already attached" not in client_for(alice).get(url).content.decode()
+    services.reissue_evidence_add(request=req, user=alice, name="合同.pdf", content=PDF_BYTES)
+    services.reissue_evidence_add(request=req, user=alice, name="订单.pdf", content=PDF_BYTES)
+    assert "Already attached: 合同.pdf, 订单.pdf" in client_for(alice).get(url).content.decode()

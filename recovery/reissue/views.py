@@ -36,7 +36,7 @@ from .forms import (
     ReissueRequestForm,
     TransitionForm,
 )
-from .models import DeferredFiling, HandIssuedInvoice, ReissueEvidence, ReissueRequest, ReviewState
+from .models import DeferredFiling, EvidenceKind, HandIssuedInvoice, ReissueEvidence, ReissueRequest, ReviewState
 
 
 def _error_text(exc: ValidationError | PermissionDenied) -> str:
@@ -138,7 +138,7 @@ def _save_request(request, form, formset, req: ReissueRequest | None) -> Reissue
                 user=request.user,
                 name=checked.name,
                 content=checked.content,
-                kind=data["evidence_kind"] or "other",
+                kind=data["evidence_kind"] or EvidenceKind.OTHER,
             )
         if request.POST.get("intent") == "submit":
             services.reissue_request_submit(request=req, user=request.user)
