@@ -5,8 +5,9 @@ Kept apart from api.py modules because DRF imports these while it is itself impo
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import pagination
+from rest_framework import exceptions, pagination
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -19,12 +20,15 @@ class Pagination(pagination.PageNumberPagination):
 def exception_handler(exc, context):
     """Every API error has the shape {"error": {"code", "message", "fields"}}.
 
-    Django's own ValidationError (raised by services' full_clean) becomes a 400 like DRF's.
+    Django's own ValidationError (raised by services' full_clean) becomes a 400 like DRF's, and a
+    service's PermissionDenied DRF's, so its code reads "permission_denied" beside its message.
     """
     if isinstance(exc, DjangoValidationError):
         exc = DRFValidationError(
             detail=exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -128,6 +128,33 @@ def test_pages_and_api_follow_the_rules(client_for, api_for, beijing, alice, bob
     assert client_for(charlie).get(reverse("deferred-filing-detail", args=[application.pk])).status_code == 404
 
 
+def test_edit_page_changes_a_returned_application_and_turns_away_a_submitted_one(
+    client_for, beijing, alice, bob, charlie, deadline
+):
+    application = create(beijing, alice, deadline)
+    url = reverse("deferred-filing-edit", args=[application.pk])
+    assert "系统故障，无法申报" in client_for(alice).get(url).content.decode()
+    assert client_for(charlie).get(url).status_code == 404
+    services.deferred_filing_submit(application=application, user=alice)
+    response = client_for(alice).get(url, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("deferred-filing-detail", args=[application.pk])
+    assert f"{application.number} can no longer be changed." in response.content.decode()
+    services.deferred_filing_return(application=application, user=bob, comment="写明影响的天数")
+    body = {
+        "period": deadline.period.isoformat(),
+        "tax_type": "增值税",
+        "deadline": deadline.deadline.isoformat(),
+        "requested_deadline": (deadline.deadline + timedelta(days=10)).isoformat(),
+        "reason": "系统故障三天，无法申报",
+        "intent": "submit",
+    }
+    assert client_for(alice).post(url, body).status_code == 302
+    application.refresh_from_db()
+    assert application.state == ReviewState.SUBMITTED
+    assert application.reason == "系统故障三天，无法申报"
+    assert application.requested_deadline == deadline.deadline + timedelta(days=10)
+
+
 def test_new_form_is_prefilled_from_the_reminder(client_for, beijing, alice, deadline, outage):
     url = reverse("deferred-filing-new") + f"?company={beijing.pk}&deadline={deadline.pk}&incident={outage.pk}"
     html = client_for(alice).get(url).content.decode()

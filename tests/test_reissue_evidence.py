@@ -219,6 +219,27 @@ def test_api_removes_evidence_of_a_draft_by_the_same_rules_as_the_page(
     assert ReissueEvidence.objects.filter(pk=kept.pk).exists()
 
 
+def test_page_removes_evidence_of_a_draft_and_explains_a_refusal(
+    settings, client_for, beijing, alice, bob, charlie, gaps, django_capture_on_commit_callbacks
+):
+    req = draft(beijing, alice, gaps)
+    evidence = services.reissue_evidence_add(request=req, user=alice, name="合同.pdf", content=PDF_BYTES)
+    kept = services.reissue_evidence_add(request=req, user=alice, name="订单.pdf", content=PDF_BYTES)
+    url = reverse("reissue-request-evidence-remove", args=[req.pk, evidence.pk])
+    assert client_for(charlie).post(url).status_code == 404
+    response = client_for(bob).post(url, follow=True)
+    assert "Only accountants of this company" in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(alice).post(url)
+    assert response.status_code == 302 and response["Location"] == reverse("reissue-request-detail", args=[req.pk])
+    assert list(req.evidence.all()) == [kept]
+    assert not (settings.PRIVATE_STORAGE_ROOT / evidence.storage_name).exists()
+    services.reissue_request_submit(request=req, user=alice)
+    response = client_for(alice).post(reverse("reissue-request-evidence-remove", args=[req.pk, kept.pk]), follow=True)
+    assert "stays as it was submitted" in response.content.decode()
+    assert req.evidence.filter(pk=kept.pk).exists()
+
+
 def test_page_shows_a_service_refusal_next_to_its_field(client_for, beijing, alice, gaps):
     draft(beijing, alice, gaps[:1])
     response = client_for(alice).post(reverse("reissue-request-new"), _form_data(beijing, gaps[:1]))
@@ -253,3 +274,12 @@ def test_edit_page_is_prefilled_saves_changes_and_refuses_a_submitted_request(cl
     response = client.get(url, follow=True)
     assert response.redirect_chain == [(reverse("reissue-request-detail", args=[req.pk]), 302)]
     assert f"{req.number} can no longer be changed." in response.content.decode()
+
+
+def test_edit_page_lists_the_files_already_attached(client_for, beijing, alice, gaps):
+    req = draft(beijing, alice, gaps)
+    url = reverse("reissue-request-edit", args=[req.pk])
+    assert "Already attached" not in client_for(alice).get(url).content.decode()
+    services.reissue_evidence_add(request=req, user=alice, name="合同.pdf", content=PDF_BYTES)
+    services.reissue_evidence_add(request=req, user=alice, name="订单.pdf", content=PDF_BYTES)
+    assert "Already attached: 合同.pdf, 订单.pdf" in client_for(alice).get(url).content.decode()

@@ -116,6 +116,22 @@ def test_api_create_and_scoping(api_for, beijing, xian, alice, charlie):
     assert api_for(charlie).get("/api/hand-issued-invoices/").json()["count"] == 0
 
 
+def test_api_refusal_of_a_reviewer_carries_the_services_reason(api_for, beijing, bob):
+    body = {
+        "company": beijing.pk,
+        "invoice_code": "1100231130",
+        "invoice_number": "11112222",
+        "issue_date": "2026-11-10",
+        "counterparty_name": "天津客户",
+        "amount": "10.00",
+        "tax": "1.30",
+    }
+    response = api_for(bob).post("/api/hand-issued-invoices/", body, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == "Only accountants of this company prepare and submit requests."
+    assert not HandIssuedInvoice.objects.exists()
+
+
 def test_api_refuses_an_oversize_scan_by_its_size(settings, api_for, beijing, alice):
     settings.MAX_UPLOAD_BYTES = 10
     body = {
@@ -133,3 +149,17 @@ def test_api_refuses_an_oversize_scan_by_its_size(settings, api_for, beijing, al
         f"photo.png is {len(PNG_BYTES)} bytes; the limit is 10 bytes."
     ]
     assert not HandIssuedInvoice.objects.exists()
+
+
+def test_api_records_a_digital_invoice_without_a_code(api_for, beijing, alice):
+    body = {
+        "company": beijing.pk,
+        "invoice_number": "26112000000000000001",
+        "issue_date": "2026-11-10",
+        "counterparty_name": "天津客户",
+        "amount": "10.00",
+        "tax": "1.30",
+    }
+    response = api_for(alice).post("/api/hand-issued-invoices/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["invoice_key"] == "26112000000000000001"

@@ -154,6 +154,15 @@ def test_api_create_with_forged_company_or_gap_ids_is_404(api_for, beijing, xian
     assert not ReissueRequest.objects.exists()
 
 
+def test_api_names_the_gap_ids_it_does_not_know(api_for, xian, charlie, gaps):
+    body = {"company": xian.pk, "gaps": [gaps[0].pk, 999999]}
+    response = api_for(charlie).post("/api/reissue-requests/", body, format="json")
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "not_found"
+    assert error["message"] == f"No such gap: {gaps[0].pk}, 999999."
+
+
 def test_api_create_by_non_accountant_is_403(api_for, beijing, bob, gaps):
     response = api_for(bob).post("/api/reissue-requests/", {"company": beijing.pk, "gaps": [gaps[0].pk]}, format="json")
     assert response.status_code == 403
@@ -206,6 +215,20 @@ def test_record_reissued_via_api_validates_numbers(api_for, beijing, alice, bob,
         )
         assert response.status_code == 400 and response.json()["error"]["fields"]["new_numbers"] == [message]
     assert state(req) == ReviewState.APPROVED
+
+
+def test_record_reissued_page_shows_why_a_number_is_refused(client_for, beijing, alice, bob, gaps):
+    req = approved(beijing, alice, bob, gaps[:1])
+    item = req.items.get()
+    response = client_for(alice).post(
+        reverse("reissue-request-transition", args=[req.pk, "record-reissued"]), {f"new_{item.pk}": "12ab"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("reissue-request-detail", args=[req.pk])
+    assert "12ab is not an invoice number" in response.content.decode()
+    assert state(req) == ReviewState.APPROVED
+    page_post(client_for(alice), req, "record-reissued", **{f"new_{item.pk}": "26110000000000000001"})
+    assert req.items.get().new_invoice_key == "26110000000000000001"
+    assert state(req) == ReviewState.REISSUED
 
 
 def test_list_pages_and_api_keep_query_counts_flat(

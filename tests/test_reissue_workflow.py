@@ -50,6 +50,39 @@ def test_accountant_drafts_a_request_from_gaps_and_an_invoice_the_portal_never_s
     assert states(req) == [("", "draft")]
 
 
+def test_changing_only_the_gaps_or_only_the_hand_entered_invoices_keeps_the_other_kind(beijing, alice, gaps):
+    by_hand = ManualInvoice(
+        invoice_code="1100231130",
+        invoice_number="88888888",
+        issue_date=DAY,
+        amount=Decimal("50.00"),
+        tax=Decimal("6.50"),
+        counterparty_name="天津客户",
+    )
+    req = draft(beijing, alice, gaps, manual=[by_hand])
+    services.reissue_request_update(request=req, user=alice, manual=[])
+    assert sorted(req.items.values_list("invoice_key", flat=True)) == [g.invoice_key for g in gaps]
+    services.reissue_request_update(request=req, user=alice, manual=[by_hand])
+    services.reissue_request_update(request=req, user=alice, gaps=gaps[:1])
+    assert sorted(req.items.values_list("invoice_key", flat=True)) == [gaps[0].invoice_key, "110023113088888888"]
+    kept = req.items.get(discrepancy=None)
+    assert (kept.total, kept.counterparty_name) == (Decimal("56.50"), "天津客户")
+
+
+def test_saving_the_invoices_costs_the_same_queries_for_one_or_many(beijing, alice, gaps):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    req = draft(beijing, alice, gaps[:1])
+    counts = []
+    for chosen in (gaps[:1], gaps):
+        with CaptureQueriesContext(connection) as queries:
+            services.reissue_request_update(request=req, user=alice, gaps=chosen)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert req.items.count() == len(gaps)
+
+
 def test_full_workflow_logs_every_transition_with_who_and_why(beijing, alice, bob, gaps):
     req = submitted(beijing, alice, gaps)
     services.reissue_request_return(request=req, user=bob, comment="缺少合同")

@@ -4,7 +4,6 @@ reviewers approve or return, nobody approves their own request, another company'
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
@@ -116,9 +115,6 @@ class ManualInvoiceSerializer(serializers.Serializer):
     counterparty_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     counterparty_tax_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
 
-    def to_manual(self, data) -> services.ManualInvoice:
-        return services.ManualInvoice(**data)
-
 
 class ReissueRequestSerializer(serializers.ModelSerializer):
     number = serializers.CharField(read_only=True)
@@ -172,60 +168,7 @@ class RecordReissuedSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ServiceErrorsMixin:
-    """Services raise Django's PermissionDenied; answer it as DRF's, with the service's message."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, DjangoPermissionDenied):
-            exc = drf_exceptions.PermissionDenied(str(exc) or None)
-        return super().handle_exception(exc)
-
-
-def review_workflow_actions(*, serializer_class, subject: str, services_by_action: dict, return_operation_id: str):
-    """The submit / approve / return / close actions of a reviewed viewset, as a mixin.
-
-    Reissue requests and deferred filings share the workflow; only the serializer, the service
-    functions (and the name of their subject argument) differ. Built per viewset so each gets its
-    own schema (response serializer and the `return` operation id)."""
-
-    class ReviewWorkflowActions:
-        def _fresh(self, pk):
-            return Response(serializer_class(self.get_queryset().get(pk=pk)).data)
-
-        def _transition(self, request, action_name: str):
-            obj = self.get_object()
-            params = CommentSerializer(data=request.data)
-            params.is_valid(raise_exception=True)
-            services_by_action[action_name](
-                **{subject: obj}, user=request.user, comment=params.validated_data["comment"]
-            )
-            return self._fresh(obj.pk)
-
-        @extend_schema(request=CommentSerializer, responses=serializer_class)
-        @action(detail=True, methods=["post"])
-        def submit(self, request, pk=None):
-            return self._transition(request, "submit")
-
-        @extend_schema(request=CommentSerializer, responses=serializer_class)
-        @action(detail=True, methods=["post"])
-        def approve(self, request, pk=None):
-            return self._transition(request, "approve")
-
-        @extend_schema(request=CommentSerializer, responses=serializer_class, operation_id=return_operation_id)
-        @action(detail=True, methods=["post"], url_path="return")
-        def return_(self, request, pk=None):
-            return self._transition(request, "return")
-
-        @extend_schema(request=CommentSerializer, responses=serializer_class)
-        @action(detail=True, methods=["post"])
-        def close(self, request, pk=None):
-            return self._transition(request, "close")
-
-    return ReviewWorkflowActions
-
-
 class ReviewedApplicationViewSet(
-    ServiceErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -233,9 +176,13 @@ class ReviewedApplicationViewSet(
     viewsets.GenericViewSet,
 ):
     # What reissue requests and deferred filings share: list, read, draft and PATCH a draft
-    # (no PUT, no DELETE: a request leaves the workflow by being closed, never deleted).
+    # (no PUT, no DELETE: a request leaves the workflow by being closed, never deleted), and the
+    # review moves. A viewset names its service functions (`workflow_moves`) and the keyword they
+    # take their subject by (`workflow_subject`).
     permission_classes = [permissions.IsAuthenticated]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    workflow_moves: dict
+    workflow_subject: str
 
     def _refuse_company_change(self, serializer) -> None:
         company = serializer.validated_data.get("company")
@@ -243,6 +190,38 @@ class ReviewedApplicationViewSet(
             raise DRFValidationError(
                 {"company": _("%(number)s cannot move to another company.") % {"number": serializer.instance.number}}
             )
+
+    def _fresh(self, pk):
+        return Response(self.serializer_class(self.get_queryset().get(pk=pk)).data)
+
+    def _transition(self, request, action_name: str):
+        obj = self.get_object()
+        params = CommentSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        self.workflow_moves[action_name](
+            **{self.workflow_subject: obj}, user=request.user, comment=params.validated_data["comment"]
+        )
+        return self._fresh(obj.pk)
+
+    @extend_schema(request=CommentSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return self._transition(request, "submit")
+
+    @extend_schema(request=CommentSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._transition(request, "approve")
+
+    @extend_schema(request=CommentSerializer)
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_(self, request, pk=None):
+        return self._transition(request, "return")
+
+    @extend_schema(request=CommentSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._transition(request, "close")
 
 
 def _read_within_limit(upload, *, field: str) -> bytes:
@@ -267,17 +246,12 @@ def _scoped_company(user, company: Company) -> Company:
     list=extend_schema(summary="Reissue requests of the caller's companies"),
     create=extend_schema(summary="Draft a reissue request (accountants)"),
     partial_update=extend_schema(summary="Change a draft or returned request (accountants)"),
+    return_=extend_schema(operation_id="reissue_requests_return"),
 )
-class ReissueRequestViewSet(
-    review_workflow_actions(
-        serializer_class=ReissueRequestSerializer,
-        subject="request",
-        services_by_action=services.REISSUE_REQUEST_MOVES,
-        return_operation_id="reissue_requests_return",
-    ),
-    ReviewedApplicationViewSet,
-):
+class ReissueRequestViewSet(ReviewedApplicationViewSet):
     serializer_class = ReissueRequestSerializer
+    workflow_moves = services.REISSUE_REQUEST_MOVES
+    workflow_subject = "request"
     filterset_class = ReissueRequestFilter
 
     def get_queryset(self):
@@ -296,10 +270,9 @@ class ReissueRequestViewSet(
 
     def _gaps(self, ids):
         found = list(Discrepancy.objects.for_user(self.request.user).filter(pk__in=ids))
-        if len(found) != len(set(ids)):
-            from django.http import Http404
-
-            raise Http404("No such gap.")
+        missing = set(ids) - {g.pk for g in found}
+        if missing:
+            raise drf_exceptions.NotFound(_("No such gap: %(ids)s.") % {"ids": ", ".join(map(str, sorted(missing)))})
         return found
 
     def _manual(self, data):
@@ -365,7 +338,6 @@ class ReissueRequestViewSet(
 
 
 class ReissueEvidenceViewSet(
-    ServiceErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -424,16 +396,11 @@ class DeferredFilingSerializer(serializers.ModelSerializer):
         read_only_fields = [*REVIEW_READ_ONLY_FIELDS, "timeline_snapshot"]
 
 
-class DeferredFilingViewSet(
-    review_workflow_actions(
-        serializer_class=DeferredFilingSerializer,
-        subject="application",
-        services_by_action=services.DEFERRED_FILING_MOVES,
-        return_operation_id="deferred_filings_return",
-    ),
-    ReviewedApplicationViewSet,
-):
+@extend_schema_view(return_=extend_schema(operation_id="deferred_filings_return"))
+class DeferredFilingViewSet(ReviewedApplicationViewSet):
     serializer_class = DeferredFilingSerializer
+    workflow_moves = services.DEFERRED_FILING_MOVES
+    workflow_subject = "application"
     filterset_class = DeferredFilingFilter
 
     def get_queryset(self):
@@ -495,7 +462,6 @@ class HandIssuedInvoiceSerializer(serializers.ModelSerializer):
 
 
 class HandIssuedInvoiceViewSet(
-    ServiceErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

@@ -11,15 +11,13 @@ from django.utils.translation import gettext_lazy as _
 
 from invoices.forms import MultipleFileField
 from invoices.keys import normalise_digits
-from outage_portal.models import Company, Role
+from outage_portal.models import Company
 from outage_portal.timefmt import local_text
 
-from ..models import Discrepancy, GapStatus
+from ..models import Discrepancy
 from . import uploads
 from .models import EvidenceKind, ReissueReason, RequestedAction
-from .services import ManualInvoice
-
-DRAFTER_ROLES = (Role.ACCOUNTANT,)
+from .services import DRAFTERS, OPEN_GAP_STATES, ManualInvoice
 
 
 def _incidents():
@@ -89,11 +87,9 @@ class ReissueRequestForm(forms.Form):
 
     def __init__(self, *args, user, request_obj=None, **kwargs):
         super().__init__(*args, **kwargs)
-        companies = Company.objects.for_user(user, roles=DRAFTER_ROLES)
+        companies = Company.objects.for_user(user, roles=DRAFTERS)
         self.fields["company"].queryset = companies
-        gaps = Discrepancy.objects.filter(
-            company__in=companies.values("pk"), status__in=[GapStatus.OPEN, GapStatus.ACKNOWLEDGED]
-        )
+        gaps = Discrepancy.objects.filter(company__in=companies.values("pk"), status__in=OPEN_GAP_STATES)
         if request_obj is not None:
             gaps = gaps | Discrepancy.objects.filter(reissue_items__request=request_obj)
             self.fields["company"].disabled = True
@@ -102,7 +98,7 @@ class ReissueRequestForm(forms.Form):
         self.fields["gaps"].queryset = (
             gaps.distinct().select_related("company").order_by("company", "issue_date", "invoice_key")
         )
-        self.fields["evidence"].widget.attrs["accept"] = uploads.ACCEPT_ATTRIBUTE
+        self.fields["evidence"].widget.attrs["accept"] = uploads.accept_attribute()
         _style(self)
 
     def clean(self):
@@ -180,7 +176,7 @@ class DeferredFilingForm(forms.Form):
 
     def __init__(self, *args, user, application=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["company"].queryset = Company.objects.for_user(user, roles=DRAFTER_ROLES)
+        self.fields["company"].queryset = Company.objects.for_user(user, roles=DRAFTERS)
         if application is not None:
             self.fields["company"].disabled = True
         _style(self)
@@ -210,12 +206,12 @@ class HandIssuedInvoiceForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["company"].queryset = Company.objects.for_user(user, roles=DRAFTER_ROLES)
-        self.fields["scan"].widget.attrs["accept"] = ".pdf,.png,.jpg,.jpeg,.ofd"
+        self.fields["company"].queryset = Company.objects.for_user(user, roles=DRAFTERS)
+        self.fields["scan"].widget.attrs["accept"] = uploads.accept_attribute(uploads.SCAN_TYPES)
         _style(self)
 
     def clean_scan(self):
         upload = self.cleaned_data.get("scan")
         if not upload:
             return None
-        return uploads.check_upload(name=upload.name, content=upload.read(), allowed=("pdf", "png", "jpeg", "ofd"))
+        return uploads.check_upload(name=upload.name, content=upload.read(), allowed=uploads.SCAN_TYPES)

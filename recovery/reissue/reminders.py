@@ -12,9 +12,10 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from outage_portal.models import Company, Role
+from outage_portal.models import Company
 
 from .models import DeferredFiling, ReviewState
+from .services import DRAFTERS
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def deferred_filing_reminders(*, user, now: datetime | None = None) -> list[Fili
     from notices.models import FilingDeadline, Incident, MaintenanceNotice
 
     now = now or timezone.now()
-    companies = list(Company.objects.for_user(user, roles=[Role.ACCOUNTANT]))
+    companies = list(Company.objects.for_user(user, roles=DRAFTERS))
     if not companies:
         return []
     today = timezone.localdate(now)

@@ -282,7 +282,10 @@ def _replace_items(request: ReissueRequest, *, gaps: list[Discrepancy], manual: 
     request.items.all().delete()
     for item in items:
         item.request = request
-        item.full_clean(exclude=["request"])
+        # Field checks only (lengths, digits): each item was just built with a key and total =
+        # amount + tax from a gap and invoice just read, and the table holds the constraints anyway.
+        # Validating those again cost eight queries an invoice.
+        item.full_clean(exclude=["request", "discrepancy", "invoice"], validate_constraints=False)
     ReissueItem.objects.bulk_create(items)
 
 
@@ -353,26 +356,27 @@ def reissue_request_update(
 ) -> ReissueRequest:
     """Change a draft or returned request (fields, and the invoices if `gaps`/`manual` are given)."""
     request = _update_fields(request, user=user, updatable=UPDATABLE, fields=fields)
-    if gaps is not None or manual is not None:
-        keep_gaps = gaps if gaps is not None else [i.discrepancy for i in request.items.exclude(discrepancy=None)]
-        keep_manual = (
-            manual
-            if manual is not None
-            else [
-                ManualInvoice(
-                    invoice_code=i.invoice_code,
-                    invoice_number=i.invoice_number,
-                    issue_date=i.issue_date,
-                    amount=i.amount,
-                    tax=i.tax,
-                    counterparty_name=i.counterparty_name,
-                    counterparty_tax_id=i.counterparty_tax_id,
-                    direction=i.direction,
-                )
-                for i in request.items.filter(discrepancy=None)
-            ]
-        )
-        _replace_items(request, gaps=_gaps_with_sources([g.pk for g in keep_gaps]), manual=keep_manual)
+    if gaps is None and manual is None:
+        return request
+    if gaps is None:
+        gap_ids = request.items.exclude(discrepancy=None).values_list("discrepancy_id", flat=True)
+    else:
+        gap_ids = [g.pk for g in gaps]
+    if manual is None:
+        manual = [
+            ManualInvoice(
+                invoice_code=i.invoice_code,
+                invoice_number=i.invoice_number,
+                issue_date=i.issue_date,
+                amount=i.amount,
+                tax=i.tax,
+                counterparty_name=i.counterparty_name,
+                counterparty_tax_id=i.counterparty_tax_id,
+                direction=i.direction,
+            )
+            for i in request.items.filter(discrepancy=None)
+        ]
+    _replace_items(request, gaps=_gaps_with_sources(gap_ids), manual=manual)
     return request
 
 
@@ -680,12 +684,12 @@ def hand_issued_invoice_record(
     *,
     company: Company,
     user,
-    invoice_code: str,
     invoice_number: str,
     issue_date: date,
     counterparty_name: str,
     amount: Decimal,
     tax: Decimal,
+    invoice_code: str = "",  # a 数电 invoice has none
     counterparty_tax_id: str = "",
     direction: str = Direction.ISSUED,
     incident=None,
@@ -712,9 +716,8 @@ def hand_issued_invoice_record(
         recorded_by=user,
     )
     row.full_clean()
-    checked = None
     if scan_content is not None:
-        checked = uploads.check_upload(name=scan_name, content=scan_content, allowed=("pdf", "png", "jpeg", "ofd"))
+        checked = uploads.check_upload(name=scan_name, content=scan_content, allowed=uploads.SCAN_TYPES)
         row.scan_name = checked.name
         row.scan_type = checked.file_type
         row.scan_storage_name = uploads.store_private(folder=f"hand-issued/{company.pk}", upload=checked)

@@ -39,7 +39,17 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
-ACCEPT_ATTRIBUTE = ",".join(EXTENSIONS)
+# What a hand-issued invoice's photo or scan may be.
+SCAN_TYPES = ("pdf", "png", "jpeg", "ofd")
+
+
+def extensions_of(types: tuple[str, ...]) -> list[str]:
+    return [e for e, t in EXTENSIONS.items() if t in types]
+
+
+def accept_attribute(types: tuple[str, ...] = tuple(CONTENT_TYPES)) -> str:
+    """A file input's `accept` for these types, so the browser offers what the checks take."""
+    return ",".join(extensions_of(types))
 
 
 @dataclass(frozen=True)
@@ -117,7 +127,7 @@ def check_upload(*, name: str, content: bytes, allowed: tuple[str, ...] = tuple(
     dot = name.rfind(".")
     claimed = EXTENSIONS.get(name[dot:].lower()) if dot > 0 else None
     if claimed is None or claimed not in allowed:
-        accepted = ", ".join(e for e, t in EXTENSIONS.items() if t in allowed)
+        accepted = ", ".join(extensions_of(allowed))
         raise ValidationError(
             _("%(name)s: only these file types are accepted: %(accepted)s."),
             code="extension",

@@ -6,6 +6,8 @@ Small function views: parse input, call a service, render or redirect. Every loo
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -34,7 +36,7 @@ from .forms import (
     ReissueRequestForm,
     TransitionForm,
 )
-from .models import DeferredFiling, HandIssuedInvoice, ReissueEvidence, ReissueRequest, ReviewState
+from .models import DeferredFiling, EvidenceKind, HandIssuedInvoice, ReissueEvidence, ReissueRequest, ReviewState
 
 
 def _error_text(exc: ValidationError | PermissionDenied) -> str:
@@ -98,7 +100,7 @@ def request_list(request):
     )
     filterset = ReissueRequestFilter(request.GET or None, queryset=queryset, request=request)
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    can_draft = Company.objects.for_user(request.user, roles=[Role.ACCOUNTANT]).exists()
+    can_draft = Company.objects.for_user(request.user, roles=services.DRAFTERS).exists()
     return render(
         request, "recovery/reissue/request_list.html", {"filter": filterset, "page": page, "can_draft": can_draft}
     )
@@ -136,7 +138,7 @@ def _save_request(request, form, formset, req: ReissueRequest | None) -> Reissue
                 user=request.user,
                 name=checked.name,
                 content=checked.content,
-                kind=data["evidence_kind"] or "other",
+                kind=data["evidence_kind"] or EvidenceKind.OTHER,
             )
         if request.POST.get("intent") == "submit":
             services.reissue_request_submit(request=req, user=request.user)
@@ -238,27 +240,18 @@ def request_detail(request, pk: int):
     return render(request, "recovery/reissue/request_detail.html", ctx)
 
 
-def _record_reissued(*, request, user, comment: str, post):
-    numbers = {int(k[4:]): v for k, v in post.items() if k.startswith("new_") and k[4:].isdigit()}
-    return services.reissue_request_record_reissued(request=request, user=user, new_numbers=numbers, comment=comment)
-
-
-TRANSITIONS = {**services.REISSUE_REQUEST_MOVES, "record-reissued": _record_reissued}
-
-
 @login_required
 @require_POST
 def request_transition(request, pk: int, action: str):
     req = get_object_or_404(ReissueRequest.objects.for_user(request.user), pk=pk)
-    extra = {"post": request.POST} if action == "record-reissued" else {}
+    if action == "record-reissued":
+        # The detail page posts each item's new number as new_<item id>.
+        numbers = {int(k[4:]): v for k, v in request.POST.items() if k.startswith("new_") and k[4:].isdigit()}
+        move = partial(services.reissue_request_record_reissued, new_numbers=numbers)
+    else:
+        move = services.REISSUE_REQUEST_MOVES[action]
     return _transition_page(
-        request,
-        req,
-        TRANSITIONS[action],
-        detail_url="reissue-request-detail",
-        refused_context={"req": req},
-        request=req,
-        **extra,
+        request, req, move, detail_url="reissue-request-detail", refused_context={"req": req}, request=req
     )
 
 
@@ -307,7 +300,7 @@ def deferred_list(request):
     queryset = DeferredFiling.objects.for_user(request.user).select_related("company", "incident", "created_by")
     filterset = DeferredFilingFilter(request.GET or None, queryset=queryset, request=request)
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    can_draft = Company.objects.for_user(request.user, roles=[Role.ACCOUNTANT]).exists()
+    can_draft = Company.objects.for_user(request.user, roles=services.DRAFTERS).exists()
     return render(
         request,
         "recovery/reissue/deferred_list.html",
@@ -435,7 +428,7 @@ def hand_issued_list(request):
             "page": page,
             "rows": rows,
             "overdue_days": settings.HAND_ISSUED_ENTRY_DAYS,
-            "can_record": Company.objects.for_user(request.user, roles=[Role.ACCOUNTANT]).exists(),
+            "can_record": Company.objects.for_user(request.user, roles=services.DRAFTERS).exists(),
         },
     )
 
