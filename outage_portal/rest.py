@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from rest_framework import exceptions, pagination
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -21,7 +22,8 @@ def exception_handler(exc, context):
     """Every API error has the shape {"error": {"code", "message", "fields"}}.
 
     Django's own ValidationError (raised by services' full_clean) becomes a 400 like DRF's, and a
-    service's PermissionDenied DRF's, so its code reads "permission_denied" beside its message.
+    service's PermissionDenied (and Django's Http404) DRF's, so its code reads "permission_denied"
+    (or "not_found") beside its message.
     """
     if isinstance(exc, DjangoValidationError):
         exc = DRFValidationError(
@@ -29,6 +31,8 @@ def exception_handler(exc, context):
         )
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args)
+    elif isinstance(exc, Http404):  # get_object_or_404 in a view or service: "not_found", like DRF's own
+        exc = exceptions.NotFound(*exc.args)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -23,6 +23,12 @@ def test_errors_share_one_shape(api_for, carol, beijing):
     assert "name" in error["fields"]
 
 
+def test_another_companys_object_is_not_found_in_the_error_shape(api_for, alice, xian):
+    response = api_for(alice).get(f"/api/companies/{xian.pk}/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
 def test_unauthenticated_api_calls_get_the_error_shape(client):
     response = client.get("/api/companies/")
     assert response.status_code in (401, 403)
