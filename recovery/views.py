@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from invoices.models import BatchState, ImportBatch, ImportKind
 from notices.selectors import dashboard_panels
 from outage_portal.models import Company
+from outage_portal.spreadsheets import escape_cell
 
 from . import selectors, services
 from .filters import DiscrepancyFilter
@@ -138,13 +139,6 @@ def gap_bulk(request):
     else:
         messages.success(request, _("%(n)s gaps updated.") % {"n": len(gaps)})
     return redirect("recovery-gap-list")
-
-
-def escape_cell(value) -> object:
-    """Neutralise spreadsheet formulas: text starting with = + - @ gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 EXPORT_HEADER = [

@@ -107,6 +107,12 @@ def test_xlsx_lists_the_invoices_with_totals(request_with_incident):
     assert sum(r[8] for r in rows[1:]) == 678
 
 
+def test_xlsx_keeps_a_formula_looking_name_as_text(request_with_incident):
+    request_with_incident.items.update(counterparty_name="=HYPERLINK(1)")
+    ws = load_workbook(io.BytesIO(pack.request_xlsx(request_with_incident))).active
+    assert {row[4] for row in list(ws.iter_rows(values_only=True))[1:]} == {"'=HYPERLINK(1)"}
+
+
 def test_print_view_shows_company_incident_timeline_and_totals(client_for, fiona, request_with_incident):
     html = client_for(fiona).get(reverse("reissue-request-print", args=[request_with_incident.pk])).content.decode()
     for expected in (

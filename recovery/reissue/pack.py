@@ -15,6 +15,7 @@ from django.core.files.storage import storages
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from outage_portal.spreadsheets import escape_cell
 from outage_portal.timefmt import local_text
 
 from . import uploads
@@ -271,8 +272,6 @@ def deferred_filing_pdf(application: DeferredFiling) -> bytes:
 
 def request_xlsx(request: ReissueRequest) -> bytes:
     from openpyxl import Workbook
-
-    from ..views import escape_cell
 
     wb = Workbook()
     ws = wb.active
