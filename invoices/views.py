@@ -7,7 +7,6 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -20,6 +19,7 @@ from invoices.models import ImportBatch, Invoice, TaxFetch, TaxRecord, TaxSource
 from invoices.sources import DEFAULT_FETCH_DAYS, SourceError, fetch
 from outage_portal.forms import form_add_service_errors
 from outage_portal.models import Company, Role
+from outage_portal.pages import filtered_page
 from outage_portal.roles import has_role
 
 
@@ -29,11 +29,8 @@ def invoice_list(request):
         Invoice.objects.for_user(request.user).select_related("company", "batch").order_by("-issue_date", "invoice_key")
     )
     filterset = InvoiceRecordFilter(request.GET or None, queryset=queryset, request=request)
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
-        request, "invoices/invoice_list.html", {"filter": filterset, "page": page, "query": query.urlencode()}
+        request, "invoices/invoice_list.html", {"filter": filterset, "page": filtered_page(request, filterset)}
     )
 
 

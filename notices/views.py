@@ -9,7 +9,6 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -37,6 +36,7 @@ from notices.parsing import parse_notice_text
 from notices.rendering import checklist_items
 from notices.status_filters import functions_include_any
 from outage_portal.forms import form_add_service_errors
+from outage_portal.pages import filtered_page
 from outage_portal.timefmt import local_text
 
 
@@ -123,23 +123,15 @@ def notice_admin_required(view):
     return wrapper
 
 
-def filtered_list_context(request, filterset) -> dict:
-    """A list page's context: the filter, its results 50 a page, and the query (less the page
-    number) the pager's links carry so the filters stay on."""
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return {"filter": filterset, "page": page, "query": query.urlencode()}
-
-
 @notice_admin_required
 def manage_notice_list(request):
     queryset = MaintenanceNotice.objects.select_related("system").order_by("-window_start", "-pk")
-    context = filtered_list_context(request, NoticeFilter(request.GET or None, queryset=queryset, request=request))
+    filterset = NoticeFilter(request.GET or None, queryset=queryset, request=request)
+    page = filtered_page(request, filterset)
     now = timezone.now()
-    for notice in context["page"]:
+    for notice in page:
         notice.clock_state = NoticeState(services.notice_state_at(notice, now)).label
-    return render(request, "notices/manage/notice_list.html", context)
+    return render(request, "notices/manage/notice_list.html", {"filter": filterset, "page": page})
 
 
 def _proposal_initial(post, *, window_index: int) -> tuple[dict, object]:
@@ -308,7 +300,9 @@ def manage_incident_list(request):
         Incident.objects.select_related("system").annotate(update_count=Count("updates")).order_by("-started_at", "-pk")
     )
     filterset = IncidentFilter(request.GET or None, queryset=queryset, request=request)
-    return render(request, "notices/manage/incident_list.html", filtered_list_context(request, filterset))
+    return render(
+        request, "notices/manage/incident_list.html", {"filter": filterset, "page": filtered_page(request, filterset)}
+    )
 
 
 def _suggested_incident_initial(request) -> dict:

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, Max, Sum
 from django.db.models.functions import TruncDate
 from django.http import HttpResponse
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_POST
 from invoices.models import BatchState, ImportBatch, ImportKind
 from notices.selectors import dashboard_panels
 from outage_portal.models import Company
+from outage_portal.pages import filtered_page
 from outage_portal.spreadsheets import escape_cell
 
 from . import selectors, services
@@ -114,10 +114,7 @@ def _filtered(request):
 @login_required
 def gap_list(request):
     filterset = _filtered(request)
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    return render(
-        request, "recovery/gap_list.html", {"filter": filterset, "page": page, "query": request.GET.urlencode()}
-    )
+    return render(request, "recovery/gap_list.html", {"filter": filterset, "page": filtered_page(request, filterset)})
 
 
 @login_required

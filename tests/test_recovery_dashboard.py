@@ -72,6 +72,16 @@ def test_dashboard_and_gap_list_queries_stay_constant_with_100000_gaps(
     assert response.status_code == 200 and response.content.decode().count('name="ids"') == 50
 
 
+def test_gap_list_pages_keep_the_filter_and_the_exports_take_it(client_for, alice, beijing):
+    _gaps(beijing, 120, kind=GapKind.ONLY_IN_BOOKS)
+    body = client_for(alice).get(reverse("recovery-gap-list"), {"kind": GapKind.ONLY_IN_BOOKS, "page": 2}).content
+    body = body.decode()
+    assert "2 / 3" in body
+    for page in (1, 3):  # the page number replaced, not repeated after the old one
+        assert f'href="?kind={GapKind.ONLY_IN_BOOKS}&amp;page={page}"' in body
+    assert f'{reverse("recovery-gap-export-csv")}?kind={GapKind.ONLY_IN_BOOKS}"' in body
+
+
 def test_gap_list_filters_and_hides_other_companies(client_for, alice, beijing, xian):
     _gaps(beijing, 6)
     _gaps(xian, 6)

@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from notices.models import Channel, Delivery, Subscription
-from notices.views import filtered_list_context, notice_admin_required
+from notices.views import notice_admin_required
 from outage_portal.forms import form_add_service_errors
+from outage_portal.pages import filtered_page
 
 from . import services
 from .filters import DeliveryFilter
@@ -210,7 +211,9 @@ def unsubscribe(request, token: str):
 def delivery_dashboard(request):
     qs = Delivery.objects.for_user(request.user).select_related("channel").order_by("-created_at", "-pk")
     filterset = DeliveryFilter(request.GET or None, queryset=qs, request=request)
-    return render(request, "notices/notify/deliveries.html", filtered_list_context(request, filterset))
+    return render(
+        request, "notices/notify/deliveries.html", {"filter": filterset, "page": filtered_page(request, filterset)}
+    )
 
 
 @login_required

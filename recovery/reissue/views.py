@@ -12,7 +12,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.http import HttpResponse
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from notices.models import FilingDeadline
 from outage_portal.forms import form_add_service_errors
 from outage_portal.models import Company, Role
+from outage_portal.pages import filtered_page
 from outage_portal.roles import roles_in
 from outage_portal.timefmt import local_text
 
@@ -99,7 +99,7 @@ def request_list(request):
         .order_by("-created_at", "-id")
     )
     filterset = ReissueRequestFilter(request.GET or None, queryset=queryset, request=request)
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    page = filtered_page(request, filterset)
     can_draft = Company.objects.for_user(request.user, roles=services.DRAFTERS).exists()
     return render(
         request, "recovery/reissue/request_list.html", {"filter": filterset, "page": page, "can_draft": can_draft}
@@ -299,7 +299,7 @@ def request_pack(request, pk: int, fmt: str):
 def deferred_list(request):
     queryset = DeferredFiling.objects.for_user(request.user).select_related("company", "incident", "created_by")
     filterset = DeferredFilingFilter(request.GET or None, queryset=queryset, request=request)
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    page = filtered_page(request, filterset)
     can_draft = Company.objects.for_user(request.user, roles=services.DRAFTERS).exists()
     return render(
         request,
@@ -417,7 +417,7 @@ def deferred_pdf(request, pk: int):
 def hand_issued_list(request):
     queryset = HandIssuedInvoice.objects.for_user(request.user).select_related("company", "incident", "recorded_by")
     filterset = HandIssuedFilter(request.GET or None, queryset=queryset, request=request)
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    page = filtered_page(request, filterset)
     today = timezone.localdate()
     rows = [(row, row.is_overdue(today)) for row in page]
     return render(
