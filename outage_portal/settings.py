@@ -301,6 +301,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "notices.notify.tasks.deliveries_sweep_task",
         "schedule": timedelta(minutes=1),
     },
+    # recovery (reissue): delete evidence and scans whose save was rolled back after they were stored.
+    "sweep-unreferenced-uploads": {
+        "task": "recovery.tasks.private_uploads_sweep_task",
+        "schedule": timedelta(days=1),
+    },
     # notices (status): roll the 90-day history bars into the new day (Asia/Shanghai midnight).
     "status-days-nightly": {
         "task": "notices.status_tasks.status_days_nightly",

@@ -13,6 +13,16 @@ def reconciliation_run_execute_task(run_id: int) -> str:
 
 
 @shared_task
+def private_uploads_sweep_task() -> int:
+    """Beat entry: delete stored evidence and scans no row refers to (see the service)."""
+    from django.utils import timezone
+
+    from .reissue.services import private_uploads_sweep
+
+    return private_uploads_sweep(now=timezone.now())
+
+
+@shared_task
 def reconcile_all_companies(direction: str | None = None) -> int:
     """Beat entry: queue one run per company and direction."""
     from invoices.models import Direction

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -283,3 +285,15 @@ def test_edit_page_lists_the_files_already_attached(client_for, beijing, alice, 
     services.reissue_evidence_add(request=req, user=alice, name="合同.pdf", content=PDF_BYTES)
     services.reissue_evidence_add(request=req, user=alice, name="订单.pdf", content=PDF_BYTES)
     assert "Already attached: 合同.pdf, 订单.pdf" in client_for(alice).get(url).content.decode()
+
+
+def test_sweep_deletes_only_files_whose_save_was_rolled_back_and_only_after_a_day(settings, beijing, alice, gaps):
+    req = draft(beijing, alice, gaps)
+    kept = services.reissue_evidence_add(request=req, user=alice, name="合同.pdf", content=PDF_BYTES)
+    with pytest.raises(RuntimeError), transaction.atomic():  # e.g. "save and submit" refused after storing
+        services.reissue_evidence_add(request=req, user=alice, name="照片.png", content=PNG_BYTES)
+        raise RuntimeError
+    assert len(stored_files(settings)) == 2 and ReissueEvidence.objects.get() == kept
+    assert services.private_uploads_sweep(now=timezone.now()) == 0  # may still be in an open transaction
+    assert services.private_uploads_sweep(now=timezone.now() + timedelta(days=2)) == 1
+    assert [os.path.basename(path) for path in stored_files(settings)] == [os.path.basename(kept.storage_name)]

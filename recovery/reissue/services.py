@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -408,8 +409,6 @@ def reissue_evidence_add(
         evidence.full_clean()
         evidence.save()
     except Exception:
-        from django.core.files.storage import storages
-
         storages["private"].delete(storage_name)
         raise
     return evidence
@@ -417,8 +416,6 @@ def reissue_evidence_add(
 
 @transaction.atomic
 def reissue_evidence_remove(*, evidence: ReissueEvidence, user) -> None:
-    from django.core.files.storage import storages
-
     _require_drafter(user, evidence.request.company_id)
     if not evidence.request.is_editable:
         raise InvalidTransition(_("Evidence of a submitted request stays as it was submitted."), code="not_editable")
@@ -736,3 +733,29 @@ def hand_issued_invoices_mark_entered(*, company_id: int, now) -> None:
         HandIssuedInvoice.objects.filter(company_id=company_id, **{f"{field}__isnull": True}).filter(
             Exists(found)
         ).update(**{field: now})
+
+
+# Where evidence and scans are stored (store_private's folders), and how old an unreferenced file must
+# be before the sweep takes it: younger ones may belong to a save whose transaction is still open.
+UPLOAD_FOLDERS = ("reissue", "hand-issued")
+UNREFERENCED_UPLOAD_GRACE = timedelta(days=1)
+
+
+def private_uploads_sweep(*, now: datetime) -> int:
+    """Delete stored evidence and scans that no row refers to; return how many.
+
+    A file is stored before its row is saved, and the database rolls back what the storage keeps:
+    "save and submit" refused after its evidence was stored, a hand-issued invoice whose row was
+    refused, a worker killed in between. Nobody can reach such a file; this keeps them from piling up.
+    """
+    referenced = set(ReissueEvidence.objects.values_list("storage_name", flat=True))
+    referenced.update(
+        HandIssuedInvoice.objects.exclude(scan_storage_name="").values_list("scan_storage_name", flat=True)
+    )
+    deleted = 0
+    for folder in UPLOAD_FOLDERS:
+        for name, written in list(uploads.stored_files(folder)):
+            if name not in referenced and written < now - UNREFERENCED_UPLOAD_GRACE:
+                storages["private"].delete(name)
+                deleted += 1
+    return deleted

@@ -12,7 +12,9 @@ import re
 import unicodedata
 import uuid
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -147,6 +149,19 @@ def store_private(*, folder: str, upload: CheckedUpload) -> str:
     """Save into private storage under a generated name (never the user's) and return that name."""
     ext = next(e for e, t in EXTENSIONS.items() if t == upload.file_type)
     return storages["private"].save(f"{folder}/{uuid.uuid4().hex}{ext}", ContentFile(upload.content))
+
+
+def stored_files(folder: str) -> Iterator[tuple[str, datetime]]:
+    """Every file stored under `folder` in private storage, at any depth, with when it was written."""
+    storage = storages["private"]
+    if not storage.exists(folder):
+        return
+    folders, files = storage.listdir(folder)
+    for name in files:
+        path = f"{folder}/{name}"
+        yield path, storage.get_modified_time(path)
+    for sub in folders:
+        yield from stored_files(f"{folder}/{sub}")
 
 
 def safe_archive_name(name: str) -> str:
