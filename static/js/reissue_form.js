@@ -57,9 +57,13 @@
 
   function checkFiles(input) {
     var limit = parseInt(form.dataset.maxBytes || "0", 10);
+    // The server renders the input's `accept` from the types its checks take: one list, kept there.
+    var accepted = (input.getAttribute("accept") || "").toLowerCase().split(",").filter(Boolean);
     for (var i = 0; i < input.files.length; i++) {
       var f = input.files[i];
-      if (!/\.(pdf|png|jpe?g|ofd|xlsx|docx)$/i.test(f.name)) return f.name + ": " + msg.type;
+      var dot = f.name.lastIndexOf(".");
+      var extension = dot >= 0 ? f.name.slice(dot).toLowerCase() : "";
+      if (accepted.length && accepted.indexOf(extension) < 0) return f.name + ": " + msg.type;
       if (limit && f.size > limit) return f.name + ": " + msg.size;
     }
     return "";
