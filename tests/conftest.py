@@ -58,6 +58,29 @@ def xian(db):
     return services.company_create(name="西安秦川贸易有限公司", credit_code=XIAN_CODE, region="西安")
 
 
+@pytest.fixture
+def published(monkeypatch):
+    """The events published (alerts, notices), kept here instead of reaching subscribers."""
+    calls = []
+    monkeypatch.setattr("notices.events.event_publish", calls.append)
+    return calls
+
+
+SIMULATOR_TOKEN = "test-simulator-token"
+
+
+@pytest.fixture
+def sim(settings):
+    """A real tax-system simulator on an ephemeral port of 127.0.0.1, stopped after the test."""
+    from invoices.sources import simulator
+
+    settings.TAX_SOURCE_RETRY_BACKOFF_MS = 1
+    settings.TAX_SOURCE_MAX_RETRY_AFTER_SECONDS = 0  # the outage fault's Retry-After would hold each retry
+    server = simulator.serve_in_thread(token=SIMULATOR_TOKEN)
+    yield server
+    server.stop()
+
+
 def _member(username, company, role, **extra):
     user = services.user_create(username=username, password=PASSWORD, email=f"{username}@example.com", **extra)
     if company is not None:

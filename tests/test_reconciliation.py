@@ -58,13 +58,6 @@ def run(company, **kw):
     return services.reconciliation_run_execute(run_id=r.pk)
 
 
-@pytest.fixture
-def published(monkeypatch):
-    calls = []
-    monkeypatch.setattr("notices.events.event_publish", calls.append)
-    return calls
-
-
 def kinds(company):
     return sorted(Discrepancy.objects.filter(company=company).values_list("kind", "invoice_key"))
 

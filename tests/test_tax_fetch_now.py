@@ -30,23 +30,6 @@ from recovery.models import Discrepancy, ReconciliationRun, RunState
 from tests.test_tax_sources import TOKEN, configure, set_faults
 
 
-@pytest.fixture
-def sim(settings):
-    """A real simulator on an ephemeral port of 127.0.0.1, stopped after the test."""
-    settings.TAX_SOURCE_RETRY_BACKOFF_MS = 1
-    settings.TAX_SOURCE_MAX_RETRY_AFTER_SECONDS = 0
-    server = simulator.serve_in_thread(token=TOKEN)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def published(monkeypatch):
-    calls = []
-    monkeypatch.setattr("notices.events.event_publish", calls.append)
-    return calls
-
-
 def both_period():
     return sources.default_period()
 

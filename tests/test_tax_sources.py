@@ -24,25 +24,9 @@ from invoices.sources.fetch import tax_records_fetch, tax_source_save
 from outage_portal.demo import beijing_outage_window
 from recovery import services as recovery
 from recovery.models import Discrepancy, GapKind, GapStatus, RunState
+from tests.conftest import SIMULATOR_TOKEN
 
-TOKEN = "test-simulator-token"
-
-
-@pytest.fixture
-def sim(settings):
-    """A real simulator on an ephemeral port of 127.0.0.1, stopped after the test."""
-    settings.TAX_SOURCE_RETRY_BACKOFF_MS = 1
-    settings.TAX_SOURCE_MAX_RETRY_AFTER_SECONDS = 0  # the outage fault's Retry-After would hold each retry
-    server = simulator.serve_in_thread(token=TOKEN)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def published(monkeypatch):
-    calls = []
-    monkeypatch.setattr("notices.events.event_publish", calls.append)
-    return calls
+TOKEN = SIMULATOR_TOKEN  # the credential the `sim` fixture (conftest) accepts
 
 
 def configure(company, server, **options) -> TaxSource:
