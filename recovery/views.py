@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, Max, Sum
 from django.db.models.functions import TruncDate
 from django.http import HttpResponse
@@ -122,15 +123,20 @@ def gap_list(request):
 def gap_bulk(request):
     ids = [int(x) for x in request.POST.getlist("ids") if x.isdigit()]
     gaps = list(Discrepancy.objects.for_user(request.user).filter(pk__in=ids))
-    action = request.POST.get("action")
+    user, reason = request.user, request.POST.get("reason", "")
+    actions = {
+        "acknowledge": lambda gap: services.discrepancy_acknowledge(discrepancy=gap, user=user),
+        "dismiss": lambda gap: services.discrepancy_dismiss(discrepancy=gap, reason=reason, user=user),
+        "assign_me": lambda gap: services.discrepancy_assign(discrepancy=gap, assignee=user, user=user),
+    }
+    apply = actions.get(request.POST.get("action", ""))
+    if apply is None:
+        messages.error(request, _("Choose what to do with the selected gaps."))
+        return redirect("recovery-gap-list")
     try:
-        for gap in gaps:
-            if action == "acknowledge":
-                services.discrepancy_acknowledge(discrepancy=gap, user=request.user)
-            elif action == "dismiss":
-                services.discrepancy_dismiss(discrepancy=gap, reason=request.POST.get("reason", ""), user=request.user)
-            elif action == "assign_me":
-                services.discrepancy_assign(discrepancy=gap, assignee=request.user, user=request.user)
+        with transaction.atomic():  # one refused gap leaves every selected gap as it was
+            for gap in gaps:
+                apply(gap)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

@@ -105,6 +105,14 @@ def test_bulk_dismiss_without_reason_changes_nothing(client_for, alice, beijing)
     assert not Discrepancy.objects.filter(status=GapStatus.DISMISSED).exists()
 
 
+def test_bulk_without_an_action_says_so_and_changes_nothing(client_for, alice, beijing):
+    _gaps(beijing, 2)
+    ids = list(Discrepancy.objects.values_list("pk", flat=True))
+    response = client_for(alice).post(reverse("recovery-gap-bulk"), {"action": "", "ids": ids}, follow=True)
+    assert "选择要对所选差异执行的操作" in response.content.decode()
+    assert Discrepancy.objects.filter(status=GapStatus.OPEN).count() == 2
+
+
 def test_exports_escape_formula_cells(client_for, alice, beijing):
     _gaps(beijing, 1, invoice_key="=HYPERLINK(1)")
     client = client_for(alice)
