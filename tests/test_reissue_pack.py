@@ -89,6 +89,29 @@ def test_pdf_embeds_the_cjk_truetype_font_when_installed(request_with_incident):
     assert embedded, "no embedded TrueType font"
 
 
+def test_a_latin_font_is_never_taken_for_the_chinese_one(monkeypatch, tmp_path):
+    """fontconfig names its nearest font when none has Chinese glyphs (DejaVu on a bare Debian): the
+    pack would then print every Chinese character as an empty box, with nothing in its text layer."""
+    latin = tmp_path / "DejaVuSans.ttf"
+    latin.write_bytes(b"not Chinese")
+    chinese = tmp_path / "wqy-microhei.ttc"
+    chinese.write_bytes(b"Chinese")
+
+    def font_tools(with_chinese: bool):
+        def run(argv, **kwargs):
+            listed = f"{chinese}:\n" if with_chinese and argv[0] == "fc-list" else ""
+            answer = str(latin) if argv[0] == "fc-match" else listed
+            return subprocess.CompletedProcess(argv, 0, stdout=answer, stderr="")
+
+        return run
+
+    monkeypatch.setattr(pack, "KNOWN_CJK_FONTS", [])
+    monkeypatch.setattr(pack.subprocess, "run", font_tools(with_chinese=False))
+    assert pack._find_cjk_font_file() is None
+    monkeypatch.setattr(pack.subprocess, "run", font_tools(with_chinese=True))
+    assert pack._find_cjk_font_file() == str(chinese)
+
+
 def test_font_falls_back_to_the_builtin_cid_font_with_a_warning(monkeypatch, caplog, request_with_incident):
     monkeypatch.setattr(pack, "_find_cjk_font_file", lambda: None)
     pack.cjk_font.cache_clear()

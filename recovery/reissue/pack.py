@@ -33,18 +33,22 @@ FALLBACK_CID_FONT = "STSong-Light"
 
 
 def _find_cjk_font_file() -> str | None:
+    # fc-list, not fc-match: fc-match always names its nearest font, a Latin one where no font has
+    # Chinese glyphs, and the pack would print empty boxes; fc-list lists only fonts covering Chinese.
     try:
-        found = subprocess.run(
-            ["fc-match", "-f", "%{file}", "WenQuanYi Micro Hei:lang=zh-cn"],
+        listed = subprocess.run(
+            ["fc-list", ":lang=zh-cn", "file"],
             capture_output=True,
             text=True,
             timeout=5,
             check=False,
-        ).stdout.strip()
+        ).stdout.splitlines()
     except (OSError, subprocess.SubprocessError):
-        found = ""
-    candidates = [found] if found.lower().endswith((".ttc", ".ttf")) else []
-    for path in candidates + KNOWN_CJK_FONTS:
+        listed = []
+    candidates = sorted(
+        line.strip().rstrip(":") for line in listed if line.strip().lower().endswith((".ttc:", ".ttf:"))
+    )
+    for path in KNOWN_CJK_FONTS + candidates:
         if path and Path(path).is_file():
             return path
     return None
