@@ -99,7 +99,7 @@ def test_a_latin_font_is_never_taken_for_the_chinese_one(monkeypatch, tmp_path):
 
     def font_tools(with_chinese: bool):
         def run(argv, **kwargs):
-            listed = f"{chinese}:\n" if with_chinese and argv[0] == "fc-list" else ""
+            listed = f"{chinese}\n" if with_chinese and argv[0] == "fc-list" else ""
             answer = str(latin) if argv[0] == "fc-match" else listed
             return subprocess.CompletedProcess(argv, 0, stdout=answer, stderr="")
 

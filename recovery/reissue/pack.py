@@ -37,7 +37,7 @@ def _find_cjk_font_file() -> str | None:
     # Chinese glyphs, and the pack would print empty boxes; fc-list lists only fonts covering Chinese.
     try:
         listed = subprocess.run(
-            ["fc-list", ":lang=zh-cn", "file"],
+            ["fc-list", "-f", "%{file}\n", ":lang=zh-cn"],
             capture_output=True,
             text=True,
             timeout=5,
@@ -45,9 +45,7 @@ def _find_cjk_font_file() -> str | None:
         ).stdout.splitlines()
     except (OSError, subprocess.SubprocessError):
         listed = []
-    candidates = sorted(
-        line.strip().rstrip(":") for line in listed if line.strip().lower().endswith((".ttc:", ".ttf:"))
-    )
+    candidates = sorted(line.strip() for line in listed if line.strip().lower().endswith((".ttc", ".ttf")))
     for path in KNOWN_CJK_FONTS + candidates:
         if path and Path(path).is_file():
             return path
