@@ -108,21 +108,6 @@ def _check_state(subject, *, allowed_from: tuple, to_state: str) -> None:
         )
 
 
-def _move(subject, *, user, allowed_from: tuple, to_state: str, comment: str = "", **fields):
-    locked = _lock(subject)
-    _check_state(locked, allowed_from=allowed_from, to_state=to_state)
-    from_state = locked.state
-    locked.state = to_state
-    for name, value in fields.items():
-        setattr(locked, name, value)
-    locked.full_clean()
-    locked.save()
-    _log(locked, from_state=from_state, to_state=to_state, user=user, comment=comment)
-    for name in ("state", *fields):
-        setattr(subject, name, getattr(locked, name))
-    return subject
-
-
 def _prepared_by(subject, user) -> bool:
     """Whether `user` drafted or submitted this request (and so may not review it)."""
     return (
@@ -161,21 +146,44 @@ def _require_step_role(step: Step, subject, user) -> None:
         _require_drafter(user, subject.company_id)
 
 
-def _take(step: Step, subject, *, user, comment: str = "", precondition=None, **fields):
-    """Move `subject` along `step`: who may, self-review refused, a return explained, the state checked
-    under a lock, the timestamp stamped and the transition logged. `precondition` runs after the role
-    check (e.g. "has invoices"); `fields` are stored with the move."""
-    comment = (comment or "").strip()
-    if step.to_state == ReviewState.RETURNED and not comment:
-        raise ValidationError({"comment": _("Say what needs fixing when returning a request.")})
+def _open_step(step: Step, subject, *, user):
+    """The checks before moving `subject` along `step`: who may (self-review refused), then the state,
+    under a lock held to the end of the transaction. Returns the locked row."""
     _require_step_role(step, subject, user)
-    if precondition is not None:
-        precondition()
+    locked = _lock(subject)
+    _check_state(locked, allowed_from=step.allowed_from, to_state=step.to_state)
+    return locked
+
+
+def _finish_step(step: Step, subject, locked, *, user, comment: str = "", **fields):
+    """Move the row `_open_step` locked: the timestamp stamped, `fields` stored, the transition logged;
+    `subject` (the caller's copy) follows."""
+    comment = (comment or "").strip()
     if step.to_state == ReviewState.APPROVED:
         fields["approved_by"] = user
     if step.stamp:
         fields[step.stamp] = timezone.now()
-    return _move(subject, user=user, allowed_from=step.allowed_from, to_state=step.to_state, comment=comment, **fields)
+    from_state = locked.state
+    locked.state = step.to_state
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    locked.save()
+    _log(locked, from_state=from_state, to_state=step.to_state, user=user, comment=comment)
+    for name in ("state", *fields):
+        setattr(subject, name, getattr(locked, name))
+    return subject
+
+
+def _take(step: Step, subject, *, user, comment: str = "", precondition=None, **fields):
+    """Move `subject` along `step`: a return explained, the checks of `_open_step`, then `precondition`
+    (e.g. "has invoices"), then the move. `fields` are stored with it."""
+    if step.to_state == ReviewState.RETURNED and not (comment or "").strip():
+        raise ValidationError({"comment": _("Say what needs fixing when returning a request.")})
+    locked = _open_step(step, subject, user=user)
+    if precondition is not None:
+        precondition()
+    return _finish_step(step, subject, locked, user=user, comment=comment, **fields)
 
 
 def _save_draft(subject, *, user):
@@ -455,9 +463,8 @@ def reissue_request_record_reissued(
 ) -> ReissueRequest:
     """Record the new invoice number for every invoice of an approved request (item id → number:
     the 20-digit 数电 number, or invoice code followed by the 8-digit number)."""
-    _require_step_role(RECORD_REISSUED, request, user)
     # The state first, so a request in the wrong state is not answered with number errors.
-    _check_state(_lock(request), allowed_from=RECORD_REISSUED.allowed_from, to_state=RECORD_REISSUED.to_state)
+    locked = _open_step(RECORD_REISSUED, request, user=user)
     items = list(request.items.all())
     errors: dict[str, list[str]] = {}
     keys: dict[int, str] = {}
@@ -487,9 +494,10 @@ def reissue_request_record_reissued(
         errors.setdefault("new_numbers", []).append(_("Each new invoice number may be used once."))
     if errors:
         raise ValidationError(errors)
-    _take(
+    _finish_step(
         RECORD_REISSUED,
         request,
+        locked,
         user=user,
         comment=(comment or "").strip() or "; ".join(f"{i.invoice_key} → {keys[i.pk]}" for i in items),
     )
