@@ -130,6 +130,12 @@ def draft(company, user, gap_list, **kw):
     return services.reissue_request_create(company=company, user=user, gaps=gap_list, **kw)
 
 
+def application(company, user, **kw):
+    """A deferred-filing application in draft: October's VAT, due 15 November, unless `kw` says otherwise."""
+    values = {"period": date(2026, 10, 1), "tax_type": "增值税", "deadline": date(2026, 11, 15), "reason": "故障"}
+    return services.deferred_filing_create(company=company, user=user, **{**values, **kw})
+
+
 def submitted(company, user, gap_list, **kw):
     req = draft(company, user, gap_list, **kw)
     return services.reissue_request_submit(request=req, user=user)

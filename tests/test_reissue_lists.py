@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from recovery.reissue import services
 from tests.reissue_fixtures import *  # noqa: F403 - fixtures: gaps
-from tests.reissue_fixtures import DAY
+from tests.reissue_fixtures import DAY, application
 
 
 def _fill(beijing, alice, n=5):
@@ -24,14 +24,7 @@ def _fill(beijing, alice, n=5):
             amount=Decimal("10.00"),
             tax=Decimal("1.30"),
         )
-        services.deferred_filing_create(
-            company=beijing,
-            user=alice,
-            period=date(2026, 10, 1),
-            tax_type=f"税种{i}",
-            deadline=date(2026, 11, 15),
-            reason="故障",
-        )
+        application(beijing, alice, tax_type=f"税种{i}")
 
 
 def test_hand_issued_and_deferred_lists_query_counts(

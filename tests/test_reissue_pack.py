@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from notices.models import Incident, IncidentUpdate, TaxSystem
 from recovery.reissue import pack, services
 from tests.reissue_fixtures import *  # noqa: F403 - fixtures: gaps
-from tests.reissue_fixtures import PDF_BYTES, draft
+from tests.reissue_fixtures import PDF_BYTES, application, draft
 
 
 @pytest.fixture
@@ -152,15 +152,14 @@ def test_print_view_shows_company_incident_timeline_and_totals(client_for, fiona
 def test_deferred_filing_pdf_has_the_incident_timeline(client_for, beijing, alice, incident):
     from datetime import date
 
-    application = services.deferred_filing_create(
-        company=beijing,
-        user=alice,
+    filing = application(
+        beijing,
+        alice,
         period=date(2026, 11, 1),
-        tax_type="增值税",
         deadline=date(2026, 12, 15),
         reason="税务系统故障，无法按期申报",
         incident=incident,
     )
-    response = client_for(alice).get(reverse("deferred-filing-pdf", args=[application.pk]))
+    response = client_for(alice).get(reverse("deferred-filing-pdf", args=[filing.pk]))
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
     assert "税务系统故障" in text and "已定位为数据同步故障" in text

@@ -8,7 +8,7 @@ from django.urls import reverse
 from recovery.reissue import services
 from recovery.reissue.models import ReissueRequest, ReviewState
 from tests.reissue_fixtures import *  # noqa: F403 - fixtures: dave, erin, gaps, xavier
-from tests.reissue_fixtures import approved, draft, reissued, submitted
+from tests.reissue_fixtures import application, approved, draft, reissued, submitted
 
 
 def page_post(client, req, action, **data):
@@ -248,20 +248,11 @@ def test_list_pages_and_api_keep_query_counts_flat(
 
 
 def test_api_refuses_to_move_a_draft_to_another_company(api_for, beijing, xian, alice, gaps):
-    from datetime import date
-
     req = draft(beijing, alice, gaps)
-    application = services.deferred_filing_create(
-        company=beijing,
-        user=alice,
-        period=date(2026, 10, 1),
-        tax_type="增值税",
-        deadline=date(2026, 11, 15),
-        reason="故障",
-    )
+    filing = application(beijing, alice)
     for url, subject in (
         (f"/api/reissue-requests/{req.pk}/", req),
-        (f"/api/deferred-filings/{application.pk}/", application),
+        (f"/api/deferred-filings/{filing.pk}/", filing),
     ):
         response = api_for(alice).patch(url, {"company": xian.pk}, format="json")
         assert response.status_code == 400
