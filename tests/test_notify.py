@@ -17,6 +17,7 @@ from django.utils import timezone
 from notices.events import Event, EventKind, event_publish
 from notices.models import Delivery, DeliveryState
 from notices.notify import services
+from outage_portal.timefmt import local_text
 from tests import notify_fixtures
 
 seeded_tax_systems = notify_fixtures.seeded_tax_systems  # autouse: the catalogue is present
@@ -70,7 +71,8 @@ def test_email_reaches_smtp_server_with_chinese_subject_both_parts_and_unsubscri
     smtp_server, fiona, django_capture_on_commit_callbacks
 ):
     subscription = subscribe(fiona, regions=["北京"])
-    publish(django_capture_on_commit_callbacks, notice_event())
+    event = notice_event()
+    publish(django_capture_on_commit_callbacks, event)
     assert len(smtp_server.messages) == 1
     message = smtp_server.messages[0]
     assert TITLE in message["Subject"]  # decoded from RFC 2047
@@ -84,7 +86,9 @@ def test_email_reaches_smtp_server_with_chinese_subject_both_parts_and_unsubscri
     html = message.get_body(preferencelist=("html",)).get_content()
     assert "请提前完成开票并备份数据" in text and "请提前完成开票并备份数据" in html
     assert "http://portal.test/notices/1/" in text and unsubscribe in html
-    assert "UTC+8" in text
+    # Shown in Beijing time with its zone, as every moment the portal writes.
+    window = f"{local_text(event.window_start)} – {local_text(event.window_end)}"
+    assert window.endswith(" CST") and window in text
     assert delivery.state == DeliveryState.DELIVERED and delivery.subscription == subscription
 
 

@@ -119,7 +119,7 @@ def test_reminder_text_names_the_start_time_in_china_time(notice, fiona, django_
     services.subscription_create(owner=fiona, kinds=["window_starting_soon"])
     remind(START - timedelta(minutes=30), django_capture_on_commit_callbacks)
     payload = Delivery.objects.get().payload
-    assert "2026-10-15 22:00" in payload["body"]
+    assert "2026-10-15 22:00 CST" in payload["body"]
     assert payload["window_start"] == "2026-10-15T14:00:00+00:00"
     assert payload["extra"]["lead_minutes"] == 60
 

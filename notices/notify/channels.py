@@ -20,12 +20,13 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from notices.grid import function_labels
 from notices.models import ChannelKind, Delivery
 from notices.notify.tokens import unsubscribe_token
+from outage_portal.timefmt import local_text
 
 SIGNATURE_HEADER = "X-Portal-Signature"
 TIMESTAMP_HEADER = "X-Portal-Timestamp"
@@ -60,11 +61,8 @@ def dingtalk_signed_url(url: str, secret: str, *, timestamp_ms: int | None = Non
 
 
 def _when(value: str | None) -> str:
-    """An ISO time from the payload shown in Asia/Shanghai with the zone visible."""
-    if not value:
-        return ""
-    local = timezone.localtime(datetime.fromisoformat(value))
-    return local.strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
+    """An ISO time from the payload, as every other text the portal writes shows a moment."""
+    return local_text(datetime.fromisoformat(value)) if value else ""
 
 
 def _lines(payload: dict) -> list[str]:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from notices.events import Event, EventKind
 from notices.models import MaintenanceNotice, NoticeState, Subscription
+from outage_portal.timefmt import local_text
 
 from .services import candidate_subscriptions, event_fanout, subscription_matches
 
@@ -35,12 +36,11 @@ def _lead_label(minutes: int) -> str:
 
 
 def reminder_event(notice: MaintenanceNotice, lead_minutes: int) -> Event:
-    start_local = timezone.localtime(notice.window_start)
     with translation.override(settings.LANGUAGE_CODE):
         title = _("Starts in %(lead)s: %(title)s") % {"lead": _lead_label(lead_minutes), "title": notice.title}
-        body = _("%(system)s maintenance starts at %(start)s (UTC+8).") % {
+        body = _("%(system)s maintenance starts at %(start)s.") % {
             "system": notice.system,
-            "start": start_local.strftime("%Y-%m-%d %H:%M"),
+            "start": local_text(notice.window_start),
         }
     return Event(
         kind=EventKind.WINDOW_STARTING_SOON,
