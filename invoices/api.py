@@ -241,7 +241,7 @@ class TaxSourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     def _fetch_status(self, request, company: Company, started: list[int]) -> dict:
         source = TaxSource.for_company(company)
-        fetches = TaxFetch.latest_of(company)
+        fetches = TaxFetch.objects.filter(company=company).latest_per_direction()
         return TaxFetchStatusSerializer(
             {
                 "company": company.pk,

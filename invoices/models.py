@@ -357,6 +357,19 @@ class TaxFetchState(models.TextChoices):
 ACTIVE_FETCH_STATES = (TaxFetchState.QUEUED, TaxFetchState.RUNNING)
 
 
+class TaxFetchQuerySet(CompanyScopedQuerySet):
+    def latest_per_direction(self) -> list[TaxFetch]:
+        """The newest of these fetches in each direction: one small indexed query per direction,
+        however long the history."""
+        newest_first = self.select_related("created_by").order_by("-created_at", "-pk")
+        found = []
+        for direction in Direction.values:
+            latest = newest_first.filter(direction=direction).first()
+            if latest is not None:
+                found.append(latest)
+        return found
+
+
 class TaxFetch(models.Model):
     """One "fetch now" of a company's records in one direction, queued for the worker.
 
@@ -382,7 +395,7 @@ class TaxFetch(models.Model):
     rows_unchanged = models.PositiveIntegerField(default=0)
     failure_reason = models.TextField(_("failure reason"), blank=True)
 
-    objects = CompanyScopedQuerySet.as_manager()
+    objects = TaxFetchQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("tax-system fetch")
@@ -413,18 +426,3 @@ class TaxFetch(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_FETCH_STATES
-
-    @classmethod
-    def latest_of(cls, company) -> list[TaxFetch]:
-        """The newest fetch of each direction: one small indexed query per direction, whatever the history."""
-        found = []
-        for direction in Direction.values:
-            latest = (
-                cls.objects.filter(company=company, direction=direction)
-                .select_related("created_by")
-                .order_by("-created_at", "-pk")
-                .first()
-            )
-            if latest is not None:
-                found.append(latest)
-        return found

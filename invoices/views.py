@@ -180,7 +180,7 @@ def tax_source_edit(request, company_pk: int):
 
 
 def _fetch_status(request, company: Company) -> dict:
-    fetches = TaxFetch.latest_of(company)
+    fetches = TaxFetch.objects.filter(company=company).latest_per_direction()
     return {
         "fetches": fetches,
         "fetch_running": any(f.is_active for f in fetches),
