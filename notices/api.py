@@ -110,14 +110,6 @@ class NoticeSerializer(serializers.ModelSerializer):
         """By the clock: never stale even between two beat ticks."""
         return services.notice_state_at(notice, timezone.now())
 
-    def validate(self, data):
-        instance = self.instance
-        start = data.get("window_start", instance.window_start if instance else None)
-        end = data.get("window_end", instance.window_end if instance else None)
-        if start and end and end <= start:
-            raise serializers.ValidationError({"window_end": "The window must end after it starts."})
-        return data
-
 
 class NoticeDetailSerializer(NoticeSerializer):
     warnings = serializers.SerializerMethodField()

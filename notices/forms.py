@@ -7,7 +7,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from notices.grid import Function
-from notices.models import FilingDeadline, IncidentState, Severity, TaxSystem, TextTemplate, TextTemplateKind
+from notices.models import (
+    WINDOW_ORDER_MESSAGE,
+    FilingDeadline,
+    IncidentState,
+    Severity,
+    TaxSystem,
+    TextTemplate,
+    TextTemplateKind,
+)
 from notices.parsing import parse_admin_datetime
 
 DATETIME_HELP = _("Beijing time, e.g. 2026-10-12 24:00 (24:00 is the end of that day).")
@@ -128,7 +136,8 @@ class NoticeForm(StyledMixin, forms.Form):
         data = super().clean()
         start, end = data.get("window_start"), data.get("window_end")
         if start and end and end <= start:
-            self.add_error("window_end", _("The window must end after it starts."))
+            # Also the model's rule (its clean): said here too, before the page weighs the window's warnings.
+            self.add_error("window_end", WINDOW_ORDER_MESSAGE)
         return data
 
     def service_kwargs(self) -> dict:

@@ -91,6 +91,10 @@ def test_api_refuses_reversed_windows_and_unknown_functions_with_clear_errors(ap
     reversed_window = api.post("/api/notices/", notice_body(window_end="2030-10-09 00:00"), format="json")
     assert reversed_window.status_code == 400
     assert "end after it starts" in reversed_window.json()["error"]["fields"]["window_end"][0]
+    in_chinese = api.post(
+        "/api/notices/", notice_body(window_end="2030-10-09 00:00"), format="json", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert in_chinese.json()["error"]["fields"]["window_end"] == ["结束时间必须晚于开始时间。"]
     unknown = api.post("/api/notices/", notice_body(functions=["teleport"]), format="json")
     assert unknown.status_code == 400 and "teleport" in unknown.json()["error"]["message"]
     empty = api.post("/api/notices/", notice_body(functions=[]), format="json")
