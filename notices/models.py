@@ -65,6 +65,11 @@ class TaxSystem(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("system-detail", args=[self.slug])
 
+    @property
+    def spoken_name(self) -> str:
+        """As a bureau's notice writes it, region and system run together: 西安增值税发票管理系统."""
+        return f"{self.region}{self.name}"
+
 
 class NoticeState(models.TextChoices):
     SCHEDULED = "scheduled", _("Scheduled")

@@ -159,7 +159,7 @@ def notice_publish(
             f"notice:{notice.pk}:rev:1",
             _site_text(
                 gettext_noop("Maintenance notice: %(system)s down from %(start)s"),
-                system=f"{system.region}{system.name}",
+                system=system.spoken_name,
                 start=local_text(window_start),
             ),
         )
@@ -221,7 +221,7 @@ def notice_revise(*, notice: MaintenanceNotice, user=None, reason: str = "", **c
     title = (
         _site_text(
             gettext_noop("Window moved: %(system)s from %(old_start)s – %(old_end)s to %(new_start)s – %(new_end)s"),
-            system=f"{notice.system.region}{notice.system.name}",
+            system=notice.system.spoken_name,
             old_start=local_text(old["window_start"]),
             old_end=local_text(old["window_end"]),
             new_start=local_text(notice.window_start),
@@ -270,7 +270,7 @@ def notice_cancel(*, notice: MaintenanceNotice, user=None, reason: str) -> Maint
             f"notice:{notice.pk}:cancelled",
             _site_text(
                 gettext_noop("Maintenance cancelled: %(system)s, the downtime from %(start)s will not happen"),
-                system=f"{notice.system.region}{notice.system.name}",
+                system=notice.system.spoken_name,
                 start=local_text(notice.window_start),
             ),
             _site_text(
@@ -321,7 +321,7 @@ def notice_extend(
         f"notice:{notice.pk}:rev:{notice.revision}",
         _site_text(
             gettext_noop("Maintenance extended: %(system)s expected back at %(new_end)s instead of %(old_end)s"),
-            system=f"{notice.system.region}{notice.system.name}",
+            system=notice.system.spoken_name,
             old_end=local_text(old_end),
             new_end=local_text(new_end),
         ),
@@ -362,7 +362,7 @@ def notice_states_advance(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def _window_event(notice: MaintenanceNotice, kind: EventKind) -> Event:
-    system = f"{notice.system.region}{notice.system.name}"
+    system = notice.system.spoken_name
     if kind == EventKind.WINDOW_STARTED:
         key = f"notice:{notice.pk}:started:{int(notice.window_start.timestamp())}"
         title = _site_text(

@@ -37,7 +37,7 @@ def published_events(monkeypatch):
 
 def make_notice(system, *, start, hours=6, user=None, **extra):
     fields = {
-        "title": f"{system.region}{system.name}系统升级",
+        "title": f"{system.spoken_name}系统升级",
         "functions": ["issue", "query"],
         "body_markdown": "系统升级期间暂停开票。",
         **extra,
