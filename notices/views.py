@@ -149,8 +149,8 @@ def _proposal_initial(post, *, window_index: int) -> tuple[dict, object]:
         initial["title"] = proposal.title
     if proposal.windows:
         window = proposal.windows[min(window_index, len(proposal.windows) - 1)]
-        initial["window_start"] = timezone.localtime(window.start).strftime("%Y-%m-%d %H:%M")
-        initial["window_end"] = timezone.localtime(window.end).strftime("%Y-%m-%d %H:%M")
+        initial["window_start"] = window.start  # the field shows it in Beijing time
+        initial["window_end"] = window.end
     if proposal.functions:
         initial["functions"] = proposal.functions
     initial.pop("confirm_warnings", None)
@@ -321,9 +321,13 @@ def _suggested_incident_initial(request) -> dict:
     )
     if system is not None:
         initial["system"] = system.pk
-    since = parse_datetime(request.GET.get("since", ""))
+    try:
+        since = parse_datetime(request.GET.get("since", ""))
+    except ValueError:  # well formed but impossible (a 13th month): propose no start rather than fail
+        since = None
     if since is not None:
-        initial["started_at"] = timezone.localtime(since).strftime("%Y-%m-%d %H:%M")
+        # A time without an offset, as a hand-edited link may have it, is Beijing time like every other.
+        initial["started_at"] = since if timezone.is_aware(since) else timezone.make_aware(since)
     return initial
 
 
@@ -348,7 +352,7 @@ def manage_incident_new(request):
                 messages.success(request, _("Incident opened."))
                 return redirect("manage-incident-detail", pk=incident.pk)
     else:
-        initial = {"started_at": timezone.localtime().strftime("%Y-%m-%d %H:%M")}
+        initial = {"started_at": timezone.now()}
         initial.update(_template_initial(request, TextTemplateKind.INCIDENT))
         initial.update(_suggested_incident_initial(request))
         form = forms.IncidentForm(initial=initial)
@@ -415,7 +419,7 @@ def _incident_manage_page(request, incident: Incident, **bound_forms):
                 update_initial["message"] = template.body_markdown
         forms_shown["update_form"] = bound_forms.get("update_form") or forms.IncidentUpdateForm(initial=update_initial)
         forms_shown["resolve_form"] = bound_forms.get("resolve_form") or forms.IncidentResolveForm(
-            initial={"ended_at": timezone.localtime().strftime("%Y-%m-%d %H:%M")}
+            initial={"ended_at": timezone.now()}
         )
     context = {
         "incident": incident,

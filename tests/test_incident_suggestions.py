@@ -106,6 +106,20 @@ def test_the_suggestion_opens_an_incident_form_filled_for_the_region(client_for,
     )
     form = response.context["form"]
     assert form.initial["system"] == system.pk
-    assert form.initial["started_at"] == "2026-11-20 09:30"  # Beijing time
+    assert 'name="started_at" value="2026-11-20 09:30"' in response.content.decode()  # Beijing time
     assert form.initial["functions"] == ["issue", "query"]
     assert f'<option value="{system.pk}" selected>' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("since", "shown"),
+    [
+        ("2026-11-20T09:30", 'name="started_at" value="2026-11-20 09:30"'),  # no offset: Beijing time
+        ("2026-13-45T10:00", 'name="started_at"'),  # impossible: no start proposed, the form still opens
+        ("yesterday", 'name="started_at"'),
+    ],
+)
+def test_a_hand_edited_since_still_opens_the_form(client_for, nora, db, since, shown):
+    response = client_for(nora).get(reverse("manage-incident-new"), {"region": "北京", "since": since})
+    assert response.status_code == 200
+    assert shown in response.content.decode()
