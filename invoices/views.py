@@ -7,7 +7,7 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -112,20 +112,9 @@ def import_detail(request, pk: int):
 
 @login_required
 def import_progress(request, pk: int):
-    """What the batch page polls while a big file is parsed in the background."""
-    batch = get_object_or_404(
-        ImportBatch.objects.for_user(request.user).only("pk", "company", "state", "rows_processed", "progress_percent"),
-        pk=pk,
-    )
-    done = not batch.in_progress
-    return JsonResponse(
-        {
-            "state": batch.state,
-            "rows_processed": batch.rows_processed,
-            "progress_percent": 100 if done else batch.progress_percent,
-            "done": done,
-        }
-    )
+    """The progress block alone, which the batch page follows while a big file is imported."""
+    batch = get_object_or_404(ImportBatch.objects.for_user(request.user), pk=pk)
+    return render(request, "invoices/_import_progress.html", {"batch": batch})
 
 
 @login_required
@@ -210,7 +199,7 @@ def tax_source_fetch(request, company_pk: int):
 
 @login_required
 def tax_source_fetch_status(request, company_pk: int):
-    """The fetch-status block alone, for the page's polling script."""
+    """The fetch-status block alone, which the page follows while a fetch runs."""
     company = get_object_or_404(Company.objects.for_user(request.user).select_related("tax_source"), pk=company_pk)
     context = {"company": company, "source": TaxSource.for_company(company), **_fetch_status(request, company)}
     return render(request, "invoices/_tax_fetch_status.html", context)

@@ -25,7 +25,7 @@ def test_progress_bar_moves_then_the_report_replaces_it(login, alice, beijing):
 
     ImportBatch.objects.filter(pk=batch.pk).update(state=BatchState.RUNNING, progress_percent=40, rows_processed=5000)
     page.wait_for_function("document.querySelector('#import-progress [data-rows]').textContent === '5000'")
-    assert page.locator("#import-progress .progress-bar").get_attribute("aria-valuenow") == "40"
+    assert page.locator("#import-progress [role=progressbar]").get_attribute("aria-valuenow") == "40"
 
     import_batch_process(batch_id=batch.pk)  # the worker finishes
     page.wait_for_selector("#import-progress", state="detached")  # reloaded on "done"

@@ -32,18 +32,17 @@ def test_a_file_over_the_threshold_is_queued_then_imported_by_the_task_on_commit
     assert response["Location"] == f"/imports/{batch.pk}/"
     assert batch.state == BatchState.QUEUED and not Invoice.objects.exists()
     page = client.get(f"/imports/{batch.pk}/").text
-    assert 'id="import-progress"' in page and "js/import-progress.js" in page
-    assert client.get(f"/imports/{batch.pk}/progress.json").json() == {
-        "state": "queued", "rows_processed": 0, "progress_percent": 0, "done": False,
-    }  # fmt: skip
+    assert 'id="import-progress"' in page and "js/live-block.js" in page
+    progress = client.get(f"/imports/{batch.pk}/progress/").text
+    assert 'data-live="running"' in progress and 'aria-valuenow="0"' in progress and "data-live-reload" in progress
 
     for callback in callbacks:  # the commit: the task runs (eagerly in tests)
         callback()
     batch.refresh_from_db()
     assert batch.state == BatchState.SUCCEEDED and batch.rows_created == 2
     assert (batch.rows_processed, batch.progress_percent) == (2, 100)
-    progress = client.get(f"/imports/{batch.pk}/progress.json").json()
-    assert progress["done"] is True and progress["state"] == "succeeded"
+    progress = client.get(f"/imports/{batch.pk}/progress/").text
+    assert 'data-live="done"' in progress and "<span data-rows>2</span>" in progress  # the page reloads
     page = client.get(f"/imports/{batch.pk}/").text
     assert 'id="import-progress"' not in page and 'id="batch-counts"' in page
 
@@ -108,7 +107,7 @@ def test_progress_of_another_companys_batch_is_404(client_for, alice, charlie, b
     report = import_file(
         company=beijing, kind=ImportKind.BACKUP, direction="issued", filename="b.csv", content=csv_rows(*GOOD).encode()
     )
-    assert client_for(charlie).get(f"/imports/{report.batch.pk}/progress.json").status_code == 404
+    assert client_for(charlie).get(f"/imports/{report.batch.pk}/progress/").status_code == 404
 
 
 def test_an_unexpected_error_fails_the_batch_and_stores_nothing(beijing, monkeypatch):

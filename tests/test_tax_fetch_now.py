@@ -304,8 +304,8 @@ def test_accountants_and_admins_fetch_from_the_page(
     assert TaxFetch.objects.filter(state=TaxFetchState.SUCCEEDED).count() == 4
     page = client_for(carol).get(f"/tax-sources/{beijing.pk}/")
     body = page.content.decode()
-    assert 'data-running="false"' in body and 'data-state="succeeded"' in body
-    assert "tax_fetch_status.js" in body
+    assert 'data-live="done"' in body and 'data-state="succeeded"' in body
+    assert "js/live-block.js" in body
 
 
 def test_the_page_says_when_a_fetch_is_already_on_its_way_or_there_is_nothing_to_fetch(beijing, alice, sim, client_for):
@@ -336,12 +336,12 @@ def test_the_status_block_shows_progress_then_the_result(beijing, alice, sim, cl
     page = client_for(alice)
     with translation.override("en"):
         queued = page.get(f"/tax-sources/{beijing.pk}/fetch/status/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert 'data-running="true"' in queued and "disabled" in queued and queued.count('data-state="queued"') == 2
+    assert 'data-live="running"' in queued and "disabled" in queued and queued.count('data-state="queued"') == 2
     set_faults(sim, outage=True)
     for queued_fetch in request.started:
         tax_fetch_execute(fetch_id=queued_fetch.pk)
     done = page.get(f"/tax-sources/{beijing.pk}/fetch/status/").content.decode()
-    assert 'data-running="false"' in done and done.count('data-state="failed"') == 2 and "503" in done
+    assert 'data-live="done"' in done and done.count('data-state="failed"') == 2 and "503" in done
     assert 'id="last-fetch-error"' in done
 
 

@@ -54,12 +54,12 @@ def test_fetch_now_shows_progress_then_the_result_without_a_reload(login, alice,
     page = login(alice)
     page.goto(f"{page.base_url}/tax-sources/{beijing.pk}/")
     page.click("#tax-fetch-form button[type=submit]")
-    page.wait_for_selector("#tax-fetch-status[data-running=true]")
+    page.wait_for_selector("#tax-fetch-status[data-live=running]")
     assert page.locator("#tax-fetch-form button").is_disabled()
     assert page.locator("#tax-fetch-table tr[data-state]").count() == 2
     page.evaluate("window.stillTheSamePage = true")
 
-    page.wait_for_selector("#tax-fetch-status[data-running=false]", timeout=120_000)
+    page.wait_for_selector("#tax-fetch-status[data-live=done]", timeout=120_000)
     assert page.evaluate("window.stillTheSamePage") is True  # updated in place, not reloaded
     for direction in ("issued", "received"):
         row = page.locator(f"#tax-fetch-table tr[data-direction={direction}]")
@@ -72,9 +72,9 @@ def test_fetch_now_shows_progress_then_the_result_without_a_reload(login, alice,
     # An outage: the next click ends in the tax system's reason, again without a reload.
     set_faults(sim, slow_seconds=0.5, outage=True)
     page.click("#tax-fetch-form button[type=submit]")
-    page.wait_for_selector("#tax-fetch-status[data-running=true]")
+    page.wait_for_selector("#tax-fetch-status[data-live=running]")
     page.evaluate("window.stillTheSamePage = true")
-    page.wait_for_selector("#tax-fetch-status[data-running=false]", timeout=120_000)
+    page.wait_for_selector("#tax-fetch-status[data-live=done]", timeout=120_000)
     assert page.evaluate("window.stillTheSamePage") is True
     assert page.locator("#tax-fetch-table tr[data-state=failed]").count() == 2
     assert "503" in page.locator("#tax-fetch-table .tax-fetch-failure").first.inner_text()
