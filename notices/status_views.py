@@ -117,13 +117,25 @@ def _anonymous_response(page: PreparedPage, request) -> HttpResponse:
     return response
 
 
+# Months the calendar shows: far beyond any tax system's life, and clear of the ends of Python's
+# dates (year 1 has no month before it, and its first week starts in year 0).
+CALENDAR_MONTHS = (date(1990, 1, 1), date(2099, 12, 1))
+
+
 def _parse_month(value: str | None, today: date) -> date:
     if not value:
         return today.replace(day=1)
     try:
-        return datetime.strptime(value, "%Y-%m").date()
+        month = datetime.strptime(value, "%Y-%m").date()
     except ValueError:
         raise ValueError(_("“%(value)s” is not a month; use YYYY-MM, e.g. 2026-10.") % {"value": value}) from None
+    first, last = CALENDAR_MONTHS
+    if not first <= month <= last:
+        raise ValueError(
+            _("The calendar shows %(first)s to %(last)s; %(value)s is outside it.")
+            % {"first": f"{first:%Y-%m}", "last": f"{last:%Y-%m}", "value": value}
+        )
+    return month
 
 
 def status_calendar(request):
@@ -173,8 +185,8 @@ def status_calendar(request):
             "month": first,
             "weeks": weeks,
             "windows": windows,
-            "previous": previous.strftime("%Y-%m"),
-            "following": following.strftime("%Y-%m"),
+            "previous": f"{previous:%Y-%m}" if first > CALENDAR_MONTHS[0] else "",
+            "following": f"{following:%Y-%m}" if first < CALENDAR_MONTHS[1] else "",
             "filters": query.urlencode(),
             "weekdays": [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")],
         },
