@@ -310,7 +310,7 @@ def _suggested_incident_initial(request) -> dict:
     incident open there yet). Proposes that region's invoice-issuing system, the time failures began
     and "issue/query" as the functions; the admin corrects what the tax authority says."""
     region = request.GET.get("region", "").strip()
-    if not region:
+    if not region or "\x00" in region:  # no region names NUL, and PostgreSQL refuses to compare one
         return {}
     initial: dict = {"functions": [Function.ISSUE, Function.QUERY]}
     system = (

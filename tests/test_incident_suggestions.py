@@ -123,3 +123,8 @@ def test_a_hand_edited_since_still_opens_the_form(client_for, nora, db, since, s
     response = client_for(nora).get(reverse("manage-incident-new"), {"region": "北京", "since": since})
     assert response.status_code == 200
     assert shown in response.content.decode()
+
+
+def test_a_region_no_system_could_have_proposes_nothing(client_for, nora, db):
+    response = client_for(nora).get(reverse("manage-incident-new"), {"region": "北\x00京"})
+    assert response.status_code == 200 and "system" not in response.context["form"].initial
