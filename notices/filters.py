@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from notices.grid import Function
 from notices.models import Incident, IncidentState, MaintenanceNotice, NoticeState, Severity, TaxSystem
 from notices.status_filters import functions_include_any
+from outage_portal.filters import MomentFilter
 
 
 def _regions(request=None):
@@ -31,13 +32,13 @@ class NoticeFilter(_StyledFilterSet):
     system = django_filters.ModelChoiceFilter(label=_("System"), queryset=TaxSystem.objects.all(), to_field_name="slug")
     function = django_filters.ChoiceFilter(label=_("Function"), choices=Function.choices, method="filter_function")
     state = django_filters.ChoiceFilter(label=_("State"), choices=NoticeState.choices)
-    active_from = django_filters.IsoDateTimeFilter(
+    active_from = MomentFilter(
         label=_("Window ends after"),
         field_name="window_end",
         lookup_expr="gt",
         widget=forms.DateTimeInput(attrs={"placeholder": "2026-10-01T00:00+08:00"}),
     )
-    active_to = django_filters.IsoDateTimeFilter(
+    active_to = MomentFilter(
         label=_("Window starts before"),
         field_name="window_start",
         lookup_expr="lt",
@@ -62,8 +63,8 @@ class IncidentFilter(_StyledFilterSet):
     function = django_filters.ChoiceFilter(label=_("Function"), choices=Function.choices, method="filter_function")
     state = django_filters.ChoiceFilter(label=_("State"), choices=IncidentState.choices)
     severity = django_filters.ChoiceFilter(label=_("Severity"), choices=Severity.choices)
-    active_from = django_filters.IsoDateTimeFilter(label=_("Still going after"), method="filter_active_from")
-    active_to = django_filters.IsoDateTimeFilter(label=_("Started before"), field_name="started_at", lookup_expr="lt")
+    active_from = MomentFilter(label=_("Still going after"), method="filter_active_from")
+    active_to = MomentFilter(label=_("Started before"), field_name="started_at", lookup_expr="lt")
 
     class Meta:
         model = Incident

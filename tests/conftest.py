@@ -81,6 +81,31 @@ def sim(settings):
     server.stop()
 
 
+@pytest.fixture
+def demo_with_simulator(settings, db, django_capture_on_commit_callbacks):
+    """load_demo against an in-process simulator on a free port, running what it queues on commit."""
+    import socket
+
+    from django.core.management import call_command
+
+    from invoices.sources import simulator
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.TAX_SIMULATOR_URL = f"http://127.0.0.1:{port}"
+    settings.TAX_SOURCE_RETRY_BACKOFF_MS = 1
+    settings.NOTIFY_HTTP_CONNECT_TIMEOUT = 1
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("load_demo")
+        yield settings.TAX_SIMULATOR_URL
+    finally:
+        if simulator._in_process:
+            simulator._in_process.stop()
+            simulator._in_process = None
+
+
 def _member(username, company, role, **extra):
     user = services.user_create(username=username, password=PASSWORD, email=f"{username}@example.com", **extra)
     if company is not None:

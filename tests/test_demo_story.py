@@ -4,39 +4,16 @@ invoices show up as gaps attributed to the incident, an alert is delivered, and 
 
 from __future__ import annotations
 
-import socket
-
-import pytest
 from django.core import mail
 from django.core.management import call_command
 
 from invoices.models import Direction
-from invoices.sources import simulator
 from notices.models import Delivery, DeliveryState, Incident
 from outage_portal.models import Company
 from recovery import services as recovery
 from recovery.models import Alert, Discrepancy, GapKind, GapStatus, RunState
 
 BEIJING = "91110108MA01B2C3D0"
-
-
-@pytest.fixture
-def demo_with_simulator(settings, db, django_capture_on_commit_callbacks):
-    """load_demo against an in-process simulator on a free port, running what it queues on commit."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings.TAX_SIMULATOR_URL = f"http://127.0.0.1:{port}"
-    settings.TAX_SOURCE_RETRY_BACKOFF_MS = 1
-    settings.NOTIFY_HTTP_CONNECT_TIMEOUT = 1
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            call_command("load_demo")
-        yield settings.TAX_SIMULATOR_URL
-    finally:
-        if simulator._in_process:
-            simulator._in_process.stop()
-            simulator._in_process = None
 
 
 def test_beijing_outage_gaps_are_attributed_alerted_and_resolved_after_recovery(

@@ -141,6 +141,11 @@ def test_filters_by_region_system_function_and_time(api_for, fiona, xian_vat, be
     assert count("active_from=2030-11-01T00:00:00%2B08:00") == 1
     assert count("active_to=2030-10-31T00:00:00%2B08:00") == 2
 
+    # Beyond what a moment can be turned into UTC from: said, field by field, in the client's language.
+    refused = api.get("/api/notices/?active_from=0001-01-01", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"]["active_from"] == ["请选择 1900 年至 2199 年之间的时间。"]
+
 
 def test_incident_lifecycle_through_the_api(api_for, nora, fiona, beijing_vat):
     api = api_for(nora)

@@ -399,3 +399,11 @@ def test_a_text_template_is_edited_and_removed_with_a_post(client_for, nora):
     assert admin.get(f"/manage/templates/{template.pk}/delete/").status_code == 405
     assert admin.post(f"/manage/templates/{template.pk}/delete/").status_code == 302
     assert not TextTemplate.objects.exists()
+
+
+def test_a_list_filter_it_cannot_take_is_said_beside_its_field(client_for, nora, xian_vat):
+    make_notice(xian_vat, start=at(2030, 10, 10))
+    for page in ("/manage/notices/", "/manage/incidents/"):
+        response = client_for(nora).get(page, {"active_from": "9999-12-31"}, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200
+        assert 'data-for="active_from">Choose a time between the years 1900 and 2199.' in response.content.decode()
