@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 
-from outage_portal.models import Company
+from outage_portal.models import LARGEST_ID, Company
 
 
 class CompanyForm(forms.ModelForm):
@@ -20,3 +21,20 @@ def form_add_service_errors(form: forms.Form, exc) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
+
+
+class RowsChoiceField(forms.ModelMultipleChoiceField):
+    """Rows ticked by id. An id no row can have (beyond a 64-bit key, which SQLite cannot even put in
+    a query) is refused like any other unknown one."""
+
+    def _check_values(self, value):
+        for pk in value:
+            try:
+                number = int(pk)
+            except (TypeError, ValueError):
+                continue  # not a number at all: Django's own check says so
+            if not 0 < number <= LARGEST_ID:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
+                )
+        return super()._check_values(value)

@@ -41,6 +41,10 @@ class User(AbstractUser):
         return self.has_perm("outage_portal.manage_notices")
 
 
+# The largest id a row can have: primary keys are 64-bit.
+LARGEST_ID = 2**63 - 1
+
+
 class CompanyScopedQuerySet(models.QuerySet):
     """Querysets of objects owned by a company. `for_user` is the one tenancy filter.
 

@@ -1,15 +1,19 @@
-"""Every page and API list, on the demo, with hostile query strings: each answers (200, or a 4xx that
-says what is wrong), never a server error. A hand-edited link, a bookmark from another version or a
-scanner must not be able to make the portal fail.
+"""Every page and API list of the demo, fed hostile values: each answers (200, or a 4xx that says what
+is wrong), never a server error. A hand-edited link, a bookmark from another version, a scanner or a
+forged form must not be able to make the portal fail.
 
-Each request sets every query parameter any page reads to the same value: the filters, the
-pagination and the pages' own parameters (month, since, region, template, company, …)."""
+Pages are every URL without arguments, and those with one id argument for the first ids (the demo's
+objects). Each GET sets every query parameter any page reads to the same value: the filters, the
+pagination and the pages' own parameters (month, since, region, template, company, …). Each page
+showing a form then gets a POST with every field of its forms set to that value."""
 
 from __future__ import annotations
 
 import django_filters
 import pytest
+from django import forms
 from django.contrib.auth import get_user_model
+from django.forms.formsets import BaseFormSet
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -41,7 +45,8 @@ PAGE_PARAMETERS = {
 
 def _parameter_names() -> list[str]:
     import invoices.filters  # noqa: F401 -- every FilterSet subclass must be imported to be found
-    import notices.filters  # noqa: F401
+    import notices.filters
+    import notices.notify.filters  # noqa: F401
     import recovery.filters  # noqa: F401
 
     names = set(PAGE_PARAMETERS)
@@ -53,30 +58,58 @@ def _parameter_names() -> list[str]:
     return sorted(names)
 
 
-def _paths_without_arguments(patterns, prefix: str = ""):
+def _paths(patterns, prefix: str = ""):
+    """Every path without arguments, and those with one id argument for ids 1 and 2."""
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
-            yield from _paths_without_arguments(pattern.url_patterns, prefix + str(pattern.pattern))
+            yield from _paths(pattern.url_patterns, prefix + str(pattern.pattern))
         elif isinstance(pattern, URLPattern):
             path = (prefix + str(pattern.pattern)).replace("^", "").replace("$", "").replace("\\Z", "")
-            if "<" not in path and "(" not in path and "[" not in path:
-                yield "/" + path
+            if "(" in path or "[" in path:
+                continue
+            for pk in (1, 2):
+                concrete = path.replace("<int:pk>", str(pk)).replace("<int:company_pk>", str(pk))
+                if "<" not in concrete:
+                    yield "/" + concrete
 
 
-@pytest.mark.parametrize("username", ["bj_admin", "notice_admin"])
-def test_no_query_string_makes_a_page_fail(demo_with_simulator, username):
+def _form_fields(context) -> set[str]:
+    """The names of every field of the forms (and formsets) a page rendered."""
+    names: set[str] = set()
+    contexts = context if isinstance(context, list) else [context]  # one per template rendered
+    values = [value for rendered in contexts for value in rendered.flatten().values()]
+    for value in values:
+        if isinstance(value, forms.BaseForm):
+            names.update(value.add_prefix(name) for name in value.fields)
+        elif isinstance(value, BaseFormSet):
+            names.update(value.management_form.add_prefix(name) for name in value.management_form.fields)
+            for form in value.forms:
+                names.update(form.add_prefix(name) for name in form.fields)
+    return names
+
+
+@pytest.mark.parametrize("username", ["bj_admin", "bj_accountant", "notice_admin"])
+def test_no_hostile_query_or_form_makes_a_page_fail(demo_with_simulator, username):
     client = Client(raise_request_exception=False)
     client.force_login(get_user_model().objects.get(username=username))
+    pages = sorted({p for p in _paths(get_resolver().url_patterns) if "logout" not in p})
+    assert {"/status/calendar/", "/api/invoices/", "/manage/notices/1/edit/"} <= set(pages)
     names = _parameter_names()
-    assert {"issued_from", "total_min", "incident_kind"} <= set(names)  # the FilterSets were found
-    pages = [p for p in sorted(set(_paths_without_arguments(get_resolver().url_patterns))) if "logout" not in p]
-    assert "/status/calendar/" in pages and "/api/invoices/" in pages
-    failures = []
+    assert {"issued_from", "total_min", "incident_kind", "created_from"} <= set(names)  # the FilterSets were found
+    failures, forms_posted = [], 0
     for path in pages:
-        if client.get(path).status_code != 200:
-            continue  # not this user's page (403, a POST-only endpoint's 405)
+        shown = client.get(path)
+        if shown.status_code != 200:
+            continue  # not this user's page (403, 404), or a POST-only endpoint (405)
+        fields = _form_fields(shown.context) if shown.context is not None else set()
+        forms_posted += bool(fields)
         for value in HOSTILE_VALUES:
             status = client.get(path, dict.fromkeys(names, value)).status_code
             if status >= 500:
-                failures.append((path, value, status))
+                failures.append(("GET", path, value, status))
+            if fields:
+                status = client.post(path, dict.fromkeys(fields, value)).status_code
+                if status >= 500:
+                    failures.append(("POST", path, value, status))
+    assert forms_posted >= 5
     assert not failures

@@ -154,13 +154,21 @@ def test_api_create_with_forged_company_or_gap_ids_is_404(api_for, beijing, xian
     assert not ReissueRequest.objects.exists()
 
 
-def test_api_names_the_gap_ids_it_does_not_know(api_for, xian, charlie, gaps):
-    body = {"company": xian.pk, "gaps": [gaps[0].pk, 999999]}
+@pytest.mark.parametrize("unknown", [999999, 2**64])  # the second is beyond any key: SQLite cannot bind it
+def test_api_names_the_gap_ids_it_does_not_know(api_for, xian, charlie, gaps, unknown):
+    body = {"company": xian.pk, "gaps": [gaps[0].pk, unknown]}
     response = api_for(charlie).post("/api/reissue-requests/", body, format="json")
     assert response.status_code == 404
     error = response.json()["error"]
     assert error["code"] == "not_found"
-    assert error["message"] == f"No such gap: {gaps[0].pk}, 999999."
+    assert error["message"] == f"No such gap: {gaps[0].pk}, {unknown}."
+
+
+def test_page_refuses_a_gap_id_beyond_any_key(client_for, beijing, alice, gaps):
+    body = {"company": beijing.pk, "gaps": [gaps[0].pk, 2**64], "reason": "outage", "action": "reissue"}
+    response = client_for(alice).post(reverse("reissue-request-new"), body, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200 and not ReissueRequest.objects.exists()
+    assert str(2**64) in str(response.context["form"].errors["gaps"])
 
 
 def test_api_create_by_non_accountant_is_403(api_for, beijing, bob, gaps):

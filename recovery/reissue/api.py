@@ -17,7 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 
-from outage_portal.models import Company
+from outage_portal.models import LARGEST_ID, Company
 
 from ..models import Discrepancy
 from . import services, uploads
@@ -269,7 +269,8 @@ class ReissueRequestViewSet(ReviewedApplicationViewSet):
         )
 
     def _gaps(self, ids):
-        found = list(Discrepancy.objects.for_user(self.request.user).filter(pk__in=ids))
+        possible = [pk for pk in ids if 0 < pk <= LARGEST_ID]  # SQLite cannot bind a larger integer
+        found = list(Discrepancy.objects.for_user(self.request.user).filter(pk__in=possible))
         missing = set(ids) - {g.pk for g in found}
         if missing:
             raise drf_exceptions.NotFound(_("No such gap: %(ids)s.") % {"ids": ", ".join(map(str, sorted(missing)))})

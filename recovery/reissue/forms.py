@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from invoices.forms import MultipleFileField
 from invoices.keys import normalise_digits
+from outage_portal.forms import RowsChoiceField
 from outage_portal.models import Company
 from outage_portal.timefmt import local_text
 
@@ -63,7 +64,7 @@ class EvidenceFilesField(MultipleFileField):
 
 class ReissueRequestForm(forms.Form):
     company = forms.ModelChoiceField(label=_("Company"), queryset=Company.objects.none())
-    gaps = forms.ModelMultipleChoiceField(
+    gaps = RowsChoiceField(
         label=_("Gaps"), queryset=Discrepancy.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
     reason = forms.ChoiceField(label=_("Reason"), choices=ReissueReason.choices)
