@@ -25,6 +25,7 @@ from notices.models import (
     TaxSystem,
 )
 from notices.parsing import parse_admin_datetime
+from outage_portal.validators import moment_out_of_range, validate_moment
 
 # The states an update may move an incident to (resolving has its own action); named in the schema.
 INCIDENT_UPDATE_STATE_CHOICES = [c for c in IncidentState.choices if c[0] != IncidentState.RESOLVED]
@@ -43,12 +44,19 @@ class BeijingDateTimeField(serializers.DateTimeField):
     """ISO 8601; without an offset it is Beijing time, and "24:00" is the next day's 00:00."""
 
     def to_internal_value(self, value):
+        moment = None
         if isinstance(value, str):
             try:
-                return parse_admin_datetime(value)
+                moment = parse_admin_datetime(value)
             except ValueError:
                 pass
-        return super().to_internal_value(value)
+        if moment is None:
+            try:
+                moment = super().to_internal_value(value)
+            except OverflowError:  # DRF's own check of the zone conversion overflows near year 1
+                raise moment_out_of_range() from None
+        validate_moment(moment)
+        return moment
 
 
 def _functions_field(**kwargs):

@@ -17,6 +17,7 @@ from notices.models import (
     TextTemplateKind,
 )
 from notices.parsing import parse_admin_datetime
+from outage_portal.validators import validate_moment
 
 DATETIME_HELP = _("Beijing time, e.g. 2026-10-12 24:00 (24:00 is the end of that day).")
 
@@ -60,9 +61,11 @@ class BeijingDateTimeField(forms.CharField):
         if not value:
             return None
         try:
-            return parse_admin_datetime(value)
+            moment = parse_admin_datetime(value)
         except ValueError:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        validate_moment(moment)
+        return moment
 
 
 class FunctionsField(forms.MultipleChoiceField):

@@ -288,7 +288,10 @@ def parse_admin_datetime(text: str) -> datetime:
     second = int(match.group(6) or 0)
     offset = match.group(7)
     if hour == 24 and (minute, second) == (0, 0):
-        moment = datetime.combine(date(year, month, day) + timedelta(days=1), time(0, 0))
+        try:
+            moment = datetime.combine(date(year, month, day) + timedelta(days=1), time(0, 0))
+        except OverflowError:  # 9999-12-31 24:00 has no next day
+            raise ValueError("range") from None
     else:
         moment = datetime(year, month, day, hour, minute, second)  # ValueError for 25:00 or 02-30
     if offset:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import django_filters
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
 
 from outage_portal.models import Company
+from outage_portal.validators import validate_moment
 
 
 def _my_companies(request):
@@ -21,23 +21,11 @@ def company_filter() -> django_filters.ModelChoiceFilter:
     return django_filters.ModelChoiceFilter(label=_("Company"), queryset=_my_companies)
 
 
-# Moments a filter takes: wide of every window and incident, and clear of the ends of Python's dates,
-# where turning a Beijing time into UTC (or back) overflows.
-MOMENT_YEARS = (1900, 2199)
-
-
 class MomentField(IsoDateTimeField):
-    default_error_messages = {
-        "out_of_range": _("Choose a time between the years %(first)s and %(last)s."),
-    }
-
     def to_python(self, value):
         moment = super().to_python(value)
-        first, last = MOMENT_YEARS
-        if moment is not None and not first <= moment.year <= last:
-            raise ValidationError(
-                self.error_messages["out_of_range"], code="out_of_range", params={"first": first, "last": last}
-            )
+        if moment is not None:
+            validate_moment(moment)
         return moment
 
 

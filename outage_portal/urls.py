@@ -35,7 +35,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        # No OPTIONS: its metadata would go through the page's HTML template renderer, which has no
+        # template for it (a 500); answered 405 instead.
+        SpectacularSwaggerView.as_view(url_name="api-schema", metadata_class=None),
         name="api-docs",
     ),
     path("api/token/", obtain_auth_token, name="api-token"),

@@ -62,3 +62,22 @@ def validate_taxpayer_id(value: str) -> None:
             code="taxpayer_id_format",
             params={"code": code},
         )
+
+
+# Moments the portal takes (windows, incidents, filters): wide of any tax system's life, and clear of
+# the ends of Python's dates, where turning Beijing time into UTC or back overflows.
+MOMENT_YEARS = (1900, 2199)
+
+
+def validate_moment(moment) -> None:
+    if not MOMENT_YEARS[0] <= moment.year <= MOMENT_YEARS[1]:
+        raise moment_out_of_range()
+
+
+def moment_out_of_range() -> ValidationError:
+    first, last = MOMENT_YEARS
+    return ValidationError(
+        _("Choose a time between the years %(first)s and %(last)s."),
+        code="out_of_range",
+        params={"first": first, "last": last},
+    )

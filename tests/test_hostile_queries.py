@@ -1,11 +1,13 @@
 """Every page and API list of the demo, fed hostile values: each answers (200, or a 4xx that says what
 is wrong), never a server error. A hand-edited link, a bookmark from another version, a scanner or a
-forged form must not be able to make the portal fail.
+forged form or API call must not be able to make the portal fail.
 
 Pages are every URL without arguments, and those with one id argument for the first ids (the demo's
 objects). Each GET sets every query parameter any page reads to the same value: the filters, the
 pagination and the pages' own parameters (month, since, region, template, company, …). Each page
-showing a form then gets a POST with every field of its forms set to that value."""
+showing a form then gets a POST with every field of its forms set to that value, and each API
+endpoint, for each method its OPTIONS lists, a JSON body with every writable field set to it (and to
+what only JSON can carry: huge numbers, null, lists, objects)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.forms.formsets import BaseFormSet
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
 
 # What a PostgreSQL query, a date, a decimal or an integer column cannot hold, and what looks like them.
 HOSTILE_VALUES = [
@@ -29,6 +32,8 @@ HOSTILE_VALUES = [
     "9999-12",
     "0001-01-01",
     "9999-12-31",
+    "0001-01-01 00:00",
+    "9999-12-31 24:00",
     "2026-02-30",
     "2026-13-45T10:00",
     "２０２６",
@@ -36,6 +41,7 @@ HOSTILE_VALUES = [
     "%",
     "",
 ]
+JSON_ONLY_VALUES = [10**20, -(10**20), 1e308, None, True, [], {}, [10**20], ["a\x00b"], {"a": "b"}]
 # The parameters pages read outside their FilterSets.
 PAGE_PARAMETERS = {
     "page", "page_size", "month", "since", "region", "template", "company", "incident", "deadline", "gaps",
@@ -112,4 +118,24 @@ def test_no_hostile_query_or_form_makes_a_page_fail(demo_with_simulator, usernam
                 if status >= 500:
                     failures.append(("POST", path, value, status))
     assert forms_posted >= 5
+    failures += _api_failures(username)
     assert not failures
+
+
+def _api_failures(username: str) -> list[tuple]:
+    api = APIClient(raise_request_exception=False)
+    api.force_authenticate(get_user_model().objects.get(username=username))
+    failures, bodies_sent = [], 0
+    for path in sorted({p for p in _paths(get_resolver().url_patterns) if p.startswith("/api/")}):
+        described = api.options(path)
+        if described.status_code != 200 or "json" not in described["Content-Type"]:
+            continue
+        for method, fields in described.json().get("actions", {}).items():
+            writable = [name for name, field in fields.items() if not field.get("read_only")]
+            bodies_sent += 1
+            for value in HOSTILE_VALUES + JSON_ONLY_VALUES:
+                status = getattr(api, method.lower())(path, dict.fromkeys(writable, value), format="json").status_code
+                if status >= 500:
+                    failures.append((method, path, repr(value), status))
+    assert bodies_sent >= 3
+    return failures

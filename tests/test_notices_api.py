@@ -88,6 +88,12 @@ def test_admin_publishes_revises_and_cancels_a_notice(api_for, nora, xian_vat):
 
 def test_api_refuses_reversed_windows_and_unknown_functions_with_clear_errors(api_for, nora, xian_vat):
     api = api_for(nora)
+    for far_off in ("0001-01-01", "0001-01-01 00:00", "2230-01-01T00:00+08:00"):  # the first two answered 500
+        refused = api.post("/api/notices/", notice_body(window_start=far_off), format="json")
+        assert refused.status_code == 400
+        assert refused.json()["error"]["fields"]["window_start"] == ["Choose a time between the years 1900 and 2199."]
+    no_next_day = api.post("/api/notices/", notice_body(window_end="9999-12-31 24:00"), format="json")
+    assert no_next_day.status_code == 400 and "window_end" in no_next_day.json()["error"]["fields"]
     reversed_window = api.post("/api/notices/", notice_body(window_end="2030-10-09 00:00"), format="json")
     assert reversed_window.status_code == 400
     assert "end after it starts" in reversed_window.json()["error"]["fields"]["window_end"][0]

@@ -407,3 +407,11 @@ def test_a_list_filter_it_cannot_take_is_said_beside_its_field(client_for, nora,
         response = client_for(nora).get(page, {"active_from": "9999-12-31"}, HTTP_ACCEPT_LANGUAGE="en")
         assert response.status_code == 200
         assert 'data-for="active_from">Choose a time between the years 1900 and 2199.' in response.content.decode()
+
+
+def test_a_window_far_outside_any_tax_system_is_refused_beside_its_field(client_for, nora, xian_vat):
+    client = client_for(nora)
+    for start in ("0001-01-01 00:00", "9999-12-31 24:00"):  # both answered 500
+        response = client.post("/manage/notices/new/", notice_post(xian_vat, window_start=start))
+        assert response.status_code == 200 and "window_start" in response.context["form"].errors
+    assert not MaintenanceNotice.objects.exists()
