@@ -70,12 +70,12 @@ def _paths(patterns, prefix: str = ""):
         if isinstance(pattern, URLResolver):
             yield from _paths(pattern.url_patterns, prefix + str(pattern.pattern))
         elif isinstance(pattern, URLPattern):
-            path = (prefix + str(pattern.pattern)).replace("^", "").replace("$", "").replace("\\Z", "")
-            if "(" in path or "[" in path:
-                continue
+            path = prefix + str(pattern.pattern)
             for pk in (1, 2):
-                concrete = path.replace("<int:pk>", str(pk)).replace("<int:company_pk>", str(pk))
-                if "<" not in concrete:
+                concrete = str(pk).join(path.split("(?P<pk>[^/.]+)"))  # the API's detail routes
+                concrete = concrete.replace("<int:pk>", str(pk)).replace("<int:company_pk>", str(pk))
+                concrete = concrete.replace("^", "").replace("$", "").replace("\\Z", "")
+                if not any(mark in concrete for mark in "<([\\"):
                     yield "/" + concrete
 
 
