@@ -33,3 +33,13 @@ def test_a_server_error_page_needs_nothing_that_may_be_broken(settings):
         response = server_error(RequestFactory().get("/"))
     assert response.status_code == 500
     assert "出错了" in response.content.decode() and "不会只保存一半" in response.content.decode()
+
+
+def test_a_form_sent_without_its_csrf_token_is_explained(alice):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(alice)
+    response = client.post("/imports/new/", {})
+    assert response.status_code == 403
+    assert "表单已过期" in response.content.decode() and "没有保存任何内容" in response.content.decode()
