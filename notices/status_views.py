@@ -26,6 +26,7 @@ from notices.grid import function_labels
 from notices.models import MaintenanceNotice, NoticeState
 from notices.status_filters import functions_include_any, status_scope
 from outage_portal.timefmt import local_text
+from outage_portal.validators import MOMENT_YEARS
 
 ICAL_PAST_DAYS = 90
 
@@ -117,9 +118,9 @@ def _anonymous_response(page: PreparedPage, request) -> HttpResponse:
     return response
 
 
-# Months the calendar shows: far beyond any tax system's life, and clear of the ends of Python's
+# Months the calendar shows: those of the moments the portal takes, clear of the ends of Python's
 # dates (year 1 has no month before it, and its first week starts in year 0).
-CALENDAR_MONTHS = (date(1990, 1, 1), date(2099, 12, 1))
+CALENDAR_MONTHS = (date(MOMENT_YEARS[0], 1, 1), date(MOMENT_YEARS[1], 12, 1))
 
 
 def _parse_month(value: str | None, today: date) -> date:
