@@ -82,11 +82,9 @@ def sim(settings):
 
 
 @pytest.fixture
-def demo_with_simulator(settings, db, django_capture_on_commit_callbacks):
-    """load_demo against an in-process simulator on a free port, running what it queues on commit."""
+def demo_simulator_url(settings):
+    """Where load_demo starts its in-process simulator: a free port of 127.0.0.1. Stopped after the test."""
     import socket
-
-    from django.core.management import call_command
 
     from invoices.sources import simulator
 
@@ -95,15 +93,23 @@ def demo_with_simulator(settings, db, django_capture_on_commit_callbacks):
         port = probe.getsockname()[1]
     settings.TAX_SIMULATOR_URL = f"http://127.0.0.1:{port}"
     settings.TAX_SOURCE_RETRY_BACKOFF_MS = 1
-    settings.NOTIFY_HTTP_CONNECT_TIMEOUT = 1
     try:
-        with django_capture_on_commit_callbacks(execute=True):
-            call_command("load_demo")
         yield settings.TAX_SIMULATOR_URL
     finally:
         if simulator._in_process:
             simulator._in_process.stop()
             simulator._in_process = None
+
+
+@pytest.fixture
+def demo_with_simulator(demo_simulator_url, settings, db, django_capture_on_commit_callbacks):
+    """load_demo against its in-process simulator, running what it queues on commit."""
+    from django.core.management import call_command
+
+    settings.NOTIFY_HTTP_CONNECT_TIMEOUT = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("load_demo")
+    return demo_simulator_url
 
 
 def _member(username, company, role, **extra):

@@ -19,7 +19,7 @@ from django.utils import translation
 from invoices import demo, sources
 from invoices.models import BatchState, Direction, ImportBatch, ImportKind, TaxRecord, TaxSource, TaxSourceKind
 from invoices.services import import_file
-from invoices.sources import client, simulator
+from invoices.sources import client
 from invoices.sources.fetch import tax_records_fetch, tax_source_save
 from outage_portal.demo import beijing_outage_window
 from recovery import services as recovery
@@ -374,21 +374,13 @@ def test_source_list_pages_and_api_do_not_grow_queries(
 
 
 # --- demo ---------------------------------------------------------------------------------------------
-def test_load_demo_points_both_companies_at_the_simulator_and_shows_the_beijing_gaps(settings, db, published):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings.TAX_SIMULATOR_URL = f"http://127.0.0.1:{port}"
-    settings.TAX_SOURCE_RETRY_BACKOFF_MS = 1
-    try:
-        call_command("load_demo")
-        batches = ImportBatch.objects.count()
-        call_command("load_demo")
-        assert ImportBatch.objects.count() == batches
-    finally:
-        if simulator._in_process:
-            simulator._in_process.stop()
-            simulator._in_process = None
+def test_load_demo_points_both_companies_at_the_simulator_and_shows_the_beijing_gaps(
+    demo_simulator_url, settings, db, published
+):
+    call_command("load_demo")
+    batches = ImportBatch.objects.count()
+    call_command("load_demo")
+    assert ImportBatch.objects.count() == batches
     assert {(source.kind, source.url) for source in TaxSource.objects.all()} == {
         ("simulator", settings.TAX_SIMULATOR_URL)
     }
