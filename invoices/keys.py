@@ -7,6 +7,8 @@ key means the same thing wherever it is compared.
 
 from __future__ import annotations
 
+from outage_portal.validators import is_digits
+
 _FULL_WIDTH = {ord(ch): ord(ch) - 0xFEE0 for ch in "０１２３４５６７８９"}
 _DROP = {ord(ch): None for ch in " \t\u3000,，'‘’`\"-"}
 
@@ -15,10 +17,10 @@ def normalise_digits(value: object) -> str:
     """'０１２,３４' → '01234'. Leading apostrophes, separators and spaces removed."""
     if value is None:
         return ""
-    if type(value) is str and value.isdigit() and value.isascii():
+    if type(value) is str and is_digits(value):
         return value  # the usual, clean cell: nothing to fold (a fast path, a million times per big import)
     text = str(value).strip()
-    if text.endswith(".0") and text[:-2].isdigit():  # a number that went through a float
+    if text.endswith(".0") and is_digits(text[:-2]):  # a number that went through a float
         text = text[:-2]
     return text.translate(_FULL_WIDTH).translate(_DROP)
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from invoices.keys import invoice_key, normalise_digits
 from invoices.models import InvoiceStatus, InvoiceType
-from outage_portal.validators import normalise_tax_id, validate_taxpayer_id
+from outage_portal.validators import is_digits, normalise_tax_id, validate_taxpayer_id
 
 
 class FileRefused(Exception):
@@ -426,11 +426,11 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
     code = normalise_digits(raw.get("invoice_code"))
     number = normalise_digits(raw.get("invoice_number"))
     digital = normalise_digits(raw.get("digital_number"))
-    if digital and (len(digital) != 20 or not digital.isdigit()):
+    if digital and (len(digital) != 20 or not is_digits(digital)):
         fail("digital_number", _("a 数电 invoice number has 20 digits"))
-    if code and (len(code) not in (10, 12) or not code.isdigit()):
+    if code and (len(code) not in (10, 12) or not is_digits(code)):
         fail("invoice_code", _("an invoice code has 10 or 12 digits"))
-    if number and not number.isdigit():
+    if number and not is_digits(number):
         fail("invoice_number", _("an invoice number has only digits"))
     elif len(number) > 20:
         fail("invoice_number", _("an invoice number has at most 20 digits"))

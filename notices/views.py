@@ -35,9 +35,10 @@ from notices.models import (
 from notices.parsing import parse_notice_text
 from notices.rendering import checklist_items
 from notices.status_filters import functions_include_any
-from outage_portal.forms import form_add_service_errors
+from outage_portal.forms import form_add_service_errors, row_id
 from outage_portal.pages import filtered_page
 from outage_portal.timefmt import local_text
+from outage_portal.validators import is_digits
 
 
 def _duration(start, end) -> tuple[int, int]:
@@ -158,8 +159,8 @@ def _proposal_initial(post, *, window_index: int) -> tuple[dict, object]:
 
 
 def _template_initial(request, kind: str) -> dict:
-    template_id = request.GET.get("template", "")
-    if not template_id.isdigit():
+    template_id = row_id(request.GET.get("template", ""))
+    if template_id is None:
         return {}
     template = get_object_or_404(TextTemplate, pk=template_id, kind=kind)
     initial = {"title": template.title, "body_markdown": template.body_markdown}
@@ -182,7 +183,7 @@ def _notice_form_page(request, notice: MaintenanceNotice | None):
     chosen_window = 0
     if request.method == "POST" and ("parse" in request.POST or "use_window" in request.POST):
         chosen = request.POST.get("use_window", "0")
-        chosen_window = int(chosen) if chosen.isdigit() else 0
+        chosen_window = int(chosen) if is_digits(chosen) else 0
         initial, proposal = _proposal_initial(request.POST, window_index=chosen_window)
         form = forms.NoticeForm(initial=initial, editing=editing)
     elif request.method == "POST":
@@ -412,8 +413,8 @@ def _incident_manage_page(request, incident: Incident, **bound_forms):
         )
     else:
         update_initial = {"state": incident.state}
-        template_id = request.GET.get("template", "")
-        if template_id.isdigit():
+        template_id = row_id(request.GET.get("template", ""))
+        if template_id is not None:
             template = TextTemplate.objects.filter(pk=template_id, kind=TextTemplateKind.INCIDENT_UPDATE).first()
             if template:
                 update_initial["message"] = template.body_markdown

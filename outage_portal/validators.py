@@ -7,6 +7,13 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+
+def is_digits(text: str) -> bool:
+    """Only the digits 0–9, at least one. str.isdigit alone also takes ², ① and other scripts' digits,
+    which no invoice number or id holds and int() may refuse."""
+    return text.isascii() and text.isdigit()
+
+
 # GB 32100-2015: 18 characters; I, O, S, V and Z are never used.
 CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_CODE_WEIGHTS = [pow(3, i, 31) for i in range(17)]  # 1 3 9 27 19 26 16 17 20 29 25 13 8 24 10 30 28

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from invoices.models import BatchState, ImportBatch, ImportKind
 from notices.selectors import dashboard_panels
+from outage_portal.forms import row_ids
 from outage_portal.models import Company
 from outage_portal.pages import filtered_page
 from outage_portal.spreadsheets import escape_cell
@@ -121,8 +122,7 @@ def gap_list(request):
 @login_required
 @require_POST
 def gap_bulk(request):
-    ids = [int(x) for x in request.POST.getlist("ids") if x.isdigit()]
-    gaps = list(Discrepancy.objects.for_user(request.user).filter(pk__in=ids))
+    gaps = list(Discrepancy.objects.for_user(request.user).filter(pk__in=row_ids(request.POST.getlist("ids"))))
     user, reason = request.user, request.POST.get("reason", "")
     actions = {
         "acknowledge": lambda gap: services.discrepancy_acknowledge(discrepancy=gap, user=user),

@@ -37,6 +37,8 @@ HOSTILE_VALUES = [
     "2026-02-30",
     "2026-13-45T10:00",
     "２０２６",
+    "²",  # a digit to str.isdigit, not to int()
+    "١٢٣",
     "<script>alert(1)</script>",
     "%",
     "",

@@ -95,6 +95,10 @@ def test_a_changed_row_is_updated(beijing):
         (f"011002300111,00000010,2026-11-18,{SELLER},x,{BUYER},y,1e399999999999999999,1.30,,13%,,正常", "amount"),
         # Each amount fits the column; their sum would not.
         (f"011002300111,00000011,2026-11-18,{SELLER},x,{BUYER},y,99999999999999.99,1.00,,13%,,正常", "total"),
+        # Digits to str.isdigit, not invoice digits: superscripts, circled, Arabic-Indic.
+        (f"011002300111,²²²²²²²²,2026-11-18,{SELLER},x,{BUYER},y,10.00,1.30,11.30,13%,,正常", "invoice_number"),
+        (f"①①①①①①①①①①①①,00000012,2026-11-18,{SELLER},x,{BUYER},y,10.00,1.30,11.30,13%,,正常", "invoice_code"),
+        (f"011002300111,٠٠٠٠٠٠١٣,2026-11-18,{SELLER},x,{BUYER},y,10.00,1.30,11.30,13%,,正常", "invoice_number"),
     ],
 )
 def test_bad_rows_are_rejected_with_row_column_and_reason_and_good_rows_land(beijing, row, column):

@@ -149,3 +149,11 @@ def test_api_records_a_digital_invoice_without_a_code(api_for, beijing, alice):
     response = api_for(alice).post("/api/hand-issued-invoices/", body, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["invoice_key"] == "26112000000000000001"
+
+
+@pytest.mark.parametrize("number", ["²²²²²²²²", "٠٠٠٠٠٠٠١", "①①①①①①①①"])
+def test_an_invoice_number_in_other_digits_is_refused(number):
+    from recovery.reissue.forms import ManualInvoiceForm
+
+    form = ManualInvoiceForm(data={"invoice_number": number, "issue_date": "2026-11-18", "amount": "10", "tax": "1"})
+    assert not form.is_valid() and "invoice_number" in form.errors

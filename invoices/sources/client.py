@@ -26,6 +26,8 @@ from urllib.parse import quote
 import requests
 from django.utils.translation import gettext as _
 
+from outage_portal.validators import is_digits
+
 from . import SourceError
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -60,7 +62,7 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
     if not value or not value.strip():
         return None
     value = value.strip()
-    if value.isdigit():
+    if is_digits(value):
         return float(value)
     try:
         when = parsedate_to_datetime(value)

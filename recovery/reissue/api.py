@@ -17,7 +17,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 
-from outage_portal.models import LARGEST_ID, Company
+from outage_portal.forms import row_id, row_ids
+from outage_portal.models import Company
 
 from ..models import Discrepancy
 from . import services, uploads
@@ -269,8 +270,7 @@ class ReissueRequestViewSet(ReviewedApplicationViewSet):
         )
 
     def _gaps(self, ids):
-        possible = [pk for pk in ids if 0 < pk <= LARGEST_ID]  # SQLite cannot bind a larger integer
-        found = list(Discrepancy.objects.for_user(self.request.user).filter(pk__in=possible))
+        found = list(Discrepancy.objects.for_user(self.request.user).filter(pk__in=row_ids(ids)))
         missing = set(ids) - {g.pk for g in found}
         if missing:
             raise drf_exceptions.NotFound(_("No such gap: %(ids)s.") % {"ids": ", ".join(map(str, sorted(missing)))})
@@ -313,9 +313,9 @@ class ReissueRequestViewSet(ReviewedApplicationViewSet):
         params.is_valid(raise_exception=True)
         numbers = {}
         for key, value in params.validated_data["new_numbers"].items():
-            if not str(key).isdigit():
+            if (item_id := row_id(key)) is None:
                 raise DRFValidationError({"new_numbers": _("%(key)s is not an item id.") % {"key": key}})
-            numbers[int(key)] = value
+            numbers[item_id] = value
         services.reissue_request_record_reissued(
             request=obj, user=request.user, new_numbers=numbers, comment=params.validated_data["comment"]
         )

@@ -14,6 +14,7 @@ from invoices.keys import normalise_digits
 from outage_portal.forms import RowsChoiceField
 from outage_portal.models import Company
 from outage_portal.timefmt import local_text
+from outage_portal.validators import is_digits
 
 from ..models import Discrepancy
 from . import uploads
@@ -129,13 +130,13 @@ class ManualInvoiceForm(forms.Form):
 
     def clean_invoice_code(self):
         code = normalise_digits(self.cleaned_data.get("invoice_code"))
-        if code and (not code.isdigit() or len(code) not in (10, 12)):
+        if code and (not is_digits(code) or len(code) not in (10, 12)):
             raise ValidationError(_("An invoice code has 10 or 12 digits."))
         return code
 
     def clean_invoice_number(self):
         number = normalise_digits(self.cleaned_data.get("invoice_number"))
-        if not number.isdigit() or len(number) not in (8, 20):
+        if not is_digits(number) or len(number) not in (8, 20):
             raise ValidationError(_("An invoice number has 8 digits (20 for a 数电 invoice)."))
         return number
 

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from notices.models import FilingDeadline
-from outage_portal.forms import form_add_service_errors
+from outage_portal.forms import form_add_service_errors, row_id, row_ids
 from outage_portal.models import Company, Role
 from outage_portal.pages import filtered_page
 from outage_portal.roles import roles_in
@@ -161,10 +161,9 @@ def request_edit(request, pk: int | None = None):
         initial["gaps"] = list(req.items.exclude(discrepancy=None).values_list("discrepancy_id", flat=True))
     else:
         chosen = request.GET.getlist("gaps") + request.GET.getlist("ids")  # "ids" from the gap list
-        preselected = [int(x) for x in chosen if x.isdigit()]
-        initial = {"gaps": preselected}
-        if request.GET.get("company", "").isdigit():
-            initial["company"] = int(request.GET["company"])
+        initial = {"gaps": row_ids(chosen)}
+        if (company_id := row_id(request.GET.get("company", ""))) is not None:
+            initial["company"] = company_id
     form = ReissueRequestForm(
         request.POST or None, request.FILES or None, user=request.user, request_obj=req, initial=initial
     )
@@ -246,7 +245,7 @@ def request_transition(request, pk: int, action: str):
     req = get_object_or_404(ReissueRequest.objects.for_user(request.user), pk=pk)
     if action == "record-reissued":
         # The detail page posts each item's new number as new_<item id>.
-        numbers = {int(k[4:]): v for k, v in request.POST.items() if k.startswith("new_") and k[4:].isdigit()}
+        numbers = {row_id(k[4:]): v for k, v in request.POST.items() if k.startswith("new_") and row_id(k[4:])}
         move = partial(services.reissue_request_record_reissued, new_numbers=numbers)
     else:
         move = services.REISSUE_REQUEST_MOVES[action]
@@ -349,15 +348,15 @@ def _deferred_initial(request) -> dict:
     from notices.models import Incident
 
     initial: dict = {}
-    if request.GET.get("company", "").isdigit():
-        initial["company"] = int(request.GET["company"])
+    if (company_id := row_id(request.GET.get("company", ""))) is not None:
+        initial["company"] = company_id
     incident = None
-    if request.GET.get("incident", "").isdigit():
-        incident = Incident.objects.filter(pk=request.GET["incident"]).first()
+    if (incident_id := row_id(request.GET.get("incident", ""))) is not None:
+        incident = Incident.objects.filter(pk=incident_id).first()
         if incident is not None:
             initial["incident"] = incident.pk
-    if request.GET.get("deadline", "").isdigit():
-        deadline = FilingDeadline.objects.filter(pk=request.GET["deadline"]).first()
+    if (deadline_id := row_id(request.GET.get("deadline", ""))) is not None:
+        deadline = FilingDeadline.objects.filter(pk=deadline_id).first()
         if deadline is not None:
             initial.update({"period": deadline.period, "tax_type": deadline.tax_type, "deadline": deadline.deadline})
     if incident is not None:
