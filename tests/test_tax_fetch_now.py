@@ -143,6 +143,7 @@ def test_retry_after_reads_seconds_and_http_dates():
     assert client.retry_after_seconds("Wed, 25 Nov 2026 17:00:45 GMT", now=now) == 45
     assert client.retry_after_seconds("Wed, 25 Nov 2026 16:00:00 GMT", now=now) == 0
     assert client.retry_after_seconds("soon", now=now) is None
+    assert client.retry_after_seconds("²", now=now) is None  # a digit to str.isdigit; float() refused it
     assert client.retry_after_seconds(None) is None
 
 
