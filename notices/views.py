@@ -183,7 +183,7 @@ def _notice_form_page(request, notice: MaintenanceNotice | None):
     chosen_window = 0
     if request.method == "POST" and ("parse" in request.POST or "use_window" in request.POST):
         chosen = request.POST.get("use_window", "0")
-        chosen_window = int(chosen) if is_digits(chosen) else 0
+        chosen_window = int(chosen) if is_digits(chosen) and len(chosen) < 4 else 0  # the windows of one text
         initial, proposal = _proposal_initial(request.POST, window_index=chosen_window)
         form = forms.NoticeForm(initial=initial, editing=editing)
     elif request.method == "POST":

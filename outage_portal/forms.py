@@ -29,7 +29,7 @@ def row_id(value) -> int | None:
     else names no row (str.isdigit alone takes "²", which int() refuses; SQLite cannot bind an
     integer past 64 bits)."""
     text = str(value)
-    if not is_digits(text):
+    if not is_digits(text) or len(text) > len(str(LARGEST_ID)):  # int() refuses past 4,300 digits
         return None
     number = int(text)
     return number if 0 < number <= LARGEST_ID else None

@@ -38,6 +38,7 @@ HOSTILE_VALUES = [
     "2026-13-45T10:00",
     "２０２６",
     "²",  # a digit to str.isdigit, not to int()
+    "9" * 4400,  # past what int() reads from a string
     "١٢٣",
     "<script>alert(1)</script>",
     "%",
