@@ -247,6 +247,13 @@ def test_command_fails_when_a_file_is_refused_whole(beijing, tmp_path):
         call_command("import_invoices", str(path), company=beijing.credit_code, kind="backup")
 
 
+def test_command_names_a_missing_file_or_a_folder(beijing, tmp_path):
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("import_invoices", str(tmp_path / "gone.csv"), company=beijing.credit_code, kind="backup")
+    with pytest.raises(CommandError, match="is a folder"):
+        call_command("import_invoices", str(tmp_path), company=beijing.credit_code, kind="backup")
+
+
 def test_import_then_reconcile_finds_the_invoice_missing_from_the_tax_system(
     beijing, django_capture_on_commit_callbacks
 ):

@@ -279,6 +279,11 @@ def test_run_tax_simulator_command_serves_until_terminated():
         assert proc.wait(timeout=15) == 0
 
 
+def test_run_tax_simulator_refuses_a_port_that_cannot_exist():
+    with pytest.raises(CommandError, match="not a TCP port"):  # was an OverflowError from bind()
+        call_command("run_tax_simulator", "--port", "99999", "--token", TOKEN)
+
+
 # --- commands -----------------------------------------------------------------------------------------
 def test_fetch_tax_records_command_prints_json(beijing, sim, capsys):
     configure(beijing, sim)

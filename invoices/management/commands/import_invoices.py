@@ -32,6 +32,8 @@ class Command(BaseCommand):
         reports, refused = [], []
         for name in files:
             path = Path(name)
+            if path.is_dir():
+                raise CommandError(f"{name} is a folder; name the files in it")
             if not path.is_file():
                 raise CommandError(f"{name}: no such file")
             with path.open("rb") as stream:  # streamed: backups can be hundreds of MB

@@ -40,6 +40,8 @@ class Command(BaseCommand):
             simulator.faults.update({"outage": outage, "slow_seconds": slow, "truncate": truncate, "empty": empty})
         except ValueError as exc:
             raise CommandError(str(exc))
+        if not 0 <= port <= 65535:
+            raise CommandError(f"--port {port} is not a TCP port (0–65535; 0 picks a free one).")
         try:
             server = SimulatorServer((host, port), simulator, log=None if quiet else self.stdout.write)
         except OSError as exc:
