@@ -117,6 +117,7 @@ def test_the_suggestion_opens_an_incident_form_filled_for_the_region(client_for,
         ("2026-11-20T09:30", 'name="started_at" value="2026-11-20 09:30"'),  # no offset: Beijing time
         ("2026-13-45T10:00", 'name="started_at"'),  # impossible: no start proposed, the form still opens
         ("yesterday", 'name="started_at"'),
+        ("9999-12-31T23:59+00:00", 'name="started_at"'),  # in Beijing time a year past Python's last
     ],
 )
 def test_a_hand_edited_since_still_opens_the_form(client_for, nora, db, since, shown):

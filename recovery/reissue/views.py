@@ -245,7 +245,11 @@ def request_transition(request, pk: int, action: str):
     req = get_object_or_404(ReissueRequest.objects.for_user(request.user), pk=pk)
     if action == "record-reissued":
         # The detail page posts each item's new number as new_<item id>.
-        numbers = {row_id(k[4:]): v for k, v in request.POST.items() if k.startswith("new_") and row_id(k[4:])}
+        numbers = {
+            item_id: v
+            for k, v in request.POST.items()
+            if k.startswith("new_") and (item_id := row_id(k[4:])) is not None
+        }
         move = partial(services.reissue_request_record_reissued, new_numbers=numbers)
     else:
         move = services.REISSUE_REQUEST_MOVES[action]
