@@ -38,7 +38,7 @@ from notices.status_filters import functions_include_any
 from outage_portal.forms import form_add_service_errors, row_id
 from outage_portal.pages import filtered_page
 from outage_portal.timefmt import local_text
-from outage_portal.validators import MOMENT_YEARS, is_digits
+from outage_portal.validators import is_digits, moment_allowed
 
 
 def _duration(start, end) -> tuple[int, int]:
@@ -326,7 +326,7 @@ def _suggested_incident_initial(request) -> dict:
         since = parse_datetime(request.GET.get("since", ""))
     except ValueError:  # well formed but impossible (a 13th month): propose no start rather than fail
         since = None
-    if since is not None and MOMENT_YEARS[0] <= since.year <= MOMENT_YEARS[1]:  # else Beijing time overflows
+    if since is not None and moment_allowed(since):  # else turning it into Beijing time may overflow
         # A time without an offset, as a hand-edited link may have it, is Beijing time like every other.
         initial["started_at"] = since if timezone.is_aware(since) else timezone.make_aware(since)
     return initial

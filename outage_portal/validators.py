@@ -76,8 +76,12 @@ def validate_taxpayer_id(value: str) -> None:
 MOMENT_YEARS = (1900, 2199)
 
 
+def moment_allowed(moment) -> bool:
+    return MOMENT_YEARS[0] <= moment.year <= MOMENT_YEARS[1]
+
+
 def validate_moment(moment) -> None:
-    if not MOMENT_YEARS[0] <= moment.year <= MOMENT_YEARS[1]:
+    if not moment_allowed(moment):
         raise moment_out_of_range()
 
 
