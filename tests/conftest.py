@@ -32,6 +32,25 @@ def _celery_eager():
     yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_connections_left_behind(django_db_setup, django_db_blocker):
+    """PostgreSQL will not drop a database someone is still connected to, and pytest-django then only
+    warns and leaves it behind. The live server answers each browser connection in a thread with a
+    database connection of its own, which the thread closes only as it ends, and a thread still
+    waiting on an idle keep-alive socket of the browser's has not ended. So before the database is
+    dropped, end the other sessions on it (it is this worker's own test database: the live server's
+    are the only others)."""
+    yield
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
 @pytest.fixture(autouse=True)
 def _isolated_files(settings, tmp_path):
     settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
@@ -81,9 +100,11 @@ def sim(settings):
     server.stop()
 
 
-@pytest.fixture
-def demo_simulator_url(settings):
-    """Where load_demo starts its in-process simulator: a free port of 127.0.0.1. Stopped after the test."""
+@pytest.fixture(autouse=True)
+def _own_simulator_port(settings):
+    """Every test's `load_demo` starts its in-process simulator on a free port of its own, stopped
+    after the test: on the default port it would outlive the test (keeping `make run` from starting
+    its own there) or, with `make run` up, quietly use that one and whatever fault it is set to."""
     import socket
 
     from invoices.sources import simulator
@@ -92,13 +113,19 @@ def demo_simulator_url(settings):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     settings.TAX_SIMULATOR_URL = f"http://127.0.0.1:{port}"
-    settings.TAX_SOURCE_RETRY_BACKOFF_MS = 1
     try:
-        yield settings.TAX_SIMULATOR_URL
+        yield
     finally:
         if simulator._in_process:
             simulator._in_process.stop()
             simulator._in_process = None
+
+
+@pytest.fixture
+def demo_simulator_url(settings):
+    """Where load_demo starts its in-process simulator (see _own_simulator_port), retrying at once."""
+    settings.TAX_SOURCE_RETRY_BACKOFF_MS = 1
+    return settings.TAX_SIMULATOR_URL
 
 
 @pytest.fixture
