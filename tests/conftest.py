@@ -32,9 +32,11 @@ def _celery_eager():
     yield
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _no_connections_left_behind(django_db_setup, django_db_blocker):
-    """PostgreSQL will not drop a database someone is still connected to, and pytest-django then only
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, with no session left on it when it is dropped.
+
+    PostgreSQL will not drop a database someone is still connected to, and pytest-django then only
     warns and leaves it behind. The live server answers each browser connection in a thread with a
     database connection of its own, which the thread closes only as it ends, and a thread still
     waiting on an idle keep-alive socket of the browser's has not ended. So before the database is
