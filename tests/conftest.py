@@ -107,14 +107,9 @@ def _own_simulator_port(settings):
     """Every test's `load_demo` starts its in-process simulator on a free port of its own, stopped
     after the test: on the default port it would outlive the test (keeping `make run` from starting
     its own there) or, with `make run` up, quietly use that one and whatever fault it is set to."""
-    import socket
-
     from invoices.sources import simulator
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings.TAX_SIMULATOR_URL = f"http://127.0.0.1:{port}"
+    settings.TAX_SIMULATOR_URL = f"http://127.0.0.1:{free_port()}"
     try:
         yield
     finally:
@@ -336,6 +331,15 @@ def celery_worker_process(transactional_db):
     yield worker
     worker.stop()
     celery_app.conf.task_always_eager = True
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 nothing listens on just now, for a server that needs its port up front."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def wait_until(predicate, timeout: float = 60.0, interval: float = 0.2):

@@ -10,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.conftest import free_port
+
 
 class Receiver:
     """An HTTP endpoint that answers with scripted statuses (then 200) and records every request.
@@ -103,13 +105,9 @@ class SMTPSink:
 @pytest.fixture
 def smtp_server(settings):
     """A real SMTP server on 127.0.0.1; Django's SMTP backend points at it for the test."""
-    import socket
-
     from aiosmtpd.controller import Controller
 
-    with socket.socket() as probe:  # aiosmtpd checks its own port after start, so it needs a real one
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # aiosmtpd checks its own port after start, so it needs a real one
     sink = SMTPSink()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 from datetime import timedelta
@@ -24,7 +23,7 @@ from invoices.sources.fetch import tax_records_fetch, tax_source_save
 from outage_portal.demo import beijing_outage_window
 from recovery import services as recovery
 from recovery.models import Discrepancy, GapKind, GapStatus, RunState
-from tests.conftest import SIMULATOR_TOKEN
+from tests.conftest import SIMULATOR_TOKEN, free_port
 
 TOKEN = SIMULATOR_TOKEN  # the credential the `sim` fixture (conftest) accepts
 
@@ -157,9 +156,7 @@ def test_a_wrong_token_is_refused_at_once(beijing, sim):
 
 def test_an_unreachable_source_fails_with_the_address(beijing, settings):
     settings.TAX_SOURCE_RETRY_BACKOFF_MS = 1
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     tax_source_save(company=beijing, kind="api", base_url=f"http://127.0.0.1:{port}", credential="x", max_retries=1)
     with translation.override("en"), pytest.raises(sources.SourceError, match=f"127.0.0.1:{port}"):
         fetch(beijing)
