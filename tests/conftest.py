@@ -37,11 +37,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """pytest-django's test database, with no session left on it when it is dropped.
 
     PostgreSQL will not drop a database someone is still connected to, and pytest-django then only
-    warns and leaves it behind. The live server answers each browser connection in a thread with a
-    database connection of its own, which the thread closes only as it ends, and a thread still
-    waiting on an idle keep-alive socket of the browser's has not ended. So before the database is
-    dropped, end the other sessions on it (it is this worker's own test database: the live server's
-    are the only others)."""
+    warns and leaves it behind. Sessions this process's threads opened can outlast the run: the live
+    server answers each browser connection in a thread with a database connection of its own, closed
+    only as the thread ends, and a thread still waiting on an idle keep-alive socket has not ended.
+    So before the database is dropped, end the other sessions on it: it is this xdist worker's own
+    database, and the Celery workers tests start have stopped by then."""
     yield
     from django.db import connection
 
@@ -113,9 +113,7 @@ def _own_simulator_port(settings):
     try:
         yield
     finally:
-        if simulator._in_process:
-            simulator._in_process.stop()
-            simulator._in_process = None
+        simulator.stop_in_process()
 
 
 @pytest.fixture

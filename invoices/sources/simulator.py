@@ -384,3 +384,11 @@ def ensure_running(base_url: str, *, token: str) -> bool:
     except OSError:
         return False
     return True
+
+
+def stop_in_process() -> None:
+    """Stop the simulator `ensure_running` started in this process, if it started one."""
+    global _in_process
+    if _in_process is not None:
+        _in_process.stop()
+        _in_process = None
