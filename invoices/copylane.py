@@ -3,8 +3,9 @@
 Python reads a row in about 15 µs, several times what writing it costs; a million-row backup spent
 most of its import there. Most big files are machine-written: no quoting, every cell in its usual
 form. For those, PostgreSQL's COPY parses the CSV (and decodes GBK) in C into a table of raw text
-cells, and one statement moves every row whose cells are all in their usual form into the staging
-table, normalised by SQL that gives exactly what `validate_row` gives for such a row. What is left
+cells, a block of the file at a time, and one statement per block moves every row whose cells are
+all in their usual form into the staging table, normalised by SQL that gives exactly what
+`validate_row` gives for such a row. What is left
 (anything unusual, and every row to reject) then goes through `validate_row` itself, so the rules and
 their messages stay in one place.
 
@@ -49,7 +50,7 @@ from invoices.staging import DEFAULT_TYPE, copy_text
 logger = logging.getLogger(__name__)
 
 HEAD_BYTES = 65536
-COPY_BLOCK = 32 * 1024 * 1024  # bytes per COPY statement; progress is saved between them
+COPY_BLOCK = 8 * 1024 * 1024  # bytes per block: copied, judged, staged, then handed to the writer
 MAX_LINE_BYTES = 4 * 1024 * 1024  # no invoice row is near this; a longer "line" is left to Python to refuse
 READ_BYTES = 1024 * 1024  # what COPY asks for at a time: checked while PostgreSQL parses the last
 PG_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "gb18030": "GB18030"}
@@ -116,41 +117,87 @@ class CopyLane:
         index = self.layout.columns.get(field)
         return f"r.c{index}" if index is not None else "''"
 
-    def load(self, stream: BinaryIO, progress: Callable[[int, int], None]) -> int | None:
-        """Rows read (blank and summary rows not counted), or None when the lane declines the file."""
+    def load(
+        self,
+        stream: BinaryIO,
+        progress: Callable[[int, int], None],
+        staged: Callable[[int, int], None] | None = None,
+    ) -> int | None:
+        """Rows read (blank and summary rows not counted), or None when the lane declines the file.
+
+        Block by block: each block of the file is copied, judged and staged before the next is read,
+        and then `staged(first_row, last_row)` hears of it, so that a writer in another connection
+        can store those rows while this one reads on (`invoices.pipeline`). A file declined part-way
+        leaves the staging tables empty again, for the Python parser to fill from the start.
+        """
+        spent = dict.fromkeys(("copy", "judge", "move", "python"), 0.0)
+        combinations = rows = 0
+
+        def timed(step: str, started: float) -> float:
+            now = time.perf_counter()
+            spent[step] += now - started
+            return now
+
         try:
-            started = time.perf_counter()
             self._create()
-            rows = self._copy(stream, progress)
-            if rows is None:
-                return None
-            copied = time.perf_counter()
-            combinations = self._judge_combinations()
-            self._calendar()
-            judged = time.perf_counter()
-            moved = self._move_usual_rows()
-            if moved is None:
-                return None
-            done = time.perf_counter()
-            left = self.staging.load_rows(self._unusual_rows()) if moved < rows else 0
-            logger.info(
-                "copy lane, batch %s: copied in %.2fs, %d combinations judged in %.2fs, %d rows moved in %.2fs, "
-                "%d rows read by Python in %.2fs",
-                self.staging.batch.pk, copied - started, combinations, judged - copied, moved, done - judged,
-                left, time.perf_counter() - done,
-            )  # fmt: skip
-            return moved + left
+            stream.seek(self.layout.data_offset)
+            lines = _CheckedLines(stream, empty_row=b"," * (self.layout.width - 1))
+            first_row = self.layout.first_row
+            while not lines.ended:
+                started = time.perf_counter()
+                copied = self._copy(lines)
+                if not copied:
+                    continue  # the file ended on the last block's boundary
+                last_row = first_row + copied - 1
+                started = timed("copy", started)
+                combinations += self._judge_combinations()
+                started = timed("judge", started)
+                moved = self._move_usual_rows()
+                started = timed("move", started)
+                if moved < copied:
+                    moved += self.staging.load_rows(self._unusual_rows(first_row, last_row))
+                    timed("python", started)
+                rows += moved
+                self.staging.index_new_rows()
+                self._empty_raw()
+                progress(lines.count, stream.tell())
+                if staged is not None:
+                    staged(first_row, last_row)
+                first_row = last_row + 1
+        except Declined:
+            self.staging.empty()
+            return None
         finally:
             self._drop()
+        logger.info(
+            "copy lane, batch %s: %d rows; copied in %.2fs, %d combinations judged in %.2fs, moved in %.2fs, "
+            "unusual rows read by Python in %.2fs",
+            self.staging.batch.pk, rows, spent["copy"], combinations, spent["judge"], spent["move"], spent["python"],
+        )  # fmt: skip
+        return rows
 
     # -- tables ------------------------------------------------------------------------------------
     def _create(self) -> None:
+        """The raw cells (one block at a time), the judged combinations and the calendar: temporary,
+        this connection's own."""
         self._drop()
         with connection.cursor() as cursor:
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {self.raw} (row_no integer GENERATED ALWAYS AS IDENTITY "
                 f"(START WITH {self.layout.first_row}), {', '.join(f'{c} text NOT NULL' for c in self.cells)})"
             )
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {self.combos} ("
+                + ", ".join(f"raw_{field} text NOT NULL" for field in FEW_VALUED)
+                + ", seller_tax_id text NOT NULL, seller_name text NOT NULL, buyer_tax_id text NOT NULL, "
+                "buyer_name text NOT NULL, tax_rate numeric(5, 4), invoice_type text NOT NULL, status text NOT NULL)"
+            )
+        self._calendar()
+
+    def _empty_raw(self) -> None:
+        # TRUNCATE keeps the identity counting on: the next block's rows carry on the file's numbering.
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {self.raw}")
 
     def _drop(self) -> None:
         with connection.cursor() as cursor:
@@ -158,52 +205,47 @@ class CopyLane:
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
     # -- 1. COPY -----------------------------------------------------------------------------------
-    def _copy(self, stream: BinaryIO, progress: Callable[[int, int], None]) -> int | None:
-        """COPY the rows after the header, a block of whole lines per statement (progress is saved
-        between them); the rows copied, or None to decline."""
+    def _copy(self, lines: _CheckedLines) -> int:
+        """COPY the next block of whole lines into the raw table; the rows copied. Raises Declined
+        where COPY would read the block differently from Python."""
         columns = ", ".join(self.cells)
         statement = (
             f"COPY {self.raw} ({columns}) FROM STDIN WITH (FORMAT csv, ENCODING '{self.layout.encoding}', "
             f"FORCE_NOT_NULL ({columns}))"
         )
-        stream.seek(self.layout.data_offset)
-        lines = _CheckedLines(stream, empty_row=b"," * (self.layout.width - 1))
-        copied = 0
-        while not lines.ended:
-            try:
-                with transaction.atomic(), connection.cursor() as cursor:
-                    cursor.copy_expert(statement, _Block(lines, COPY_BLOCK), size=READ_BYTES)
-                    copied += cursor.rowcount
-            # A quote or NUL in the file, ragged rows, undecodable bytes, mixed line ends: Python's
-            # turn. (copy_expert is psycopg2's own, so its errors come unwrapped.)
-            except (Declined, DatabaseError, psycopg2.Error):
-                return None
-            progress(lines.count, stream.tell())
-        return copied
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.copy_expert(statement, _Block(lines, COPY_BLOCK), size=READ_BYTES)
+                return cursor.rowcount
+        # A quote or NUL in the file, ragged rows, undecodable bytes, mixed line ends: Python's turn.
+        # (copy_expert is psycopg2's own, so its errors come unwrapped.)
+        except (DatabaseError, psycopg2.Error) as error:
+            raise Declined from error
 
     # -- 2. the few-valued cells, judged once per distinct combination --------------------------------
     def _judge_combinations(self) -> int:
+        """Judge the block's combinations not judged in an earlier block; how many were judged.
+        (A refused combination is not kept: it comes back with each block that holds it, to be
+        refused again; the rows holding it go to Python.)"""
         raw_cells = [self.cell(field) for field in FEW_VALUED]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {self.combos} ("
-                + ", ".join(f"raw_{field} text NOT NULL" for field in FEW_VALUED)
-                + ", seller_tax_id text NOT NULL, seller_name text NOT NULL, buyer_tax_id text NOT NULL, "
-                "buyer_name text NOT NULL, tax_rate numeric(5, 4), invoice_type text NOT NULL, status text NOT NULL)"
-            )
+        known = " AND ".join(f"k.raw_{field} = {cell}" for field, cell in zip(FEW_VALUED, raw_cells, strict=True))
         judged_rows: list[list] = []
         count = 0
         with connection.chunked_cursor() as distinct:
-            distinct.execute(f"SELECT DISTINCT {', '.join(raw_cells)} FROM {self.raw} r")
+            distinct.execute(
+                f"SELECT DISTINCT {', '.join(raw_cells)} FROM {self.raw} r "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {self.combos} k WHERE {known})"
+            )
             while chunk := distinct.fetchmany(2000):
                 count += len(chunk)
                 for combination in chunk:
                     judged = self._judge(dict(zip(FEW_VALUED, combination, strict=True)))
                     if judged is not None:
                         judged_rows.append([*combination, *judged])
-        with connection.cursor() as cursor:
-            cursor.copy_expert(f"COPY {self.combos} FROM STDIN", io.StringIO(copy_text(judged_rows)))
-            cursor.execute(f"ANALYZE {self.combos}")
+        if judged_rows:
+            with connection.cursor() as cursor:
+                cursor.copy_expert(f"COPY {self.combos} FROM STDIN", io.StringIO(copy_text(judged_rows)))
+                cursor.execute(f"ANALYZE {self.combos}")
         return count
 
     def _judge(self, cells: dict[str, str]) -> list | None:
@@ -218,8 +260,8 @@ class CopyLane:
         return [seller, clean_name(cells["seller_name"]), buyer, clean_name(cells["buyer_name"]), rate, kind, status]
 
     # -- 3. every usual row moved by one statement ------------------------------------------------------
-    def _move_usual_rows(self) -> int | None:
-        """Copy the rows validate_row takes as they are into staging; how many, or None to decline.
+    def _move_usual_rows(self) -> int:
+        """Copy the block's rows validate_row takes as they are into staging; how many.
 
         The amounts are cast as they are: PostgreSQL's numeric input reads the same value as
         `parse_money` from every cell it accepts, but it refuses a cell such as "1,234.00" by failing
@@ -232,7 +274,7 @@ class CopyLane:
                     return self._move(cursor, money_screen=screen)
             except DatabaseError:
                 continue
-        return None
+        raise Declined
 
     def _money_screens(self) -> list[str]:
         """First no screen at all, then one that lets only plain numbers (at most 14 + 2 digits) by."""
@@ -336,13 +378,16 @@ class CopyLane:
             cursor.execute(f"ANALYZE {self.times}")
 
     # -- 4. the rest, through validate_row ----------------------------------------------------------
-    def _unusual_rows(self):
-        """(row number, {field: cell}) of each row not moved, skipping all-blank ones as iter_csv does."""
+    def _unusual_rows(self, first_row: int, last_row: int):
+        """(row number, {field: cell}) of each row of the block not moved, skipping all-blank ones as
+        iter_csv does."""
         fields = list(self.layout.columns.items())
         with connection.chunked_cursor() as cursor:
             cursor.execute(
                 f"SELECT row_no, {', '.join(self.cells)} FROM {self.raw} r WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {self.staging.quoted_rows} s WHERE s.row_no = r.row_no) ORDER BY row_no"
+                f"(SELECT 1 FROM {self.staging.quoted_rows} s WHERE s.row_no = r.row_no "
+                "AND s.row_no BETWEEN %s AND %s) ORDER BY row_no",
+                [first_row, last_row],
             )
             while chunk := cursor.fetchmany(2000):
                 for row_no, *cells in chunk:

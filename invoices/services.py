@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from invoices import copylane
 from invoices.models import (
     BATCH_IN_PROGRESS_STATES,
     BatchState,
@@ -31,6 +32,7 @@ from invoices.models import (
     TaxRecord,
 )
 from invoices.parsers import FileRefused, RowError
+from invoices.pipeline import import_pipelined
 from invoices.signals import import_batch_succeeded
 from invoices.staging import MergeResult, Staging
 from outage_portal.models import Company
@@ -186,10 +188,11 @@ def _hash_stream(stream: BinaryIO) -> tuple[str, int]:
 def import_batch_process(*, batch_id: int) -> ImportReport:
     """Parse a kept original and write its invoices. Safe to run twice: a finished batch is left alone.
 
-    Two phases. Parsing streams rows into connection-private staging tables (no real table touched,
-    progress saved as it goes); then one transaction merges them set-based into the invoices, writes
-    the change log and the rejected rows, and finishes the batch. A crash in either phase leaves no
-    half-written batch.
+    Parsing streams rows into staging tables (no real table touched, progress saved as it goes); one
+    transaction merges them set-based into the invoices, writes the change log and the rejected rows,
+    and finishes the batch. A big plain CSV file on PostgreSQL is parsed in a second connection
+    while that transaction writes each staged block (`invoices.pipeline`); every other file is
+    parsed first and merged after. Either way a crash leaves no half-written batch.
     """
     claimed = ImportBatch.objects.filter(pk=batch_id, state__in=BATCH_IN_PROGRESS_STATES).update(
         state=BatchState.RUNNING, rows_processed=0, progress_percent=0
@@ -200,17 +203,26 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
     stage = Staging(model=_target_model(batch.kind), batch=batch, compared=COMPARED_FIELDS)
     try:
         started = time.perf_counter()
-        # Called inside someone's transaction (a test, a script), a failed statement must not poison
-        # it: give the parsing phase a savepoint. Outside one it runs in autocommit, so the progress
-        # it saves is visible to the page polling it.
-        parsing = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
-        with parsing, storages["private"].open(batch.storage_name, "rb") as stream:
-            stage.create()
-            rows_read = stage.load(stream)
-        parsed = time.perf_counter()
-        with transaction.atomic():
-            import_batch_succeed(batch=batch, merged=stage.merge(), rows_read=rows_read)
-            transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
+        with storages["private"].open(batch.storage_name, "rb") as stream:
+            layout = stage.lane_layout(stream)
+            if layout is not None and batch.size > copylane.COPY_BLOCK:
+                # A big plain CSV file on PostgreSQL: read in a second connection while this one
+                # writes. (A file of one block has nothing to overlap.)
+                with transaction.atomic():
+                    rows_read, merged, parsed = import_pipelined(stage, stream, layout)
+                    import_batch_succeed(batch=batch, merged=merged, rows_read=rows_read)
+                    transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
+            else:
+                # Called inside someone's transaction (a test, a script), a failed statement must not
+                # poison it: give the parsing phase a savepoint. Outside one it runs in autocommit, so
+                # the progress it saves is visible to the page polling it.
+                with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+                    stage.create()
+                    rows_read = stage.load_python(stream)
+                parsed = time.perf_counter()
+                with transaction.atomic():
+                    import_batch_succeed(batch=batch, merged=stage.merge(), rows_read=rows_read)
+                    transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
         logger.info(
             "import batch %s: %d rows parsed in %.1fs, merged in %.1fs",
             batch.pk, rows_read, parsed - started, time.perf_counter() - parsed,

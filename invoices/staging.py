@@ -1,26 +1,31 @@
 """Staging an import and merging it set-based into Invoice or TaxRecord.
 
-Parsing streams validated rows into two temporary tables private to the connection (PostgreSQL gets
-them through COPY, SQLite through executemany); the merge is a handful of statements over the whole
-file, never a query per invoice.
+Parsing streams validated rows into two staging tables (PostgreSQL gets them through COPY, SQLite
+through executemany); the merge is a handful of statements over the whole file, never a query per
+invoice.
 """
 
 # ruff: noqa: S608 -- only quoted identifiers from model metadata are interpolated; values go as parameters.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import BinaryIO
+from functools import cached_property
+from typing import TYPE_CHECKING, BinaryIO
 
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from invoices.models import ImportBatch, Invoice, InvoiceChange, InvoiceType, TaxRecord
+from invoices.models import BATCH_IN_PROGRESS_STATES, ImportBatch, Invoice, InvoiceChange, InvoiceType, TaxRecord
 from invoices.parsers import SHANGHAI, RowError, iter_csv, reader_for, validate_row
+
+if TYPE_CHECKING:
+    from invoices.copylane import CsvLayout
 
 DEFAULT_TYPE = InvoiceType.DIGITAL_ORDINARY  # for a row that names no invoice type
 STAGE_CHUNK = 5000  # rows parsed between two writes to the staging table (and two progress updates)
@@ -41,11 +46,75 @@ class MergeResult:
     issued_to: date | None
 
 
-class Staging:
-    """Two temporary tables private to this connection: validated rows and rejected rows.
+@dataclass(frozen=True)
+class Staged:
+    """Staged rows (those numbered within `rows`, or all of them), as `Staging.summary` found them."""
 
-    PostgreSQL gets them through COPY; SQLite through executemany. The merge is a handful of
-    statements over the whole file, never a query per invoice.
+    rows: tuple[int, int] | None
+    count: int
+    lowest_key: str | None
+    highest_key: str | None
+    first_day: date | None
+    last_day: date | None
+
+
+@dataclass(frozen=True)
+class NewRows:
+    """What inserting staged rows as new invoices did (`Staging.add_new`), added up over the parts."""
+
+    staged: int = 0
+    created: int = 0
+    first_day: date | None = None
+    last_day: date | None = None
+
+    def __add__(self, other: NewRows) -> NewRows:
+        days = [d for d in (self.first_day, self.last_day, other.first_day, other.last_day) if d is not None]
+        return NewRows(
+            staged=self.staged + other.staged,
+            created=self.created + other.created,
+            first_day=min(days, default=None),
+            last_day=max(days, default=None),
+        )
+
+
+STAGING_TABLE = re.compile(r"^invoice_import_(?:rows|rejects)_([0-9]+)$")  # as Staging names them
+
+
+def staging_leftovers_drop() -> list[str]:
+    """Drop the staging tables of batches no longer in progress (or gone); the tables dropped.
+
+    Every import drops its own; on PostgreSQL, where they are unlogged tables rather than temporary
+    ones, a worker killed mid-import leaves them behind (empty after a server crash, but there).
+    A table created inside a transaction not yet committed (a fetch's) is not seen here at all.
+    """
+    if connection.vendor != "postgresql":
+        return []  # temporary tables: they go with their connection
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relpersistence = 'u' "
+            "AND relnamespace = current_schema()::regnamespace AND relname ~ %s",
+            [STAGING_TABLE.pattern],
+        )
+        tables = {name: int(match[1]) for (name,) in cursor.fetchall() if (match := STAGING_TABLE.match(name))}
+        live = set(
+            ImportBatch.objects.filter(pk__in=set(tables.values()), state__in=BATCH_IN_PROGRESS_STATES).values_list(
+                "pk", flat=True
+            )
+        )
+        dropped = sorted(name for name, pk in tables.items() if pk not in live)
+        for name in dropped:
+            cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(name)}")
+    return dropped
+
+
+class Staging:
+    """Two staging tables for one batch: validated rows and rejected rows.
+
+    On PostgreSQL they are unlogged tables, not temporary ones: the COPY lane may stage in a second
+    connection while the import's own transaction writes what is staged (`invoices.pipeline`), and a
+    temporary table is seen by its connection alone. Unlogged, they cost no WAL, as temporary ones
+    did; whoever created them drops them (`drop`), and `staging_leftovers_drop` sweeps up after a
+    worker that died. On SQLite (one connection) they are temporary.
     """
 
     def __init__(self, *, model, batch: ImportBatch, compared: tuple[str, ...]):
@@ -62,14 +131,34 @@ class Staging:
     def create(self) -> None:
         q = connection.ops.quote_name
         columns = ", ".join(f"{q(f.column)} {f.db_type(connection)}" for f in self.fields)
+        kind = "UNLOGGED" if self.postgres else "TEMPORARY"
         with connection.cursor() as cursor:
             self.drop()
-            cursor.execute(f"CREATE TEMPORARY TABLE {q(self.rows)} (row_no integer NOT NULL, {columns})")
+            cursor.execute(f"CREATE {kind} TABLE {q(self.rows)} (row_no integer NOT NULL, {columns})")
+            if self.postgres:
+                # A writer takes the staged rows a block at a time, by row number. Rows are staged in
+                # the order of their numbers, so a BRIN index finds a block's pages; a B-tree index
+                # cost the lane a tenth of its time.
+                cursor.execute(f"CREATE INDEX {q(self.rows + '_row_no')} ON {q(self.rows)} USING brin (row_no)")
             cursor.execute(
-                f"CREATE TEMPORARY TABLE {q(self.rejects)} "
+                f"CREATE {kind} TABLE {q(self.rejects)} "
                 "(row_no integer NOT NULL, col varchar(40) NOT NULL, reason varchar(500) NOT NULL)"
             )
         self.created = True
+
+    def index_new_rows(self) -> None:
+        """Make the rows staged since the last call findable by their numbers: BRIN summarises new
+        pages only when vacuum or this asks, and reads every page it has not summarised."""
+        if self.postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT brin_summarize_new_values(%s::regclass)", [self.rows + "_row_no"])
+
+    def empty(self) -> None:
+        """Forget what was staged (the lane declined part-way through a file). DELETE, not TRUNCATE:
+        a writer in another connection may hold the tables open, and TRUNCATE would wait for it."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {self.quoted_rows}")
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(self.rejects)}")
 
     def drop(self) -> None:
         q = connection.ops.quote_name
@@ -81,19 +170,30 @@ class Staging:
         """Parse and validate every row into the staging tables; returns the rows read.
 
         On PostgreSQL a plain CSV file goes through the COPY lane (see `copylane`), which hands the
-        rows it cannot judge in SQL back to `load_rows`; every other file is read here, row by row.
+        rows it cannot judge in SQL back to `load_rows`; every other file, and one the lane declines,
+        is read here, row by row. (`invoices.pipeline` runs the lane beside the writes instead.)
         """
-        reader = reader_for(stream, self.batch.original_name)
-        if self.postgres and reader is iter_csv:
-            from invoices.copylane import CopyLane, csv_layout
+        layout = self.lane_layout(stream)
+        if layout is not None:
+            from invoices.copylane import CopyLane
 
-            layout = csv_layout(stream)
-            if layout is not None:
-                # The lane writes to the staging tables only once it can no longer decline.
-                rows_read = CopyLane(self, layout).load(stream, self._copy_progress)
-                if rows_read is not None:
-                    return rows_read
-                stream.seek(0)
+            rows_read = CopyLane(self, layout).load(stream, self.copy_progress)
+            if rows_read is not None:
+                return rows_read
+        return self.load_python(stream)
+
+    def lane_layout(self, stream: BinaryIO) -> CsvLayout | None:
+        """The layout of a file the COPY lane can take (a plain CSV file, on PostgreSQL), else None."""
+        if not self.postgres or reader_for(stream, self.batch.original_name) is not iter_csv:
+            return None
+        from invoices.copylane import csv_layout
+
+        return csv_layout(stream)
+
+    def load_python(self, stream: BinaryIO) -> int:
+        """Parse and validate every row of the file in Python, from its start; the rows read."""
+        stream.seek(0)
+        reader = reader_for(stream, self.batch.original_name)
         size = max(self.batch.size, 1)
         return self.load_rows(
             reader(stream), progress=lambda rows: self._progress(rows, lambda: stream.tell() * 100 // size)
@@ -146,9 +246,14 @@ class Staging:
             done = min(99, int(percent()))
         except (OSError, ValueError):
             done = 0
-        ImportBatch.objects.filter(pk=self.batch.pk).update(rows_processed=rows, progress_percent=done)
+        # Saved from the parsing connection, while the import's own transaction may hold the batch's
+        # row (a caller's transaction that claimed it): skip a locked row rather than wait for a
+        # transaction that is waiting for this parse. Progress is only ever a sketch.
+        with transaction.atomic():
+            unlocked = ImportBatch.objects.filter(pk=self.batch.pk).select_for_update(skip_locked=True)
+            ImportBatch.objects.filter(pk__in=unlocked).update(rows_processed=rows, progress_percent=done)
 
-    def _copy_progress(self, lines: int, offset: int) -> None:
+    def copy_progress(self, lines: int, offset: int) -> None:
         """The COPY lane's progress: reading the file is most of its work before the merge."""
         self._progress(lines, lambda: offset * 90 // max(self.batch.size, 1))
 
@@ -216,7 +321,91 @@ class Staging:
 
     # Phase 2 -----------------------------------------------------------------------------------
     def merge(self) -> MergeResult:
-        """What the merge did. Runs inside the caller's transaction."""
+        """Merge everything staged; what the merge did. Runs inside the caller's transaction."""
+        new = self.add_new(self.summary())
+        return self.merged_new(new) if new is not None else self.merge_into_existing()
+
+    def summary(self, rows: tuple[int, int] | None = None) -> Staged:
+        """How many rows are staged with numbers within `rows` (all of them without), and their keys'
+        and issue dates' spans."""
+        q = connection.ops.quote_name
+        key, issue_date = q("invoice_key"), q("issue_date")
+        where, bounds = ("WHERE row_no BETWEEN %s AND %s", list(rows)) if rows else ("", [])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(*), MIN({key}), MAX({key}), MIN({issue_date}), MAX({issue_date}) "
+                f"FROM {self.quoted_rows} {where}",
+                bounds,
+            )
+            count, lowest, highest, first_day, last_day = cursor.fetchone()
+        return Staged(rows, count, lowest, highest, _as_date(first_day), _as_date(last_day))
+
+    def add_new(self, staged: Staged) -> NewRows | None:
+        """Insert the `staged` rows (`summary`'s) as new invoices.
+
+        A first import of a period (or of any range of keys we hold nothing in) only adds: one plain
+        INSERT, without the change log, the UPDATE or the anti-join, each of which would join every
+        staged row against the target for nothing. None, with nothing inserted, where the target
+        already holds a key in the rows' range, or where the insert fails on the unique key (an
+        invoice written meanwhile by someone else, or one the file holds twice): then only the
+        general merge will do. Runs inside the caller's transaction.
+        """
+        if not staged.count:
+            return NewRows()
+        q = connection.ops.quote_name
+        where, bounds = ("WHERE row_no BETWEEN %s AND %s", list(staged.rows)) if staged.rows else ("", [])
+        with connection.cursor() as cursor:
+            if self._holds_keys_between(cursor, staged.lowest_key, staged.highest_key):
+                return None
+            columns, selected, values = self._insert_parts()
+            try:
+                with transaction.atomic():
+                    cursor.execute(
+                        f"INSERT INTO {q(self.model._meta.db_table)} ({columns}) "
+                        f"SELECT {selected} FROM {self.quoted_rows} s {where}",
+                        [*values, *bounds],
+                    )
+            except IntegrityError:
+                return None
+            return NewRows(
+                staged=staged.count, created=cursor.rowcount, first_day=staged.first_day, last_day=staged.last_day
+            )
+
+    def merged_new(self, new: NewRows) -> MergeResult:
+        """What the merge did, when every staged row was added as new by `add_new` (at once or in
+        parts); keeps the rejected rows."""
+        return MergeResult(
+            created=new.created,
+            updated=0,
+            unchanged=new.staged - new.created,
+            rejected=self._keep_rejections(),
+            issued_from=new.first_day if new.created else None,
+            issued_to=new.last_day if new.created else None,
+        )
+
+    @cached_property
+    def written_at(self) -> datetime:
+        """One time for every row this batch writes, however many statements write them."""
+        return timezone.now()
+
+    def _insert_parts(self) -> tuple[str, str, list]:
+        """The target's columns, what to SELECT for them from the staged rows `s`, and its parameters."""
+        q = connection.ops.quote_name
+        tax_record = self.model is TaxRecord
+        stamp = connection.ops.adapt_datetimefield_value(self.written_at)
+        columns = (
+            f"{q('company_id')}, {q('direction')}, {', '.join(q(f.column) for f in self.fields)}, "
+            f"{q('batch_id')}, {q('created_at')}, {q('updated_at')}" + (f", {q('seen_at')}" if tax_record else "")
+        )
+        selected = f"%s, %s, {', '.join(f's.{q(f.column)}' for f in self.fields)}, %s, %s, %s" + (
+            ", %s" if tax_record else ""
+        )
+        values = [self.batch.company_id, self.batch.direction, self.batch.pk, stamp, stamp]
+        return columns, selected, values + ([stamp] if tax_record else [])
+
+    def merge_into_existing(self) -> MergeResult:
+        """The general merge: duplicates within the file rejected, changed invoices logged and
+        updated, new ones inserted."""
         q = connection.ops.quote_name
         rows, rejects, target = q(self.rows), q(self.rejects), q(self.model._meta.db_table)
         company_id, direction, batch_id = self.batch.company_id, self.batch.direction, self.batch.pk
@@ -225,90 +414,60 @@ class Staging:
         compared = [f for f in self.fields if f.name != "invoice_key"]
         distinct = "IS DISTINCT FROM" if self.postgres else "IS NOT"
         differs = " OR ".join(f"t.{q(f.column)} {distinct} s.{q(f.column)}" for f in compared)
-        now = timezone.now()
+        now = self.written_at
         stamp = connection.ops.adapt_datetimefield_value(now)
+        columns, selected, inserted = self._insert_parts()
         with connection.cursor() as cursor:
-            analyzed = False
-
-            def analyze() -> None:
-                nonlocal analyzed
-                if self.postgres and not analyzed:  # autovacuum never analyzes temporary tables
-                    cursor.execute(f"ANALYZE {rows}")
-                    analyzed = True
-
-            issue_date = q("issue_date")
-            cursor.execute(f"SELECT COUNT(*), MIN({key}), MAX({key}), MIN({issue_date}), MAX({issue_date}) FROM {rows}")
-            staged, lowest, highest, first_day, last_day = cursor.fetchone()
-
-            columns = (
-                f"{q('company_id')}, {q('direction')}, {', '.join(q(f.column) for f in self.fields)}, "
-                f"{q('batch_id')}, {q('created_at')}, {q('updated_at')}"
-                + (f", {q('seen_at')}" if self.model is TaxRecord else "")
-            )
-            selected = f"%s, %s, {', '.join(f's.{q(f.column)}' for f in self.fields)}, %s, %s, %s" + (
-                ", %s" if self.model is TaxRecord else ""
-            )
-            inserted = [company_id, direction, batch_id, stamp, stamp, *([stamp] if self.model is TaxRecord else [])]
-
-            # A first import of a period (or of any range of keys we hold nothing in) only adds: one
-            # plain INSERT, without the change log, the UPDATE or the anti-join, each of which would
-            # join every staged row against the target for nothing. An invoice written meanwhile by
-            # someone else, or one the file holds twice, makes it fail; then, back at the savepoint,
-            # the general merge below runs.
-            only_new = staged > 0 and not self._holds_keys_between(cursor, lowest, highest)
-            if only_new:
-                try:
-                    with transaction.atomic():
-                        cursor.execute(f"INSERT INTO {target} ({columns}) SELECT {selected} FROM {rows} s", inserted)
-                        created, updated = cursor.rowcount, 0
-                except IntegrityError:
-                    only_new = False
-            if not only_new:
-                analyze()
-                # The same invoice twice in one file: keep the first, reject the others.
-                cursor.execute(
-                    f"INSERT INTO {rejects} (row_no, col, reason) SELECT s.row_no, 'invoice_number', %s "
-                    f"FROM {rows} s WHERE EXISTS (SELECT 1 FROM {rows} e WHERE e.{key} = s.{key} "
-                    "AND e.row_no < s.row_no)",
-                    [_("the same invoice appears twice in this file")],
-                )
-                if cursor.rowcount:
-                    staged -= cursor.rowcount
-                    cursor.execute(f"DELETE FROM {rows} WHERE row_no IN (SELECT row_no FROM {rejects})")
-                if self.model is Invoice:
-                    self._log_changes(cursor, match=match, differs=differs, compared=compared, now=now)
-                extra_set = f", {q('seen_at')} = %s" if self.model is TaxRecord else ""
-                assignments = ", ".join(f"{q(f.column)} = s.{q(f.column)}" for f in compared)
-                cursor.execute(
-                    f"UPDATE {target} AS t SET {assignments}, {q('batch_id')} = %s, {q('updated_at')} = %s"
-                    f"{extra_set} FROM {rows} s WHERE {match} AND ({differs})",
-                    [batch_id, stamp, *([stamp] if extra_set else []), company_id, direction],
-                )
-                updated = cursor.rowcount
-                cursor.execute(
-                    f"INSERT INTO {target} ({columns}) SELECT {selected} FROM {rows} s "
-                    f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match}) ON CONFLICT DO NOTHING",
-                    [*inserted, company_id, direction],
-                )
-                created = cursor.rowcount
-                first_day, last_day = self._written_span(cursor)
-
+            if self.postgres:  # autovacuum would analyze the staged rows only later, if at all
+                cursor.execute(f"ANALYZE {rows}")
+            cursor.execute(f"SELECT COUNT(*) FROM {rows}")
+            (staged,) = cursor.fetchone()
+            # The same invoice twice in one file: keep the first, reject the others.
             cursor.execute(
-                f"INSERT INTO {q('invoices_importrejection')} ({q('batch_id')}, {q('row')}, {q('column')}, "
-                f"{q('reason')}) SELECT %s, row_no, col, reason FROM {rejects} ORDER BY row_no",
-                [batch_id],
+                f"INSERT INTO {rejects} (row_no, col, reason) SELECT s.row_no, 'invoice_number', %s "
+                f"FROM {rows} s WHERE EXISTS (SELECT 1 FROM {rows} e WHERE e.{key} = s.{key} "
+                "AND e.row_no < s.row_no)",
+                [_("the same invoice appears twice in this file")],
             )
-            rejected = cursor.rowcount
-        if not created + updated:
-            first_day = last_day = None
+            if cursor.rowcount:
+                staged -= cursor.rowcount
+                cursor.execute(f"DELETE FROM {rows} WHERE row_no IN (SELECT row_no FROM {rejects})")
+            if self.model is Invoice:
+                self._log_changes(cursor, match=match, differs=differs, compared=compared, now=now)
+            extra_set = f", {q('seen_at')} = %s" if self.model is TaxRecord else ""
+            assignments = ", ".join(f"{q(f.column)} = s.{q(f.column)}" for f in compared)
+            cursor.execute(
+                f"UPDATE {target} AS t SET {assignments}, {q('batch_id')} = %s, {q('updated_at')} = %s"
+                f"{extra_set} FROM {rows} s WHERE {match} AND ({differs})",
+                [batch_id, stamp, *([stamp] if extra_set else []), company_id, direction],
+            )
+            updated = cursor.rowcount
+            cursor.execute(
+                f"INSERT INTO {target} ({columns}) SELECT {selected} FROM {rows} s "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match}) ON CONFLICT DO NOTHING",
+                [*inserted, company_id, direction],
+            )
+            created = cursor.rowcount
+            first_day, last_day = self._written_span(cursor) if created + updated else (None, None)
         return MergeResult(
             created=created,
             updated=updated,
             unchanged=staged - created - updated,
-            rejected=rejected,
+            rejected=self._keep_rejections(),
             issued_from=_as_date(first_day),
             issued_to=_as_date(last_day),
         )
+
+    def _keep_rejections(self) -> int:
+        """Copy the rejected rows to the batch's report; how many."""
+        q = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {q('invoices_importrejection')} ({q('batch_id')}, {q('row')}, {q('column')}, "
+                f"{q('reason')}) SELECT %s, row_no, col, reason FROM {q(self.rejects)} ORDER BY row_no",
+                [self.batch.pk],
+            )
+            return cursor.rowcount
 
     def _written_span(self, cursor) -> tuple:
         """The first and last issue date of the rows this batch created or updated."""

@@ -21,7 +21,20 @@ def import_originals_verify_task() -> dict[str, int]:
     return import_originals_verify()
 
 
+@shared_task
+def import_staging_sweep_task() -> list[str]:
+    """Beat entry: drop the staging tables a killed import left behind (PostgreSQL)."""
+    from invoices.staging import staging_leftovers_drop
+
+    return staging_leftovers_drop()
+
+
 # --- tax-system sources (issue 5) ---
 from invoices.sources.tasks import tax_fetch_execute_task  # noqa: E402
 
-__all__ = ["import_batch_process_task", "import_originals_verify_task", "tax_fetch_execute_task"]
+__all__ = [
+    "import_batch_process_task",
+    "import_originals_verify_task",
+    "import_staging_sweep_task",
+    "tax_fetch_execute_task",
+]

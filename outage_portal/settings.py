@@ -292,6 +292,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "invoices.tasks.import_originals_verify_task",
         "schedule": timedelta(days=1),
     },
+    # ...and drop the staging tables an import killed mid-way left behind.
+    "sweep-import-staging": {
+        "task": "invoices.tasks.import_staging_sweep_task",
+        "schedule": timedelta(hours=1),
+    },
     # notifications: reminders before windows start; re-queue deliveries a dead worker left behind.
     "notify-reminders": {
         "task": "notices.notify.tasks.reminders_send_task",
