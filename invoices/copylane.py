@@ -382,7 +382,12 @@ class CopyLane:
         """(row number, {field: cell}) of each row of the block not moved, skipping all-blank ones as
         iter_csv does."""
         fields = list(self.layout.columns.items())
-        with connection.chunked_cursor() as cursor:
+        with transaction.atomic(), connection.chunked_cursor() as cursor:
+            with connection.cursor() as settings:
+                # The block's staged row numbers hashed once: the planner knows nothing of the staging
+                # table and may otherwise probe its BRIN index, a whole block of pages, once per row.
+                settings.execute("SET LOCAL enable_nestloop = off")
+                settings.execute("SET LOCAL work_mem = '64MB'")
             cursor.execute(
                 f"SELECT row_no, {', '.join(self.cells)} FROM {self.raw} r WHERE NOT EXISTS "
                 f"(SELECT 1 FROM {self.staging.quoted_rows} s WHERE s.row_no = r.row_no "

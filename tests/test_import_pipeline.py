@@ -72,6 +72,7 @@ def test_a_big_file_lands_as_the_one_connection_import_lands_it(beijing, monkeyp
     rows = [usual_row(n, amount=f"{n}.00", tax="0.13", total=f"{n}.13") for n in range(1, 120)]
     rows[40] = usual_row(41, seller="91110108MA01B2C3D1")  # rejected: wrong check digit
     rows[70] = usual_row(71, amount="¥71.00", tax="0.13", total="")  # unusual: read by Python in its block
+    rows[100] = usual_row(101, buyer="", buyer_name="个人")  # a combination first seen in a late block
     batch = run(beijing, rows)
     assert pipelined == [batch.pk]
     assert (batch.state, batch.rows_read, batch.rows_created, batch.rows_rejected) == (
