@@ -7,13 +7,15 @@ side stores nothing. Blocks are shrunk here to a few rows so that small files sp
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.db import connection
 from django.utils import translation
 
 from invoices import copylane, pipeline
 from invoices.models import BatchState, ImportBatch, ImportKind, Invoice, InvoiceChange
-from invoices.services import import_file
+from invoices.services import COMPARED_FIELDS, import_file
 from invoices.staging import Staging, staging_leftovers_drop
 from tests.test_import_copy_lane import csv_bytes, usual_row
 
@@ -190,3 +192,33 @@ def test_the_sweep_drops_only_the_staging_of_batches_no_longer_in_progress(beiji
     assert f"invoice_import_rows_{finished.pk}" in dropped and f"invoice_import_rejects_{finished.pk}" in dropped
     rows = f"invoice_import_rows_{running.pk}"
     assert staging_tables(finished, running) == [f"invoice_import_rejects_{running.pk}", rows, f"{rows}_row_no"]
+
+
+def test_a_blocks_statements_read_that_block_not_every_row_staged(beijing):
+    """The writer asks for each block by its row numbers while the reader stages more: read whole,
+    the staging table would be read once per block, a million-row file's time growing with its
+    square."""
+    batch = ImportBatch.objects.create(
+        company=beijing, kind=ImportKind.BACKUP, direction="issued", original_name="b.csv", state=BatchState.RUNNING
+    )
+    stage = Staging(model=Invoice, batch=batch, compared=COMPARED_FIELDS)
+    stage.create()
+    try:
+        assert stage.load(io.BytesIO(csv_bytes([usual_row(n) for n in range(1, 20001)]))) == 20000
+
+        def scans() -> tuple[int, int]:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT seq_tup_read, idx_scan FROM pg_stat_xact_user_tables WHERE relname = %s", [stage.rows]
+                )
+                return cursor.fetchone()
+
+        before = scans()
+        staged = stage.summary((19002, 20001))  # the last thousand rows (the header is row 1)
+        assert stage.add_new(staged).created == staged.count == 1000
+        after = scans()
+    finally:
+        stage.drop()
+    assert after[0] == before[0], "no staged row read but through the index"
+    assert after[1] == before[1] + 2
+    assert Invoice.objects.filter(company=beijing).count() == 1000
