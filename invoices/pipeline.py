@@ -37,8 +37,8 @@ class _Stopped(Exception):
 
 class _Reader(threading.Thread):
     """Stages the file through the lane in its own connection, reporting each block on `events`:
-    ("block", the block's `Staged` summary), ("restart", None) when the lane declined and Python reads the
-    file from its start, then ("done", rows read) or ("failed", the exception)."""
+    ("block", its first and last row numbers), ("restart", None) when the lane declined and Python
+    reads the file from its start, then ("done", rows read) or ("failed", the exception)."""
 
     def __init__(self, stage: Staging, stream: BinaryIO, layout: CsvLayout):
         super().__init__(name=f"import-{stage.batch.pk}-reader", daemon=True)
@@ -66,8 +66,7 @@ class _Reader(threading.Thread):
     def _staged(self, first_row: int, last_row: int) -> None:
         if self.stop.is_set():
             raise _Stopped
-        # Summed up here, so that the writer, the busier of the two, only inserts.
-        self.events.put(("block", self.stage.summary((first_row, last_row))))
+        self.events.put(("block", (first_row, last_row)))
 
 
 def import_pipelined(stage: Staging, stream: BinaryIO, layout: CsvLayout) -> tuple[int, MergeResult, float]:
@@ -88,7 +87,8 @@ def import_pipelined(stage: Staging, stream: BinaryIO, layout: CsvLayout) -> tup
             event, payload = reader.events.get()
             waited += time.perf_counter() - asked
             if event == "block" and added is not None and not restarted:
-                more = stage.add_new(payload)
+                # Summed up here: the reader, which checks every cell, is the busier of the two.
+                more = stage.add_new(stage.summary(payload))
                 if more is None:
                     transaction.savepoint_rollback(before)
                 added = None if more is None else added + more
