@@ -291,16 +291,17 @@ class CopyLane:
 
     def _move(self, cursor, *, money_screen: Callable[[str], str]) -> int:
         """Each condition admits only cells `validate_row` reads as they are (or, for amounts, reads
-        to the same value), and each value is what it makes of them. The casts sit behind the checks
-        in one CASE, whose order PostgreSQL keeps; conditions joined by AND it may evaluate in any
-        order. That CASE is also the only condition on the row's own cells: as separate conditions,
-        the planner would multiply their guessed selectivities and plan for a handful of rows."""
+        to the same value), and each value is what it makes of them. Each amount is cast once, behind
+        its own check, in a CASE, whose order PostgreSQL keeps; conditions joined by AND it may
+        evaluate in any order. The row's conditions sit in one CASE too, the only condition on its
+        own cells: as separate conditions, the planner would multiply their guessed selectivities
+        and plan for a handful of rows."""
         cell = self.cell
         digital, code, number = cell("digital_number"), cell("invoice_code"), cell("invoice_number")
         issued = cell("issue_date")
 
         def digits(sql: str) -> str:
-            return f"{sql} !~ '[^0-9]'"
+            return f"{sql} !~ '[^0-9]'"  # a quarter cheaper than ltrim(cell, '0123456789') = ''
 
         def amount(sql: str) -> str:
             # Each amount cast once, in the subquery below, rather than in every expression using it.

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -331,9 +332,7 @@ class Staging:
         q = connection.ops.quote_name
         key, issue_date = q("invoice_key"), q("issue_date")
         where, bounds = ("WHERE row_no BETWEEN %s AND %s", list(rows)) if rows else ("", [])
-        with transaction.atomic(), connection.cursor() as cursor:
-            if rows:
-                self._find_by_row_numbers(cursor)
+        with connection.cursor() as cursor, self._reading_rows(cursor, rows):
             cursor.execute(
                 f"SELECT COUNT(*), MIN({key}), MAX({key}), MIN({issue_date}), MAX({issue_date}) "
                 f"FROM {self.quoted_rows} {where}",
@@ -361,28 +360,31 @@ class Staging:
                 return None
             columns, selected, values = self._insert_parts()
             try:
-                with transaction.atomic():
-                    if staged.rows:
-                        self._find_by_row_numbers(cursor)
+                with self._reading_rows(cursor, staged.rows):
                     cursor.execute(
                         f"INSERT INTO {q(self.model._meta.db_table)} ({columns}) "
                         f"SELECT {selected} FROM {self.quoted_rows} s {where}",
                         [*values, *bounds],
                     )
                     created = cursor.rowcount
-                    if staged.rows:
-                        self._find_by_row_numbers(cursor, undo=True)
             except IntegrityError:
                 return None
             return NewRows(staged=staged.count, created=created, first_day=staged.first_day, last_day=staged.last_day)
 
-    def _find_by_row_numbers(self, cursor, *, undo: bool = False) -> None:
-        """For the next statement, which reads one block's rows by number: through the BRIN index.
-        The planner has no statistics for the staging table, guesses it holds a handful of rows and
-        reads it whole, each block's statement reading every block before it. Set for the rest of
-        the transaction (or savepoint), so the caller undoes it once the statement has run."""
-        if self.postgres:
-            cursor.execute("SET LOCAL enable_seqscan = " + ("DEFAULT" if undo else "off"))
+    @contextmanager
+    def _reading_rows(self, cursor, rows: tuple[int, int] | None) -> Iterator[None]:
+        """A savepoint for statements reading the staged rows numbered within `rows` (a block): they
+        read them through the BRIN index. The planner has no statistics for the staging table,
+        guesses it holds a handful of rows and reads it whole, each block's statement reading every
+        block before it. SET LOCAL would outlive the savepoint, so it is undone at its end (a
+        rollback to it undoes it too)."""
+        with transaction.atomic():
+            by_number = rows is not None and self.postgres
+            if by_number:
+                cursor.execute("SET LOCAL enable_seqscan = off")
+            yield
+            if by_number:
+                cursor.execute("SET LOCAL enable_seqscan = DEFAULT")
 
     def merged_new(self, new: NewRows) -> MergeResult:
         """What the merge did, when every staged row was added as new by `add_new` (at once or in
