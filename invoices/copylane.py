@@ -282,12 +282,14 @@ class CopyLane:
     def _money_screens(self) -> list[Callable[[str], str]]:
         """Conditions on one amount cell: first none at all, then one that lets only plain numbers
         (at most 14 + 2 digits) by."""
-        plain = "'^-?([0-9]{1,14}(\\.[0-9]{0,2})?|\\.[0-9]{1,2})$'"
-        screens = [lambda cell: f"{cell} ~ {plain}"]
+
+        def plain(cell: str) -> str:
+            return f"{cell} ~ '^-?([0-9]{{1,14}}(\\.[0-9]{{0,2}})?|\\.[0-9]{{1,2}})$'"
+
         if connection.pg_version < 160000:
-            return [lambda cell: "true", *screens]
+            return [lambda cell: "true", plain]
         # From PostgreSQL 16 numeric input also reads "0x1A", "0o17" and "0b101"; Python does not.
-        return [lambda cell: f"ltrim({cell}, '0123456789.-+eE ') = ''", *screens]
+        return [lambda cell: f"ltrim({cell}, '0123456789.-+eE ') = ''", plain]
 
     def _move(self, cursor, *, money_screen: Callable[[str], str]) -> int:
         """Each condition admits only cells `validate_row` reads as they are (or, for amounts, reads

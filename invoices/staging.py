@@ -331,8 +331,7 @@ class Staging:
         and issue dates' spans."""
         q = connection.ops.quote_name
         key, issue_date = q("invoice_key"), q("issue_date")
-        where, bounds = ("WHERE row_no BETWEEN %s AND %s", list(rows)) if rows else ("", [])
-        with connection.cursor() as cursor, self._reading_rows(cursor, rows):
+        with connection.cursor() as cursor, self._reading_rows(cursor, rows) as (where, bounds):
             cursor.execute(
                 f"SELECT COUNT(*), MIN({key}), MAX({key}), MIN({issue_date}), MAX({issue_date}) "
                 f"FROM {self.quoted_rows} {where}",
@@ -354,13 +353,12 @@ class Staging:
         if not staged.count:
             return NewRows()
         q = connection.ops.quote_name
-        where, bounds = ("WHERE row_no BETWEEN %s AND %s", list(staged.rows)) if staged.rows else ("", [])
         with connection.cursor() as cursor:
             if self._holds_keys_between(cursor, staged.lowest_key, staged.highest_key):
                 return None
             columns, selected, values = self._insert_parts()
             try:
-                with self._reading_rows(cursor, staged.rows):
+                with self._reading_rows(cursor, staged.rows) as (where, bounds):
                     cursor.execute(
                         f"INSERT INTO {q(self.model._meta.db_table)} ({columns}) "
                         f"SELECT {selected} FROM {self.quoted_rows} s {where}",
@@ -372,18 +370,21 @@ class Staging:
             return NewRows(staged=staged.count, created=created, first_day=staged.first_day, last_day=staged.last_day)
 
     @contextmanager
-    def _reading_rows(self, cursor, rows: tuple[int, int] | None) -> Iterator[None]:
-        """A savepoint for statements reading the staged rows numbered within `rows` (a block): they
-        read them through the BRIN index. The planner has no statistics for the staging table,
-        guesses it holds a handful of rows and reads it whole, each block's statement reading every
-        block before it. SET LOCAL would outlive the savepoint, so it is undone at its end (a
-        rollback to it undoes it too)."""
+    def _reading_rows(self, cursor, rows: tuple[int, int] | None) -> Iterator[tuple[str, list]]:
+        """A savepoint for statements reading the staged rows numbered within `rows` (a block; all
+        of them when None), giving the WHERE clause (on the rows as they are named, or aliased) and
+        its parameters. A block's rows are read through the BRIN index: the planner has no
+        statistics for the staging table, guesses it holds a handful of rows and would read it
+        whole, each block's statement reading every block before it. SET LOCAL would outlive the
+        savepoint, so it is undone at its end (a rollback to it undoes it too)."""
         with transaction.atomic():
-            by_number = rows is not None and self.postgres
-            if by_number:
+            if rows is None:
+                yield "", []
+                return
+            if self.postgres:
                 cursor.execute("SET LOCAL enable_seqscan = off")
-            yield
-            if by_number:
+            yield "WHERE row_no BETWEEN %s AND %s", list(rows)
+            if self.postgres:
                 cursor.execute("SET LOCAL enable_seqscan = DEFAULT")
 
     def merged_new(self, new: NewRows) -> MergeResult:
