@@ -306,7 +306,6 @@ class CopyLane:
             return f"{sql} !~ '[^0-9]'"  # a quarter cheaper than ltrim(cell, '0123456789') = ''
 
         def amount(sql: str) -> str:
-            # Each amount cast once, in the subquery below, rather than in every expression using it.
             return f"CASE WHEN {sql} <> '' AND {money_screen(sql)} THEN {sql}::numeric(16, 2) END"
 
         numbers = f"""({digital} = '' OR (length({digital}) = 20 AND {digits(digital)}))
