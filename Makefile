@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint format messages install clean
+.PHONY: run test test-fast bench lint format messages install clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,11 +30,16 @@ run: install
 test: install
 	$(VENV)/bin/pytest -p xdist -n 2 --dist loadgroup
 
+# The inner loop: everything but the tests that drive a browser or start a Celery worker.
+test-fast: install
+	$(VENV)/bin/pytest -p xdist -n 2 --dist loadgroup -m "not browser and not worker"
+
 bench: install
 	$(PY) bench/run.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff format --check .
 
 format: $(STAMP)

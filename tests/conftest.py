@@ -24,6 +24,17 @@ BEIJING_CODE = "91110108MA01B2C3D0"
 XIAN_CODE = "91610131MA6TX1Y2KC"
 
 
+def pytest_collection_modifyitems(items):
+    """A test that drives a browser or starts a worker is marked so, whatever file it sits in:
+    `make test-fast` leaves both kinds out."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "page" in names or "login" in names:
+            item.add_marker(pytest.mark.browser)
+        if "celery_worker_process" in names:
+            item.add_marker(pytest.mark.worker)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _celery_eager():
     """Ordinary tests run tasks inline; tests marked `worker` start a real worker instead."""
