@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "notices",
     "invoices",
     "recovery",
+    "response",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "outage_portal.context_processors.navigation",
+                "response.context_processors.invoicing_paused",
             ],
         },
     },
@@ -281,6 +283,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "reconcile-all-companies": {
         "task": "recovery.tasks.reconcile_all_companies",
         "schedule": timedelta(hours=1),
+    },
+    # response: open a company's response when a window touches it; keep the "invoicing paused"
+    # banner's cached list right even after the cache was flushed.
+    "open-incident-responses": {
+        "task": "response.tasks.incident_responses_open_task",
+        "schedule": timedelta(minutes=5),
+    },
+    "refresh-invoicing-pauses": {
+        "task": "response.tasks.paused_companies_refresh_task",
+        "schedule": timedelta(minutes=1),
     },
     # notices: maintenance windows move scheduled → in progress → completed by the clock.
     "advance-notice-states": {

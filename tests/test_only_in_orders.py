@@ -19,7 +19,7 @@ from tests.test_reconciliation import DAY, book, run, tax
 
 pytestmark = pytest.mark.django_db
 
-CUSTOMER = "91310000MA1FL5XK8T"
+CUSTOMER = "91310000MA1FL5XK8U"
 
 
 @pytest.fixture(autouse=True)
