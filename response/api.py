@@ -223,6 +223,7 @@ class ResponseSerializer(serializers.ModelSerializer):
             "events",
         ]
         read_only_fields = ["id", "title", "state", "created_at", "closed_at"]
+        validators = []  # the service opens the existing response rather than refusing a second one
 
     def get_invoicing_paused(self, response) -> bool:
         return response.company_id in services.paused_company_ids()
