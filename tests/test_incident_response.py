@@ -195,9 +195,7 @@ def test_the_api_opens_ticks_pauses_and_resumes(beijing, alice, incident, api_fo
 
 def test_the_response_goes_into_the_evidence_pack_and_the_deferred_filing_application(beijing, alice, incident):
     response = services.incident_response_open(company=beijing, user=alice, incident=incident)
-    services.response_step_set(
-        step=response.steps.get(step=Step.CHECK_BACKUPS), user=alice, done=True, note="备份完整"
-    )
+    services.response_step_set(step=response.steps.get(step=Step.CHECK_BACKUPS), user=alice, done=True, note="备份完整")
     services.incident_response_update(response=response, user=alice, scope_departments="销售一部")
     application = reissue.deferred_filing_create(
         company=beijing,
