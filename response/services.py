@@ -393,7 +393,9 @@ def order_proposal_accept(*, gap: Discrepancy, user, into: str, invoice_number: 
             incident=incident,
             note=note or _("From order %(order)s") % {"order": proposal.order.order_number},
         )
-        status = GapStatus.RESOLVED
+        # Dismissed, not resolved: the order stays without an invoice in either system, and a later
+        # run would reopen a resolved gap it finds again.
+        status = GapStatus.DISMISSED
         reason = _("Recorded as hand-issued invoice %(number)s") % {"number": result.invoice_number}
     else:
         raise ValidationError({"into": _("Choose a reissue request or a hand-issued invoice.")})
@@ -403,7 +405,6 @@ def order_proposal_accept(*, gap: Discrepancy, user, into: str, invoice_number: 
         decided_by=user,
         decided_at=timezone.now(),
         status=status,
-        resolved_at=timezone.now() if status == GapStatus.RESOLVED else None,
     )
     return result
 

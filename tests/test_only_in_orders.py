@@ -149,3 +149,61 @@ def test_the_gap_list_api_and_json_name_the_kind(beijing, outage, alice, api_for
     assert [g["kind"] for g in body["results"]] == ["only_in_orders"]
     call_command("reconcile", "--company", beijing.credit_code, "--json")
     assert json.loads(capsys.readouterr().out)["only_in_orders"] == 1
+
+
+def test_an_accountant_accepts_a_proposal_into_a_reissue_request_through_the_api(
+    beijing, outage, alice, fiona, api_for
+):
+    order(beijing, "SO-1", amount="10000.00", tax="1300.00", name="上海明远贸易有限公司")
+    run(beijing)
+    gap = Discrepancy.objects.get(kind=GapKind.ONLY_IN_ORDERS)
+    listed = api_for(alice).get("/api/order-proposals/").json()["results"]
+    assert listed[0]["proposed_invoice"] == {
+        "counterparty_name": "上海明远贸易有限公司",
+        "counterparty_tax_id": CUSTOMER,
+        "issue_date": DAY.isoformat(),
+        "amount": "10000.00",
+        "tax": "1300.00",
+        "total": "11300.00",
+        "tax_rate": None,
+        "invoice_number": "",
+    }
+    refused = api_for(fiona).post(f"/api/order-proposals/{gap.pk}/accept/", {"into": "reissue"}, format="json")
+    assert refused.status_code == 403
+    accepted = api_for(alice).post(f"/api/order-proposals/{gap.pk}/accept/", {"into": "reissue"}, format="json")
+    assert accepted.status_code == 201
+    from recovery.models import ReissueRequest
+
+    request = ReissueRequest.objects.get(pk=accepted.json()["reissue_request"]["id"])
+    item = request.items.get()
+    assert (item.counterparty_name, item.amount, item.tax, item.total) == (
+        "上海明远贸易有限公司",
+        Decimal("10000.00"),
+        Decimal("1300.00"),
+        Decimal("11300.00"),
+    )
+    assert request.incident_id == 7 or request.incident_id is None  # the window is a stand-in, not a row
+    gap.refresh_from_db()
+    assert gap.status == GapStatus.ACKNOWLEDGED and gap.decided_by == alice
+    again = api_for(alice).post(f"/api/order-proposals/{gap.pk}/accept/", {"into": "reissue"}, format="json")
+    assert again.status_code == 400
+
+
+def test_a_proposal_recorded_as_a_hand_issued_invoice_from_the_page(beijing, outage, alice, client_for):
+    order(beijing, "SO-1")
+    run(beijing)
+    gap = Discrepancy.objects.get(kind=GapKind.ONLY_IN_ORDERS)
+    client = client_for(alice)
+    page = client.get("/response/orders/").content.decode()
+    assert 'data-order="SO-1"' in page
+    missing = client.post(f"/response/orders/proposals/{gap.pk}/accept/", {"into": "hand_issued"}, follow=True)
+    assert "hand-issued" in missing.content.decode() or "手工" in missing.content.decode()
+    client.post(f"/response/orders/proposals/{gap.pk}/accept/", {"into": "hand_issued", "invoice_number": "00012345"})
+    from recovery.models import HandIssuedInvoice
+
+    hand = HandIssuedInvoice.objects.get()
+    assert (hand.invoice_number, hand.total, hand.counterparty_tax_id) == ("00012345", Decimal("113.00"), CUSTOMER)
+    run(beijing)  # found again, still decided
+    gap.refresh_from_db()
+    assert gap.status == GapStatus.DISMISSED and "00012345" in gap.decision_reason
+    assert 'data-order="SO-1"' not in client.get("/response/orders/").content.decode()
