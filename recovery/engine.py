@@ -445,10 +445,14 @@ def order_windows(*, run, end: date) -> list[tuple[date, date]]:
 
 def order_gaps(cursor, *, run, values: dict, end: date) -> None:
     """Upsert an `only_in_orders` gap for each order of the period's outage windows that no invoice
-    covers, in our books or in the tax system. One INSERT ... SELECT with two anti-joins per side:
-    by the invoice number the order names, and by counterparty and total within
-    `RECONCILE_ORDER_DAYS` of the order date. The gap's amount at risk is the order's total; the
-    proposed invoice is read from the order (`Discrepancy.order`).
+    covers, in our books or in the tax system; one statement.
+
+    First the orders no invoice of the same counterparty and total covers within
+    `RECONCILE_ORDER_DAYS` of the order date, on either side: two anti-joins each PostgreSQL runs as a
+    hash join over the period (a counterparty known only by name is matched by name, in a branch of
+    its own, so that both keep a hashable key). Only those few candidates are then looked up by the
+    invoice number their order names, through the invoice key index. The gap's amount at risk is the
+    order's total; the proposed invoice is read from the order (`Discrepancy.order`).
     """
     spans = order_windows(run=run, end=end)
     if not spans:
@@ -464,27 +468,37 @@ def order_gaps(cursor, *, run, values: dict, end: date) -> None:
     # Our sales invoices name the customer as buyer; purchase invoices name the supplier as seller.
     party = "buyer" if run.direction == "issued" else "seller"
     earliest, latest = _shift("o.order_date", "minus_order_days"), _shift("o.order_date", "order_days")
-    near = f"x.issue_date BETWEEN {earliest} AND {latest}"
-    same_party = (
-        f"(CASE WHEN o.counterparty_tax_id <> '' THEN x.{party}_tax_id = o.counterparty_tax_id "
-        f"ELSE x.{party}_name = o.counterparty_name END)"
+    orders = (
+        f"SELECT o.id, o.order_number, o.order_date, o.total, o.invoice_key FROM {ORD} o "
+        "WHERE o.company_id = %(company)s AND o.direction = %(direction)s "
+        f"AND o.order_date BETWEEN %(start)s AND %(end)s AND ({' OR '.join(in_window)})"
     )
-    uncovered = []
-    for table in (INV, TAX):
-        side = f"SELECT 1 FROM {table} x WHERE x.company_id = o.company_id AND x.direction = o.direction"
-        uncovered.append(f"NOT EXISTS ({side} AND o.invoice_key <> '' AND x.invoice_key = o.invoice_key)")
-        uncovered.append(f"NOT EXISTS ({side} AND x.total = o.total AND {same_party} AND {near})")
+
+    def side(table: str) -> str:
+        return f"SELECT 1 FROM {table} x WHERE x.company_id = %(company)s AND x.direction = %(direction)s"
+
+    def uncovered(party_column: str, order_column: str) -> str:
+        return " AND ".join(
+            f"NOT EXISTS ({side(t)} AND x.{party}_{party_column} = o.{order_column} AND x.total = o.total "
+            f"AND x.issue_date BETWEEN {earliest} AND {latest})"
+            for t in (INV, TAX)
+        )
+
+    by_number = " AND ".join(f"NOT EXISTS ({side(t)} AND x.invoice_key = c.invoice_key)" for t in (INV, TAX))
     stamp = "'', '', '', '', '', %(run)s, %(run)s, %(now)s, %(now)s"
     cursor.execute(
-        f"""INSERT INTO {GAP} ({INSERT_COLUMNS}, order_id)
-        SELECT %(company)s, %(direction)s, '{GapKind.ONLY_IN_ORDERS}', 'order:' || o.order_number,
-               CASE WHEN o.invoice_key <> '' THEN o.invoice_key ELSE substr(o.order_number, 1, 32) END,
-               NULL, NULL, NULL, NULL, o.order_date, NULL, o.total, 'orders', %(only_in_orders)s,
-               '{GapStatus.OPEN}', {stamp}, o.id
-        FROM {ORD} o
-        WHERE o.company_id = %(company)s AND o.direction = %(direction)s
-          AND o.order_date BETWEEN %(start)s AND %(end)s AND ({" OR ".join(in_window)})
-          AND {" AND ".join(uncovered)}
+        f"""WITH candidates AS MATERIALIZED (
+            {orders} AND o.counterparty_tax_id <> '' AND {uncovered("tax_id", "counterparty_tax_id")}
+            UNION ALL
+            {orders} AND o.counterparty_tax_id = '' AND {uncovered("name", "counterparty_name")}
+        )
+        INSERT INTO {GAP} ({INSERT_COLUMNS}, order_id)
+        SELECT %(company)s, %(direction)s, '{GapKind.ONLY_IN_ORDERS}', 'order:' || c.order_number,
+               CASE WHEN c.invoice_key <> '' THEN c.invoice_key ELSE substr(c.order_number, 1, 32) END,
+               NULL, NULL, NULL, NULL, c.order_date, NULL, c.total, 'orders', %(only_in_orders)s,
+               '{GapStatus.OPEN}', {stamp}, c.id
+        FROM candidates c
+        WHERE c.invoice_key = '' OR ({by_number})
         {ORDER_ON_CONFLICT}""",
         params,
     )
