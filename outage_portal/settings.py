@@ -391,6 +391,7 @@ DEMO_SCENARIO_STEPS = [
     "notices.demo.load",
     "invoices.demo.load",
     "recovery.demo.load",
+    "response.demo.load",
 ]
 
 LOGGING = {

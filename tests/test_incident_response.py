@@ -222,3 +222,28 @@ def test_windows_touching_the_company_open_responses_by_themselves(beijing, alic
 def test_gaps_kinds_offered_for_requests_include_orders(beijing):
     assert GapKind.ONLY_IN_ORDERS in [k for k, _ in GapKind.choices]
     assert run  # the reconciliation helpers are shared with the engine tests
+
+
+def test_the_demo_beijing_company_has_a_response_in_progress(demo_with_simulator, client_for):
+    from django.core.management import call_command
+
+    from invoices.models import Invoice
+    from outage_portal.models import Company, User
+    from response.models import CounterpartyRequest, RequestState
+
+    beijing = Company.objects.get(credit_code="91110108MA01B2C3D0")
+    response = IncidentResponse.objects.get(company=beijing)
+    assert response.state == "open" and response.steps.filter(done=True).count() >= 4
+    assert InvoicingPause.objects.filter(company=beijing, lifted_at__isnull=True).exists()
+    lost = Discrepancy.objects.filter(company=beijing, kind=GapKind.ONLY_IN_ORDERS)
+    assert lost.count() == 3
+    request = CounterpartyRequest.objects.get(company=beijing)
+    assert request.state == RequestState.RECEIVED and request.copies.get().file_type == "xml"
+    received = request.items.exclude(received_invoice=None).get()
+    assert Invoice.objects.filter(pk=received.received_invoice_id, company=beijing).exists()
+    cache.set(services.PAUSED_CACHE_KEY, [])  # as the periodic refresh finds it
+    services.paused_companies_refresh()
+    page = client_for(User.objects.get(username="bj_finance")).get(reverse("response-detail", args=[response.pk]))
+    assert 'id="invoicing-paused"' in page.content.decode()
+    call_command("load_demo")  # again: nothing added
+    assert IncidentResponse.objects.count() == 1 and CounterpartyRequest.objects.count() == 1
