@@ -403,6 +403,7 @@ def compare(*, run, now, end: date | None = None) -> None:
 
 # --- Orders and contracts: invoices lost from both sides --------------------------------------------
 ORD = "invoices_order"
+CANDIDATES = "recon_order_candidates"  # per-connection scratch table: the orders no invoice covers by party
 ORDER_ON_CONFLICT = ON_CONFLICT.replace(
     "suggested_invoice_id = excluded.suggested_invoice_id,",
     "suggested_invoice_id = excluded.suggested_invoice_id,\n    order_id = excluded.order_id,",
@@ -445,14 +446,15 @@ def order_windows(*, run, end: date) -> list[tuple[date, date]]:
 
 def order_gaps(cursor, *, run, values: dict, end: date) -> None:
     """Upsert an `only_in_orders` gap for each order of the period's outage windows that no invoice
-    covers, in our books or in the tax system; one statement.
+    covers, in our books or in the tax system.
 
     First the orders no invoice of the same counterparty and total covers within
     `RECONCILE_ORDER_DAYS` of the order date, on either side: two anti-joins each PostgreSQL runs as a
     hash join over the period (a counterparty known only by name is matched by name, in a branch of
-    its own, so that both keep a hashable key). Only those few candidates are then looked up by the
-    invoice number their order names, through the invoice key index. The gap's amount at risk is the
-    order's total; the proposed invoice is read from the order (`Discrepancy.order`).
+    its own so that both keep a hashable key, run only when the period holds such an order), copied
+    into a scratch table. Only those few candidates are then looked up by the invoice number their
+    order names, through the invoice key index. The gap's amount at risk is the order's total; the
+    proposed invoice is read from the order (`Discrepancy.order`).
     """
     spans = order_windows(run=run, end=end)
     if not spans:
@@ -484,21 +486,36 @@ def order_gaps(cursor, *, run, values: dict, end: date) -> None:
             for t in (INV, TAX)
         )
 
-    by_number = " AND ".join(f"NOT EXISTS ({side(t)} AND x.invoice_key = c.invoice_key)" for t in (INV, TAX))
+    branches = [f"{orders} AND o.counterparty_tax_id <> '' AND {uncovered('tax_id', 'counterparty_tax_id')}"]
+    # Orders naming their counterparty only by name are rare; their branch hashes both invoice tables
+    # again (by name), so it runs only when the period holds such an order.
+    cursor.execute(f"{orders} AND o.counterparty_tax_id = '' LIMIT 1", params)
+    if cursor.fetchone() is not None:
+        branches.append(f"{orders} AND o.counterparty_tax_id = '' AND {uncovered('name', 'counterparty_name')}")
+    by_number = " AND ".join(
+        f"NOT EXISTS ({side(t)} AND c.invoice_key <> '' AND x.invoice_key = c.invoice_key)" for t in (INV, TAX)
+    )
     stamp = "'', '', '', '', '', %(run)s, %(run)s, %(now)s, %(now)s"
+    postgresql = connection.vendor == "postgresql"
+    cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
+    if postgresql:
+        # As in compare(): CREATE TABLE ... AS may run its hash joins in parallel worker processes where
+        # INSERT ... SELECT may not; the planner expects most orders to come through (it cannot know
+        # nearly all are covered), hence no cost for handing rows between processes.
+        cursor.execute("SET LOCAL parallel_tuple_cost = 0")
+    cursor.execute(f"CREATE TEMPORARY TABLE {CANDIDATES} AS {' UNION ALL '.join(branches)}", params)
+    if postgresql:
+        cursor.execute("RESET parallel_tuple_cost")
+        cursor.execute(f"ANALYZE {CANDIDATES}")  # a few rows: look their invoice numbers up by index
     cursor.execute(
-        f"""WITH candidates AS MATERIALIZED (
-            {orders} AND o.counterparty_tax_id <> '' AND {uncovered("tax_id", "counterparty_tax_id")}
-            UNION ALL
-            {orders} AND o.counterparty_tax_id = '' AND {uncovered("name", "counterparty_name")}
-        )
-        INSERT INTO {GAP} ({INSERT_COLUMNS}, order_id)
+        f"""INSERT INTO {GAP} ({INSERT_COLUMNS}, order_id)
         SELECT %(company)s, %(direction)s, '{GapKind.ONLY_IN_ORDERS}', 'order:' || c.order_number,
                CASE WHEN c.invoice_key <> '' THEN c.invoice_key ELSE substr(c.order_number, 1, 32) END,
                NULL, NULL, NULL, NULL, c.order_date, NULL, c.total, 'orders', %(only_in_orders)s,
                '{GapStatus.OPEN}', {stamp}, c.id
-        FROM candidates c
-        WHERE c.invoice_key = '' OR ({by_number})
+        FROM {CANDIDATES} c
+        WHERE {by_number}
         {ORDER_ON_CONFLICT}""",
         params,
     )
+    cursor.execute(f"DROP TABLE {CANDIDATES}")

@@ -25,7 +25,14 @@ from . import services
 from .filters import OrderFilter
 from .forms import CopyForm, OrderImportForm, ScopeForm
 from .letters import request_pdf
-from .models import CounterpartyRequest, IncidentResponse, InvoicingPause, ResponseStep
+from .models import (
+    CounterpartyRequest,
+    CounterpartyRequestItem,
+    IncidentResponse,
+    InvoicingPause,
+    RequestState,
+    ResponseStep,
+)
 
 OPEN = (GapStatus.OPEN, GapStatus.ACKNOWLEDGED)
 ASKABLE = (GapKind.ONLY_IN_TAX_SYSTEM, GapKind.ONLY_IN_ORDERS, GapKind.ONLY_IN_BOOKS)
@@ -86,16 +93,28 @@ def response_detail(request, pk: int):
         .select_related("invoice", "tax_record", "order")
         .order_by("issue_date", "id")[:200]
     )
+    gaps = list(gaps)
+    asked = dict(
+        CounterpartyRequestItem.objects.filter(discrepancy_id__in=[g.pk for g in gaps])
+        .exclude(request__state=RequestState.CLOSED)
+        .values_list("discrepancy_id", "request_id")
+    )
+    for gap in gaps:
+        gap.asked_in = asked.get(gap.pk)
     initial = {name: getattr(response, name) for name in services.SCOPE_FIELDS}
+    can_act = has_role(request.user, response.company, *services.RESPONDERS)
+    scope_form = ScopeForm(initial=initial)
+    for field in scope_form.fields.values():
+        field.disabled = not can_act  # finance staff and reviewers read the scope
     context = {
         "response": response,
         "steps": response.steps.select_related("done_by"),
         "events": response.events.select_related("actor"),
-        "scope_form": ScopeForm(initial=initial),
+        "scope_form": scope_form,
         "gaps": gaps,
         "requests": response.requests.annotate(n=Count("items")),
         "pause": InvoicingPause.objects.filter(company=response.company, lifted_at__isnull=True).first(),
-        "can_act": has_role(request.user, response.company, *services.RESPONDERS),
+        "can_act": can_act,
     }
     return render(request, "response/response_detail.html", context)
 
