@@ -241,6 +241,10 @@ SPECTACULAR_SETTINGS = {
         "EvidenceKindEnum": "recovery.reissue.models.EvidenceKind",
         "ComponentStateEnum": "notices.models.ComponentState",  # /api/status/
         "FunctionEnum": "notices.grid.Function",  # the grid's columns, wherever a function is named
+        # incident responses: a response's scope names invoice types; its timeline has kinds of its own
+        "InvoiceTypeEnum": "invoices.models.InvoiceType",
+        "GapKindEnum": "recovery.models.GapKind",
+        "ResponseEventKindEnum": "response.models.EventKind",
     },
 }
 
