@@ -53,11 +53,14 @@ def response_list(request):
     answered = {
         (r.company_id, "incident" if r.incident_id else "notice", r.incident_id or r.notice_id) for r in responses
     }
-    waiting = []
-    for company in Company.objects.for_user(request.user, roles=services.RESPONDERS).order_by("name"):
-        for w in services.windows_touching(company):
-            if (company.pk, w.kind, w.id) not in answered:
-                waiting.append((company, w))
+    companies = list(Company.objects.for_user(request.user, roles=services.RESPONDERS).order_by("name"))
+    by_region = services.windows_by_region(sorted({c.region for c in companies})) if companies else {}
+    waiting = [
+        (company, w)
+        for company in companies
+        for w in by_region[company.region]
+        if (company.pk, w.kind, w.id) not in answered
+    ]
     return render(request, "response/response_list.html", {"responses": responses, "waiting": waiting})
 
 

@@ -137,3 +137,24 @@ def test_the_api_prepares_sends_and_takes_copies(
     assert foreign.status_code == 400
     with django_assert_max_num_queries(6):
         assert api.get("/api/counterparty-requests/").json()["count"] == 2
+
+
+def test_an_ofd_e_invoice_sent_back_is_imported_too(beijing, alice, lost):
+    from tests.einvoice_fixtures import OFD_NUMBER, digital_ofd
+
+    request = services.counterparty_requests_prepare(company=beijing, user=alice, gaps=lost[:1])[0]
+    copy = services.counterparty_copy_add(request=request, user=alice, name="发票.ofd", content=digital_ofd())
+    assert copy.file_type == "ofd" and copy.batch is not None
+    assert Invoice.objects.filter(company=beijing, invoice_key=OFD_NUMBER).exists()
+
+
+def test_list_pages_cost_a_fixed_number_of_queries(beijing, alice, lost, client_for, django_assert_max_num_queries):
+    services.counterparty_requests_prepare(company=beijing, user=alice, gaps=lost)
+    client = client_for(alice)
+    client.get(reverse("response-request-list"))
+    with django_assert_max_num_queries(10):
+        assert client.get(reverse("response-request-list")).status_code == 200
+    with django_assert_max_num_queries(10):
+        assert client.get(reverse("response-order-list")).status_code == 200
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("response-list")).status_code == 200
