@@ -23,6 +23,7 @@ from invoices import parsers
 from invoices.keys import invoice_key, normalise_digits
 from invoices.models import BatchState, Direction, ImportBatch, ImportKind, ImportRejection, Order
 from invoices.parsers import FileRefused, RowError, clean_name, clean_tax_id, clean_tax_rate, parse_date, parse_money
+from invoices.signals import import_batch_succeeded
 from outage_portal.models import Company
 from outage_portal.validators import is_digits
 
@@ -249,7 +250,8 @@ UPDATED_FIELDS = (
 def orders_import(
     *, company: Company, filename: str, stream: BinaryIO, direction: str | None = None, user=None
 ) -> ImportBatch:
-    """Keep the file and import its orders; rejected rows are recorded, the rest created or updated.
+    """Keep the file and import its orders; rejected rows are recorded, the rest created or updated,
+    and reconciliation is queued over the orders' dates.
 
     `direction` None takes it from the headers (客户 = sales, 供应商 = purchases; sales when neither).
     A file refused as a whole fails the batch and stores no order.
@@ -279,6 +281,10 @@ def orders_import(
                 finished_at=timezone.now(),
                 **counts,
             )
+            if counts["rows_created"] or counts["rows_updated"]:
+                # Reconciliation re-checks the orders' dates, as after an invoice import.
+                batch.direction = direction
+                transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
     except FileRefused as refused:
         ImportBatch.objects.filter(pk=batch.pk).update(
             state=BatchState.FAILED,

@@ -135,3 +135,20 @@ def test_the_api_imports_a_list_and_answers_with_the_row_report(beijing, alice, 
     with django_assert_max_num_queries(6):
         listed = api.get("/api/orders/", {"company": beijing.pk}).json()
     assert listed["count"] == 3 and listed["results"][0]["order_number"].startswith("SO-")
+
+
+def test_an_import_queues_a_reconciliation_over_the_orders_dates(
+    beijing, monkeypatch, django_capture_on_commit_callbacks
+):
+    from datetime import date
+
+    queued = []
+    monkeypatch.setattr("recovery.services.reconciliation_run_create", lambda **kw: queued.append(kw))
+    with django_capture_on_commit_callbacks(execute=True):
+        _import(beijing, "a.csv", SALES_CSV.encode())
+    assert [(q["direction"], q["period_start"], q["period_end"]) for q in queued] == [
+        ("issued", date(2026, 11, 9), date(2026, 11, 10))
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        _import(beijing, "a.csv", SALES_CSV.encode())  # nothing changed: nothing to re-check
+    assert len(queued) == 1
