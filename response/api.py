@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from invoices.models import Direction, InvoiceType, Order
+from invoices.models import BatchState, Direction, InvoiceType, Order
 from invoices.services import ImportReport
 from notices.models import Incident, MaintenanceNotice
 from outage_portal.models import Company
@@ -87,8 +87,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             direction=params.validated_data.get("direction") or None,
             user=request.user,
         )
+        if batch.state == BatchState.FAILED:  # refused as a whole: the API's one error shape
+            raise serializers.ValidationError({"file": [batch.failure_reason]})
         body = ImportReport(batch=batch).as_dict() | {"direction": batch.direction}
-        return Response(body, status=status.HTTP_201_CREATED if batch.state == "succeeded" else 400)
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class ProposalSerializer(serializers.ModelSerializer):

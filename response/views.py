@@ -12,7 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from invoices.models import ImportBatch, Order
+from invoices.models import Order
+from invoices.orders import orders_import
 from notices.models import Incident, MaintenanceNotice
 from outage_portal.forms import row_ids
 from outage_portal.models import Company
@@ -234,19 +235,19 @@ def order_import(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         batches = [
-            services_orders_import(request, data["company"], upload, data["direction"] or None)
+            orders_import(
+                company=data["company"],
+                filename=upload.name,
+                stream=upload,
+                direction=data["direction"] or None,
+                user=request.user,
+            )
             for upload in data["files"]
         ]
         if len(batches) == 1:
             return redirect("import-detail", pk=batches[0].pk)
         return redirect("import-list")
     return render(request, "response/order_import.html", {"form": form})
-
-
-def services_orders_import(request, company, upload, direction) -> ImportBatch:
-    from invoices.orders import orders_import
-
-    return orders_import(company=company, filename=upload.name, stream=upload, direction=direction, user=request.user)
 
 
 @login_required

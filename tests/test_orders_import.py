@@ -152,3 +152,11 @@ def test_an_import_queues_a_reconciliation_over_the_orders_dates(
     with django_capture_on_commit_callbacks(execute=True):
         _import(beijing, "a.csv", SALES_CSV.encode())  # nothing changed: nothing to re-check
     assert len(queued) == 1
+
+
+def test_the_api_refuses_a_file_without_order_columns_in_its_one_error_shape(beijing, alice, api_for):
+    upload = SimpleUploadedFile("x.csv", "发票号码,开票日期\r\n1,2026-11-01\r\n".encode(), content_type="text/csv")
+    answer = api_for(alice).post("/api/orders/import/", {"company": beijing.pk, "file": upload}, format="multipart")
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == "invalid" and "订单编号" in error["fields"]["file"][0]
