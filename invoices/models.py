@@ -36,6 +36,7 @@ class ImportKind(models.TextChoices):
     BACKUP = "backup", _("Local backup")
     TAX_EXPORT = "tax_export", _("Tax-system export")
     TAX_FETCH = "tax_fetch", _("Tax-system fetch")
+    ORDERS = "orders", _("Orders and contracts")
 
 
 class BatchState(models.TextChoices):
@@ -426,3 +427,65 @@ class TaxFetch(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_FETCH_STATES
+
+
+# --- orders and contracts ------------------------------------------------------------------------
+class OrderQuerySet(CompanyScopedQuerySet):
+    def in_period(self, *, direction: str, start, end):
+        return self.filter(direction=direction, order_date__range=(start, end))
+
+
+class Order(models.Model):
+    """One order or contract line from the company's sales or purchase records.
+
+    When an invoice is lost from both our books and the tax system, the order that should have been
+    invoiced is the only trace left: reconciliation proposes the invoice it implies.
+    `invoice_key` is the invoice the order says it was billed on (optional, normalised like invoices).
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_index=False)
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
+    order_number = models.CharField(_("order or contract number"), max_length=60)
+    order_date = models.DateField(_("order date"))
+    counterparty_name = models.CharField(_("counterparty"), max_length=200, blank=True)
+    counterparty_tax_id = models.CharField(_("counterparty tax ID"), max_length=20, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
+    tax = models.DecimalField(_("tax"), max_digits=16, decimal_places=2)
+    total = models.DecimalField(_("total"), max_digits=16, decimal_places=2)
+    tax_rate = models.DecimalField(_("tax rate"), max_digits=5, decimal_places=4, null=True, blank=True)
+    invoice_key = models.CharField(_("invoice number"), max_length=32, blank=True)
+    batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("order or contract")
+        verbose_name_plural = _("orders and contracts")
+        ordering = ["-order_date", "order_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "direction", "order_number"],
+                name="order_unique_number",
+                violation_error_message=_("This company already has an order or contract with this number."),
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    total__gte=F("amount") + F("tax") - Value(Decimal("0.005")),
+                    total__lte=F("amount") + F("tax") + Value(Decimal("0.005")),
+                ),
+                name="order_total_is_amount_plus_tax",
+                violation_error_message=_("The total must equal amount plus tax."),
+            ),
+        ]
+        indexes = [
+            # Reconciliation reads a period of orders and looks each up among the invoices by
+            # counterparty and total; this index hands it the period in one range scan.
+            models.Index(fields=["company", "direction", "order_date"], name="order_period"),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_number

@@ -148,7 +148,7 @@ def import_batch_create(
     *, company: Company, kind: str, direction: str, filename: str, stream: BinaryIO, user=None
 ) -> ImportBatch:
     """Record a queued batch and keep its original in private storage, hashed as it streams by."""
-    if kind not in (ImportKind.BACKUP, ImportKind.TAX_EXPORT):
+    if kind not in (ImportKind.BACKUP, ImportKind.TAX_EXPORT, ImportKind.ORDERS):
         raise ValueError(f"unknown import kind {kind!r}")
     if direction not in Direction.values:
         raise ValueError(f"unknown direction {direction!r}")

@@ -27,6 +27,10 @@ NAV_ITEMS: list[tuple[str, str, frozenset[str]]] = [
     (_("Gaps"), "recovery-gap-list", ANY_MEMBER),
     (_("Reissue requests"), "reissue-request-list", ANY_MEMBER),
     (_("Hand-issued invoices"), "hand-issued-list", ANY_MEMBER),
+    # --- incident response ---
+    (_("Incident response"), "response-list", ANY_MEMBER),
+    (_("Orders"), "response-order-list", ANY_MEMBER),
+    (_("Counterparty requests"), "response-request-list", ANY_MEMBER),
     (_("Companies"), "company-list", ANY_MEMBER),
 ]
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "notices",
     "invoices",
     "recovery",
+    "response",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "outage_portal.context_processors.navigation",
+                "response.context_processors.invoicing_paused",
             ],
         },
     },
@@ -239,6 +241,10 @@ SPECTACULAR_SETTINGS = {
         "EvidenceKindEnum": "recovery.reissue.models.EvidenceKind",
         "ComponentStateEnum": "notices.models.ComponentState",  # /api/status/
         "FunctionEnum": "notices.grid.Function",  # the grid's columns, wherever a function is named
+        # incident responses: a response's scope names invoice types; its timeline has kinds of its own
+        "InvoiceTypeEnum": "invoices.models.InvoiceType",
+        "GapKindEnum": "recovery.models.GapKind",
+        "ResponseEventKindEnum": "response.models.EventKind",
     },
 }
 
@@ -281,6 +287,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "reconcile-all-companies": {
         "task": "recovery.tasks.reconcile_all_companies",
         "schedule": timedelta(hours=1),
+    },
+    # response: open a company's response when a window touches it; keep the "invoicing paused"
+    # banner's cached list right even after the cache was flushed.
+    "open-incident-responses": {
+        "task": "response.tasks.incident_responses_open_task",
+        "schedule": timedelta(minutes=5),
+    },
+    "refresh-invoicing-pauses": {
+        "task": "response.tasks.paused_companies_refresh_task",
+        "schedule": timedelta(minutes=1),
     },
     # notices: maintenance windows move scheduled → in progress → completed by the clock.
     "advance-notice-states": {
@@ -379,6 +395,7 @@ DEMO_SCENARIO_STEPS = [
     "notices.demo.load",
     "invoices.demo.load",
     "recovery.demo.load",
+    "response.demo.load",
 ]
 
 LOGGING = {

@@ -14,6 +14,7 @@ import invoices.urls
 import notices.urls
 import recovery.urls
 import recovery.views
+import response.urls
 from outage_portal import api, views
 
 router = DefaultRouter()
@@ -45,7 +46,9 @@ urlpatterns = [
     path("api/", include(notices.urls.api_urlpatterns)),
     path("api/", include(invoices.urls.api_urlpatterns)),
     path("api/", include(recovery.urls.api_urlpatterns)),
+    path("api/", include(response.urls.api_urlpatterns)),
     path("", include(notices.urls.urlpatterns)),
     path("", include(invoices.urls.urlpatterns)),
     path("", include(recovery.urls.urlpatterns)),
+    path("", include(response.urls.urlpatterns)),
 ]

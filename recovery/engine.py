@@ -34,6 +34,10 @@ EXPLAIN_AMOUNT = gettext_noop("Matched by key, but the amount, tax or total diff
 EXPLAIN_STATUS = gettext_noop("Matched by key, but the status (normal, voided, red-letter) differs.")
 EXPLAIN_COUNTERPARTY = gettext_noop("Matched by key, but the seller or buyer tax ID differs.")
 EXPLAIN_DUPLICATE = gettext_noop("Another invoice has the same seller, buyer, date and total under a different number.")
+EXPLAIN_ONLY_IN_ORDERS = gettext_noop(
+    "No invoice in our books or in the tax system covers this order (by its invoice number, or the same "
+    "counterparty and total within the allowed days): the invoice it implies is missing on both sides."
+)
 EXPLANATIONS = {
     "only_in_books": EXPLAIN_ONLY_IN_BOOKS,
     "only_in_tax_system": EXPLAIN_ONLY_IN_TAX,
@@ -41,6 +45,7 @@ EXPLANATIONS = {
     "status": EXPLAIN_STATUS,
     "counterparty": EXPLAIN_COUNTERPARTY,
     "duplicate": EXPLAIN_DUPLICATE,
+    "only_in_orders": EXPLAIN_ONLY_IN_ORDERS,
 }
 
 INV = "invoices_invoice"
@@ -384,6 +389,9 @@ def compare(*, run, now, end: date | None = None) -> None:
         )
         _insert_gaps(cursor, f"INSERT INTO {GAP} ({INSERT_COLUMNS}) {' UNION ALL '.join(selects)}", values)
         _drop_scratch_tables(cursor)
+        # 5. Orders in an outage window that no invoice on either side covers (before step 6, which
+        #    would take their gaps from earlier runs as resolved).
+        order_gaps(cursor, run=run, values=values, end=end)
         # Gaps of this period not found again: the tax system (or our books) caught up.
         cursor.execute(
             f"""UPDATE {GAP} SET status = '{GapStatus.RESOLVED}', resolved_by_run_id = %(run)s, resolved_at = %(now)s
@@ -391,3 +399,123 @@ def compare(*, run, now, end: date | None = None) -> None:
               AND status IN ('{GapStatus.OPEN}', '{GapStatus.ACKNOWLEDGED}')""",
             values,
         )
+
+
+# --- Orders and contracts: invoices lost from both sides --------------------------------------------
+ORD = "invoices_order"
+CANDIDATES = "recon_order_candidates"  # per-connection scratch table: the orders no invoice covers by party
+ORDER_ON_CONFLICT = ON_CONFLICT.replace(
+    "suggested_invoice_id = excluded.suggested_invoice_id,",
+    "suggested_invoice_id = excluded.suggested_invoice_id,\n    order_id = excluded.order_id,",
+)
+
+
+def _shift(column: str, days: str) -> str:
+    """SQL for a date column moved by a number of days given as a parameter name, per backend."""
+    if connection.vendor == "postgresql":
+        return f"{column} + CAST(%({days})s AS integer)"
+    return f"date({column}, CAST(%({days})s AS text) || ' days')"
+
+
+def order_windows(*, run, end: date) -> list[tuple[date, date]]:
+    """The local days of the outage windows touching the run's company and period that stop invoices
+    from reaching the tax system: only an order dated in one may have lost its invoice to the outage
+    (elsewhere an order without an invoice is usually just not invoiced yet)."""
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from notices import windows
+
+    from .services import INVOICE_FLOW_FUNCTIONS
+
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(run.period_start, time.min, tzinfo=tz)
+    stop = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
+    days = []
+    for w in windows.outage_windows(regions=[run.company.region], start=start, end=stop):
+        stops_invoices = not w.functions or set(w.functions) & INVOICE_FLOW_FUNCTIONS
+        if not stops_invoices or (w.region and w.region != run.company.region):
+            continue
+        first = max(timezone.localtime(w.start, tz).date(), run.period_start)
+        last = min(timezone.localtime(w.end, tz).date() if w.end else end, end)
+        if first <= last:
+            days.append((first, last))
+    return days
+
+
+def order_gaps(cursor, *, run, values: dict, end: date) -> None:
+    """Upsert an `only_in_orders` gap for each order of the period's outage windows that no invoice
+    covers, in our books or in the tax system.
+
+    First the orders no invoice of the same counterparty and total covers within
+    `RECONCILE_ORDER_DAYS` of the order date, on either side: two anti-joins each PostgreSQL runs as a
+    hash join over the period (a counterparty known only by name is matched by name, in a branch of
+    its own so that both keep a hashable key, run only when the period holds such an order), copied
+    into a scratch table. Only those few candidates are then looked up by the invoice number their
+    order names, through the invoice key index. The gap's amount at risk is the order's total; the
+    proposed invoice is read from the order (`Discrepancy.order`).
+    """
+    spans = order_windows(run=run, end=end)
+    if not spans:
+        return
+    ops = connection.ops
+    params = dict(values)
+    params["order_days"] = int(getattr(settings, "RECONCILE_ORDER_DAYS", 31))
+    params["minus_order_days"] = -params["order_days"]
+    in_window = []
+    for n, (first, last) in enumerate(spans):
+        params[f"w{n}_first"], params[f"w{n}_last"] = ops.adapt_datefield_value(first), ops.adapt_datefield_value(last)
+        in_window.append(f"o.order_date BETWEEN %(w{n}_first)s AND %(w{n}_last)s")
+    # Our sales invoices name the customer as buyer; purchase invoices name the supplier as seller.
+    party = "buyer" if run.direction == "issued" else "seller"
+    earliest, latest = _shift("o.order_date", "minus_order_days"), _shift("o.order_date", "order_days")
+    orders = (
+        f"SELECT o.id, o.order_number, o.order_date, o.total, o.invoice_key FROM {ORD} o "
+        "WHERE o.company_id = %(company)s AND o.direction = %(direction)s "
+        f"AND o.order_date BETWEEN %(start)s AND %(end)s AND ({' OR '.join(in_window)})"
+    )
+
+    def side(table: str) -> str:
+        return f"SELECT 1 FROM {table} x WHERE x.company_id = %(company)s AND x.direction = %(direction)s"
+
+    def uncovered(party_column: str, order_column: str) -> str:
+        return " AND ".join(
+            f"NOT EXISTS ({side(t)} AND x.{party}_{party_column} = o.{order_column} AND x.total = o.total "
+            f"AND x.issue_date BETWEEN {earliest} AND {latest})"
+            for t in (INV, TAX)
+        )
+
+    branches = [f"{orders} AND o.counterparty_tax_id <> '' AND {uncovered('tax_id', 'counterparty_tax_id')}"]
+    # Orders naming their counterparty only by name are rare; their branch hashes both invoice tables
+    # again (by name), so it runs only when the period holds such an order.
+    cursor.execute(f"{orders} AND o.counterparty_tax_id = '' LIMIT 1", params)
+    if cursor.fetchone() is not None:
+        branches.append(f"{orders} AND o.counterparty_tax_id = '' AND {uncovered('name', 'counterparty_name')}")
+    by_number = " AND ".join(
+        f"NOT EXISTS ({side(t)} AND c.invoice_key <> '' AND x.invoice_key = c.invoice_key)" for t in (INV, TAX)
+    )
+    stamp = "'', '', '', '', '', %(run)s, %(run)s, %(now)s, %(now)s"
+    postgresql = connection.vendor == "postgresql"
+    cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
+    if postgresql:
+        # As in compare(): CREATE TABLE ... AS may run its hash joins in parallel worker processes where
+        # INSERT ... SELECT may not; the planner expects most orders to come through (it cannot know
+        # nearly all are covered), hence no cost for handing rows between processes.
+        cursor.execute("SET LOCAL parallel_tuple_cost = 0")
+    cursor.execute(f"CREATE TEMPORARY TABLE {CANDIDATES} AS {' UNION ALL '.join(branches)}", params)
+    if postgresql:
+        cursor.execute("RESET parallel_tuple_cost")
+        cursor.execute(f"ANALYZE {CANDIDATES}")  # a few rows: look their invoice numbers up by index
+    cursor.execute(
+        f"""INSERT INTO {GAP} ({INSERT_COLUMNS}, order_id)
+        SELECT %(company)s, %(direction)s, '{GapKind.ONLY_IN_ORDERS}', 'order:' || c.order_number,
+               CASE WHEN c.invoice_key <> '' THEN c.invoice_key ELSE substr(c.order_number, 1, 32) END,
+               NULL, NULL, NULL, NULL, c.order_date, NULL, c.total, 'orders', %(only_in_orders)s,
+               '{GapStatus.OPEN}', {stamp}, c.id
+        FROM {CANDIDATES} c
+        WHERE {by_number}
+        {ORDER_ON_CONFLICT}""",
+        params,
+    )
+    cursor.execute(f"DROP TABLE {CANDIDATES}")

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Max, Q
 from django.utils.translation import gettext_lazy as _
 
-from invoices.models import Direction, Invoice, TaxRecord
+from invoices.models import Direction, Invoice, Order, TaxRecord
 from outage_portal.models import Company, CompanyScopedQuerySet
 
 # --- Reconciliation ---
@@ -41,6 +41,8 @@ class GapKind(models.TextChoices):
     STATUS_MISMATCH = "status_mismatch", _("Status mismatch")
     COUNTERPARTY_MISMATCH = "counterparty_mismatch", _("Counterparty mismatch")
     POSSIBLE_DUPLICATE = "possible_duplicate", _("Possible duplicate")
+    # An order or contract in an outage window that no invoice on either side covers: lost from both.
+    ONLY_IN_ORDERS = "only_in_orders", _("Only in orders (invoice missing on both sides)")
 
 
 class GapStatus(models.TextChoices):
@@ -170,6 +172,8 @@ class Discrepancy(models.Model):
     tax_record = _engine_link(TaxRecord)
     suggested_tax_record = _engine_link(TaxRecord)
     suggested_invoice = _engine_link(Invoice)
+    # For a gap only orders reveal: the order whose invoice should exist (the proposal is read from it).
+    order = _engine_link(Order)
     issue_date = models.DateField(_("issue date"))
     issued_at = models.DateTimeField(_("issue time"), null=True, blank=True)
     amount_at_risk = models.DecimalField(_("amount at risk"), max_digits=16, decimal_places=2, default=0)

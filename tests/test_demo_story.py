@@ -12,6 +12,7 @@ from notices.models import Delivery, DeliveryState, Incident
 from outage_portal.models import Company
 from recovery import services as recovery
 from recovery.models import Alert, Discrepancy, GapKind, GapStatus, RunState
+from response.models import CounterpartyCopy
 
 BEIJING = "91110108MA01B2C3D0"
 
@@ -21,17 +22,25 @@ def test_beijing_outage_gaps_are_attributed_alerted_and_resolved_after_recovery(
 ):
     beijing = Company.objects.get(credit_code=BEIJING)
     incident = Incident.objects.get(system__region="北京", title__contains="数据同步故障")
-    missing = Discrepancy.objects.filter(company=beijing, kind=GapKind.ONLY_IN_BOOKS, direction=Direction.ISSUED)
+    # An invoice a customer sent back during the company's response was lost from both sides: the tax
+    # system lacks it even after it recovers (it goes to a reissue request), so it is not among these.
+    copied = CounterpartyCopy.objects.exclude(batch=None).values("batch")
+    missing = Discrepancy.objects.filter(
+        company=beijing, kind=GapKind.ONLY_IN_BOOKS, direction=Direction.ISSUED
+    ).exclude(invoice__batch__in=copied)
     assert missing.count() >= 10
     assert set(missing.values_list("incident_kind", "incident_id")) == {("incident", incident.pk)}
     assert set(missing.values_list("incident_url", flat=True)) == {incident.get_absolute_url()}
 
-    alert = Alert.objects.get(company=beijing)
+    alert = Alert.objects.filter(company=beijing).earliest("created_at")  # the first run's, after the backup
     assert alert.published_at is not None
     emailed = Delivery.objects.get(event_key=f"alert:{alert.pk}", email="bj_finance@example.com")
     assert emailed.state == DeliveryState.DELIVERED
-    [message] = [m for m in mail.outbox if "bj_finance@example.com" in m.to and beijing.name in m.subject]
-    assert str(missing.count()) in message.subject
+    emailed_subjects = [
+        m.subject for m in mail.outbox if "bj_finance@example.com" in m.to and beijing.name in m.subject
+    ]
+    assert any(str(missing.count()) in subject for subject in emailed_subjects)
+    alerts = Alert.objects.filter(company=beijing).count()
 
     call_command(
         "tax_simulator_fault", "recover", "--url", demo_with_simulator, "--token", settings.TAX_SIMULATOR_TOKEN
@@ -43,4 +52,4 @@ def test_beijing_outage_gaps_are_attributed_alerted_and_resolved_after_recovery(
     assert not missing.filter(status__in=[GapStatus.OPEN, GapStatus.ACKNOWLEDGED]).exists()
     assert set(missing.values_list("resolved_by_run", flat=True)) <= {run.pk, None}
     assert missing.filter(resolved_by_run=run).exists()
-    assert Alert.objects.filter(company=beijing).count() == 1  # resolving raises no new alert
+    assert Alert.objects.filter(company=beijing).count() == alerts  # resolving raises no new alert

@@ -143,6 +143,22 @@ def _timeline_flowables(timeline, font, cell, heading):
     return [_p(_("Incident timeline"), heading), _table(rows, font, [110, 70, 300])]
 
 
+# Sections other apps add about the company and incident (its own incident response): each is called
+# with company= and incident= and returns [(heading, [line, ...], [[cell, ...], ...] or None), ...].
+PACK_SECTIONS: list = []
+
+
+def _extra_flowables(company, incident, font, body, heading, cell) -> list:
+    flow = []
+    for section in PACK_SECTIONS:
+        for title, lines, rows in section(company=company, incident=incident):
+            flow.append(_p(title, heading))
+            flow += [_p(line, body) for line in lines]
+            if rows:
+                flow.append(_table([[_p(c, cell) for c in row] for row in rows], font))
+    return flow
+
+
 def _build(story_fn) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.platypus import SimpleDocTemplate
@@ -193,6 +209,7 @@ def request_pdf(request: ReissueRequest) -> bytes:
             if incident.impact_summary:
                 flow.append(_p(incident.impact_summary, body))
             flow += _timeline_flowables(ctx["timeline"], font, cell, heading)
+        flow += _extra_flowables(request.company, incident, font, body, heading, cell)
         flow.append(_p(_("Affected invoices"), heading))
         rows = [
             [
@@ -267,6 +284,7 @@ def deferred_filing_pdf(application: DeferredFiling) -> bytes:
         if application.incident is not None:
             flow.append(_p(f"{_('Incident')}: {application.incident.title}", body))
         flow += _timeline_flowables(timeline, font, cell, heading)
+        flow += _extra_flowables(company, application.incident, font, body, heading, cell)
         return flow
 
     return _build(story)

@@ -233,6 +233,10 @@ def _item_from_gap(gap: Discrepancy) -> ReissueItem:
         counterparty_tax_id = source.buyer_tax_id if own_side_is_seller else source.seller_tax_id
         amount, tax = source.amount, source.tax
         code, number = source.invoice_code, source.digital_number or source.invoice_number
+    elif gap.order_id is not None:  # lost from both sides: the order says what the invoice was
+        order = gap.order
+        counterparty, counterparty_tax_id = order.counterparty_name, order.counterparty_tax_id
+        amount, tax = order.amount, order.tax
     return ReissueItem(
         discrepancy=gap,
         invoice_id=gap.invoice_id,
@@ -299,7 +303,7 @@ def _replace_items(request: ReissueRequest, *, gaps: list[Discrepancy], manual: 
 
 
 def _gaps_with_sources(gap_ids) -> list[Discrepancy]:
-    return list(Discrepancy.objects.filter(pk__in=list(gap_ids)).select_related("invoice", "tax_record"))
+    return list(Discrepancy.objects.filter(pk__in=list(gap_ids)).select_related("invoice", "tax_record", "order"))
 
 
 @transaction.atomic
