@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from operator import itemgetter
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from invoices import invoice_types
 from invoices.keys import invoice_key, normalise_digits
-from invoices.models import InvoiceStatus, InvoiceType
+from invoices.models import SELLER_ID_OPTIONAL_TYPES, TOTAL_MAY_EXCEED_TYPES, InvoiceStatus
 from outage_portal.validators import is_digits, normalise_tax_id, validate_taxpayer_id
 
 
@@ -53,28 +55,6 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 }
 _HEADER_LOOKUP = {alias.strip().lower(): field for field, aliases in HEADER_ALIASES.items() for alias in aliases}
 
-TYPE_ALIASES: dict[str, str] = {
-    "增值税专用发票": InvoiceType.SPECIAL,
-    "专票": InvoiceType.SPECIAL,
-    "01": InvoiceType.SPECIAL,
-    "增值税普通发票": InvoiceType.ORDINARY,
-    "普票": InvoiceType.ORDINARY,
-    "04": InvoiceType.ORDINARY,
-    "增值税电子专用发票": InvoiceType.E_SPECIAL,
-    "08": InvoiceType.E_SPECIAL,
-    "20": InvoiceType.E_SPECIAL,
-    "增值税电子普通发票": InvoiceType.E_ORDINARY,
-    "10": InvoiceType.E_ORDINARY,
-    "数电票（增值税专用发票）": InvoiceType.DIGITAL_SPECIAL,
-    "电子发票（增值税专用发票）": InvoiceType.DIGITAL_SPECIAL,
-    "数电专票": InvoiceType.DIGITAL_SPECIAL,
-    "31": InvoiceType.DIGITAL_SPECIAL,
-    "数电票（普通发票）": InvoiceType.DIGITAL_ORDINARY,
-    "电子发票（普通发票）": InvoiceType.DIGITAL_ORDINARY,
-    "数电普票": InvoiceType.DIGITAL_ORDINARY,
-    "32": InvoiceType.DIGITAL_ORDINARY,
-    **{choice.value: choice.value for choice in InvoiceType},
-}
 STATUS_ALIASES: dict[str, str] = {
     "正常": InvoiceStatus.NORMAL,
     "作废": InvoiceStatus.VOIDED,
@@ -99,6 +79,11 @@ def map_header(cells: list) -> dict[int, str]:
     return mapping
 
 
+def header_names(cells: list, mapping: dict[int, str]) -> dict[str, str]:
+    """{field: the header cell as the file wrote it}, for the report."""
+    return {field: str(cells[index]).replace("\ufeff", "").strip()[:40] for index, field in mapping.items()}
+
+
 def require_columns(mapping: dict[int, str]) -> None:
     fields = set(mapping.values())
     has_number = "invoice_number" in fields or "digital_number" in fields
@@ -111,20 +96,38 @@ def require_columns(mapping: dict[int, str]) -> None:
         )
 
 
-def detect_encoding(head: bytes) -> str:
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+SAMPLE_BYTES = 65536  # what the encoding is judged on: enough rows to hold the file's Chinese text
+
+
+def detect_encoding(stream: BinaryIO) -> str:
+    """The file's encoding (Python's name for it), judged on whole characters; the stream is left at 0.
+
+    The sample is decoded incrementally, so a character that the sample's last byte cuts in two (a
+    UTF-8 character of two to four bytes, a GBK character of two, a GB18030 one of four) is left
+    for the next read, never taken for a wrong byte. A sample of plain ASCII decides nothing: the
+    next one is read, until a byte beyond ASCII or the end of the file."""
+    stream.seek(0)
     try:
-        head.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        if exc.start > len(head) - 4:  # a multi-byte character cut by the sample's end
-            return "utf-8"
-    try:
-        head.decode("gb18030")
-        return "gb18030"  # a superset of GBK, which is what Excel saves on Chinese Windows
-    except UnicodeDecodeError:
-        raise FileRefused(_("The file is neither UTF-8 nor GBK/GB18030 text; save it as CSV (UTF-8) and try again."))
+        while True:
+            sample = stream.read(SAMPLE_BYTES)
+            if stream.tell() <= len(sample) and sample.startswith(codecs.BOM_UTF8):
+                return "utf-8-sig"
+            if not sample:
+                return "utf-8"  # empty or all ASCII: either reading gives the same text
+            if sample.isascii():
+                continue
+            at_end = not stream.read(1)
+            for encoding in ("utf-8", "gb18030"):  # GB18030: a superset of GBK, what Excel saves in China
+                try:
+                    codecs.getincrementaldecoder(encoding)().decode(sample, final=at_end)
+                except UnicodeDecodeError:
+                    continue
+                return encoding
+            raise FileRefused(
+                _("The file is neither UTF-8 nor GBK/GB18030 text; save it as CSV (UTF-8) and try again.")
+            )
+    finally:
+        stream.seek(0)
 
 
 def is_blank(cells: list[str]) -> bool:
@@ -132,10 +135,9 @@ def is_blank(cells: list[str]) -> bool:
     return not "".join(cells).strip()
 
 
-def iter_csv(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
-    head = stream.read(65536)
-    encoding = detect_encoding(head)
-    stream.seek(0)
+def iter_csv(stream: io.BufferedIOBase, headers: dict | None = None) -> Iterator[tuple[int, dict]]:
+    """Rows of a CSV file; `headers`, if given, is filled with the file's header of each field."""
+    encoding = detect_encoding(stream)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     try:
         reader = csv.reader(text)
@@ -145,6 +147,8 @@ def iter_csv(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
                 mapping = map_header(cells)
                 if mapping:
                     require_columns(mapping)
+                    if headers is not None:
+                        headers.update(header_names(cells, mapping))
                     fields, pick, width = tuple(mapping.values()), itemgetter(*mapping), max(mapping) + 1
                 elif line_number >= 10:
                     break
@@ -165,7 +169,7 @@ def iter_csv(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
         text.detach()
 
 
-def iter_xlsx(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
+def iter_xlsx(stream: io.BufferedIOBase, headers: dict | None = None) -> Iterator[tuple[int, dict]]:
     from openpyxl import load_workbook
 
     try:
@@ -179,7 +183,7 @@ def iter_xlsx(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
     except Exception:
         raise FileRefused(_("The file is not a readable XLSX spreadsheet."))
     try:
-        yield from _xlsx_rows(workbook)
+        yield from _xlsx_rows(workbook, {} if headers is None else headers)
     except FileRefused:
         raise
     except Exception:
@@ -189,7 +193,7 @@ def iter_xlsx(stream: io.BufferedIOBase) -> Iterator[tuple[int, dict]]:
         workbook.close()
 
 
-def _xlsx_rows(workbook) -> Iterator[tuple[int, dict]]:
+def _xlsx_rows(workbook, headers: dict) -> Iterator[tuple[int, dict]]:
     sheet = workbook[XLSX_EXPORT_SHEET] if XLSX_EXPORT_SHEET in workbook.sheetnames else workbook.worksheets[0]
     mapping: dict[int, str] = {}
     for row_number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -197,6 +201,7 @@ def _xlsx_rows(workbook) -> Iterator[tuple[int, dict]]:
             mapping = map_header(list(cells))
             if mapping:
                 require_columns(mapping)
+                headers.update(header_names(list(cells), mapping))
             elif row_number >= 10:
                 break
             continue
@@ -349,6 +354,27 @@ def clean_tax_id(raw, *, required: bool) -> tuple[str, str]:
     return known[0], ""
 
 
+_RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
+_RESIDENT_ID_WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]
+
+
+def is_resident_id(text: str) -> bool:
+    """A mainland resident identity card number (18 characters, ISO 7064 MOD 11-2 check character)."""
+    if not _RESIDENT_ID.fullmatch(text):
+        return False
+    total = sum(int(digit) * weight for digit, weight in zip(text[:17], _RESIDENT_ID_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == text[17]
+
+
+def clean_buyer_id(raw) -> tuple[str, str]:
+    """(buyer's ID, problem or ""): a taxpayer ID, or the identity card number of a person who
+    bought (invoices to individuals, cars above all, carry it in the buyer's ID column)."""
+    buyer, problem = clean_tax_id(raw, required=False)
+    if problem and is_resident_id(buyer):
+        return buyer, ""
+    return buyer, problem
+
+
 def clean_name(raw) -> str:
     # NUL never belongs in a name, and PostgreSQL refuses it in text.
     return str(raw or "").replace("\x00", "").strip()[:200]
@@ -357,6 +383,8 @@ def clean_name(raw) -> str:
 # A file uses a handful of rates ("13%", "6%"); only good ones are kept, an error is worded each time.
 _RATE_CACHE: dict[str, Decimal] = {}
 _NO_RATE = ("免税", "不征税", "***")
+# Tax cells of an invoice without VAT (不征税 toll invoices, exempt sales) as exports print them.
+NO_TAX_MARKS = frozenset({"*", "**", "***", "****", "--", "—", "——", "不征税", "免税"})
 
 
 def clean_tax_rate(raw) -> tuple[Decimal | None, str]:
@@ -379,11 +407,21 @@ def clean_tax_rate(raw) -> tuple[Decimal | None, str]:
     return number, ""
 
 
+_TYPE_CACHE: dict[str, str] = {}  # a file holds a handful of labels; each is normalised once
+
+
 def clean_invoice_type(raw, *, default_type: str) -> tuple[str | None, str]:
+    """(type, problem or ""): any label or code the platform, its older names or common tools use."""
     text = str(raw or "").strip()
-    value = TYPE_ALIASES.get(text) or (default_type if not text else None)
+    if not text:
+        return default_type, ""
+    value = _TYPE_CACHE.get(text)
     if value is None:
-        return None, str(_("unknown invoice type “%(value)s”") % {"value": text})
+        value = invoice_types.lookup(text)
+        if value is None:
+            return None, invoice_types.unknown_type_message(text)
+        if len(_TYPE_CACHE) < 1000:
+            _TYPE_CACHE[text] = value
     return value, ""
 
 
@@ -456,15 +494,23 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
         except ValidationError as exc:
             fail("issue_date", exc.messages[0])
         values["issued_at"] = parse_issue_time(raw.get("issue_date"))
-    for field in ("seller_tax_id", "buyer_tax_id"):
-        values[field], problem = clean_tax_id(raw.get(field), required=field == "seller_tax_id")
-        if problem:
-            fail(field, problem)
+    kind, kind_problem = clean_invoice_type(raw.get("invoice_type"), default_type=default_type)
+    values["seller_tax_id"], problem = clean_tax_id(
+        raw.get("seller_tax_id"), required=kind not in SELLER_ID_OPTIONAL_TYPES
+    )
+    if problem:
+        fail("seller_tax_id", problem)
+    values["buyer_tax_id"], problem = clean_buyer_id(raw.get("buyer_tax_id"))
+    if problem:
+        fail("buyer_tax_id", problem)
     for field in ("amount", "tax"):
         try:
             values[field] = parse_money(raw.get(field))
         except ValidationError as exc:
-            fail(field, exc.messages[0])
+            if field == "tax" and str(raw.get(field)).strip() in NO_TAX_MARKS:
+                values[field] = Decimal("0.00")  # 不征税 / 免税: the platform prints stars for the tax
+            else:
+                fail(field, exc.messages[0])
     if "amount" in values and "tax" in values:
         computed = values["amount"] + values["tax"]
         if abs(computed) >= MAX_AMOUNT:  # each fits the column, their sum need not
@@ -475,14 +521,17 @@ def validate_row(row_number: int, raw: dict, *, default_type: str) -> tuple[dict
             except ValidationError as exc:
                 fail("total", exc.messages[0])
             else:
-                if total != computed:
+                # An itinerary's total adds charges that bear no VAT (the development fund): what is
+                # stored is its VAT part, amount + tax, as for every invoice.
+                beyond_vat = kind in TOTAL_MAY_EXCEED_TYPES and abs(total) > abs(computed)
+                if total != computed and not beyond_vat:
                     fail(
                         "total", _("total %(total)s is not amount + tax (%(sum)s)") % {"total": total, "sum": computed}
                     )
         values["total"] = computed
     for field, (value, problem) in (
         ("tax_rate", clean_tax_rate(raw.get("tax_rate"))),
-        ("invoice_type", clean_invoice_type(raw.get("invoice_type"), default_type=default_type)),
+        ("invoice_type", (kind, kind_problem)),
         ("status", clean_status(raw.get("status"))),
     ):
         values[field] = value
