@@ -382,7 +382,8 @@ def clean_name(raw) -> str:
 
 # A file uses a handful of rates ("13%", "6%"); only good ones are kept, an error is worded each time.
 _RATE_CACHE: dict[str, Decimal] = {}
-_NO_RATE = ("免税", "不征税", "***")
+_NO_RATE = ("免税", "不征税", "***", "多税率")
+_SEVERAL_RATES = re.compile(r"%.*[0-9]|[、,，;；/]")
 # Tax cells of an invoice without VAT (不征税 toll invoices, exempt sales) as exports print them.
 NO_TAX_MARKS = frozenset({"*", "**", "***", "****", "--", "—", "——", "不征税", "免税"})
 
@@ -390,8 +391,8 @@ NO_TAX_MARKS = frozenset({"*", "**", "***", "****", "--", "—", "——", "不�
 def clean_tax_rate(raw) -> tuple[Decimal | None, str]:
     """(rate as a fraction, problem or ""): "13%", "13" and "0.13" are all 0.1300; exempt is None."""
     rate = str(raw or "").strip().rstrip("%")
-    if not rate or rate in _NO_RATE:
-        return None, ""
+    if not rate or rate in _NO_RATE or _SEVERAL_RATES.search(rate):
+        return None, ""  # none, or lines at several rates ("13%、6%", 多税率): no one rate for the invoice
     known = _RATE_CACHE.get(rate)
     if known is not None:
         return known, ""
@@ -425,9 +426,22 @@ def clean_invoice_type(raw, *, default_type: str) -> tuple[str | None, str]:
     return value, ""
 
 
+_STATUS_NOISE = re.compile(r"[\s()（）\-－—_:：,，、]+")
+
+
 def clean_status(raw) -> tuple[str | None, str]:
+    """(status, problem or ""). The platform writes a red-letter invoice's status with how much was
+    reversed ("已红冲-部分", "已红冲-全额"): whichever, it was red-lettered."""
     text = str(raw or "").strip()
     value = STATUS_ALIASES.get(text)
+    if value is None:
+        folded = _STATUS_NOISE.sub("", text)
+        if "作废" in folded:
+            value = InvoiceStatus.VOIDED
+        elif any(word in folded for word in ("红冲", "冲红", "红字")):
+            value = InvoiceStatus.RED_LETTER
+        else:
+            value = STATUS_ALIASES.get(folded)
     if value is None:
         return None, str(_("unknown invoice status “%(value)s”") % {"value": text})
     return value, ""

@@ -296,3 +296,17 @@ def test_the_platforms_received_xlsx_export_with_travel_invoices_imports(beijing
         "03200240011110000003": InvoiceType.TOLL,
     }
     assert report.batch.columns["invoice_type"] == "发票票种"
+
+
+def test_statuses_as_the_platform_words_them_and_invoices_at_several_rates_import(beijing):
+    rows = [
+        issued_row(1, "数电发票（增值税专用发票）").replace(",正常", ",已红冲-部分"),
+        issued_row(2, "数电发票（增值税专用发票）").replace(",正常", ",已红冲-全额"),
+        issued_row(3, "数电发票（普通发票）").replace(",正常", ",已作废"),
+        issued_row(4, "数电发票（普通发票）").replace(",13%,", ",13%、6%,"),
+    ]
+    report = import_csv(beijing, rows)
+    assert report.batch.rows_created == 4, report.rejected
+    stored = dict(Invoice.objects.values_list("invoice_key", "status"))
+    assert [stored[digital(n)] for n in (1, 2, 3)] == ["red_letter", "red_letter", "voided"]
+    assert Invoice.objects.get(invoice_key=digital(4)).tax_rate is None
