@@ -50,8 +50,18 @@ LABELS: dict[str, tuple[str, ...]] = {
     T.USED_VEHICLE: ("二手车销售统一发票", "二手车发票", "二手车销售发票", "006"),
     T.DIGITAL_SPECIAL: ("数电发票（增值税专用发票）", "数电专用发票", "数电专票", "31"),
     T.DIGITAL_ORDINARY: ("数电发票（普通发票）", "数电发票（增值税普通发票）", "数电普票", "32"),
-    T.DIGITAL_MOTOR_VEHICLE: ("数电发票（机动车销售统一发票）", "数电发票（机动车销售发票）", "数电机动车发票"),
-    T.DIGITAL_USED_VEHICLE: ("数电发票（二手车销售统一发票）", "数电发票（二手车销售发票）", "数电二手车发票"),
+    T.DIGITAL_MOTOR_VEHICLE: (
+        "数电发票（机动车销售统一发票）",
+        "数电发票（机动车销售发票）",
+        "数电机动车发票",
+        "机动车销售电子统一发票",
+    ),
+    T.DIGITAL_USED_VEHICLE: (
+        "数电发票（二手车销售统一发票）",
+        "数电发票（二手车销售发票）",
+        "数电二手车发票",
+        "二手车销售电子统一发票",
+    ),
     T.DIGITAL_PAPER_SPECIAL: ("纸质发票（增值税专用发票）", "数电纸质发票（增值税专用发票）", "数电纸质专票"),
     T.DIGITAL_PAPER_ORDINARY: ("纸质发票（普通发票）", "数电纸质发票（普通发票）", "数电纸质普票"),
     T.RAILWAY_TICKET: ("数电发票（铁路电子客票）", "铁路电子客票", "电子客票（铁路）", "铁路客票"),
@@ -67,6 +77,7 @@ LABELS: dict[str, tuple[str, ...]] = {
 # The names the fully digitised invoices went by; longest first, so "数电发票" is not read as "数电".
 DIGITAL_PREFIXES = ("数电发票", "全电发票", "电子发票", "数电票", "全电票", "数电", "全电")
 DIGITAL_MARK = "数电"
+TRAVEL_TYPES = (T.RAILWAY_TICKET, T.AIR_ITINERARY)
 # Brackets of either width, spaces, and punctuation tools put between the parts of a name.
 _NOISE = re.compile(r"[\s()\[\]【】〔〕<>《》{}\"'“”‘’·・:：,，、/\\\-_—–]+")
 
@@ -106,6 +117,8 @@ def known_labels() -> dict[str, str]:
         add(PLATFORM_CODES[choice.value], choice.value)
         for label in LABELS[choice.value]:
             add(label, choice.value)
+            if choice.value in TRAVEL_TYPES:  # only ever 数电: "数电航空运输电子客票行程单" is the same
+                add(DIGITAL_MARK + label, choice.value)
         for language, _name in settings.LANGUAGES:
             with translation.override(language):
                 add(str(choice.label), choice.value)

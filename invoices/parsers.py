@@ -10,6 +10,7 @@ import codecs
 import csv
 import io
 import re
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -40,20 +41,35 @@ class FileRefused(Exception):
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "invoice_code": ("发票代码", "invoice code", "invoice_code", "code"),
     "invoice_number": ("发票号码", "invoice number", "invoice_number", "number", "invoice no"),
-    "digital_number": ("数电发票号码", "数电票号码", "全电发票号码", "digital number", "digital_number"),
-    "issue_date": ("开票日期", "issue date", "issue_date", "date"),
-    "seller_tax_id": ("销方识别号", "销售方纳税人识别号", "销方税号", "seller tax id", "seller_tax_id"),
+    "digital_number": (
+        "数电发票号码", "数电票号码", "全电发票号码", "电子发票号码", "digital number", "digital_number",
+    ),
+    "issue_date": ("开票日期", "开票时间", "issue date", "issue_date", "date"),
+    "seller_tax_id": (
+        "销方识别号", "销售方识别号", "销售方纳税人识别号", "销方纳税人识别号", "销方税号", "销售方税号",
+        "销售方统一社会信用代码/纳税人识别号", "销方统一社会信用代码/纳税人识别号", "seller tax id", "seller_tax_id",
+    ),
     "seller_name": ("销方名称", "销售方名称", "seller name", "seller_name"),
-    "buyer_tax_id": ("购方识别号", "购买方纳税人识别号", "购方税号", "buyer tax id", "buyer_tax_id"),
+    "buyer_tax_id": (
+        "购方识别号", "购买方识别号", "购买方纳税人识别号", "购方纳税人识别号", "购方税号", "购买方税号",
+        "购买方统一社会信用代码/纳税人识别号", "购方统一社会信用代码/纳税人识别号", "buyer tax id", "buyer_tax_id",
+    ),
     "buyer_name": ("购买方名称", "购方名称", "buyer name", "buyer_name"),
-    "amount": ("金额", "不含税金额", "amount"),
-    "tax": ("税额", "tax"),
-    "total": ("价税合计", "total"),
-    "tax_rate": ("税率", "tax rate", "tax_rate"),
-    "invoice_type": ("发票票种", "发票类型", "invoice type", "invoice_type", "type"),
+    "amount": ("金额", "不含税金额", "合计金额", "金额合计", "amount"),
+    "tax": ("税额", "合计税额", "税额合计", "tax"),
+    "total": ("价税合计", "价税合计金额", "total"),
+    "tax_rate": ("税率", "税率/征收率", "tax rate", "tax_rate"),
+    "invoice_type": ("发票票种", "发票类型", "发票种类", "票种", "invoice type", "invoice_type", "type"),
     "status": ("发票状态", "status"),
-}
-_HEADER_LOOKUP = {alias.strip().lower(): field for field, aliases in HEADER_ALIASES.items() for alias in aliases}
+}  # fmt: skip
+_HEADER_NOISE = re.compile(r"[\s\ufeff*]+")  # spaces, a BOM, and the * tools put on required columns
+
+
+def _header_key(cell) -> str:
+    return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", str(cell or ""))).lower()
+
+
+_HEADER_LOOKUP = {_header_key(alias): field for field, aliases in HEADER_ALIASES.items() for alias in aliases}
 
 STATUS_ALIASES: dict[str, str] = {
     "正常": InvoiceStatus.NORMAL,
@@ -73,7 +89,7 @@ MAX_DECOMPRESSED_BYTES = 500 * 1024 * 1024  # an XLSX that inflates beyond this 
 def map_header(cells: list) -> dict[int, str]:
     mapping = {}
     for index, cell in enumerate(cells):
-        field = _HEADER_LOOKUP.get(str(cell or "").strip().lower().replace("\ufeff", ""))
+        field = _HEADER_LOOKUP.get(_header_key(cell))
         if field and field not in mapping.values():
             mapping[index] = field
     return mapping
@@ -391,7 +407,7 @@ NO_TAX_MARKS = frozenset({"*", "**", "***", "****", "--", "—", "——", "不�
 def clean_tax_rate(raw) -> tuple[Decimal | None, str]:
     """(rate as a fraction, problem or ""): "13%", "13" and "0.13" are all 0.1300; exempt is None."""
     rate = str(raw or "").strip().rstrip("%")
-    if not rate or rate in _NO_RATE or _SEVERAL_RATES.search(rate):
+    if not rate or rate in _NO_RATE or rate in NO_TAX_MARKS or _SEVERAL_RATES.search(rate):
         return None, ""  # none, or lines at several rates ("13%、6%", 多税率): no one rate for the invoice
     known = _RATE_CACHE.get(rate)
     if known is not None:

@@ -161,3 +161,16 @@ def test_the_command_reports_rows_and_an_all_rejected_file_honestly(beijing, tmp
     (file_report,) = report["files"]
     assert (file_report["state"], file_report["rejected"]) == ("rejected", 1)
     assert len(report["rejected_rows"][0]["reasons"]) == 2
+
+
+def test_headers_other_tools_write_are_read_and_named_back(beijing):
+    header = "*发票代码,*发票号码,开票日期,购买方统一社会信用代码/纳税人识别号,购方名称,合计金额,合计税额,价税合计,税率,发票种类,销售方统一社会信用代码/纳税人识别号"  # noqa: E501
+    rows = [
+        f"011002400111,00000001,2025-03-01,{BUYER},福州闽江贸易有限公司,100.00,13.00,113.00,13%,专票,{SELLER}",
+        f"011002400111,00000002,2025-03-01,{BUYER},福州闽江贸易有限公司,100.00,13.00,113.00,*,普票,{SELLER}",
+        f"011002400111,00000003,2025-03-01,{BUYER},福州闽江贸易有限公司,100.00,13.00,113.00,13%,专票,",
+    ]
+    report = run(beijing, ("\r\n".join([header, *rows]) + "\r\n").encode("gbk"))
+    assert (report.batch.rows_created, report.batch.rows_rejected) == (2, 1)
+    assert report.rejected_rows[0]["reasons"][0]["column"] == "销售方统一社会信用代码/纳税人识别号"
+    assert Invoice.objects.get(invoice_number="00000002").tax_rate is None

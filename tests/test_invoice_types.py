@@ -310,3 +310,18 @@ def test_statuses_as_the_platform_words_them_and_invoices_at_several_rates_impor
     stored = dict(Invoice.objects.values_list("invoice_key", "status"))
     assert [stored[digital(n)] for n in (1, 2, 3)] == ["red_letter", "red_letter", "voided"]
     assert Invoice.objects.get(invoice_key=digital(4)).tax_rate is None
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("数电航空运输电子客票行程单", InvoiceType.AIR_ITINERARY),
+        ("数电票（航空运输电子客票行程单）", InvoiceType.AIR_ITINERARY),
+        ("全电发票（铁路电子客票）", InvoiceType.RAILWAY_TICKET),
+        ("机动车销售电子统一发票", InvoiceType.DIGITAL_MOTOR_VEHICLE),
+        ("收费公路通行费增值税电子普通发票", InvoiceType.TOLL),
+        ("ｄｉｇｉｔａｌ＿ｓｐｅｃｉａｌ", InvoiceType.DIGITAL_SPECIAL),  # full-width
+    ],
+)
+def test_further_spellings_resolve(label, expected):
+    assert lookup(label) == expected
