@@ -118,30 +118,36 @@ SAMPLE_BYTES = 65536  # what the encoding is judged on: enough rows to hold the 
 def detect_encoding(stream: BinaryIO) -> str:
     """The file's encoding (Python's name for it), judged on whole characters; the stream is left at 0.
 
-    The sample is decoded incrementally, so a character that the sample's last byte cuts in two (a
-    UTF-8 character of two to four bytes, a GBK character of two, a GB18030 one of four) is left
-    for the next read, never taken for a wrong byte. A sample of plain ASCII decides nothing: the
-    next one is read, until a byte beyond ASCII or the end of the file."""
+    Samples are decoded incrementally, so a character that a sample's last byte cuts in two (a UTF-8
+    character of two to four bytes, a GBK one of two, a GB18030 one of four) waits for the next
+    sample rather than passing for a wrong byte. UTF-8 is chosen once it has read a character beyond
+    ASCII without error; GB18030 (a superset of GBK, what Excel saves in China) when UTF-8 has failed.
+    Until a sample decides, the next is read: a file may be plain ASCII for its first rows."""
     stream.seek(0)
     try:
+        first = stream.read(SAMPLE_BYTES)
+        if first.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        decoders = {name: codecs.getincrementaldecoder(name)() for name in ("utf-8", "gb18030")}
+        sample = first
         while True:
-            sample = stream.read(SAMPLE_BYTES)
-            if stream.tell() <= len(sample) and sample.startswith(codecs.BOM_UTF8):
-                return "utf-8-sig"
-            if not sample:
-                return "utf-8"  # empty or all ASCII: either reading gives the same text
-            if sample.isascii():
-                continue
-            at_end = not stream.read(1)
-            for encoding in ("utf-8", "gb18030"):  # GB18030: a superset of GBK, what Excel saves in China
+            at_end = len(sample) < SAMPLE_BYTES or not (following := stream.read(SAMPLE_BYTES))
+            read_beyond_ascii = {}
+            for name in list(decoders):
                 try:
-                    codecs.getincrementaldecoder(encoding)().decode(sample, final=at_end)
+                    read_beyond_ascii[name] = not decoders[name].decode(sample, final=at_end).isascii()
                 except UnicodeDecodeError:
-                    continue
-                return encoding
-            raise FileRefused(
-                _("The file is neither UTF-8 nor GBK/GB18030 text; save it as CSV (UTF-8) and try again.")
-            )
+                    del decoders[name]
+            if not decoders:
+                raise FileRefused(
+                    _("The file is neither UTF-8 nor GBK/GB18030 text; save it as CSV (UTF-8) and try again.")
+                )
+            # UTF-8 first, while it stands: GB18030 reads almost any bytes, UTF-8 only its own.
+            if "utf-8" not in decoders:
+                return "gb18030"
+            if read_beyond_ascii["utf-8"] or at_end:
+                return "utf-8"
+            sample = following
     finally:
         stream.seek(0)
 

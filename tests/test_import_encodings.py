@@ -84,6 +84,28 @@ def test_a_file_plain_ascii_for_its_first_sample_is_judged_on_what_follows(encod
     assert detect_encoding(io.BytesIO(content)) == ("utf-8" if encoding == "utf-8" else "gb18030")
 
 
+@pytest.mark.parametrize(("boundary", "encoding", "char", "into"), cut_cases(parsers.SAMPLE_BYTES))
+def test_a_file_whose_first_chinese_is_cut_by_the_sample_end_imports(beijing, boundary, encoding, char, into):
+    """Plain ASCII up to the sample's end, where its first Chinese character is cut: the bytes the
+    sample holds of it decide nothing (in UTF-8 they may be the start of a GBK character and the
+    reverse); the next sample does."""
+    header = b"invoice number,issue date,seller tax id,amount,tax,buyer name\r\n"
+    line = f"1{{:07d}},2025-03-01,{SELLER},100.00,13.00,ACME\r\n"
+    content, serial = header, 1
+    while len(content) < boundary - 200:
+        content += line.format(serial).encode()
+        serial += 1
+    last = f"1{serial:07d},2025-03-01,{SELLER},100.00,13.00,".encode()
+    pad = boundary - into - len(content) - len(last)
+    name = "A" * pad + char + "有限公司"
+    content += last + (name + "\r\n").encode(encoding)
+    assert content[boundary - into :].startswith(char.encode(encoding))
+    assert detect_encoding(io.BytesIO(content)) == ("utf-8" if encoding == "utf-8" else "gb18030")
+    batch = imported(beijing, content)
+    assert batch.state == BatchState.SUCCEEDED, batch.failure_reason
+    assert Invoice.objects.get(invoice_number=f"1{serial:07d}").buyer_name == name[:200]
+
+
 def test_a_bom_or_an_empty_file_and_bytes_of_neither_encoding():
     assert detect_encoding(io.BytesIO("\ufeff发票号码".encode())) == "utf-8-sig"
     assert detect_encoding(io.BytesIO(b"")) == "utf-8"
