@@ -80,6 +80,10 @@ STATUS_ALIASES: dict[str, str] = {
     "红字": InvoiceStatus.RED_LETTER,
     "全额红冲": InvoiceStatus.RED_LETTER,
     "": InvoiceStatus.NORMAL,
+    # The portal's own English labels, so what its pages show imports back.
+    "Normal": InvoiceStatus.NORMAL,
+    "Voided": InvoiceStatus.VOIDED,
+    "Red-letter": InvoiceStatus.RED_LETTER,
     **{choice.value: choice.value for choice in InvoiceStatus},
 }
 XLSX_EXPORT_SHEET = "发票基础信息"

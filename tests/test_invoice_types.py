@@ -325,3 +325,13 @@ def test_statuses_as_the_platform_words_them_and_invoices_at_several_rates_impor
 )
 def test_further_spellings_resolve(label, expected):
     assert lookup(label) == expected
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_status_labels_the_portal_displays_import_back(language):
+    from invoices.models import InvoiceStatus
+    from invoices.parsers import clean_status
+
+    with translation.override(language):
+        for status in InvoiceStatus:
+            assert clean_status(str(status.label)) == (status.value, "")
