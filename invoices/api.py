@@ -71,6 +71,10 @@ class TaxRecordViewSet(_RecordViewSet):
 
 
 class RejectionSerializer(serializers.ModelSerializer):
+    """One reason a row was rejected; a row with two problems has two. `column` is the file's header."""
+
+    column = serializers.CharField(source="column_label", read_only=True)
+
     class Meta:
         model = ImportRejection
         fields = ["row", "column", "reason"]
@@ -78,12 +82,16 @@ class RejectionSerializer(serializers.ModelSerializer):
 
 class ImportBatchSerializer(serializers.ModelSerializer):
     rejections = RejectionSerializer(many=True, read_only=True)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    rows_rejected = serializers.IntegerField(
+        read_only=True, help_text=_("Rows rejected (a row with several problems counts once).")
+    )
 
     class Meta:
         model = ImportBatch
         fields = [
-            "id", "company", "kind", "direction", "state", "original_name", "sha256", "size", "created_at",
-            "finished_at", "rows_read", "rows_created", "rows_updated", "rows_unchanged", "rows_rejected",
+            "id", "company", "kind", "direction", "state", "state_display", "original_name", "sha256", "size",
+            "created_at", "finished_at", "rows_read", "rows_created", "rows_updated", "rows_unchanged", "rows_rejected",
             "failure_reason", "rows_processed", "progress_percent", "integrity", "integrity_checked_at",
             "issued_from", "issued_to", "rejections",
         ]  # fmt: skip
@@ -117,7 +125,9 @@ class ImportUploadSerializer(serializers.Serializer):
 class ImportBatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Imports of invoice files. POST a multipart file (CSV, XLSX, e-invoice XML or OFD) to import it
     (accountants and company admins). A file over IMPORT_BACKGROUND_BYTES comes back "queued": poll the
-    batch until its state is succeeded or failed (`rows_processed`, `progress_percent`)."""
+    batch until it is no longer queued or running (`rows_processed`, `progress_percent`). It ends
+    succeeded, failed (the file refused whole), rejected (every row rejected: nothing stored) or empty
+    (no invoice rows: nothing stored)."""
 
     serializer_class = ImportBatchSerializer
     filterset_fields = ["company", "kind", "state"]
@@ -145,7 +155,7 @@ class ImportBatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
             user=request.user,
         )
         # 201 with the report when the file was small enough to import at once; a big one is
-        # "queued": poll GET /api/imports/<id>/ until its state is succeeded or failed.
+        # "queued": poll GET /api/imports/<id>/ until its state is neither queued nor running.
         return Response(ImportBatchSerializer(batch).data, status=status.HTTP_201_CREATED)
 
 

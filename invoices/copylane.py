@@ -32,15 +32,18 @@ from typing import BinaryIO
 import psycopg2
 from django.db import DatabaseError, connection, transaction
 
+from invoices.models import SELLER_ID_OPTIONAL_TYPES
 from invoices.parsers import (
     MAX_AMOUNT,
     FileRefused,
+    clean_buyer_id,
     clean_invoice_type,
     clean_name,
     clean_status,
     clean_tax_id,
     clean_tax_rate,
     detect_encoding,
+    header_names,
     is_blank,
     map_header,
     require_columns,
@@ -49,7 +52,7 @@ from invoices.staging import DEFAULT_TYPE, copy_text
 
 logger = logging.getLogger(__name__)
 
-HEAD_BYTES = 65536
+HEAD_BYTES = 65536  # where the header is looked for (its encoding is judged on the file, not this)
 COPY_BLOCK = 8 * 1024 * 1024  # bytes per block: copied, judged, staged, then handed to the writer
 MAX_LINE_BYTES = 4 * 1024 * 1024  # no invoice row is near this; a longer "line" is left to Python to refuse
 READ_BYTES = 1024 * 1024  # what COPY asks for at a time: checked while PostgreSQL parses the last
@@ -69,16 +72,18 @@ class CsvLayout:
     first_row: int  # that row's number as `iter_csv` counts rows (the header's plus one)
     width: int  # cells in the header, which every row must have
     columns: dict[str, int]  # field → cell index
+    headers: dict[str, str]  # field → the header cell as the file wrote it
 
 
 def csv_layout(stream: BinaryIO) -> CsvLayout | None:
     """The layout of a CSV file the lane can take, or None (then the Python parser reads it)."""
-    head = stream.read(HEAD_BYTES)
-    stream.seek(0)
     try:
-        encoding = detect_encoding(head)
+        encoding = detect_encoding(stream)
     except FileRefused:
         return None
+    # Only whole lines of this head are read: no character spans a line's end in UTF-8 or GB18030.
+    head = stream.read(HEAD_BYTES)
+    stream.seek(0)
     offset = 3 if encoding == "utf-8-sig" else 0
     for number in range(1, 11):  # iter_csv looks for the header in the first ten rows too
         end = head.find(b"\n", offset)
@@ -102,6 +107,7 @@ def csv_layout(stream: BinaryIO) -> CsvLayout | None:
                 first_row=number + 1,
                 width=len(cells),
                 columns={field: index for index, field in mapping.items()},
+                headers=header_names(cells, mapping),
             )
     return None
 
@@ -253,10 +259,10 @@ class CopyLane:
 
     def _judge(self, cells: dict[str, str]) -> list | None:
         """The cleaned values, as validate_row would clean them, or None if any of them is refused."""
-        seller, seller_problem = clean_tax_id(cells["seller_tax_id"], required=True)
-        buyer, buyer_problem = clean_tax_id(cells["buyer_tax_id"], required=False)
-        rate, rate_problem = clean_tax_rate(cells["tax_rate"])
         kind, kind_problem = clean_invoice_type(cells["invoice_type"], default_type=DEFAULT_TYPE)
+        seller, seller_problem = clean_tax_id(cells["seller_tax_id"], required=kind not in SELLER_ID_OPTIONAL_TYPES)
+        buyer, buyer_problem = clean_buyer_id(cells["buyer_tax_id"])
+        rate, rate_problem = clean_tax_rate(cells["tax_rate"])
         status, status_problem = clean_status(cells["status"])
         if seller_problem or buyer_problem or rate_problem or kind_problem or status_problem:
             return None

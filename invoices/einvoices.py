@@ -17,6 +17,7 @@ from xml.etree.ElementTree import Element
 from defusedxml import ElementTree as SafeET
 from django.utils.translation import gettext_lazy as _
 
+from invoices import invoice_types
 from invoices.parsers import FileRefused  # parsers imports this module only when a file needs it
 
 MAX_XML_BYTES = 5 * 1024 * 1024  # an invoice XML is a few KB; anything near this is not one
@@ -64,7 +65,11 @@ def _sum_money(first: str, second: str) -> str:
 
 def _digital_type(root: Element) -> str:
     """数电 XML names its kind in a label (`…/LabelName`); 专用 means the special invoice."""
-    labels = " ".join((el.text or "") for el in root.iter() if _local(el.tag) in ("LabelName", "InvoiceType"))
+    names = [(el.text or "").strip() for el in root.iter() if _local(el.tag) in ("LabelName", "InvoiceType")]
+    for name in names:  # 增值税专用发票 here is the 数电 one; 铁路电子客票 the 数电 railway e-ticket
+        if name and (known := invoice_types.lookup(f"数电（{name}）")) is not None:
+            return known
+    labels = " ".join(names)
     if "专用" in labels:
         return "digital_special"
     if "普通" in labels:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import F, Q, Value
 from django.utils.translation import gettext_lazy as _
@@ -18,12 +19,53 @@ class Direction(models.TextChoices):
 
 
 class InvoiceType(models.TextChoices):
-    SPECIAL = "special", _("Special VAT invoice")  # 01 增值税专用发票
-    ORDINARY = "ordinary", _("Ordinary VAT invoice")  # 04 增值税普通发票
-    E_SPECIAL = "e_special", _("E-special VAT invoice")  # 08 增值税电子专用发票
-    E_ORDINARY = "e_ordinary", _("E-ordinary VAT invoice")  # 10 增值税电子普通发票
-    DIGITAL_SPECIAL = "digital_special", _("Digital special invoice (数电专票)")  # 31
-    DIGITAL_ORDINARY = "digital_ordinary", _("Digital ordinary invoice (数电普票)")  # 32
+    """Every kind of invoice the national e-invoice platform exports, issued and received.
+
+    The stored values are ours; the platform's own type codes are in `PLATFORM_CODES`, and the labels
+    a file may carry (the platform's, its older names, common tools') are in `invoices.invoice_types`.
+    """
+
+    SPECIAL = "special", _("Special VAT invoice")
+    ORDINARY = "ordinary", _("Ordinary VAT invoice")
+    E_SPECIAL = "e_special", _("E-special VAT invoice")
+    E_ORDINARY = "e_ordinary", _("E-ordinary VAT invoice")
+    ROLL = "roll", _("Ordinary VAT invoice (roll)")
+    TOLL = "toll", _("E-ordinary VAT invoice (toll)")
+    MOTOR_VEHICLE = "motor_vehicle", _("Motor vehicle sales invoice")
+    USED_VEHICLE = "used_vehicle", _("Used vehicle sales invoice")
+    DIGITAL_SPECIAL = "digital_special", _("Digital special invoice (数电专票)")
+    DIGITAL_ORDINARY = "digital_ordinary", _("Digital ordinary invoice (数电普票)")
+    DIGITAL_MOTOR_VEHICLE = "digital_vehicle", _("Digital motor vehicle sales invoice")
+    DIGITAL_USED_VEHICLE = "digital_used_vehicle", _("Digital used vehicle sales invoice")
+    DIGITAL_PAPER_SPECIAL = "digital_paper_special", _("Digital paper special invoice")
+    DIGITAL_PAPER_ORDINARY = "digital_paper_ordinary", _("Digital paper ordinary invoice")
+    RAILWAY_TICKET = "railway", _("Digital railway e-ticket")
+    AIR_ITINERARY = "air_itinerary", _("Digital air e-ticket itinerary")
+
+
+# The platform's type codes (发票种类代码), as its exports and verification service write them.
+PLATFORM_CODES: dict[str, str] = {
+    InvoiceType.SPECIAL: "01",
+    InvoiceType.MOTOR_VEHICLE: "03",
+    InvoiceType.ORDINARY: "04",
+    InvoiceType.E_SPECIAL: "08",
+    InvoiceType.E_ORDINARY: "10",
+    InvoiceType.ROLL: "11",
+    InvoiceType.TOLL: "14",
+    InvoiceType.USED_VEHICLE: "15",
+    InvoiceType.RAILWAY_TICKET: "51",
+    InvoiceType.AIR_ITINERARY: "61",
+    InvoiceType.DIGITAL_SPECIAL: "81",
+    InvoiceType.DIGITAL_ORDINARY: "82",
+    InvoiceType.DIGITAL_MOTOR_VEHICLE: "83",
+    InvoiceType.DIGITAL_USED_VEHICLE: "84",
+    InvoiceType.DIGITAL_PAPER_SPECIAL: "85",
+    InvoiceType.DIGITAL_PAPER_ORDINARY: "86",
+}
+# Travel tickets name the carrier, and the platform's export may leave its taxpayer ID empty.
+SELLER_ID_OPTIONAL_TYPES = frozenset({InvoiceType.RAILWAY_TICKET, InvoiceType.AIR_ITINERARY})
+# An itinerary's total also carries the civil aviation development fund, which bears no VAT.
+TOTAL_MAY_EXCEED_TYPES = frozenset({InvoiceType.AIR_ITINERARY})
 
 
 class InvoiceStatus(models.TextChoices):
@@ -43,6 +85,9 @@ class BatchState(models.TextChoices):
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
     SUCCEEDED = "succeeded", _("Succeeded")
+    # Read to the end but nothing stored: every row was rejected, or the file held no invoice rows.
+    REJECTED = "rejected", _("All rows rejected")
+    EMPTY = "empty", _("No invoices in the file")
     FAILED = "failed", _("Failed")
 
 
@@ -89,6 +134,9 @@ class ImportBatch(models.Model):
     # period reconciliation re-checks after it.
     issued_from = models.DateField(_("issued from"), null=True, blank=True)
     issued_to = models.DateField(_("issued to"), null=True, blank=True)
+    # The file's own header for each field it had ({"invoice_type": "发票票种", ...}): the report
+    # names a rejected row's column the way the file does.
+    columns = models.JSONField(_("columns"), default=dict, blank=True)
 
     objects = CompanyScopedQuerySet.as_manager()
 
@@ -105,6 +153,17 @@ class ImportBatch(models.Model):
     def in_progress(self) -> bool:
         """Queued or running: its page follows the progress instead of showing a report."""
         return self.state in BATCH_IN_PROGRESS_STATES
+
+    def column_label(self, field: str) -> str:
+        """A rejection's column as the file named it, else as the portal names the field."""
+        if field in self.columns:
+            return self.columns[field]
+        if field == "invoice_number" and "digital_number" in self.columns:  # a 数电 file's only number
+            return self.columns["digital_number"]
+        try:
+            return str(Invoice._meta.get_field(field).verbose_name)
+        except FieldDoesNotExist:  # a column name stored by an older version
+            return field
 
 
 class InvoiceFields(models.Model):
@@ -135,7 +194,7 @@ class InvoiceFields(models.Model):
     tax = models.DecimalField(_("tax"), max_digits=16, decimal_places=2)
     total = models.DecimalField(_("total"), max_digits=16, decimal_places=2)
     tax_rate = models.DecimalField(_("tax rate"), max_digits=5, decimal_places=4, null=True, blank=True)
-    invoice_type = models.CharField(_("type"), max_length=20, choices=InvoiceType.choices)
+    invoice_type = models.CharField(_("type"), max_length=24, choices=InvoiceType.choices)
     status = models.CharField(_("status"), max_length=12, choices=InvoiceStatus.choices, default=InvoiceStatus.NORMAL)
     # The batch that last wrote the row (its source). Unindexed: nothing looks rows up by batch (the
     # batch records the span of issue dates it wrote), and an index on a value shared by a million
@@ -237,6 +296,11 @@ class ImportRejection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.row} {self.column}: {self.reason}"
+
+    @property
+    def column_label(self) -> str:
+        """The column as the file's header names it (`column` holds the field)."""
+        return self.batch.column_label(self.column)
 
 
 # --- tax-system sources (issue 5) ---------------------------------------------------------------

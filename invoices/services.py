@@ -27,6 +27,7 @@ from invoices.models import (
     Direction,
     ImportBatch,
     ImportKind,
+    ImportRejection,
     Integrity,
     Invoice,
     TaxRecord,
@@ -69,19 +70,37 @@ class ImportReport:
     def rejected(self) -> list[RowError]:
         return [RowError(r.row, r.column, r.reason) for r in self.batch.rejections.all()]
 
+    @cached_property
+    def rejected_rows(self) -> list[dict]:
+        """One entry per rejected row, with each of its reasons and the column, as the file names it."""
+        return rejected_rows(self.batch, self.batch.rejections.all())
+
     def as_dict(self) -> dict:
         b = self.batch
         return {
             "batch": b.pk,
             "file": b.original_name,
             "state": b.state,
+            "state_label": str(b.get_state_display()),
             "failure_reason": b.failure_reason,
             "read": b.rows_read,
             "created": b.rows_created,
             "updated": b.rows_updated,
             "unchanged": b.rows_unchanged,
-            "rejected": [{"row": r.row, "column": r.column, "reason": r.reason} for r in self.rejected],
+            "rejected": b.rows_rejected,
+            "rejected_rows": self.rejected_rows,
         }
+
+
+def rejected_rows(batch: ImportBatch, rejections: Iterable[ImportRejection]) -> list[dict]:
+    """Rejections (in row order) grouped by row: [{"row": 7, "reasons": [{"column": "发票票种",
+    "reason": "…"}, …]}, …], columns named by the file's own header."""
+    rows: list[dict] = []
+    for rejection in rejections:
+        if not rows or rows[-1]["row"] != rejection.row:
+            rows.append({"row": rejection.row, "reasons": []})
+        rows[-1]["reasons"].append({"column": batch.column_label(rejection.column), "reason": rejection.reason})
+    return rows
 
 
 def _target_model(kind: str):
@@ -210,8 +229,7 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
                 # writes. (A file of one block has nothing to overlap.)
                 with transaction.atomic():
                     rows_read, merged, parsed = import_pipelined(stage, stream, layout)
-                    import_batch_succeed(batch=batch, merged=merged, rows_read=rows_read)
-                    transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
+                    _finish(batch, stage, merged, rows_read)
             else:
                 # Called inside someone's transaction (a test, a script), a failed statement must not
                 # poison it: give the parsing phase a savepoint. Outside one it runs in autocommit, so
@@ -221,8 +239,7 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
                     rows_read = stage.load_python(stream)
                 parsed = time.perf_counter()
                 with transaction.atomic():
-                    import_batch_succeed(batch=batch, merged=stage.merge(), rows_read=rows_read)
-                    transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
+                    _finish(batch, stage, stage.merge(), rows_read)
         logger.info(
             "import batch %s: %d rows parsed in %.1fs, merged in %.1fs",
             batch.pk, rows_read, parsed - started, time.perf_counter() - parsed,
@@ -241,10 +258,28 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
     return ImportReport(batch=batch)
 
 
-def import_batch_succeed(*, batch: ImportBatch, merged: MergeResult, rows_read: int, **also) -> None:
-    """Mark the batch succeeded with what its merge did, in one UPDATE; `also` sets further fields."""
+def _finish(batch: ImportBatch, stage: Staging, merged: MergeResult, rows_read: int) -> None:
+    """End a file's import with an honest state: a file read to its end that stored nothing, because
+    every row was rejected or it held none, did not succeed. Only an import that stored rows is
+    followed by a reconciliation."""
+    if rows_read == 0:
+        state = BatchState.EMPTY
+    elif merged.rejected >= rows_read:
+        state = BatchState.REJECTED
+    else:
+        state = BatchState.SUCCEEDED
+    import_batch_succeed(batch=batch, merged=merged, rows_read=rows_read, state=state, columns=stage.headers)
+    if state == BatchState.SUCCEEDED:
+        transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
+
+
+def import_batch_succeed(
+    *, batch: ImportBatch, merged: MergeResult, rows_read: int, state: str = BatchState.SUCCEEDED, **also
+) -> None:
+    """Mark the batch done (succeeded unless told otherwise) with what its merge did, in one UPDATE;
+    `also` sets further fields."""
     ImportBatch.objects.filter(pk=batch.pk).update(
-        state=BatchState.SUCCEEDED,
+        state=state,
         rows_read=rows_read,
         rows_processed=rows_read,
         progress_percent=100,

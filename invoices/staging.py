@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from invoices.models import BATCH_IN_PROGRESS_STATES, ImportBatch, Invoice, InvoiceChange, InvoiceType, TaxRecord
-from invoices.parsers import SHANGHAI, RowError, iter_csv, reader_for, validate_row
+from invoices.parsers import SHANGHAI, RowError, iter_csv, iter_xlsx, reader_for, validate_row
 
 if TYPE_CHECKING:
     from invoices.copylane import CsvLayout
@@ -127,6 +127,8 @@ class Staging:
         self.names = ["row_no", *(f.name for f in self.fields)]
         self.postgres = connection.vendor == "postgresql"
         self.created = False
+        # The file's header of each field, filled as it is read: the report names columns by them.
+        self.headers: dict[str, str] = {}
 
     # Phase 1 -----------------------------------------------------------------------------------
     def create(self) -> None:
@@ -189,16 +191,18 @@ class Staging:
             return None
         from invoices.copylane import csv_layout
 
-        return csv_layout(stream)
+        layout = csv_layout(stream)
+        if layout is not None:
+            self.headers.update(layout.headers)
+        return layout
 
     def load_python(self, stream: BinaryIO) -> int:
         """Parse and validate every row of the file in Python, from its start; the rows read."""
         stream.seek(0)
         reader = reader_for(stream, self.batch.original_name)
         size = max(self.batch.size, 1)
-        return self.load_rows(
-            reader(stream), progress=lambda rows: self._progress(rows, lambda: stream.tell() * 100 // size)
-        )
+        rows = reader(stream, headers=self.headers) if reader in (iter_csv, iter_xlsx) else reader(stream)
+        return self.load_rows(rows, progress=lambda rows: self._progress(rows, lambda: stream.tell() * 100 // size))
 
     def load_rows(self, rows: Iterable[tuple[int, dict]], progress: Callable[[int], None] | None = None) -> int:
         """Validate parsed (row number, {field: cell}) rows into the staging tables; returns the rows read."""
@@ -475,7 +479,8 @@ class Staging:
         )
 
     def _keep_rejections(self) -> int:
-        """Copy the rejected rows to the batch's report; how many."""
+        """Copy the reasons rows were rejected to the batch's report; how many rows were rejected (a
+        row with two problems is one rejected row with two reasons)."""
         q = connection.ops.quote_name
         with connection.cursor() as cursor:
             cursor.execute(
@@ -483,7 +488,10 @@ class Staging:
                 f"{q('reason')}) SELECT %s, row_no, col, reason FROM {q(self.rejects)} ORDER BY row_no",
                 [self.batch.pk],
             )
-            return cursor.rowcount
+            if not cursor.rowcount:
+                return 0
+            cursor.execute(f"SELECT COUNT(DISTINCT row_no) FROM {q(self.rejects)}")
+            return cursor.fetchone()[0]
 
     def _written_span(self, cursor) -> tuple:
         """The first and last issue date of the rows this batch created or updated."""

@@ -106,8 +106,9 @@ def import_list(request):
 @login_required
 def import_detail(request, pk: int):
     batch = get_object_or_404(ImportBatch.objects.for_user(request.user).select_related("company", "created_by"), pk=pk)
-    rejections = batch.rejections.all()[:500]
-    return render(request, "invoices/import_detail.html", {"batch": batch, "rejections": rejections})
+    # The first 500 reasons, grouped by row; the CSV download has them all.
+    rejected = services.rejected_rows(batch, batch.rejections.all()[:500])
+    return render(request, "invoices/import_detail.html", {"batch": batch, "rejected_rows": rejected})
 
 
 @login_required
@@ -124,9 +125,9 @@ def import_rejections_csv(request, pk: int):
     response["Content-Disposition"] = f'attachment; filename="rejected-rows-{batch.pk}.csv"'
     response.write("\ufeff")  # so Excel opens it as UTF-8
     writer = csv.writer(response)
-    writer.writerow(["row", "column", "reason"])
+    writer.writerow([_("Row"), _("Column"), _("Reason")])
     for rejection in batch.rejections.all().iterator():
-        writer.writerow([rejection.row, rejection.column, rejection.reason])
+        writer.writerow([rejection.row, batch.column_label(rejection.column), rejection.reason])
     return response
 
 

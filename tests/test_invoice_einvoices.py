@@ -46,7 +46,7 @@ def test_older_vat_ofd_reads_the_namespaced_original_invoice(beijing):
 
 def test_an_xml_whose_total_disagrees_is_a_rejected_row_not_a_crash(beijing):
     report = _import(beijing, "bad.xml", fx.einvoice_xml(total="9999.00"))
-    assert report.batch.state == BatchState.SUCCEEDED
+    assert report.batch.state == BatchState.REJECTED  # its only row rejected: nothing stored
     assert [(r.row, r.column) for r in report.rejected] == [(1, "total")]
     assert not Invoice.objects.exists()
 

@@ -237,7 +237,8 @@ def test_command_prints_a_json_report(beijing, tmp_path, capsys):
     call_command("import_invoices", str(path), company=beijing.credit_code, kind="backup", json=True)
     report = json.loads(capsys.readouterr().out)
     assert report["created"] == 2 and report["updated"] == 0 and report["unchanged"] == 0
-    assert [(r["row"], r["column"]) for r in report["rejected"]] == [(4, "total")]
+    assert report["rejected"] == 1
+    assert [(r["row"], [x["column"] for x in r["reasons"]]) for r in report["rejected_rows"]] == [(4, ["价税合计"])]
 
 
 def test_command_fails_when_a_file_is_refused_whole(beijing, tmp_path):

@@ -29,4 +29,4 @@ def test_progress_bar_moves_then_the_report_replaces_it(login, alice, beijing):
 
     import_batch_process(batch_id=batch.pk)  # the worker finishes
     page.wait_for_selector("#import-progress", state="detached")  # reloaded on "done"
-    assert page.locator("#batch-counts dd").first.inner_text() == "2"
+    assert page.locator("#rows-read").inner_text() == "2"

@@ -14,7 +14,8 @@ class Command(BaseCommand):
     help = (
         "Import invoice files (CSV, XLSX, e-invoice XML or OFD) for a company: local backups into its own "
         "records, or the tax platform's export into what the tax system shows. Exit 0 when every file was processed "
-        "(rejected rows included), non-zero when a file is refused as a whole."
+        "(rejected rows included), non-zero when a file is refused as a whole. A file read to its end that stored "
+        "nothing (every row rejected, or no invoice rows) is reported as such, not as a success."
     )
 
     def add_arguments(self, parser):
@@ -48,19 +49,21 @@ class Command(BaseCommand):
                 "created": sum(r["created"] for r in reports),
                 "updated": sum(r["updated"] for r in reports),
                 "unchanged": sum(r["unchanged"] for r in reports),
-                "rejected": [reject | {"file": r["file"]} for r in reports for reject in r["rejected"]],
+                "rejected": sum(r["rejected"] for r in reports),
+                "rejected_rows": [row | {"file": r["file"]} for r in reports for row in r["rejected_rows"]],
                 "files": reports,
             }
             self.stdout.write(_json_dumps(summary))
         else:
             for r in reports:
                 self.stdout.write(
-                    f"{r['file']}: {r['state']} · read {r['read']} · created {r['created']} · "
-                    f"updated {r['updated']} · unchanged {r['unchanged']} · rejected {len(r['rejected'])}"
+                    f"{r['file']}: {r['state_label']} · read {r['read']} · created {r['created']} · "
+                    f"updated {r['updated']} · unchanged {r['unchanged']} · rejected rows {r['rejected']}"
                     + (f" · {r['failure_reason']}" if r["failure_reason"] else "")
                 )
-                for reject in r["rejected"]:
-                    self.stdout.write(f"  row {reject['row']} {reject['column']}: {reject['reason']}")
+                for row in r["rejected_rows"]:
+                    reasons = "; ".join(f"{reason['column']}: {reason['reason']}" for reason in row["reasons"])
+                    self.stdout.write(f"  row {row['row']}: {reasons}")
         if refused:
             raise CommandError("; ".join(refused))
 
