@@ -21,10 +21,10 @@ def test_each_role_logs_in_and_sees_its_navigation(request, login, person):
 def test_language_switch_turns_the_page_english_and_back(login, alice):
     page = login(alice)
     assert page.locator("html").get_attribute("lang") == "zh-hans"
-    assert "仪表盘" in page.locator("#main-nav").inner_text()
+    assert "工作台" in page.locator("#main-nav").inner_text()
     page.click("#language-switch button[data-lang=en]")
     page.wait_for_selector("html[lang=en]")
     assert "Dashboard" in page.locator("#main-nav").inner_text()
     page.click("#language-switch button[data-lang=zh-hans]")
     page.wait_for_selector("html[lang=zh-hans]")
-    assert "仪表盘" in page.locator("#main-nav").inner_text()
+    assert "工作台" in page.locator("#main-nav").inner_text()

@@ -10,7 +10,7 @@ def test_a_missing_page_says_so_in_chinese_with_the_portal_around_it(client_for,
     response = client_for(alice).get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     body = response.content.decode()
     assert response.status_code == 404
-    assert "页面不存在" in body and "返回仪表盘" in body and 'id="main-nav"' in body
+    assert "页面不存在" in body and "返回工作台" in body and 'id="main-nav"' in body
 
 
 def test_another_companys_object_reads_as_missing_in_english_too(client_for, charlie, alice, beijing):
