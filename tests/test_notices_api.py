@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def notice_body(**extra):
     body = {
-        "system": "xian-vat-invoice",
+        "system": "shaanxi-vat-invoice",
         "title": "西安增值税发票管理系统升级",
         "window_start": "2030-10-10 00:00",
         "window_end": "2030-10-12 24:00",

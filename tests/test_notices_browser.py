@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def xian_vat():
     # Transactional tests flush the tables, seeded rows included: bring the one we need back.
     system, _ = TaxSystem.objects.get_or_create(
-        slug="xian-vat-invoice",
+        slug="shaanxi-vat-invoice",
         defaults={"region": "西安", "name": "增值税发票管理系统", "functions": ["issue", "query", "certify"]},
     )
     return system

@@ -69,7 +69,7 @@ def test_every_edit_is_a_revision_with_the_old_and_new_window(
     ]
     changed = published_events[1]
     assert changed.subject == f"notice:{notice.pk}" and changed.regions == ("西安",)
-    assert changed.system == "xian-vat-invoice" and changed.functions == ("issue", "query")
+    assert changed.system == "shaanxi-vat-invoice" and changed.functions == ("issue", "query")
     assert changed.window_start == at(2030, 10, 15, 22) and changed.url == f"/notices/{notice.pk}/"
     assert "2030-10-15 22:00" in changed.title
 
