@@ -61,8 +61,11 @@ ENUMERATION_RE = re.compile(
 )
 # The whole system stops: with no function named, every function of the system is affected.
 WHOLE_STOP_RE = re.compile(
-    r"暂停(?:对外)?服务|停止(?:对外)?服务|暂停使用|停止使用|暂停运行|所有功能|全部功能|全部业务|所有业务|无法登录|无法访问|停机"
+    r"暂停(?:对外)?服务|停止(?:对外)?服务|暂停使用|停止使用|暂停运行|无法登录|无法访问"
+    r"|(?:所有|全部)(?:涉税)?(?:功能|业务)"
 )
+# With nothing else said, a system that "stops" (停机) stops everything.
+ANY_STOP_RE = re.compile(WHOLE_STOP_RE.pattern + "|停机")
 LIST_ITEM_RE = re.compile(r"^\s*(?:\d+[.、)]|[(（]?[一二三四五六七八九十]+[)）、.]|[-·•*])")
 
 # --- Systems --------------------------------------------------------------------------------------
@@ -117,7 +120,7 @@ WEEKDAYS = "一二三四五六日"
 _DATE = (
     r"(?:(?P<iy>\d{4})[-/.](?P<im>\d{1,2})[-/.](?P<id>\d{1,2})(?![\d])日?"
     r"|(?:(?P<y>\d{4})\s*年\s*)?(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]"
-    r"|(?<![\d月年.\-/])(?P<od>\d{1,2})\s*[日号](?![期前内后])"
+    r"|(?<![\d年.\-/])(?<!\d月)(?P<od>\d{1,2})\s*[日号](?![期前内后])"
     r"|(?P<rel>次日|翌日|第二天|隔日|当日|当天|同日|当晚))"
 )
 _WEEKDAY = r"(?:\s*\(?\s*(?:星期|周|礼拜)(?P<w>[一二三四五六日天七])\s*\)?)"
@@ -469,7 +472,7 @@ def _functions_in(fragment: str) -> set[str]:
         for match in re.finditer(re.escape(word), fragment):
             before = fragment[max(0, match.start() - 4) : match.start()]
             after = fragment[match.end() : match.end() + 4]
-            if function == Function.ISSUE and ("红字" in before or "红字" in after):
+            if function == Function.ISSUE and ("红字" in before or after.startswith("红字")):
                 continue  # 红字发票开具 / 开具红字发票 is red-letter, not issuing
             if function == Function.CERTIFY and word == "认证" and any(w in before for w in NOT_CERTIFY):
                 continue
@@ -506,18 +509,37 @@ def parse_functions(text: str) -> list[str]:
         if not NOT_STOPPED_RE.search(clause):
             found |= _functions_in(match.group(1))
     for sentence in _stop_sentences(text):
-        stopping = bool(STOPPED_RE.search(sentence))
         for clause in re.split(r"[,，]", sentence):
-            if stopping and not NOT_STOPPED_RE.search(clause):
+            if not NOT_STOPPED_RE.search(clause):
                 found |= _functions_in(clause)
     return [f for f in Function.values if f in found]
 
 
-def states_whole_stop(text: str) -> bool:
-    return any(
-        WHOLE_STOP_RE.search(sentence) and not NOT_STOPPED_RE.search(sentence)
-        for sentence in re.split(r"[。；;\n]", normalise(text))
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"[。；;!?！？\n]", text) if s.strip()]
+
+
+def _names_system(sentence: str, system_name: str) -> bool:
+    return any(word.upper() in sentence.upper() for word, _weight in SYSTEM_WORDS.get(system_name, []))
+
+
+def system_stop_functions(text: str, system_name: str) -> list[str]:
+    """The system's functions when a sentence stops the system as a whole and names no function
+    ("电子税务局所有功能暂停服务"); with no function named anywhere, any stop (停机) will do."""
+    if not system_name:
+        return []
+    text = normalise(text)
+    body = text.strip().split("\n", 1)[1] if "\n" in text.strip() else ""  # the heading says it in general
+    whole = any(
+        WHOLE_STOP_RE.search(sentence)
+        and _names_system(sentence, system_name)
+        and not _functions_in(sentence)
+        and not NOT_STOPPED_RE.search(sentence)
+        for sentence in _sentences(body)
     )
+    if not whole and not parse_functions(text):
+        whole = any(ANY_STOP_RE.search(s) and not NOT_STOPPED_RE.search(s) for s in _sentences(text))
+    return SYSTEM_FUNCTIONS.get(system_name, []) if whole else []
 
 
 # --- System, region, bureau, title, publication ---------------------------------------------------
@@ -625,10 +647,10 @@ def parse_region(text: str, regions: list[str] | None = None) -> str:
 
 def parse_title(text: str) -> str:
     """The first line when it reads as a heading ("…关于…的公告", "…停机通知"), else ""."""
-    first = next((line.strip() for line in normalise(text).splitlines() if line.strip()), "")
+    first = next((line.strip() for line in (text or "").splitlines() if line.strip()), "")
     if not first or len(first) > 80 or re.search(r"[。；;]", first[:-1]):
         return ""
-    return first if TITLE_RE.search(first) else ""
+    return first if TITLE_RE.search(normalise(first)) else ""
 
 
 def parse_published(text: str) -> date | None:
@@ -655,15 +677,15 @@ def parse_published(text: str) -> date | None:
 
 def parse_notice_text(text: str, *, regions: list[str] | None = None, published: date | None = None) -> NoticeProposal:
     """Propose a notice from an announcement's text. `regions` limits regions to the catalogue's."""
+    title = parse_title(text)
     text = normalise(text)
     published = published or parse_published(text)
     system_name = parse_system(text)
-    functions = parse_functions(text)
-    if not functions and system_name and states_whole_stop(text):
-        functions = [f for f in Function.values if f in SYSTEM_FUNCTIONS.get(system_name, [])]
+    stopped = set(parse_functions(text)) | set(system_stop_functions(text, system_name))
+    functions = [f for f in Function.values if f in stopped]
     bureau, _bureau_region = parse_bureau(text)
     return NoticeProposal(
-        title=parse_title(text),
+        title=title,
         region=parse_region(text, regions),
         system_name=system_name,
         bureau=bureau,
