@@ -50,7 +50,8 @@ def test_the_parser_reads_every_text_of_the_corpus_exactly(capsys):
     wrong = {}
     for name, expected in sorted(EXPECTED.items()):
         found = _read(name, expected)
-        differences = {key: (found.get(key), value) for key, value in _wanted(expected).items() if found.get(key) != value}
+        wanted = _wanted(expected)
+        differences = {key: (found.get(key), value) for key, value in wanted.items() if found.get(key) != value}
         if differences:
             wrong[name] = differences
     right = len(EXPECTED) - len(wrong)
