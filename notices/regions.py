@@ -21,7 +21,7 @@ class Region:
     name: str  # short name as people say it and as rows store it: 陕西
     slug: str  # pinyin, prefix of the systems' slugs: shaanxi
     bureau: str  # as the bureau signs its notices: 国家税务总局陕西省税务局
-    english: object  # translatable English name
+    english: str  # as English speakers write it (accepted where a region is typed)
     suffix: str  # 省, 市, 自治区 …: what follows the short name in the full name
 
     @property
@@ -29,48 +29,48 @@ class Region:
         return f"{self.name}{self.suffix}"
 
 
-def _r(name: str, slug: str, suffix: str, english) -> Region:
+def _r(name: str, slug: str, suffix: str, english: str) -> Region:
     return Region(name=name, slug=slug, bureau=f"国家税务总局{name}{suffix}税务局", english=english, suffix=suffix)
 
 
 # In the order the national administration lists its bureaus (a separately-planned city after its province).
 REGIONS: tuple[Region, ...] = (
-    _r("北京", "beijing", "市", _("Beijing")),
-    _r("天津", "tianjin", "市", _("Tianjin")),
-    _r("河北", "hebei", "省", _("Hebei")),
-    _r("山西", "shanxi", "省", _("Shanxi")),
-    _r("内蒙古", "neimenggu", "自治区", _("Inner Mongolia")),
-    _r("辽宁", "liaoning", "省", _("Liaoning")),
-    _r("大连", "dalian", "市", _("Dalian")),
-    _r("吉林", "jilin", "省", _("Jilin")),
-    _r("黑龙江", "heilongjiang", "省", _("Heilongjiang")),
-    _r("上海", "shanghai", "市", _("Shanghai")),
-    _r("江苏", "jiangsu", "省", _("Jiangsu")),
-    _r("浙江", "zhejiang", "省", _("Zhejiang")),
-    _r("宁波", "ningbo", "市", _("Ningbo")),
-    _r("安徽", "anhui", "省", _("Anhui")),
-    _r("福建", "fujian", "省", _("Fujian")),
-    _r("厦门", "xiamen", "市", _("Xiamen")),
-    _r("江西", "jiangxi", "省", _("Jiangxi")),
-    _r("山东", "shandong", "省", _("Shandong")),
-    _r("青岛", "qingdao", "市", _("Qingdao")),
-    _r("河南", "henan", "省", _("Henan")),
-    _r("湖北", "hubei", "省", _("Hubei")),
-    _r("湖南", "hunan", "省", _("Hunan")),
-    _r("广东", "guangdong", "省", _("Guangdong")),
-    _r("深圳", "shenzhen", "市", _("Shenzhen")),
-    _r("广西", "guangxi", "壮族自治区", _("Guangxi")),
-    _r("海南", "hainan", "省", _("Hainan")),
-    _r("重庆", "chongqing", "市", _("Chongqing")),
-    _r("四川", "sichuan", "省", _("Sichuan")),
-    _r("贵州", "guizhou", "省", _("Guizhou")),
-    _r("云南", "yunnan", "省", _("Yunnan")),
-    _r("西藏", "xizang", "自治区", _("Tibet")),
-    _r("陕西", "shaanxi", "省", _("Shaanxi")),
-    _r("甘肃", "gansu", "省", _("Gansu")),
-    _r("青海", "qinghai", "省", _("Qinghai")),
-    _r("宁夏", "ningxia", "回族自治区", _("Ningxia")),
-    _r("新疆", "xinjiang", "维吾尔自治区", _("Xinjiang")),
+    _r("北京", "beijing", "市", "Beijing"),
+    _r("天津", "tianjin", "市", "Tianjin"),
+    _r("河北", "hebei", "省", "Hebei"),
+    _r("山西", "shanxi", "省", "Shanxi"),
+    _r("内蒙古", "neimenggu", "自治区", "Inner Mongolia"),
+    _r("辽宁", "liaoning", "省", "Liaoning"),
+    _r("大连", "dalian", "市", "Dalian"),
+    _r("吉林", "jilin", "省", "Jilin"),
+    _r("黑龙江", "heilongjiang", "省", "Heilongjiang"),
+    _r("上海", "shanghai", "市", "Shanghai"),
+    _r("江苏", "jiangsu", "省", "Jiangsu"),
+    _r("浙江", "zhejiang", "省", "Zhejiang"),
+    _r("宁波", "ningbo", "市", "Ningbo"),
+    _r("安徽", "anhui", "省", "Anhui"),
+    _r("福建", "fujian", "省", "Fujian"),
+    _r("厦门", "xiamen", "市", "Xiamen"),
+    _r("江西", "jiangxi", "省", "Jiangxi"),
+    _r("山东", "shandong", "省", "Shandong"),
+    _r("青岛", "qingdao", "市", "Qingdao"),
+    _r("河南", "henan", "省", "Henan"),
+    _r("湖北", "hubei", "省", "Hubei"),
+    _r("湖南", "hunan", "省", "Hunan"),
+    _r("广东", "guangdong", "省", "Guangdong"),
+    _r("深圳", "shenzhen", "市", "Shenzhen"),
+    _r("广西", "guangxi", "壮族自治区", "Guangxi"),
+    _r("海南", "hainan", "省", "Hainan"),
+    _r("重庆", "chongqing", "市", "Chongqing"),
+    _r("四川", "sichuan", "省", "Sichuan"),
+    _r("贵州", "guizhou", "省", "Guizhou"),
+    _r("云南", "yunnan", "省", "Yunnan"),
+    _r("西藏", "xizang", "自治区", "Tibet"),
+    _r("陕西", "shaanxi", "省", "Shaanxi"),
+    _r("甘肃", "gansu", "省", "Gansu"),
+    _r("青海", "qinghai", "省", "Qinghai"),
+    _r("宁夏", "ningxia", "回族自治区", "Ningxia"),
+    _r("新疆", "xinjiang", "维吾尔自治区", "Xinjiang"),
 )
 BY_NAME: dict[str, Region] = {region.name: region for region in REGIONS}
 REGION_NAMES: list[str] = [region.name for region in REGIONS]
@@ -154,7 +154,7 @@ def resolve_region(value: str) -> str:
         return table[value]
     lowered = value.lower()
     for region in REGIONS:
-        if lowered in (region.slug, str(region.english).lower()):
+        if lowered in (region.slug, region.english.lower()):
             return region.name
     if value.startswith("国家税务总局"):
         value = value.removeprefix("国家税务总局")
