@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
 
-from notices.grid import Function
+from notices.grid import Function, function_labels
 from notices.regions import BY_NAME, REGIONS, SYSTEMS, place_table
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -212,6 +212,16 @@ class NoticeProposal:
             "functions": self.functions,
         }
         return [part for part, value in found.items() if not value]
+
+    @property
+    def function_names(self) -> list[str]:
+        return function_labels(self.functions)
+
+    @property
+    def region_label(self) -> str:
+        """陕西 (国家税务总局陕西省税务局)."""
+        found = BY_NAME.get(self.region)
+        return f"{self.region}（{found.bureau}）" if found else self.region
 
     @property
     def missing_messages(self) -> dict[str, str]:
