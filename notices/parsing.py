@@ -63,7 +63,7 @@ ENUMERATION_RE = re.compile(
 )
 # The whole system stops: with no function named, every function of the system is affected.
 WHOLE_STOP_RE = re.compile(
-    r"暂停(?:对外)?服务|停止(?:对外)?服务|暂停使用|停止使用|暂停运行|无法登录|无法访问"
+    r"(?:暂停|停止)(?:提供)?(?:对外|办税|涉税|网上|各项|相关)?服务|暂停使用|停止使用|暂停运行|无法登录|无法访问"
     r"|(?:所有|全部)(?:涉税)?(?:功能|业务)"
 )
 # With nothing else said, a system that "stops" (停机) stops everything.
@@ -126,7 +126,7 @@ _DATE = (
     r"|(?P<rel>次日|翌日|第二天|隔日|当日|当天|同日|当晚))"
 )
 _WEEKDAY = r"(?:\s*\(?\s*(?:星期|周|礼拜)(?P<w>[一二三四五六日天七])\s*\)?)"
-_PERIOD = r"(?P<per>凌晨|清晨|早上|早晨|上午|中午|午间|下午|傍晚|晚上|晚间|夜间|夜里|深夜|半夜|零点|晚)"
+_PERIOD = r"(?P<per>凌晨|清晨|早上|早晨|上午|中午|午间|下午|傍晚|晚上|晚间|夜间|夜里|深夜|半夜|晚|晨|早)"
 _CLOCK = (
     r"(?<![\d.])(?P<h>\d{1,2})\s*"
     r"(?:[:](?P<mi>\d{2})(?::\d{2})?|[时点](?:\s*(?P<mi2>\d{1,2})\s*分|\s*(?P<half>半)|整)?)"
@@ -155,6 +155,10 @@ _CN_DIGITS = {
     "八": 8,
     "九": 9,
 }
+CN_DATE_RE = re.compile(
+    r"(?:(?P<y>[〇零一二三四五六七八九]{4})年)?(?P<m>十[一二]?|[一二三四五六七八九])月"
+    r"(?P<d>[一二]?十[一二三四五六七八九]?|三十一?|[一二三四五六七八九])(?P<suffix>[日号])"
+)
 CN_HOUR_RE = re.compile(r"(?<=[日号)至到\s午晨上间里晚夜早])([零〇一二两三四五六七八九十]{1,3})(?=[时点])")
 PUBLISHED_LABEL_RE = re.compile(
     r"(?:发布|印发|成文)(?:日期|时间)\s*[:]?\s*(\d{4})\s*(?:年|[-/.])\s*(\d{1,2})\s*(?:月|[-/.])\s*(\d{1,2})"
@@ -229,9 +233,16 @@ class NoticeProposal:
 
 
 def normalise(text: str) -> str:
-    """Full-width digits, colons and brackets as ASCII (8：30 → 8:30); Chinese hour numerals as digits."""
+    """Full-width digits, colons and brackets as ASCII (8：30 → 8:30); Chinese numerals in dates and
+    hours as digits (二〇二四年三月二十日 → 2024年3月20日, 零时 → 0时)."""
     text = unicodedata.normalize("NFKC", text or "").replace("\r\n", "\n").replace("\r", "\n")
+    text = CN_DATE_RE.sub(_cn_date, text)
     return CN_HOUR_RE.sub(lambda m: str(_cn_number(m.group(1))), text)
+
+
+def _cn_date(match: re.Match) -> str:
+    year = "".join(str(_CN_DIGITS[c]) for c in match.group("y")) + "年" if match.group("y") else ""
+    return f"{year}{_cn_number(match.group('m'))}月{_cn_number(match.group('d'))}{match.group('suffix')}"
 
 
 def _cn_number(word: str) -> int:
