@@ -132,7 +132,11 @@ _CLOCK = (
     r"(?:[:](?P<mi>\d{2})(?::\d{2})?|[时点](?:\s*(?P<mi2>\d{1,2})\s*分|\s*(?P<half>半)|整)?)"
     r"(?![\d%])"
 )
-MOMENT_RE = re.compile(rf"(?P<date>{_DATE})?{_WEEKDAY}?\s*(?:{_PERIOD}\s*)?(?P<clock>{_CLOCK})?")
+# A weekday may also follow the clock: "3月23日18:00（周六）".
+MOMENT_RE = re.compile(
+    rf"(?P<date>{_DATE})?{_WEEKDAY}?\s*(?:{_PERIOD}\s*)?(?P<clock>{_CLOCK})?"
+    rf"(?:(?<=[\d时点分半整]){_WEEKDAY.replace('?P<w>', '?P<w2>')})?"
+)
 CONNECTOR_RE = re.compile(r"^\s*(?:起|开始)?\s*[,]?\s*(?:至|到|~|-|—|–|―|－|一)+\s*$")
 LOOSE_START_RE = re.compile(r"^\s*(?:起|开始)")
 LOOSE_END_RE = re.compile(r"(?:至|到)\s*$")
@@ -301,8 +305,8 @@ def _moments(text: str) -> list[_Moment]:
             moment.relative = "next" if g("rel") in ("次日", "翌日", "第二天", "隔日") else "same"
             if g("rel") == "当晚":
                 moment.period = "当晚"
-        if g("w"):
-            moment.weekday = 6 if g("w") in "日天七" else WEEKDAYS.index(g("w"))
+        if weekday := g("w") or g("w2"):
+            moment.weekday = 6 if weekday in "日天七" else WEEKDAYS.index(weekday)
         if g("per"):
             moment.period = g("per")
         if g("clock"):
@@ -369,7 +373,7 @@ class _Context:
         context_year = self.year_before(position)
         anchor = date(context_year, 7, 1) if context_year else self.base
         candidates = []
-        for year in (anchor.year - 1, anchor.year, anchor.year + 1):
+        for year in range(anchor.year - 5, anchor.year + 6):  # a weekday repeats on a date within 6 years
             try:
                 candidates.append(date(year, month, day))
             except ValueError:
@@ -380,6 +384,7 @@ class _Context:
             matching = [c for c in candidates if c.weekday() == weekday]
             if matching:
                 return min(matching, key=lambda c: abs((c - anchor).days)).year
+        candidates = [c for c in candidates if abs(c.year - anchor.year) <= 1]
         if context_year:
             return context_year
         # The year that puts the date nearest the publication (a notice of 28 December for 1月1日 is next year's).
