@@ -84,3 +84,21 @@ def test_the_schema_documents_the_parse_endpoint(api_for, nora):
     assert "NoticeParse" in str(operation["responses"]["200"])
     properties = schema["components"]["schemas"]["NoticeParse"]["properties"]
     assert {"region", "system", "bureau", "windows", "functions", "missing"} <= set(properties)
+
+
+def test_the_read_notice_command_prints_the_same_reading(tmp_path):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    notice = tmp_path / "notice.txt"
+    notice.write_text(SHAANXI, encoding="utf-8")
+    out = StringIO()
+    call_command("read_notice", str(notice), stdout=out)
+    body = json.loads(out.getvalue())
+    assert body["region"] == "陕西" and body["system"] == "shaanxi-etax" and body["functions"] == ["file"]
+    assert body["windows"][0]["start"] == "2024-03-23T18:00:00+08:00"
+    with pytest.raises(CommandError):
+        call_command("read_notice", str(notice), published="23/03/2024")
