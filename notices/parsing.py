@@ -14,10 +14,12 @@ beside each field and the admin confirms. Bureaus write the same facts in many w
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache, cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
@@ -59,7 +61,7 @@ NOT_STOPPED_RE = re.compile(
 )
 # "发票开具、查询、认证等功能" — an enumeration ending in 等(相关)功能/操作/业务/服务/事项.
 ENUMERATION_RE = re.compile(
-    r"((?:[\u4e00-\u9fff]{1,8}[、，,和及与或/]\s*)+[\u4e00-\u9fff]{1,8})\s*等(?:相关)?(?:功能|操作|业务|服务|事项)"
+    r"((?:[\u4e00-\u9fff]{1,8}[、，,和及与或/]\s*){1,12}[\u4e00-\u9fff]{1,8})\s*等(?:相关)?(?:功能|操作|业务|服务|事项)"
 )
 # The whole system stops: with no function named, every function of the system is affected.
 WHOLE_STOP_RE = re.compile(
@@ -134,6 +136,8 @@ _CLOCK = (
 )
 # A weekday may also follow the clock: "3月23日18:00（周六）".
 MOMENT_RE = re.compile(
+    # Only where a date, weekday, part of day or clock can begin (most positions cannot: cheap on long texts).
+    r"(?=(?<!\d)\d|次日|翌日|第二天|隔日|当日|当天|同日|当晚|星期|周|礼拜|凌晨|清晨|早|上午|中午|午间|下午|傍晚|晚|夜|深夜|半夜|晨)"
     rf"(?P<date>{_DATE})?{_WEEKDAY}?\s*(?:{_PERIOD}\s*)?(?P<clock>{_CLOCK})?"
     rf"(?:(?<=[\d时点分半整]){_WEEKDAY.replace('?P<w>', '?P<w2>')})?"
 )
@@ -236,6 +240,7 @@ class NoticeProposal:
         return {part: str(PARTS[part]) for part in self.missing}
 
 
+@lru_cache(maxsize=16)
 def normalise(text: str) -> str:
     """Full-width digits, colons and brackets as ASCII (8：30 → 8:30); Chinese numerals in dates and
     hours as digits (二〇二四年三月二十日 → 2024年3月20日, 零时 → 0时)."""
@@ -348,9 +353,15 @@ class _Context:
         self.last_day: date | None = None
         self.last_day_at = -1
 
+    @cached_property
+    def _years(self) -> tuple[list[int], list[int]]:
+        found = [(m.start(), int(m.group(1))) for m in YEAR_RE.finditer(self.text)]
+        return [p for p, _y in found], [y for _p, y in found]
+
     def year_before(self, position: int) -> int | None:
-        years = [int(m.group(1)) for m in YEAR_RE.finditer(self.text, 0, position)]
-        return years[-1] if years else None
+        positions, years = self._years
+        index = bisect.bisect_left(positions, position)
+        return years[index - 1] if index else None
 
     def day_of(self, moment: _Moment) -> date | None:
         """The calendar day a moment names on its own (not 次日/当日), year inferred."""
@@ -494,17 +505,22 @@ def _window(text, context: _Context, first: _Moment, first_day: date | None, sec
 # --- Functions ------------------------------------------------------------------------------------
 
 
+FUNCTION_OF_WORD = dict(FUNCTION_WORDS)
+FUNCTION_RE = re.compile("|".join(re.escape(w) for w in sorted(FUNCTION_OF_WORD, key=len, reverse=True)))
+
+
 def _functions_in(fragment: str) -> set[str]:
     hits: set[str] = set()
-    for word, function in FUNCTION_WORDS:
-        for match in re.finditer(re.escape(word), fragment):
-            before = fragment[max(0, match.start() - 4) : match.start()]
-            after = fragment[match.end() : match.end() + 4]
-            if function == Function.ISSUE and ("红字" in before or after.startswith("红字")):
-                continue  # 红字发票开具 / 开具红字发票 is red-letter, not issuing
-            if function == Function.CERTIFY and word == "认证" and any(w in before for w in NOT_CERTIFY):
-                continue
-            hits.add(str(function))
+    for match in FUNCTION_RE.finditer(fragment):
+        word = match.group(0)
+        function = FUNCTION_OF_WORD[word]
+        before = fragment[max(0, match.start() - 4) : match.start()]
+        after = fragment[match.end() : match.end() + 4]
+        if function == Function.ISSUE and ("红字" in before or after.startswith("红字")):
+            continue  # 红字发票开具 / 开具红字发票 is red-letter, not issuing
+        if function == Function.CERTIFY and word == "认证" and any(w in before for w in NOT_CERTIFY):
+            continue
+        hits.add(str(function))
     return hits
 
 
@@ -598,27 +614,60 @@ def parse_system(text: str) -> str:
     return max(scores, key=lambda name: (scores[name], -first_at[name]))
 
 
-def _place_regex() -> re.Pattern:
-    names = sorted(place_table(), key=len, reverse=True)
-    return re.compile("|".join(re.escape(n) for n in names))
+def _trie_pattern(words: list[str]) -> str:
+    """One regex for many literal words, as a trie (Python's re tries a plain alternation word by word
+    at every position); longer words win, as the greedy optional end of each node prefers them."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def pattern(node: dict) -> str:
+        ends = "" in node
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 and not ends else "(?:" + "|".join(branches) + ")"
+        if len(branches) == 1 and ends:
+            body = "(?:" + branches[0] + ")"
+        return body + ("?" if ends else "")
+
+    return pattern(trie)
 
 
-_PLACES: re.Pattern | None = None
-
-
+@cache
 def _places() -> re.Pattern:
-    global _PLACES
-    if _PLACES is None:
-        _PLACES = _place_regex()
-    return _PLACES
+    return re.compile(_trie_pattern(list(place_table())))
 
 
-BUREAU_RE_TEMPLATE = r"(?:国家税务总局)?(?P<place>{places}){suffix}{sub}(?:税务局|税务分局)"
+@cache
+def _bureau_re() -> re.Pattern:
+    return re.compile(
+        rf"(?:国家税务总局)?(?P<place>{_places().pattern}){_ADMIN_SUFFIX}{_SUB_DIVISION}(?:税务局|税务分局)$"
+    )
 
 
-def _bureau_matches(text: str) -> list[re.Match]:
-    pattern = BUREAU_RE_TEMPLATE.format(places=_places().pattern, suffix=_ADMIN_SUFFIX, sub=_SUB_DIVISION)
-    return list(re.finditer(pattern, text))
+@dataclass
+class _Bureau:
+    start: int
+    text: str
+    place: str
+
+
+def _bureau_matches(text: str) -> list[_Bureau]:
+    """Each "…税务局" with the place it names, read backwards from the word 税务局 (cheap on long texts)."""
+    found = []
+    ends = list(re.finditer(r"税务分?局", text))
+    # The heading, the first few and the signature are where a notice names its bureau.
+    ends = [e for i, e in enumerate(ends) if i < 20 or e.start() < 3000 or e.start() > len(text) - 300][:60]
+    for end in ends:
+        window_start = max(0, end.start() - 40)
+        match = _bureau_re().search(text, window_start, end.end())
+        if match:
+            found.append(_Bureau(match.start(), match.group(0), match.group("place")))
+    return found
 
 
 def parse_bureau(text: str) -> tuple[str, str]:
@@ -626,20 +675,20 @@ def parse_bureau(text: str) -> tuple[str, str]:
     else the first bureau named. ("", "") when none is named; the national administration alone
     ("国家税务总局关于…") gives ("国家税务总局", "")."""
     text = normalise(text)
-    matches = [m for m in _bureau_matches(text) if not m.group(0).startswith("税务局")]
+    matches = _bureau_matches(text)
     if not matches:
         national = re.search(r"国家税务总局(?![\u4e00-\u9fff]{0,12}税务局)", text)
         return ("国家税务总局", "") if national else ("", "")
     stripped = text.rstrip()
     tail_start = max(0, len(stripped) - 80)
-    signature = [m for m in matches if m.start() >= tail_start]
+    signature = [m for m in matches if m.start >= tail_start]
     heading_end = len(text.lstrip().split("\n", 1)[0]) + (len(text) - len(text.lstrip()))
-    heading = [m for m in matches if m.start() < heading_end]
+    heading = [m for m in matches if m.start < heading_end]
     chosen = (signature or heading or matches)[-1 if signature else 0]
-    bureau = chosen.group(0)
+    bureau = chosen.text
     if not bureau.startswith("国家税务总局"):
         bureau = f"国家税务总局{bureau}"
-    return bureau, place_table().get(chosen.group("place"), "")
+    return bureau, place_table().get(chosen.place, "")
 
 
 def parse_region(text: str, regions: list[str] | None = None) -> str:
