@@ -14,6 +14,7 @@ from notices.regions import REGION_NAMES, REGIONS, place_table, resolve_region
 from outage_portal import services
 from outage_portal.models import Company
 
+
 def _code(base: str) -> str:
     from outage_portal.validators import credit_code_check_character
 
