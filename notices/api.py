@@ -11,9 +11,9 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from notices import services
+from notices import selectors, services
 from notices.conflicts import notice_warnings
-from notices.filters import IncidentFilter, NoticeFilter
+from notices.filters import IncidentFilter, NoticeFilter, TaxSystemFilter
 from notices.grid import Function
 from notices.models import (
     Incident,
@@ -24,7 +24,7 @@ from notices.models import (
     NoticeState,
     TaxSystem,
 )
-from notices.parsing import parse_admin_datetime
+from notices.parsing import PARTS, parse_admin_datetime
 from outage_portal.validators import moment_out_of_range, validate_moment
 
 # The states an update may move an incident to (resolving has its own action); named in the schema.
@@ -130,6 +130,77 @@ class NoticeDetailSerializer(NoticeSerializer):
         return [w.__dict__ for w in notice_warnings(notice)]
 
 
+class NoticeParseRequestSerializer(serializers.Serializer):
+    text = serializers.CharField(
+        max_length=100_000,
+        help_text="The announcement as published (heading, body, signature).",
+        error_messages={
+            "required": gettext_lazy("Send the announcement's text in “text”."),
+            "blank": gettext_lazy("The announcement's text is empty."),
+            "max_length": gettext_lazy("The text is longer than 100,000 characters; send one announcement."),
+            "invalid": gettext_lazy("“text” must be a string."),
+        },
+    )
+    published = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="Publication date (YYYY-MM-DD); gives the year to dates written without one.",
+        error_messages={"invalid": gettext_lazy("“published” must be a date written YYYY-MM-DD.")},
+    )
+
+
+class ParsedWindowSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(help_text="ISO 8601 with the +08:00 offset")
+    end = serializers.DateTimeField(help_text="ISO 8601 with the +08:00 offset; 24:00 is the next day's 00:00")
+    text = serializers.CharField(help_text="The words the window was read from")
+
+
+class NoticeParseSerializer(serializers.Serializer):
+    title = serializers.CharField(help_text="Proposed from a heading-like first line only; empty otherwise")
+    region = serializers.CharField(help_text="The provincial-level tax bureau's short name (陕西, 深圳); empty if none")
+    system = serializers.CharField(
+        allow_null=True, help_text="Slug of the catalogue system, as POST /api/notices/ takes it; null if not found"
+    )
+    system_name = serializers.CharField(help_text="The system named in the text (电子税务局 …); empty if none")
+    bureau = serializers.CharField(help_text="The issuing bureau as it signs (国家税务总局陕西省税务局); empty if none")
+    published = serializers.DateField(allow_null=True)
+    windows = ParsedWindowSerializer(many=True)
+    functions = serializers.ListField(child=serializers.ChoiceField(choices=Function.choices))
+    missing = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(PARTS)),
+        help_text="The parts not found in the text",
+    )
+    messages = serializers.DictField(child=serializers.CharField(), help_text="Why each missing part is missing")
+
+
+def notice_parse_data(proposal, system) -> dict:
+    messages = proposal.missing_messages
+    if system is None and proposal.system_name and proposal.region:
+        messages["system"] = str(PARSE_NO_CATALOGUE_SYSTEM)
+    elif system is None and "system" not in messages:
+        messages["system"] = messages.get("region") or str(PARSE_NO_CATALOGUE_SYSTEM)
+    missing = [part for part in PARTS if part in messages]
+    shanghai = timezone.get_fixed_timezone(8 * 60)
+    return {
+        "title": proposal.title,
+        "region": proposal.region,
+        "system": system.slug if system else None,
+        "system_name": proposal.system_name,
+        "bureau": proposal.bureau,
+        "published": proposal.published_on,
+        "windows": [
+            {"start": w.start.astimezone(shanghai), "end": w.end.astimezone(shanghai), "text": w.text}
+            for w in proposal.windows
+        ],
+        "functions": proposal.functions,
+        "missing": missing,
+        "messages": {part: messages[part] for part in missing},
+    }
+
+
+PARSE_NO_CATALOGUE_SYSTEM = gettext_lazy("The catalogue has no such system for this region: choose it by hand.")
+
+
 class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
@@ -189,6 +260,24 @@ class NoticeViewSet(
         reason = data.pop("reason", "")
         notice = services.notice_revise(notice=notice, user=request.user, reason=reason, **data)
         return self._detail(notice)
+
+    @extend_schema(
+        summary="Read an announcement's text: region, system, bureau, windows, functions (notice admins)",
+        description=(
+            "Proposes a notice from a bureau's announcement as published. Nothing is saved. Times are "
+            "Beijing time with the +08:00 offset; `missing` names every part the text does not give."
+        ),
+        request=NoticeParseRequestSerializer,
+        responses={200: NoticeParseSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="parse")
+    def parse(self, request):
+        body = NoticeParseRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        proposal, system = selectors.notice_text_proposal(
+            text=body.validated_data["text"], published=body.validated_data.get("published")
+        )
+        return Response(NoticeParseSerializer(notice_parse_data(proposal, system)).data)
 
     @extend_schema(
         summary="Cancel a notice (notice admins)", request=CancelSerializer, responses=NoticeDetailSerializer
@@ -352,7 +441,7 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
 class TaxSystemViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = TaxSystemSerializer
     permission_classes = [IsNoticeAdminOrReadOnly]
-    filterset_fields = ["region", "is_active"]
+    filterset_class = TaxSystemFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
     queryset = TaxSystem.objects.order_by("sort_order", "region", "name")
 

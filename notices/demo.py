@@ -85,7 +85,7 @@ def _load_notices_and_incidents(stdout) -> None:
     # One real announcement stated three different windows ("10月1日至7日", "10日00:00至12日24:00",
     # "15日晚上10点至次日凌晨6点"); the demo keeps their shapes around the load day.
     notice(
-        "xian-vat-invoice",
+        "shaanxi-vat-invoice",
         "西安增值税发票管理系统升级停机（第一阶段）",
         _day(today, -14),
         _day(today, -6),  # "第 7 天 24:00" is the next day's 00:00
@@ -93,7 +93,7 @@ def _load_notices_and_incidents(stdout) -> None:
         **xian,
     )
     notice(
-        "xian-vat-invoice",
+        "shaanxi-vat-invoice",
         "西安增值税发票管理系统维护升级停机",
         _day(today, -1),
         _day(today, 2),  # "…至明天 24:00"
@@ -102,7 +102,7 @@ def _load_notices_and_incidents(stdout) -> None:
         **xian,
     )
     notice(
-        "xian-vat-invoice",
+        "shaanxi-vat-invoice",
         "西安增值税发票管理系统夜间升级停机",
         _day(today, 3, 22),
         _day(today, 4, 6),

@@ -9,12 +9,25 @@ from django.utils.translation import gettext_lazy as _
 
 from notices.grid import Function
 from notices.models import Incident, IncidentState, MaintenanceNotice, NoticeState, Severity, TaxSystem
+from notices.regions import resolve_region
 from notices.status_filters import functions_include_any
 from outage_portal.filters import MomentFilter
 
 
 def _regions(request=None):
     return [(r, r) for r in TaxSystem.objects.regions()]
+
+
+class RegionChoiceField(forms.ChoiceField):
+    """A region as people type it: 西安 or 国家税务总局陕西省税务局 mean 陕西."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return resolve_region(value) or value
+
+
+class RegionFilter(django_filters.ChoiceFilter):
+    field_class = RegionChoiceField
 
 
 class _StyledFilterSet(django_filters.FilterSet):
@@ -28,7 +41,7 @@ class _StyledFilterSet(django_filters.FilterSet):
 
 
 class NoticeFilter(_StyledFilterSet):
-    region = django_filters.ChoiceFilter(label=_("Region"), field_name="system__region", choices=_regions)
+    region = RegionFilter(label=_("Region"), field_name="system__region", choices=_regions)
     system = django_filters.ModelChoiceFilter(label=_("System"), queryset=TaxSystem.objects.all(), to_field_name="slug")
     function = django_filters.ChoiceFilter(label=_("Function"), choices=Function.choices, method="filter_function")
     state = django_filters.ChoiceFilter(label=_("State"), choices=NoticeState.choices)
@@ -58,7 +71,7 @@ class NoticeFilter(_StyledFilterSet):
 
 
 class IncidentFilter(_StyledFilterSet):
-    region = django_filters.ChoiceFilter(label=_("Region"), field_name="system__region", choices=_regions)
+    region = RegionFilter(label=_("Region"), field_name="system__region", choices=_regions)
     system = django_filters.ModelChoiceFilter(label=_("System"), queryset=TaxSystem.objects.all(), to_field_name="slug")
     function = django_filters.ChoiceFilter(label=_("Function"), choices=Function.choices, method="filter_function")
     state = django_filters.ChoiceFilter(label=_("State"), choices=IncidentState.choices)
@@ -75,3 +88,14 @@ class IncidentFilter(_StyledFilterSet):
 
     def filter_active_from(self, queryset, name, value):
         return queryset.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=value))
+
+
+class TaxSystemFilter(django_filters.FilterSet):
+    region = django_filters.CharFilter(label=_("Region"), method="filter_region")
+
+    class Meta:
+        model = TaxSystem
+        fields = ["region", "is_active"]
+
+    def filter_region(self, queryset, name, value):
+        return queryset.filter(region=resolve_region(value) or value)

@@ -1,5 +1,6 @@
 """The region × function grid: the shape of impact everywhere (notices, incidents, status,
-subscriptions, gap attribution). Regions are the tax regions' names (北京, 西安, …)."""
+subscriptions, gap attribution). Regions are the provincial-level tax bureaus' short names
+(北京, 陕西, 深圳, …; see notices.regions)."""
 
 from __future__ import annotations
 

@@ -34,7 +34,9 @@ class TaxSystemQuerySet(models.QuerySet):
 class TaxSystem(models.Model):
     """One regional tax system (北京 · 增值税发票管理系统) and the functions it offers."""
 
-    region = models.CharField(_("region"), max_length=50, db_index=True, help_text=_("e.g. 北京, 西安"))
+    region = models.CharField(
+        _("region"), max_length=50, db_index=True, help_text=_("A provincial-level tax bureau, e.g. 北京, 陕西, 深圳")
+    )
     name = models.CharField(_("system"), max_length=100, help_text=_("e.g. 增值税发票管理系统"))
     slug = models.SlugField(_("slug"), max_length=100, unique=True, help_text=_("Used in URLs and feeds."))
     functions = models.JSONField(

@@ -132,3 +132,15 @@ def dashboard_panels(now: datetime) -> dict:
         "upcoming_windows": upcoming,
         "incidents": incidents,
     }
+
+
+def notice_text_proposal(*, text: str, published=None):
+    """What a pasted announcement says, with the catalogue system it names (None when the text names
+    no region or system, or the catalogue has no such system in that region)."""
+    from notices.parsing import parse_notice_text
+
+    proposal = parse_notice_text(text, regions=list(TaxSystem.objects.regions()), published=published)
+    system = None
+    if proposal.region and proposal.system_name:
+        system = TaxSystem.objects.filter(region=proposal.region, name=proposal.system_name, is_active=True).first()
+    return proposal, system

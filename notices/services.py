@@ -30,6 +30,7 @@ from notices.models import (
     TaxSystem,
     TextTemplate,
 )
+from notices.regions import resolve_region
 from notices.rendering import render_markdown
 from outage_portal.timefmt import local_text
 
@@ -403,7 +404,7 @@ def _incident_event(incident: Incident, kind: EventKind, key: str, title: str, b
 
 
 def _check_regions(regions: list[str]) -> list[str]:
-    regions = [r.strip() for r in regions if r and r.strip()]
+    regions = [resolve_region(r) or r.strip() for r in regions if r and r.strip()]  # 西安 → 陕西
     known = set(TaxSystem.objects.regions())
     unknown = [r for r in regions if r not in known]
     if unknown:
@@ -614,6 +615,8 @@ def incident_postmortem(*, incident: Incident, cause: str, lost: str, actions: s
 def tax_system_save(*, system: TaxSystem | None = None, **fields) -> TaxSystem:
     """Create a tax system or change one (notice admins keep the catalogue)."""
     system = system or TaxSystem()
+    if fields.get("region"):
+        fields["region"] = resolve_region(fields["region"]) or fields["region"].strip()  # 西安 → 陕西
     for name, value in fields.items():
         setattr(system, name, value)
     system.full_clean()

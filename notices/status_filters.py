@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from notices.grid import Function
 from notices.models import TaxSystem
+from notices.regions import resolve_region
 
 
 class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
@@ -34,7 +35,7 @@ def functions_include_any(functions, field: str = "functions") -> Q:
 class StatusScopeFilter(django_filters.FilterSet):
     """Filters tax systems; `function` also narrows the grid's columns and the feeds' items."""
 
-    region = CharInFilter(field_name="region", label=_("Regions (comma-separated, e.g. 北京,西安)"))
+    region = CharInFilter(method="filter_region", label=_("Regions (comma-separated, e.g. 北京,西安)"))
     system = CharInFilter(field_name="slug", label=_("Systems by slug (comma-separated)"))
     function = FunctionInFilter(
         choices=Function.choices, method="filter_function", label=_("Functions (comma-separated)")
@@ -46,6 +47,10 @@ class StatusScopeFilter(django_filters.FilterSet):
 
     def filter_function(self, queryset, name, value):
         return queryset.filter(functions_include_any(value)) if value else queryset
+
+    def filter_region(self, queryset, name, value):
+        # A city names its bureau's region: 西安 → 陕西.
+        return queryset.filter(region__in=[resolve_region(v) or v for v in value]) if value else queryset
 
     @property
     def functions(self) -> list[str]:

@@ -32,7 +32,6 @@ from notices.models import (
     TextTemplate,
     TextTemplateKind,
 )
-from notices.parsing import parse_notice_text
 from notices.rendering import checklist_items
 from notices.status_filters import functions_include_any
 from outage_portal.forms import form_add_service_errors, row_id
@@ -137,17 +136,16 @@ def manage_notice_list(request):
 
 def _proposal_initial(post, *, window_index: int) -> tuple[dict, object]:
     """Form values proposed from the pasted text, over what the admin already typed."""
-    regions = list(TaxSystem.objects.regions())
-    proposal = parse_notice_text(post.get("original_text", ""), regions=regions)
+    proposal, system = selectors.notice_text_proposal(text=post.get("original_text", ""))
+    proposal.catalogue_system = system
     initial = {name: post.get(name, "") for name in post if name not in ("functions", "csrfmiddlewaretoken")}
     initial["functions"] = post.getlist("functions")
-    system = None
-    if proposal.region and proposal.system_name:
-        system = TaxSystem.objects.filter(region=proposal.region, name=proposal.system_name).first()
     if system:
         initial["system"] = system.pk
     if proposal.title and not initial.get("title"):
         initial["title"] = proposal.title
+    if proposal.bureau and not initial.get("issuing_bureau"):
+        initial["issuing_bureau"] = proposal.bureau
     if proposal.windows:
         window = proposal.windows[min(window_index, len(proposal.windows) - 1)]
         initial["window_start"] = window.start  # the field shows it in Beijing time
@@ -156,6 +154,45 @@ def _proposal_initial(post, *, window_index: int) -> tuple[dict, object]:
         initial["functions"] = proposal.functions
     initial.pop("confirm_warnings", None)
     return initial, proposal
+
+
+def _proposal_notes(form, proposal, *, window_index: int = 0) -> None:
+    """Beside each field, what the text gave for it or why it gave nothing (never a silent blank)."""
+    missing = proposal.missing_messages
+    system = getattr(proposal, "catalogue_system", None)
+    notes: dict[str, tuple[bool, str]] = {}
+    if system:
+        notes["system"] = (True, _("Found in the text: %(value)s") % {"value": f"{system.region} · {system.name}"})
+    elif "region" in missing:
+        notes["system"] = (False, missing["region"])
+    elif "system" in missing:
+        notes["system"] = (False, missing["system"])
+    else:
+        notes["system"] = (
+            False,
+            _("The text names %(region)s · %(system)s, which the catalogue does not have: choose the system by hand.")
+            % {"region": proposal.region, "system": proposal.system_name},
+        )
+    notes["title"] = (True, _("Proposed from the heading.")) if proposal.title else (False, missing["title"])
+    notes["issuing_bureau"] = (
+        (True, _("Found in the text: %(value)s") % {"value": proposal.bureau})
+        if proposal.bureau
+        else (False, missing["bureau"])
+    )
+    if proposal.windows:
+        window = proposal.windows[min(window_index, len(proposal.windows) - 1)]
+        notes["window_start"] = (True, _("Read from “%(words)s”.") % {"words": window.text})
+    else:
+        notes["window_start"] = (False, missing["windows"])
+        notes["window_end"] = (False, missing["windows"])
+    notes["functions"] = (
+        (True, _("Found in the text: %(value)s") % {"value": "、".join(function_labels(proposal.functions))})
+        if proposal.functions
+        else (False, missing["functions"])
+    )
+    for name, (found, text) in notes.items():
+        if name in form.fields:
+            form.fields[name].proposal_note = {"found": found, "text": text, "part": name}
 
 
 def _template_initial(request, kind: str) -> dict:
@@ -186,6 +223,7 @@ def _notice_form_page(request, notice: MaintenanceNotice | None):
         chosen_window = int(chosen) if is_digits(chosen) and len(chosen) < 4 else 0  # the windows of one text
         initial, proposal = _proposal_initial(request.POST, window_index=chosen_window)
         form = forms.NoticeForm(initial=initial, editing=editing)
+        _proposal_notes(form, proposal, window_index=chosen_window)
     elif request.method == "POST":
         form = forms.NoticeForm(request.POST, editing=editing)
         if form.is_valid():
@@ -337,9 +375,10 @@ def manage_incident_new(request):
     proposal = None
     if request.method == "POST" and "parse" in request.POST:
         initial, proposal = _proposal_initial(request.POST, window_index=0)
-        for name in ("window_start", "window_end"):
+        for name in ("window_start", "window_end", "issuing_bureau"):
             initial.pop(name, None)
         form = forms.IncidentForm(initial=initial)
+        _proposal_notes(form, proposal)
     elif request.method == "POST":
         form = forms.IncidentForm(request.POST)
         if form.is_valid():

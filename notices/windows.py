@@ -31,8 +31,10 @@ def outage_windows(*, regions: list[str] | None = None, start: datetime, end: da
     at the same hour. Two queries whatever the number of windows.
     """
     from notices.models import Incident, MaintenanceNotice
+    from notices.regions import resolve_region
 
-    wanted = set(regions) if regions is not None else None
+    # A city asks for its bureau's region (西安 → 陕西), as rows store it.
+    wanted = {resolve_region(r) or r for r in regions} if regions is not None else None
     found: list[OutageWindow] = []
     for incident in Incident.objects.overlapping(start, end).select_related("system").order_by("started_at", "pk"):
         covered = [incident.system.region, *incident.impact_regions]

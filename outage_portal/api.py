@@ -13,6 +13,8 @@ from outage_portal.roles import has_role
 
 class CompanySerializer(serializers.ModelSerializer):
     my_roles = serializers.SerializerMethodField()
+    # A city or the bureau's full name is accepted too: the service resolves 西安 to 陕西.
+    region = serializers.CharField(max_length=50, required=False, help_text="Tax bureau, e.g. 陕西 or 西安")
 
     class Meta:
         model = Company

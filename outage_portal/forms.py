@@ -2,12 +2,16 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
+from notices.regions import region_choices
 from outage_portal.models import LARGEST_ID, Company
 from outage_portal.validators import is_digits
 
 
 class CompanyForm(forms.ModelForm):
+    region = forms.ChoiceField(label=_("Tax bureau"), choices=region_choices)
+
     class Meta:
         model = Company
         fields = ["name", "region"]

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from notices.regions import region_label, validate_region
 from outage_portal.validators import validate_credit_code
 
 
@@ -79,7 +80,12 @@ class Company(models.Model):
         unique=True,
         validators=[validate_credit_code],
     )
-    region = models.CharField(_("region"), max_length=50, help_text=_("Tax region, e.g. 北京 or 西安"))
+    region = models.CharField(
+        _("tax bureau"),
+        max_length=50,
+        validators=[validate_region],
+        help_text=_("The provincial-level tax bureau the company files with, e.g. 北京 or 陕西"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = CompanyQuerySet.as_manager()
@@ -98,6 +104,11 @@ class Company(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.credit_code})"
+
+    @property
+    def bureau(self) -> str:
+        """The region as its bureau signs: 国家税务总局陕西省税务局."""
+        return region_label(self.region)
 
 
 class Membership(models.Model):

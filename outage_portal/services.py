@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import Permission
 from django.db import transaction
 
+from notices.regions import resolve_region
 from outage_portal.models import Company, Membership, Role, User
 from outage_portal.validators import normalise_tax_id
 
@@ -14,7 +15,7 @@ def company_create(*, name: str, credit_code: str, region: str) -> Company:
     company = Company(
         name=name.strip(),
         credit_code=normalise_tax_id(credit_code),
-        region=region.strip(),
+        region=resolve_region(region) or region.strip(),
     )
     company.full_clean()
     company.save()
@@ -24,7 +25,7 @@ def company_create(*, name: str, credit_code: str, region: str) -> Company:
 @transaction.atomic
 def company_update(*, company: Company, name: str, region: str) -> Company:
     company.name = name.strip()
-    company.region = region.strip()
+    company.region = resolve_region(region) or region.strip()  # 西安 → 陕西, the bureau it files with
     company.full_clean()
     company.save(update_fields=["name", "region"])
     return company

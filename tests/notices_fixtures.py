@@ -19,7 +19,7 @@ def at(*args) -> datetime:
 
 @pytest.fixture
 def xian_vat(db):
-    return TaxSystem.objects.get(slug="xian-vat-invoice")
+    return TaxSystem.objects.get(slug="shaanxi-vat-invoice")
 
 
 @pytest.fixture

@@ -15,18 +15,17 @@ def at(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
 
 
-def system(slug: str = "xian-vat-invoice") -> TaxSystem:
+def system(slug: str = "shaanxi-vat-invoice") -> TaxSystem:
     """A catalogue system as the seed migration makes it (re-created if a transactional test flushed it)."""
-    import importlib
+    from notices.regions import REGIONS, SYSTEMS
 
-    seed = importlib.import_module("notices.migrations.0002_seed_tax_systems")
     if not TaxSystem.objects.filter(slug=slug).exists():
-        for order, (prefix, region) in enumerate(seed.REGIONS):
-            for suffix, name, functions, description in seed.SYSTEMS:
+        for order, region in enumerate(REGIONS):
+            for suffix, name, functions, description in SYSTEMS:
                 TaxSystem.objects.get_or_create(
-                    slug=f"{prefix}-{suffix}",
+                    slug=f"{region.slug}-{suffix}",
                     defaults={
-                        "region": region,
+                        "region": region.name,
                         "name": name,
                         "functions": functions,
                         "description": description,

@@ -6,7 +6,7 @@ from outage_portal.models import Company, Membership, User
 
 def test_create_company_checks_the_credit_code(db):
     call_command("create_company", name="测试公司", credit_code="91350100M000100Y43", region="福州")
-    assert Company.objects.get(credit_code="91350100M000100Y43").region == "福州"
+    assert Company.objects.get(credit_code="91350100M000100Y43").region == "福建"  # 福州 files with 福建's bureau
     with pytest.raises(CommandError):
         call_command("create_company", name="坏公司", credit_code="91350100M000100Y44", region="福州")
     assert Company.objects.count() == 1

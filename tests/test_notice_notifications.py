@@ -20,7 +20,7 @@ def test_published_revised_and_cancelled_notice_reach_a_regional_subscriber_once
     notify.subscription_create(
         owner=fiona, regions=["西安"], kinds=["notice_published", "notice_changed", "notice_cancelled"]
     )
-    system = TaxSystem.objects.get(region="西安", name="增值税发票管理系统")
+    system = TaxSystem.objects.get(region="陕西", name="增值税发票管理系统")
     start = timezone.now() + timedelta(days=3)
     with django_capture_on_commit_callbacks(execute=True):
         notice = services.notice_publish(
@@ -39,7 +39,7 @@ def test_published_revised_and_cancelled_notice_reach_a_regional_subscriber_once
     with django_capture_on_commit_callbacks(execute=True):
         services.notice_cancel(notice=notice, user=nora, reason="升级取消")
     subjects = [m.subject for m in mail.outbox if "fiona@example.cn" in m.to]
-    assert len(subjects) == 3 and all("西安增值税发票管理系统" in s and "CST" in s for s in subjects)
+    assert len(subjects) == 3 and all("陕西增值税发票管理系统" in s and "CST" in s for s in subjects)
     kinds = sorted(Delivery.objects.filter(email="fiona@example.cn").values_list("event_kind", "state"))
     assert kinds == [
         ("notice_cancelled", DeliveryState.DELIVERED),
@@ -52,7 +52,7 @@ def test_a_notice_elsewhere_reaches_nobody_following_another_region(nora, fiona,
     fiona.email = "fiona@example.cn"
     fiona.save()
     notify.subscription_create(owner=fiona, regions=["北京"], kinds=["notice_published"])
-    system = TaxSystem.objects.get(region="西安", name="增值税发票管理系统")
+    system = TaxSystem.objects.get(region="陕西", name="增值税发票管理系统")
     start = timezone.now() + timedelta(days=3)
     with django_capture_on_commit_callbacks(execute=True):
         services.notice_publish(

@@ -19,8 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def xian_vat():
     # Transactional tests flush the tables, seeded rows included: bring the one we need back.
     system, _ = TaxSystem.objects.get_or_create(
-        slug="xian-vat-invoice",
-        defaults={"region": "西安", "name": "增值税发票管理系统", "functions": ["issue", "query", "certify"]},
+        slug="shaanxi-vat-invoice",
+        defaults={"region": "陕西", "name": "增值税发票管理系统", "functions": ["issue", "query", "certify"]},
     )
     return system
 
@@ -127,3 +127,39 @@ def test_pasting_the_official_text_fills_the_form_for_the_admin_to_confirm(page,
     page.click("#submit")
     page.wait_for_selector("#notice-state")
     assert MaintenanceNotice.objects.get().original_text.startswith("西安增值税发票管理系统")
+
+
+def test_reading_a_text_flags_beside_each_field_what_it_did_not_find(page, login, nora, tmp_path):
+    import os
+
+    system, _ = TaxSystem.objects.get_or_create(
+        slug="shaanxi-etax", defaults={"region": "陕西", "name": "电子税务局", "functions": ["query", "file"]}
+    )
+    text = (
+        "国家税务总局陕西省税务局关于电子税务局系统升级的通告\n"
+        "定于2030年10月12日20:00至10月13日8:00对电子税务局进行升级。\n"
+        "国家税务总局陕西省税务局\n2030年10月9日"
+    )
+    shots = os.environ.get("SCREENSHOT_DIR")  # set to look at the page by eye
+    login(nora)
+    for language, missing_functions in (("zh-hans", "文中未找到暂停的功能"), ("en", "No stopped functions found")):
+        page.context.add_cookies([{"name": "django_language", "value": language, "url": page.base_url}])
+        page.goto(f"{page.base_url}/manage/notices/new/")
+        page.fill("#id_original_text", text)
+        page.click("#parse-text")
+        page.wait_for_selector("#proposal")
+        assert page.input_value("#id_system") == str(system.pk)
+        assert page.input_value("#id_issuing_bureau") == "国家税务总局陕西省税务局"
+        assert page.input_value("#id_title") == "国家税务总局陕西省税务局关于电子税务局系统升级的通告"
+        assert page.input_value("#id_window_start") == "2030-10-12 20:00"
+        assert page.input_value("#id_window_end") == "2030-10-13 08:00"
+        for part in ("system", "title", "issuing_bureau", "window_start"):
+            assert page.locator(f".field-{part} .proposal-found").is_visible()
+        note = page.locator(".field-functions .proposal-missing")
+        assert note.is_visible() and missing_functions in note.inner_text()
+        assert page.locator('#proposal-parts [data-part="functions"] .text-warning-emphasis').is_visible()
+        if shots:
+            for width in (1366, 390):
+                page.set_viewport_size({"width": width, "height": 900})
+                page.screenshot(path=f"{shots}/parse-{language}-{width}.png", full_page=True)
+            page.set_viewport_size({"width": 1366, "height": 900})

@@ -31,7 +31,7 @@ def test_demo_is_idempotent_and_tells_the_two_stories():
     assert TextTemplate.objects.count() == 3
 
     now = timezone.now()
-    xian = MaintenanceNotice.objects.filter(system__slug="xian-vat-invoice").order_by("window_start")
+    xian = MaintenanceNotice.objects.filter(system__slug="shaanxi-vat-invoice").order_by("window_start")
     assert [notice_state_at(n, now) for n in xian] == ["completed", "in_progress", "scheduled"]
     assert [n.state for n in xian] == ["completed", "in_progress", "scheduled"]  # the beat's view agrees
     upcoming = xian.last()

@@ -68,8 +68,8 @@ def test_every_edit_is_a_revision_with_the_old_and_new_window(
         (EventKind.NOTICE_CHANGED, f"notice:{notice.pk}:rev:2"),
     ]
     changed = published_events[1]
-    assert changed.subject == f"notice:{notice.pk}" and changed.regions == ("西安",)
-    assert changed.system == "xian-vat-invoice" and changed.functions == ("issue", "query")
+    assert changed.subject == f"notice:{notice.pk}" and changed.regions == ("陕西",)
+    assert changed.system == "shaanxi-vat-invoice" and changed.functions == ("issue", "query")
     assert changed.window_start == at(2030, 10, 15, 22) and changed.url == f"/notices/{notice.pk}/"
     assert "2030-10-15 22:00" in changed.title
 
@@ -167,8 +167,9 @@ def test_outage_windows_cover_incidents_and_notices_of_the_asked_regions(xian_va
             message="正在排查",
             impact_regions=["西安"],
         )
+    assert incident.impact_regions == ["陕西"]  # a city in the impact scope is stored as its bureau's region
     found = windows.outage_windows(regions=["西安"], start=at(2030, 10, 9), end=at(2030, 10, 13))
-    assert [(w.kind, w.region) for w in found] == [("incident", "西安"), ("notice", "西安")]
+    assert [(w.kind, w.region) for w in found] == [("incident", "陕西"), ("notice", "陕西")]
     assert found[0].id == incident.pk and found[0].end is None and found[0].url == f"/incidents/{incident.pk}/"
     assert windows.outage_windows(regions=["上海"], start=at(2030, 10, 9), end=at(2030, 10, 13)) == []
     assert windows.outage_windows(regions=["北京"], start=at(2030, 10, 11), end=at(2030, 10, 12))[0].kind == "incident"

@@ -308,8 +308,8 @@ def test_catalogue_calendar_and_templates_are_editable_by_notice_admins(client_f
         "/manage/systems/new/",
         {
             "region": "陕西",
-            "name": "电子税务局",
-            "slug": "shaanxi-etax",
+            "name": "出口退税管理系统",
+            "slug": "shaanxi-export-refund",
             "functions": ["file"],
             "sort_order": 900,
             "is_active": "on",

@@ -112,7 +112,7 @@ def test_member_edits_a_subscription_then_removes_it_and_a_channel_with_its_subs
     moved = client.post(url, {"target": str(webhook.pk), "regions": ["西安"], "kinds": ["incident_opened"]})
     assert moved.status_code == 302
     subscription.refresh_from_db()
-    assert subscription.channel == webhook and subscription.regions == ["西安"]
+    assert subscription.channel == webhook and subscription.regions == ["陕西"]
     assert subscription.kinds == ["incident_opened"]
 
     assert client.post(reverse("notify-channel-delete", args=[webhook.pk])).status_code == 302

@@ -26,7 +26,7 @@ START = datetime(2026, 10, 15, 22, 0, tzinfo=SHANGHAI)
 def notice(db):
     with time_machine.travel(POSTED, tick=False):
         return MaintenanceNotice.objects.create(
-            system=TaxSystem.objects.get(slug="xian-vat-invoice"),
+            system=TaxSystem.objects.get(slug="shaanxi-vat-invoice"),
             title="西安 · 增值税发票管理系统 升级维护",
             window_start=START,
             window_end=START + timedelta(hours=8),
@@ -90,7 +90,7 @@ def test_cancelled_window_sends_its_cancellation_and_no_reminder(notice, fiona, 
                     body="",
                     url=f"/notices/{notice.pk}/",
                     regions=("西安",),
-                    system="xian-vat-invoice",
+                    system="shaanxi-vat-invoice",
                     functions=("issue", "query"),
                 )
             )
@@ -104,7 +104,7 @@ def test_lead_time_before_the_notice_was_posted_is_skipped(fiona, django_capture
     late_post = START - timedelta(hours=3)
     with at(late_post):
         notice = MaintenanceNotice.objects.create(
-            system=TaxSystem.objects.get(slug="xian-vat-invoice"),
+            system=TaxSystem.objects.get(slug="shaanxi-vat-invoice"),
             title="临时维护",
             window_start=START,
             window_end=START + timedelta(hours=2),

@@ -21,9 +21,9 @@ def test_status_api_reports_each_function(api_for, alice, django_assert_max_num_
         body = api.get("/api/status/").json()
     assert body["as_of"].startswith("2026-10-10T08:00:00+08:00")
     systems = {s["slug"]: s for s in body["systems"]}
-    xian = {f["function"]: f for f in systems["xian-vat-invoice"]["functions"]}
+    xian = {f["function"]: f for f in systems["shaanxi-vat-invoice"]["functions"]}
     assert xian["issue"] == {"function": "issue", "state": "maintenance", "notices": [notice.pk], "incidents": []}
-    assert systems["xian-vat-invoice"]["state"] == "maintenance"
+    assert systems["shaanxi-vat-invoice"]["state"] == "maintenance"
     beijing = {f["function"]: f["state"] for f in systems["beijing-vat-invoice"]["functions"]}
     assert beijing["query"] == "degraded" and beijing["issue"] == "operational"
     assert systems["beijing-vat-invoice"]["functions"][1]["incidents"] == [incident.pk]
@@ -33,9 +33,9 @@ def test_status_api_reports_each_function(api_for, alice, django_assert_max_num_
 def test_status_api_filters_by_region_system_and_function(api_for, alice):
     api = api_for(alice)
     regions = {s["region"] for s in api.get("/api/status/?region=北京,西安").json()["systems"]}
-    assert regions == {"北京", "西安"}
+    assert regions == {"北京", "陕西"}  # 西安 asks for its bureau, 陕西
     [only] = api.get(f"/api/status/?system={system().slug}").json()["systems"]
-    assert only["slug"] == "xian-vat-invoice"
+    assert only["slug"] == "shaanxi-vat-invoice"
     filing = api.get("/api/status/?function=file").json()["systems"]
     assert filing and all([f["function"] for f in s["functions"]] == ["file"] for s in filing)
 

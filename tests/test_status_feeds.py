@@ -47,7 +47,7 @@ def test_feeds_filter_by_region_system_and_function(client, history):
         return [e.title for e in feedparser.parse(client.get(f"/status/feed.atom?{query}").content).entries]
 
     assert all("北京" in t for t in titles("region=北京")) and len(titles("region=北京")) == 2
-    [xian] = titles("system=xian-vat-invoice")
+    [xian] = titles("system=shaanxi-vat-invoice")
     assert "西安增值税发票管理系统停机维护" in xian
     assert len(titles("function=file")) == 1 and "申报系统升级" in titles("function=file")[0]
 

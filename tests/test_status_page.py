@@ -56,16 +56,16 @@ def test_window_turns_a_system_maintenance_while_it_runs(client, db):
     make_notice(start=at("2026-10-15 22:00"), end=at("2026-10-16 06:00"), functions=["issue", "file"])
     with time_machine.travel(at("2026-10-15 21:59")):
         html = client.get("/status/").content.decode()
-        assert cell_state(html, "xian-vat-invoice", "issue") == "operational"
+        assert cell_state(html, "shaanxi-vat-invoice", "issue") == "operational"
     with time_machine.travel(at("2026-10-15 22:00")):
         html = client.get("/status/").content.decode()
-        assert cell_state(html, "xian-vat-invoice", "issue") == "maintenance"
-        assert cell_state(html, "xian-vat-invoice", "query") == "operational"
+        assert cell_state(html, "shaanxi-vat-invoice", "issue") == "maintenance"
+        assert cell_state(html, "shaanxi-vat-invoice", "query") == "operational"
         # "file" is not something this system offers: it shows as not offered, never as maintenance.
-        assert cell_state(html, "xian-vat-invoice", "file") == "not_offered"
+        assert cell_state(html, "shaanxi-vat-invoice", "file") == "not_offered"
     with time_machine.travel(at("2026-10-16 06:00")):
         html = client.get("/status/").content.decode()
-        assert cell_state(html, "xian-vat-invoice", "issue") == "operational"
+        assert cell_state(html, "shaanxi-vat-invoice", "issue") == "operational"
 
 
 def test_cancelled_window_changes_nothing(db):
@@ -276,7 +276,7 @@ def test_dashboard_panels_list_only_what_is_not_operational(db, django_assert_ma
         panels = dashboard_panels(now)
     cells = {(row.system.slug, cell.function, cell.state) for row, cell in panels["affected_cells"]}
     assert cells == {
-        ("xian-vat-invoice", "issue", "maintenance"),
+        ("shaanxi-vat-invoice", "issue", "maintenance"),
         ("beijing-vat-invoice", "issue", "degraded"),
         ("beijing-vat-invoice", "query", "degraded"),
     }
@@ -358,7 +358,7 @@ def test_the_status_page_lists_each_region_once_even_when_its_systems_are_not_ad
     from notices.selectors import status_page
 
     beijing = system("beijing-vat-invoice")
-    xian = system("xian-vat-invoice")
+    xian = system("shaanxi-vat-invoice")
     # Sorted between Beijing's systems: 北京, 西安, 北京 in catalogue order.
     TaxSystem.objects.filter(pk=xian.pk).update(sort_order=beijing.sort_order)
     TaxSystem.objects.create(

@@ -43,6 +43,7 @@ from notices.models import (
 )
 from notices.notify import channels
 from notices.notify.tokens import confirm_payload, confirm_token, unsubscribe_subscription_id
+from notices.regions import resolve_region
 from outage_portal.models import Membership
 
 log = logging.getLogger(__name__)
@@ -432,6 +433,8 @@ def _check_subscription(subscription: Subscription) -> None:
 
 
 def _apply(subscription: Subscription, **fields) -> None:
+    if fields.get("regions") is not None:  # a city follows its bureau: 西安 → 陕西
+        fields["regions"] = list(dict.fromkeys(resolve_region(r) or r for r in fields["regions"]))
     for name in ("regions", "systems", "functions", "kinds", "lead_minutes"):
         if fields.get(name) is not None:
             setattr(subscription, name, list(fields[name]))
