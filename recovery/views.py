@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, Sum
 from django.db.models.functions import TruncDate
@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from invoices.models import BatchState, ImportBatch, ImportKind
@@ -27,8 +28,9 @@ from outage_portal.spreadsheets import escape_cell
 
 from . import selectors, services
 from .filters import DiscrepancyFilter
-from .models import Discrepancy, GapKind, GapStatus, ReconciliationRun
+from .models import Discrepancy, GapKind, GapStatus, MatchRule, ReconciliationRun
 from .reissue.reminders import deferred_filing_reminders
+from .reissue.services import ACTIVE_STATES, DRAFTERS
 
 OPEN = [GapStatus.OPEN, GapStatus.ACKNOWLEDGED]
 
@@ -116,32 +118,137 @@ def _filtered(request):
 @login_required
 def gap_list(request):
     filterset = _filtered(request)
-    return render(request, "recovery/gap_list.html", {"filter": filterset, "page": filtered_page(request, filterset)})
+    page = filtered_page(request, filterset)
+    may_decide = selectors.user_may_decide(request.user)
+    may_draft = selectors.user_may_draft_reissue(request.user)
+    held = selectors.open_requests_by_gap(gap.pk for gap in page)
+    for gap in page:
+        gap.open_requests = held.get(gap.pk, [])
+    return render(
+        request,
+        "recovery/gap_list.html",
+        {"filter": filterset, "page": page, "may_decide": may_decide, "may_draft": may_draft},
+    )
 
 
 @login_required
-@require_POST
-def gap_bulk(request):
-    gaps = list(Discrepancy.objects.for_user(request.user).filter(pk__in=row_ids(request.POST.getlist("ids"))))
-    user, reason = request.user, request.POST.get("reason", "")
-    actions = {
+def gap_detail(request, pk: int):
+    gap = selectors.gap_for_page(request.user, pk)
+    roles = selectors.gap_roles(request.user, [gap.company_id]).get(gap.company_id, set())
+    items = selectors.gap_requests(gap)
+    return render(
+        request,
+        "recovery/gap_detail.html",
+        {
+            "gap": gap,
+            "may_decide": bool(roles & set(selectors.GAP_DECIDERS)),
+            "may_draft": bool(roles & set(DRAFTERS)),
+            "rules": selectors.gap_rule_outcomes(gap, list(MatchRule.objects.order_by("position"))),
+            "runs": selectors.gap_runs(gap),
+            "items": items,
+            "open_items": [i for i in items if i.request.state in ACTIVE_STATES],
+            "comments": gap.comments.select_related("author"),
+            "sides": selectors.gap_sides(gap),
+            "is_open": gap.status in OPEN,
+        },
+    )
+
+
+def _gap_actions(user, reason: str) -> dict:
+    return {
         "acknowledge": lambda gap: services.discrepancy_acknowledge(discrepancy=gap, user=user),
         "dismiss": lambda gap: services.discrepancy_dismiss(discrepancy=gap, reason=reason, user=user),
         "assign_me": lambda gap: services.discrepancy_assign(discrepancy=gap, assignee=user, user=user),
+        "accept_suggestion": lambda gap: services.discrepancy_accept_suggestion(discrepancy=gap, user=user),
     }
-    apply = actions.get(request.POST.get("action", ""))
+
+
+def _apply(request, gaps: list[Discrepancy], action: str) -> bool:
+    """Apply one decision to every gap, all or none; say what happened. True when applied."""
+    apply = _gap_actions(request.user, request.POST.get("reason", "")).get(action)
     if apply is None:
         messages.error(request, _("Choose what to do with the selected gaps."))
-        return redirect("recovery-gap-list")
+        return False
     try:
         with transaction.atomic():  # one refused gap leaves every selected gap as it was
             for gap in gaps:
                 apply(gap)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("%(n)s gaps updated.") % {"n": len(gaps)})
-    return redirect("recovery-gap-list")
+        return False
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or _("Only accountants and company admins decide about gaps."))
+        return False
+    return True
+
+
+def _start_reissue(request, gap_ids: list[int]):
+    """The reissue form opens with these gaps ticked; the ids travel in the session, not in a URL."""
+    request.session["reissue_gaps"] = gap_ids
+    return redirect("reissue-request-new")
+
+
+@login_required
+@require_POST
+def gap_bulk(request):
+    ids = row_ids(request.POST.getlist("ids"))
+    action = request.POST.get("action", "")
+    if not ids:
+        messages.error(request, _("Tick at least one gap first."))
+        return redirect(request.POST.get("next") or "recovery-gap-list")
+    if request.POST.get("reissue"):
+        mine = list(
+            Discrepancy.objects.for_user(request.user, roles=DRAFTERS).filter(pk__in=ids).values_list("pk", flat=True)
+        )
+        if not mine:
+            messages.error(request, _("Only accountants prepare reissue requests."))
+            return redirect("recovery-gap-list")
+        return _start_reissue(request, mine)
+    visible = Discrepancy.objects.for_user(request.user).filter(pk__in=ids)
+    gaps = list(Discrepancy.objects.for_user(request.user, roles=selectors.GAP_DECIDERS).filter(pk__in=ids))
+    if len(gaps) < visible.count():
+        messages.error(request, _("Only accountants and company admins decide about gaps."))
+    elif _apply(request, gaps, action):
+        messages.success(
+            request,
+            ngettext("%(n)s gap updated.", "%(n)s gaps updated.", len(gaps)) % {"n": len(gaps)},
+        )
+    return redirect(request.POST.get("next") if _safe_next(request) else "recovery-gap-list")
+
+
+def _safe_next(request) -> bool:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next", "")
+    return bool(target) and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+
+
+@login_required
+@require_POST
+def gap_act(request, pk: int):
+    """One gap's page: a decision, a comment, or a reissue request started from it."""
+    gap = selectors.gap_for_page(request.user, pk)
+    action = request.POST.get("action", "")
+    if action == "comment":
+        try:
+            services.discrepancy_comment(discrepancy=gap, body=request.POST.get("body", ""), user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Comment added."))
+        return redirect("recovery-gap-detail", pk=gap.pk)
+    if action == "reissue":
+        if not Discrepancy.objects.for_user(request.user, roles=DRAFTERS).filter(pk=gap.pk).exists():
+            messages.error(request, _("Only accountants prepare reissue requests."))
+            return redirect("recovery-gap-detail", pk=gap.pk)
+        return _start_reissue(request, [gap.pk])
+    if not Discrepancy.objects.for_user(request.user, roles=selectors.GAP_DECIDERS).filter(pk=gap.pk).exists():
+        messages.error(request, _("Only accountants and company admins decide about gaps."))
+    elif _apply(request, [gap], action):
+        messages.success(request, _("Gap updated."))
+    return redirect("recovery-gap-detail", pk=gap.pk)
 
 
 EXPORT_HEADER = [
