@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +18,7 @@ from .models import (
     Discrepancy,
     FailureKind,
     GapKind,
+    GapStatus,
     MatchRule,
     ReconciliationRun,
     ReissueItem,
@@ -284,3 +285,192 @@ def _shown(record, name: str) -> str | None:
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
     return str(value)
+
+
+# --- The home page: each role's own work ------------------------------------------------------
+
+OPEN_STATES = (GapStatus.OPEN, GapStatus.ACKNOWLEDGED)
+TREND_DAYS = 30
+
+
+def _open_on(moment: datetime) -> Q:
+    """Gaps open at `moment`: found before it, not resolved and not dismissed by then."""
+    return (
+        Q(first_seen_at__lt=moment)
+        & ~Q(resolved_at__lt=moment)
+        & ~Q(status=GapStatus.DISMISSED, decided_at__lt=moment)
+        & ~Q(status=GapStatus.DISMISSED, decided_at__isnull=True)
+    )
+
+
+def gap_figures(user, *, today: date) -> dict:
+    """Open gaps, amount at risk, and how many gaps were open at the end of each of the last 30 days:
+    one query over the user's gaps, whatever their number."""
+    tz = timezone.get_current_timezone()
+    days = [today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
+    ends = [datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz) for day in days]
+    open_now = Q(status__in=OPEN_STATES)
+    row = Discrepancy.objects.for_user(user).aggregate(
+        n=Count("id", filter=open_now),
+        amount=Sum("amount_at_risk", filter=open_now),
+        **{f"d{i}": Count("id", filter=_open_on(end)) for i, end in enumerate(ends)},
+    )
+    return {
+        "open": row["n"],
+        "amount": row["amount"] or Decimal("0"),
+        "trend": [(day, row[f"d{i}"]) for i, day in enumerate(days)],
+    }
+
+
+def gaps_by_kind(user) -> list[dict]:
+    labels = dict(GapKind.choices)
+    return [
+        {"kind": r["kind"], "label": labels.get(r["kind"], r["kind"]), "n": r["n"], "amount": r["amount"]}
+        for r in Discrepancy.objects.for_user(user)
+        .filter(status__in=OPEN_STATES)
+        .values("kind")
+        .annotate(n=Count("id"), amount=Sum("amount_at_risk"))
+        .order_by("kind")
+    ]
+
+
+def gaps_by_incident(user, limit: int = 20) -> list[dict]:
+    return list(
+        Discrepancy.objects.for_user(user)
+        .filter(status__in=OPEN_STATES)
+        .values("incident_kind", "incident_id", "incident_title", "incident_url")
+        .annotate(n=Count("id"), amount=Sum("amount_at_risk"))
+        .order_by("-n")[:limit]
+    )
+
+
+def waiting_for_review(user) -> list[ReissueRequest]:
+    """Submitted reissue requests of the companies the user reviews, oldest first."""
+    from .reissue.models import ReviewState
+
+    return list(
+        ReissueRequest.objects.for_user(user, roles=[Role.REVIEWER])
+        .filter(state=ReviewState.SUBMITTED)
+        .select_related("company", "created_by")
+        .order_by("submitted_at", "id")[:20]
+    )
+
+
+def waiting_count(user) -> int:
+    from .reissue.models import ReviewState
+
+    return ReissueRequest.objects.for_user(user).filter(state=ReviewState.SUBMITTED).count()
+
+
+def company_rows(user, *, now: datetime) -> list[dict]:
+    """Per company: its last run, last backup import and last tax-system fetch (four queries)."""
+    from invoices.models import BatchState, ImportBatch, ImportKind, TaxSource
+
+    companies = list(Company.objects.for_user(user).order_by("name"))
+    last_runs = {r.company_id: r for r in ReconciliationRun.objects.filter(company__in=companies).latest_per_company()}
+    backups = dict(
+        ImportBatch.objects.filter(company__in=companies, kind=ImportKind.BACKUP, state=BatchState.SUCCEEDED)
+        .values("company")
+        .annotate(last=Max("finished_at"))
+        .values_list("company", "last")
+    )
+    fetches = dict(TaxSource.objects.filter(company__in=companies).values_list("company", "last_fetch_at"))
+    stale_before = now - timedelta(days=settings.STALE_BACKUP_DAYS)
+    return [
+        {
+            "company": c,
+            "run": last_runs.get(c.pk),
+            "backup": backups.get(c.pk),
+            "fetch": fetches.get(c.pk),
+            "stale": backups.get(c.pk) is None or backups[c.pk] < stale_before,
+        }
+        for c in companies
+    ]
+
+
+def newest(rows: list[dict], key: str) -> datetime | None:
+    moments = [row[key] for row in rows if row[key] is not None]
+    return max(moments) if moments else None
+
+
+def notices_to_confirm(*, now: datetime) -> list:
+    """Maintenance notices whose window has passed but which still read as scheduled or under way:
+    a notice admin confirms they ended (or were extended)."""
+    from notices.models import MaintenanceNotice, NoticeState
+
+    return list(
+        MaintenanceNotice.objects.filter(
+            state__in=[NoticeState.SCHEDULED, NoticeState.IN_PROGRESS, NoticeState.EXTENDED], window_end__lt=now
+        )
+        .select_related("system")
+        .order_by("window_end")[:50]
+    )
+
+
+def open_incidents() -> list[Incident]:
+    return list(Incident.objects.active().select_related("system").order_by("-started_at")[:50])
+
+
+def failing_sources() -> list:
+    """Companies whose tax-system source failed on its last fetch (site-wide, for notice admins)."""
+    from invoices.models import TaxSource
+
+    return list(
+        TaxSource.objects.exclude(last_fetch_error="")
+        .select_related("company")
+        .order_by("company__region", "company__name")[:50]
+    )
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    left: int
+    bottom: int
+    points: str
+    dots: list
+    y_ticks: list
+    x_ticks: list
+
+
+def trend_chart(series: list[tuple[date, int]]) -> Chart:
+    """An SVG line of open gaps per day, drawn on the server: dated x axis, counted y axis, a <title>
+    on each point for its value on hover (no script, nothing fetched)."""
+    width, height, left, right, top_pad, bottom = 720, 220, 44, 12, 12, 30
+    top = max([n for _day, n in series] or [0])
+    step = _nice_step(top)
+    y_max = max(step * ((top + step - 1) // step), step)
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    x_step = plot_w / max(len(series) - 1, 1)
+
+    def y(n: int) -> float:
+        return top_pad + plot_h - (n / y_max) * plot_h
+
+    dots = [
+        {"x": f"{left + i * x_step:.1f}", "y": f"{y(n):.1f}", "day": day, "n": n} for i, (day, n) in enumerate(series)
+    ]
+    y_ticks = [{"y": f"{y(v):.1f}", "value": v} for v in range(0, y_max + 1, step)]
+    x_ticks = [
+        {"x": f"{left + i * x_step:.1f}", "day": day}
+        for i, (day, _n) in enumerate(series)
+        if i % 7 == (len(series) - 1) % 7
+    ]
+    return Chart(
+        width,
+        height,
+        left,
+        height - bottom,
+        " ".join(f"{d['x']},{d['y']}" for d in dots),
+        dots,
+        y_ticks,
+        x_ticks,
+    )
+
+
+def _nice_step(top: int) -> int:
+    """A round gridline step giving at most five lines up to `top`."""
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 25000, 50000, 100000):
+        if top <= step * 4:
+            return step
+    return 10 ** len(str(top))

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import csv
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Max, Sum
-from django.db.models.functions import TruncDate
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from invoices.models import BatchState, ImportBatch, ImportKind
 from notices.selectors import dashboard_panels
 from outage_portal.forms import row_ids
 from outage_portal.models import Company
@@ -28,82 +24,45 @@ from outage_portal.spreadsheets import escape_cell
 
 from . import selectors, services
 from .filters import DiscrepancyFilter
-from .models import Discrepancy, GapKind, GapStatus, MatchRule, ReconciliationRun
+from .models import Discrepancy, GapStatus, MatchRule
 from .reissue.reminders import deferred_filing_reminders
 from .reissue.services import ACTIVE_STATES, DRAFTERS
 
 OPEN = [GapStatus.OPEN, GapStatus.ACKNOWLEDGED]
 
 
-def _trend_svg(points: list[tuple[str, int]]) -> dict:
-    """Server-side SVG polyline of new gaps per day (no CDN)."""
-    width, height = 600, 120
-    top = max([n for _d, n in points] or [0]) or 1
-    step = width / max(len(points) - 1, 1)
-    coords = " ".join(f"{i * step:.1f},{height - (n / top) * (height - 10):.1f}" for i, (_d, n) in enumerate(points))
-    return {"width": width, "height": height, "points": coords, "top": top, "days": points}
-
-
 @login_required
 def dashboard(request):
-    companies = list(Company.objects.for_user(request.user).order_by("name"))
-    gaps = Discrepancy.objects.for_user(request.user).filter(status__in=OPEN)
-    labels = dict(GapKind.choices)
-    by_kind = [
-        {"kind": row["kind"], "label": labels.get(row["kind"], row["kind"]), "n": row["n"], "amount": row["amount"]}
-        for row in gaps.values("kind").annotate(n=Count("id"), amount=Sum("amount_at_risk")).order_by("kind")
-    ]
-    by_incident = list(
-        gaps.values("incident_kind", "incident_id", "incident_title", "incident_url")
-        .annotate(n=Count("id"), amount=Sum("amount_at_risk"))
-        .order_by("-n")[:20]
-    )
-    totals = gaps.aggregate(n=Count("id"), amount=Sum("amount_at_risk"))
-    today = timezone.localdate()
-    since = today - timedelta(days=29)
-    per_day = dict(
-        Discrepancy.objects.for_user(request.user)
-        .filter(first_seen_at__date__gte=since)
-        .annotate(day=TruncDate("first_seen_at"))
-        .values_list("day")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    trend = _trend_svg([(str(since + timedelta(days=i)), per_day.get(since + timedelta(days=i), 0)) for i in range(30)])
-    last_runs = {r.company_id: r for r in ReconciliationRun.objects.filter(company__in=companies).latest_per_company()}
-    backups = dict(
-        ImportBatch.objects.filter(company__in=companies, kind=ImportKind.BACKUP, state=BatchState.SUCCEEDED)
-        .values("company")
-        .annotate(last=Max("finished_at"))
-        .values_list("company", "last")
-    )
-    stale_before = timezone.now() - timedelta(days=settings.STALE_BACKUP_DAYS)
-    rows = [
-        {
-            "company": c,
-            "run": last_runs.get(c.pk),
-            "backup": backups.get(c.pk),
-            "stale": backups.get(c.pk) is None or backups[c.pk] < stale_before,
-        }
-        for c in companies
-    ]
-    return render(
-        request,
-        "recovery/dashboard.html",
-        {
-            "status_panels": dashboard_panels(now=timezone.now()),
-            "incident_suggestions": (
-                selectors.incident_suggestions(now=timezone.now()) if request.user.is_notice_admin else []
-            ),
-            "by_kind": by_kind,
-            "by_incident": by_incident,
-            "totals": totals,
-            "trend": trend,
-            "company_rows": rows,
-            "stale_days": settings.STALE_BACKUP_DAYS,
-            "filing_reminders": deferred_filing_reminders(user=request.user),  # issue 7
-        },
-    )
+    """Each role's own work: figures and gaps for company members, the review queue for reviewers,
+    notices to confirm, open incidents and failing sources for notice admins."""
+    user, now = request.user, timezone.now()
+    member = Company.objects.for_user(user).exists()
+    context: dict = {"member": member, "is_notice_admin": user.is_notice_admin}
+    if member:
+        figures = selectors.gap_figures(user, today=timezone.localdate())
+        rows = selectors.company_rows(user, now=now)
+        context.update(
+            figures=figures,
+            trend=selectors.trend_chart(figures["trend"]),
+            waiting=selectors.waiting_count(user),
+            review_queue=selectors.waiting_for_review(user),
+            last_backup=selectors.newest(rows, "backup"),
+            last_fetch=selectors.newest(rows, "fetch"),
+            by_kind=selectors.gaps_by_kind(user),
+            by_incident=selectors.gaps_by_incident(user),
+            company_rows=rows,
+            stale_days=settings.STALE_BACKUP_DAYS,
+            filing_reminders=deferred_filing_reminders(user=user),
+            status_panels=dashboard_panels(now=now),
+        )
+    if user.is_notice_admin:
+        context.update(
+            incident_suggestions=selectors.incident_suggestions(now=now),
+            notices_to_confirm=selectors.notices_to_confirm(now=now),
+            open_incidents=selectors.open_incidents(),
+            failing_sources=selectors.failing_sources(),
+        )
+    return render(request, "recovery/dashboard.html", context)
 
 
 def _filtered(request):
