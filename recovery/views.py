@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from invoices.models import Direction
 from notices.selectors import dashboard_panels
 from outage_portal.forms import row_ids
 from outage_portal.models import Company
 from outage_portal.pages import filtered_page
-from outage_portal.spreadsheets import escape_cell
+from outage_portal.spreadsheets import Column, csv_response, xlsx_response
 
 from . import selectors, services
 from .filters import DiscrepancyFilter
-from .models import Discrepancy, GapStatus, MatchRule
+from .models import Discrepancy, GapKind, GapStatus, MatchRule
 from .reissue.reminders import deferred_filing_reminders
 from .reissue.services import ACTIVE_STATES, DRAFTERS
 
@@ -210,56 +208,46 @@ def gap_act(request, pk: int):
     return redirect("recovery-gap-detail", pk=gap.pk)
 
 
-EXPORT_HEADER = [
-    "company",
-    "direction",
-    "kind",
-    "invoice_key",
-    "issue_date",
-    "amount_at_risk",
-    "status",
-    "window",
-    "explanation",
-]
+def export_columns() -> list[Column]:
+    """The gap export's columns, headed in the reader's language."""
+    return [
+        Column(_("Company"), width=28),
+        Column(_("Direction"), width=8),
+        Column(_("Kind"), width=16),
+        Column(_("Invoice number"), width=24),
+        Column(_("Issue date"), "date", width=12),
+        Column(_("Amount at risk"), "money", width=14, total=True),
+        Column(_("Status"), width=10),
+        Column(_("Assignee"), width=12),
+        Column(_("Incident or maintenance"), width=30),
+        Column(_("First seen"), "datetime", width=17),
+        Column(_("Why"), width=60),
+    ]
 
 
 def _export_rows(qs):
+    """Each gap as a reader says it: names, not codes; the explanation in the reader's language."""
+    kinds, statuses, directions = dict(GapKind.choices), dict(GapStatus.choices), dict(Direction.choices)
     for gap in qs.iterator(chunk_size=2000):
         yield [
-            escape_cell(v)
-            for v in (
-                gap.company.credit_code,
-                gap.direction,
-                gap.kind,
-                gap.invoice_key,
-                gap.issue_date.isoformat(),
-                str(gap.amount_at_risk),
-                gap.status,
-                gap.incident_title,
-                gap.explanation,
-            )
+            gap.company.name,
+            str(directions.get(gap.direction, gap.direction)),
+            str(kinds.get(gap.kind, gap.kind)),
+            gap.invoice_key,
+            gap.issue_date,
+            gap.amount_at_risk,
+            str(statuses.get(gap.status, gap.status)),
+            str(gap.assignee) if gap.assignee else "",
+            gap.incident_title,
+            gap.first_seen_at,
+            _(gap.explanation) if gap.explanation else "",
         ]
 
 
 @login_required
 def gap_export(request, fmt: str):
     qs = _filtered(request).qs
+    stamp = timezone.localdate().strftime("%Y%m%d")
     if fmt == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="gaps.csv"'
-        response.write("\ufeff")
-        writer = csv.writer(response)
-        writer.writerow(EXPORT_HEADER)
-        writer.writerows(_export_rows(qs))
-        return response
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("gaps")
-    ws.append(EXPORT_HEADER)
-    for row in _export_rows(qs):
-        ws.append(row)
-    response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = 'attachment; filename="gaps.xlsx"'
-    wb.save(response)
-    return response
+        return csv_response(f"gaps-{stamp}.csv", export_columns(), _export_rows(qs))
+    return xlsx_response(f"gaps-{stamp}.xlsx", _("Reconciliation gaps"), export_columns(), _export_rows(qs))
