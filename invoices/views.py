@@ -141,6 +141,9 @@ def tax_source_edit(request, company_pk: int):
     fields = ("kind", "base_url", "timeout_seconds", "max_retries", "page_size")
     initial = {name: getattr(source, name) for name in fields}
     form = TaxSourceForm(initial=initial)
+    if not source.base_url and source.url:
+        # The simulator's address in use, in the field itself (greyed) rather than an empty box beside it.
+        form.fields["base_url"].widget.attrs["placeholder"] = source.url
     if request.method == "POST":
         if not can_edit:
             messages.error(request, _("Only a company admin can change where tax-system records come from."))
