@@ -437,7 +437,7 @@ class Chart:
 def trend_chart(series: list[tuple[date, int]]) -> Chart:
     """An SVG line of open gaps per day, drawn on the server: dated x axis, counted y axis, a <title>
     on each point for its value on hover (no script, nothing fetched)."""
-    width, height, left, right, top_pad, bottom = 720, 220, 44, 12, 12, 30
+    width, height, left, right, top_pad, bottom = 900, 240, 48, 16, 14, 32
     top = max([n for _day, n in series] or [0])
     step = _nice_step(top)
     y_max = max(step * ((top + step - 1) // step), step)

@@ -152,7 +152,7 @@ def gap_bulk(request):
     action = request.POST.get("action", "")
     if not ids:
         messages.error(request, _("Tick at least one gap first."))
-        return redirect(request.POST.get("next") or "recovery-gap-list")
+        return redirect(request.POST.get("next") if _safe_next(request) else "recovery-gap-list")
     if request.POST.get("reissue"):
         mine = list(
             Discrepancy.objects.for_user(request.user, roles=DRAFTERS).filter(pk__in=ids).values_list("pk", flat=True)

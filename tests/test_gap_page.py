@@ -151,3 +151,11 @@ def test_request_reissue_of_selected_posts_and_opens_the_form_with_them(client_f
     form = client.get(response["Location"]).content.decode()
     assert f'id="gap-{gaps[0].pk}" data-amount="113.00" checked' in form
     assert f'id="gap-{gaps[1].pk}" data-amount="226.00" >' in form
+
+
+def test_the_bulk_form_never_sends_anyone_elsewhere(client_for, alice, beijing, monkeypatch):
+    gaps = _gaps(beijing, monkeypatch)
+    response = client_for(alice).post(
+        reverse("recovery-gap-bulk"), {"action": "acknowledge", "ids": [gaps[0].pk], "next": "https://evil.example/"}
+    )
+    assert response["Location"] == reverse("recovery-gap-list")

@@ -21,16 +21,15 @@ def event_labels(codes) -> str:
     return "、".join(event_label(code) for code in codes or [])
 
 
-def lead_time(minutes: int) -> str:
-    """How long before a window a reminder goes: "提前 1 天", "提前 1 小时", "提前 30 分钟"."""
-    from notices.notify.reminders import _lead_label
-
-    return _("%(amount)s before") % {"amount": _lead_label(int(minutes))}
-
-
 @register.filter
 def lead_times(values) -> str:
-    return " / ".join(lead_time(m) for m in sorted(values or [], reverse=True))
+    """How long before a window reminders go, longest first: "提前 1 天 / 1 小时"."""
+    from notices.notify.reminders import _lead_label
+
+    if not values:
+        return ""
+    amounts = " / ".join(_lead_label(int(m)) for m in sorted(values, reverse=True))
+    return _("%(amount)s before") % {"amount": amounts}
 
 
 @register.filter

@@ -10,7 +10,7 @@
   function update() {
     var n = boxes.filter(function (b) { return b.checked; }).length;
     form.querySelectorAll(".needs-selection").forEach(function (button) { button.disabled = n === 0; });
-    if (count) count.textContent = n ? count.dataset.some.replace("%(n)s", n) : count.dataset.none;
+    if (count) count.textContent = n ? count.dataset.some.replace("{n}", n) : count.dataset.none;
     if (all) {
       all.checked = n > 0 && n === boxes.length;
       all.indeterminate = n > 0 && n < boxes.length;
