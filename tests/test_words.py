@@ -86,3 +86,4 @@ def test_api_docs_come_from_our_static_files(client):
     body = client.get(reverse("api-redoc")).content.decode()
     assert "/static/drf_spectacular_sidecar/redoc/" in body and "googleapis" not in body and "cdn" not in body
     assert "<script>" not in body  # no inline script
+    assert "Content-Security-Policy" in body and "img-src 'self' data:" in body  # its CDN logo stays out
