@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench lint format messages install clean
+.PHONY: run test test-fast bench lint format messages install clean node
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP) messages
+install: $(STAMP) messages node
+
+# Test-only npm tools (axe-core for the browser tests' accessibility check), into node_modules/
+# (ignored by git). Without npm the accessibility test skips and says why.
+node:
+	@if command -v npm >/dev/null 2>&1; then \
+	  test node_modules/.package-lock.json -nt package-lock.json || npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: skipping axe-core (the accessibility test will be skipped)"; fi
 
 # Compiled translations are build output (*.mo is ignored): Babel compiles them without GNU gettext.
 messages: $(STAMP)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -21,6 +18,7 @@ from outage_portal.forms import form_add_service_errors
 from outage_portal.models import Company, Role
 from outage_portal.pages import filtered_page
 from outage_portal.roles import has_role
+from outage_portal.spreadsheets import Column, csv_response
 
 
 @login_required
@@ -121,14 +119,9 @@ def import_progress(request, pk: int):
 @login_required
 def import_rejections_csv(request, pk: int):
     batch = get_object_or_404(ImportBatch.objects.for_user(request.user), pk=pk)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="rejected-rows-{batch.pk}.csv"'
-    response.write("\ufeff")  # so Excel opens it as UTF-8
-    writer = csv.writer(response)
-    writer.writerow([_("Row"), _("Column"), _("Reason")])
-    for rejection in batch.rejections.all().iterator():
-        writer.writerow([rejection.row, batch.column_label(rejection.column), rejection.reason])
-    return response
+    columns = [Column(_("Row")), Column(_("Column")), Column(_("Reason"))]
+    rows = ([r.row, batch.column_label(r.column), r.reason] for r in batch.rejections.all().iterator())
+    return csv_response(f"rejected-rows-{batch.pk}.csv", columns, rows)
 
 
 # --- tax-system sources (issue 5) ---
@@ -149,6 +142,9 @@ def tax_source_edit(request, company_pk: int):
     fields = ("kind", "base_url", "timeout_seconds", "max_retries", "page_size")
     initial = {name: getattr(source, name) for name in fields}
     form = TaxSourceForm(initial=initial)
+    if not source.base_url and source.url:
+        # The simulator's address in use, in the field itself (greyed) rather than an empty box beside it.
+        form.fields["base_url"].widget.attrs["placeholder"] = source.url
     if request.method == "POST":
         if not can_edit:
             messages.error(request, _("Only a company admin can change where tax-system records come from."))

@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from notices.grid import validate_functions
 
@@ -429,7 +430,8 @@ class Channel(models.Model):
     """A group robot or webhook a user owns. The secret is write-only: forms and API never show it."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notify_channels")
-    name = models.CharField(_("name"), max_length=100)
+    # Its own context: a third-party catalogue (django-celery-beat's) translates a bare "name" as 任务名.
+    name = models.CharField(pgettext_lazy("channel", "name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=20, choices=[(k.value, k.label) for k in CHANNEL_KINDS_STORED])
     url = models.URLField(_("address"), max_length=500, validators=[validate_http_url])
     # DingTalk: the robot's optional signing secret (SEC…). Webhook: the HMAC key the receiver verifies with.

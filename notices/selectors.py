@@ -88,6 +88,8 @@ def status_page(now: datetime) -> dict:
         "regions": list(regions.values()),
         "grid": grid,
         "affected": affected,
+        # An outage (a major or critical incident) turns the banner red, not the yellow of maintenance.
+        "severe": any(row.state == status.ComponentState.OUTAGE for row in affected),
         "current_windows": current,
         "upcoming_windows": upcoming,
         "incidents": incidents,

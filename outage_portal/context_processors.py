@@ -4,35 +4,45 @@ from __future__ import annotations
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from outage_portal.models import Role
 from outage_portal.roles import user_roles
 
 ANY_MEMBER = frozenset(Role.values)
+SOURCE_KEEPERS = frozenset({Role.COMPANY_ADMIN, Role.ACCOUNTANT})
 
-# (label, url name, who sees it). "notice_admin" is the site-wide permission, not a company role.
-NAV_ITEMS: list[tuple[str, str, frozenset[str]]] = [
-    (_("Dashboard"), "home", ANY_MEMBER | {"notice_admin"}),
+# (label, url name, who sees it, menu group). "notice_admin" is the site-wide permission, not a
+# company role. Items of one group share a dropdown when more than one of them is shown, so the bar
+# stays on one line at laptop width for the roles that see most.
+NAV_ITEMS: list[tuple[str, str, frozenset[str], str]] = [
+    (_("Dashboard"), "home", ANY_MEMBER | {"notice_admin"}, ""),
     # --- notices ---
-    (_("System status"), "status-page", ANY_MEMBER | {"notice_admin"}),
-    (_("Manage notices"), "manage-notice-list", frozenset({"notice_admin"})),
-    # --- subscriptions ---
-    (_("Subscriptions"), "notify-settings", ANY_MEMBER | {"notice_admin"}),
-    (_("Deliveries"), "notify-deliveries", frozenset({"notice_admin"})),
-    # --- invoices ---
-    (_("Invoices"), "invoice-list", ANY_MEMBER),
-    (_("Imports"), "import-list", ANY_MEMBER),
-    (_("Tax-system sources"), "tax-source-list", frozenset({Role.COMPANY_ADMIN, Role.ACCOUNTANT})),
+    (_("System status"), "status-page", ANY_MEMBER | {"notice_admin"}, ""),
+    (_("Manage notices"), "manage-notice-list", frozenset({"notice_admin"}), ""),
     # --- recovery ---
-    (_("Gaps"), "recovery-gap-list", ANY_MEMBER),
-    (_("Reissue requests"), "reissue-request-list", ANY_MEMBER),
-    (_("Hand-issued invoices"), "hand-issued-list", ANY_MEMBER),
+    (_("Gaps"), "recovery-gap-list", ANY_MEMBER, ""),
+    (_("Reissue requests"), "reissue-request-list", ANY_MEMBER, "recovery"),
+    (_("Deferred filing"), "deferred-filing-list", ANY_MEMBER, "recovery"),
+    (_("Hand-issued invoices"), "hand-issued-list", ANY_MEMBER, "recovery"),
+    # --- invoices ---
+    (_("Invoices"), "invoice-list", ANY_MEMBER, "invoices"),
+    (_("Imports"), "import-list", ANY_MEMBER, "invoices"),
+    (_("Tax-system sources"), "tax-source-list", SOURCE_KEEPERS, "invoices"),
+    # --- subscriptions ---
+    (_("Subscriptions"), "notify-settings", ANY_MEMBER | {"notice_admin"}, ""),
+    (_("Deliveries"), "notify-deliveries", frozenset({"notice_admin"}), ""),
     # --- incident response ---
-    (_("Incident response"), "response-list", ANY_MEMBER),
-    (_("Orders"), "response-order-list", ANY_MEMBER),
-    (_("Counterparty requests"), "response-request-list", ANY_MEMBER),
-    (_("Companies"), "company-list", ANY_MEMBER),
+    (_("Incident response"), "response-list", ANY_MEMBER, "response"),
+    (_("Orders"), "response-order-list", ANY_MEMBER, "response"),
+    (_("Counterparty requests"), "response-request-list", ANY_MEMBER, "response"),
+    (_("Companies"), "company-page-list", ANY_MEMBER, ""),
 ]
+GROUP_LABELS = {
+    "recovery": pgettext_lazy("menu", "Recovery"),
+    "invoices": pgettext_lazy("menu", "Invoices"),
+    "response": pgettext_lazy("menu", "Incident response"),
+}
 
 
 def navigation(request):
@@ -43,7 +53,21 @@ def navigation(request):
     is_notice_admin = user.is_notice_admin
     if is_notice_admin:
         roles = roles | {"notice_admin"}
-    items = [
-        {"label": label, "url": reverse(name), "name": name} for label, name, audience in NAV_ITEMS if roles & audience
-    ]
+    current = getattr(getattr(request, "resolver_match", None), "url_name", None)
+    shown = [(label, name, group) for label, name, audience, group in NAV_ITEMS if roles & audience]
+    sizes: dict[str, int] = {}
+    for _label, _name, group in shown:
+        sizes[group] = sizes.get(group, 0) + 1
+    items: list[dict] = []
+    groups: dict[str, dict] = {}
+    for label, name, group in shown:
+        link = {"label": label, "url": reverse(name), "name": name, "active": name == current}
+        if not group or sizes[group] < 2:
+            items.append(link)
+            continue
+        if group not in groups:
+            groups[group] = {"label": GROUP_LABELS[group], "group": group, "children": [], "active": False}
+            items.append(groups[group])
+        groups[group]["children"].append(link)
+        groups[group]["active"] |= link["active"]
     return {"nav_items": items, "nav_roles": roles, "is_notice_admin": is_notice_admin}

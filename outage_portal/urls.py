@@ -6,7 +6,7 @@ Each app's urls.py has `urlpatterns` (pages) and `api_urlpatterns` (mounted unde
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
@@ -22,8 +22,8 @@ router.register("companies", api.CompanyViewSet, basename="company")
 
 urlpatterns = [
     path("", recovery.views.dashboard, name="home"),
-    path("companies/", views.company_list, name="company-list"),
-    path("companies/<int:pk>/", views.company_detail, name="company-detail"),
+    path("companies/", views.company_list, name="company-page-list"),
+    path("companies/<int:pk>/", views.company_detail, name="company-page-detail"),
     path("health/", views.health, name="health"),
     path(
         "accounts/login/",
@@ -38,8 +38,15 @@ urlpatterns = [
         "api/docs/",
         # No OPTIONS: its metadata would go through the page's HTML template renderer, which has no
         # template for it (a 500); answered 405 instead.
-        SpectacularSwaggerView.as_view(url_name="api-schema", metadata_class=None),
+        # The split view loads its start-up script as a file of its own: no inline script.
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema", metadata_class=None),
         name="api-docs",
+    ),
+    path(
+        "api/redoc/",
+        # Our template: the package's own preconnects to Google Fonts and starts ReDoc inline.
+        SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html", metadata_class=None),
+        name="api-redoc",
     ),
     path("api/token/", obtain_auth_token, name="api-token"),
     path("api/", include(router.urls)),

@@ -40,7 +40,7 @@ def company_detail(request, pk: int):
     if request.method == "POST":
         if not can_edit:
             messages.error(request, _("Only a company admin can change the company."))
-            return redirect("company-detail", pk=company.pk)
+            return redirect("company-page-detail", pk=company.pk)
         form = CompanyForm(request.POST, instance=Company.objects.get(pk=company.pk))
         if form.is_valid():
             try:
@@ -53,7 +53,7 @@ def company_detail(request, pk: int):
                 form.add_error(None, exc)
             else:
                 messages.success(request, _("Company saved."))
-                return redirect("company-detail", pk=company.pk)
+                return redirect("company-page-detail", pk=company.pk)
     members = company.memberships.select_related("user").order_by("user__username", "role")
     return render(
         request,

@@ -13,16 +13,16 @@ from .models import Discrepancy, GapKind, GapStatus
 
 class DiscrepancyFilter(django_filters.FilterSet):
     company = company_filter()
-    kind = django_filters.ChoiceFilter(label=_("kind"), choices=GapKind.choices)
-    status = django_filters.ChoiceFilter(label=_("status"), choices=GapStatus.choices)
-    direction = django_filters.ChoiceFilter(label=_("direction"), choices=Direction.choices)
-    issued_from = django_filters.DateFilter(label=_("issued from"), field_name="issue_date", lookup_expr="gte")
-    issued_to = django_filters.DateFilter(label=_("issued to"), field_name="issue_date", lookup_expr="lte")
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=GapKind.choices)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=GapStatus.choices)
+    direction = django_filters.ChoiceFilter(label=_("Direction"), choices=Direction.choices)
+    issued_from = django_filters.DateFilter(label=_("Issued from"), field_name="issue_date", lookup_expr="gte")
+    issued_to = django_filters.DateFilter(label=_("Issued to"), field_name="issue_date", lookup_expr="lte")
     incident_kind = django_filters.ChoiceFilter(
-        label=_("window kind"), choices=[("incident", _("Incident")), ("notice", _("Maintenance notice"))]
+        label=_("Incident or maintenance"), choices=[("incident", _("Incident")), ("notice", _("Maintenance notice"))]
     )
-    incident_id = django_filters.NumberFilter(label=_("window id"))
-    invoice_key = django_filters.CharFilter(label=_("invoice key"), lookup_expr="startswith")
+    incident_id = django_filters.NumberFilter(label=_("Incident or notice number"))
+    invoice_key = django_filters.CharFilter(label=_("Invoice number"), lookup_expr="startswith")
 
     class Meta:
         model = Discrepancy

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Max, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from invoices.models import Direction, Invoice, Order, TaxRecord
 from outage_portal.models import Company, CompanyScopedQuerySet
@@ -46,10 +47,11 @@ class GapKind(models.TextChoices):
 
 
 class GapStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
-    DISMISSED = "dismissed", _("Dismissed")
-    RESOLVED = "resolved", _("Resolved")
+    # Named as people say a gap's state (待处理, not the verb "open"): a context of their own.
+    OPEN = "open", pgettext_lazy("gap status", "Open")
+    ACKNOWLEDGED = "acknowledged", pgettext_lazy("gap status", "Acknowledged")
+    DISMISSED = "dismissed", pgettext_lazy("gap status", "Dismissed")
+    RESOLVED = "resolved", pgettext_lazy("gap status", "Resolved")
 
 
 class Decision(models.TextChoices):

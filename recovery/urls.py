@@ -12,6 +12,8 @@ router.register("reconciliation-alerts", api.AlertViewSet, basename="reconciliat
 urlpatterns: list = [
     path("recovery/gaps/", views.gap_list, name="recovery-gap-list"),
     path("recovery/gaps/bulk/", views.gap_bulk, name="recovery-gap-bulk"),
+    path("recovery/gaps/<int:pk>/", views.gap_detail, name="recovery-gap-detail"),
+    path("recovery/gaps/<int:pk>/act/", views.gap_act, name="recovery-gap-act"),
     path("recovery/gaps/export.csv", views.gap_export, {"fmt": "csv"}, name="recovery-gap-export-csv"),
     path("recovery/gaps/export.xlsx", views.gap_export, {"fmt": "xlsx"}, name="recovery-gap-export-xlsx"),
 ]

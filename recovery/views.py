@@ -2,106 +2,65 @@
 
 from __future__ import annotations
 
-import csv
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Max, Sum
-from django.db.models.functions import TruncDate
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from invoices.models import BatchState, ImportBatch, ImportKind
+from invoices.models import Direction
 from notices.selectors import dashboard_panels
 from outage_portal.forms import row_ids
 from outage_portal.models import Company
 from outage_portal.pages import filtered_page
-from outage_portal.spreadsheets import escape_cell
+from outage_portal.spreadsheets import Column, csv_response, xlsx_response
 
 from . import selectors, services
 from .filters import DiscrepancyFilter
-from .models import Discrepancy, GapKind, GapStatus, ReconciliationRun
+from .models import Discrepancy, GapKind, GapStatus, MatchRule
 from .reissue.reminders import deferred_filing_reminders
+from .reissue.services import ACTIVE_STATES, DRAFTERS
 
 OPEN = [GapStatus.OPEN, GapStatus.ACKNOWLEDGED]
 
 
-def _trend_svg(points: list[tuple[str, int]]) -> dict:
-    """Server-side SVG polyline of new gaps per day (no CDN)."""
-    width, height = 600, 120
-    top = max([n for _d, n in points] or [0]) or 1
-    step = width / max(len(points) - 1, 1)
-    coords = " ".join(f"{i * step:.1f},{height - (n / top) * (height - 10):.1f}" for i, (_d, n) in enumerate(points))
-    return {"width": width, "height": height, "points": coords, "top": top, "days": points}
-
-
 @login_required
 def dashboard(request):
-    companies = list(Company.objects.for_user(request.user).order_by("name"))
-    gaps = Discrepancy.objects.for_user(request.user).filter(status__in=OPEN)
-    labels = dict(GapKind.choices)
-    by_kind = [
-        {"kind": row["kind"], "label": labels.get(row["kind"], row["kind"]), "n": row["n"], "amount": row["amount"]}
-        for row in gaps.values("kind").annotate(n=Count("id"), amount=Sum("amount_at_risk")).order_by("kind")
-    ]
-    by_incident = list(
-        gaps.values("incident_kind", "incident_id", "incident_title", "incident_url")
-        .annotate(n=Count("id"), amount=Sum("amount_at_risk"))
-        .order_by("-n")[:20]
-    )
-    totals = gaps.aggregate(n=Count("id"), amount=Sum("amount_at_risk"))
-    today = timezone.localdate()
-    since = today - timedelta(days=29)
-    per_day = dict(
-        Discrepancy.objects.for_user(request.user)
-        .filter(first_seen_at__date__gte=since)
-        .annotate(day=TruncDate("first_seen_at"))
-        .values_list("day")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    trend = _trend_svg([(str(since + timedelta(days=i)), per_day.get(since + timedelta(days=i), 0)) for i in range(30)])
-    last_runs = {r.company_id: r for r in ReconciliationRun.objects.filter(company__in=companies).latest_per_company()}
-    backups = dict(
-        ImportBatch.objects.filter(company__in=companies, kind=ImportKind.BACKUP, state=BatchState.SUCCEEDED)
-        .values("company")
-        .annotate(last=Max("finished_at"))
-        .values_list("company", "last")
-    )
-    stale_before = timezone.now() - timedelta(days=settings.STALE_BACKUP_DAYS)
-    rows = [
-        {
-            "company": c,
-            "run": last_runs.get(c.pk),
-            "backup": backups.get(c.pk),
-            "stale": backups.get(c.pk) is None or backups[c.pk] < stale_before,
-        }
-        for c in companies
-    ]
-    return render(
-        request,
-        "recovery/dashboard.html",
-        {
-            "status_panels": dashboard_panels(now=timezone.now()),
-            "incident_suggestions": (
-                selectors.incident_suggestions(now=timezone.now()) if request.user.is_notice_admin else []
-            ),
-            "by_kind": by_kind,
-            "by_incident": by_incident,
-            "totals": totals,
-            "trend": trend,
-            "company_rows": rows,
-            "stale_days": settings.STALE_BACKUP_DAYS,
-            "filing_reminders": deferred_filing_reminders(user=request.user),  # issue 7
-        },
-    )
+    """Each role's own work: figures and gaps for company members, the review queue for reviewers,
+    notices to confirm, open incidents and failing sources for notice admins."""
+    user, now = request.user, timezone.now()
+    member = Company.objects.for_user(user).exists()
+    context: dict = {"member": member, "is_notice_admin": user.is_notice_admin}
+    if member:
+        figures = selectors.gap_figures(user, today=timezone.localdate())
+        rows = selectors.company_rows(user, now=now)
+        context.update(
+            figures=figures,
+            trend=selectors.trend_chart(figures["trend"]),
+            waiting=selectors.waiting_count(user),
+            review_queue=selectors.waiting_for_review(user),
+            last_backup=selectors.newest(rows, "backup"),
+            last_fetch=selectors.newest(rows, "fetch"),
+            by_kind=selectors.gaps_by_kind(user),
+            by_incident=selectors.gaps_by_incident(user),
+            company_rows=rows,
+            stale_days=settings.STALE_BACKUP_DAYS,
+            filing_reminders=deferred_filing_reminders(user=user),
+            status_panels=dashboard_panels(now=now),
+        )
+    if user.is_notice_admin:
+        context.update(
+            incident_suggestions=selectors.incident_suggestions(now=now),
+            notices_to_confirm=selectors.notices_to_confirm(now=now),
+            open_incidents=selectors.open_incidents(),
+            failing_sources=selectors.failing_sources(),
+        )
+    return render(request, "recovery/dashboard.html", context)
 
 
 def _filtered(request):
@@ -116,84 +75,179 @@ def _filtered(request):
 @login_required
 def gap_list(request):
     filterset = _filtered(request)
-    return render(request, "recovery/gap_list.html", {"filter": filterset, "page": filtered_page(request, filterset)})
+    page = filtered_page(request, filterset)
+    may_decide = selectors.user_may_decide(request.user)
+    may_draft = selectors.user_may_draft_reissue(request.user)
+    held = selectors.open_requests_by_gap(gap.pk for gap in page)
+    for gap in page:
+        gap.open_requests = held.get(gap.pk, [])
+    return render(
+        request,
+        "recovery/gap_list.html",
+        {"filter": filterset, "page": page, "may_decide": may_decide, "may_draft": may_draft},
+    )
 
 
 @login_required
-@require_POST
-def gap_bulk(request):
-    gaps = list(Discrepancy.objects.for_user(request.user).filter(pk__in=row_ids(request.POST.getlist("ids"))))
-    user, reason = request.user, request.POST.get("reason", "")
-    actions = {
+def gap_detail(request, pk: int):
+    gap = selectors.gap_for_page(request.user, pk)
+    roles = selectors.gap_roles(request.user, [gap.company_id]).get(gap.company_id, set())
+    items = selectors.gap_requests(gap)
+    return render(
+        request,
+        "recovery/gap_detail.html",
+        {
+            "gap": gap,
+            "may_decide": bool(roles & set(selectors.GAP_DECIDERS)),
+            "may_draft": bool(roles & set(DRAFTERS)),
+            "rules": selectors.gap_rule_outcomes(gap, list(MatchRule.objects.order_by("position"))),
+            "runs": selectors.gap_runs(gap),
+            "items": items,
+            "open_items": [i for i in items if i.request.state in ACTIVE_STATES],
+            "comments": gap.comments.select_related("author"),
+            "sides": selectors.gap_sides(gap),
+            "is_open": gap.status in OPEN,
+        },
+    )
+
+
+def _gap_actions(user, reason: str) -> dict:
+    return {
         "acknowledge": lambda gap: services.discrepancy_acknowledge(discrepancy=gap, user=user),
         "dismiss": lambda gap: services.discrepancy_dismiss(discrepancy=gap, reason=reason, user=user),
         "assign_me": lambda gap: services.discrepancy_assign(discrepancy=gap, assignee=user, user=user),
+        "accept_suggestion": lambda gap: services.discrepancy_accept_suggestion(discrepancy=gap, user=user),
     }
-    apply = actions.get(request.POST.get("action", ""))
+
+
+def _apply(request, gaps: list[Discrepancy], action: str) -> bool:
+    """Apply one decision to every gap, all or none; say what happened. True when applied."""
+    apply = _gap_actions(request.user, request.POST.get("reason", "")).get(action)
     if apply is None:
         messages.error(request, _("Choose what to do with the selected gaps."))
-        return redirect("recovery-gap-list")
+        return False
     try:
         with transaction.atomic():  # one refused gap leaves every selected gap as it was
             for gap in gaps:
                 apply(gap)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("%(n)s gaps updated.") % {"n": len(gaps)})
-    return redirect("recovery-gap-list")
+        return False
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or _("Only accountants and company admins decide about gaps."))
+        return False
+    return True
 
 
-EXPORT_HEADER = [
-    "company",
-    "direction",
-    "kind",
-    "invoice_key",
-    "issue_date",
-    "amount_at_risk",
-    "status",
-    "window",
-    "explanation",
-]
+def _start_reissue(request, gap_ids: list[int]):
+    """The reissue form opens with these gaps ticked; the ids travel in the session, not in a URL."""
+    request.session["reissue_gaps"] = gap_ids
+    return redirect("reissue-request-new")
+
+
+@login_required
+@require_POST
+def gap_bulk(request):
+    ids = row_ids(request.POST.getlist("ids"))
+    action = request.POST.get("action", "")
+    if not ids:
+        messages.error(request, _("Tick at least one gap first."))
+        return redirect(request.POST.get("next") if _safe_next(request) else "recovery-gap-list")
+    if request.POST.get("reissue"):
+        mine = list(
+            Discrepancy.objects.for_user(request.user, roles=DRAFTERS).filter(pk__in=ids).values_list("pk", flat=True)
+        )
+        if not mine:
+            messages.error(request, _("Only accountants prepare reissue requests."))
+            return redirect("recovery-gap-list")
+        return _start_reissue(request, mine)
+    visible = Discrepancy.objects.for_user(request.user).filter(pk__in=ids)
+    gaps = list(Discrepancy.objects.for_user(request.user, roles=selectors.GAP_DECIDERS).filter(pk__in=ids))
+    if len(gaps) < visible.count():
+        messages.error(request, _("Only accountants and company admins decide about gaps."))
+    elif _apply(request, gaps, action):
+        messages.success(
+            request,
+            ngettext("%(n)s gap updated.", "%(n)s gaps updated.", len(gaps)) % {"n": len(gaps)},
+        )
+    return redirect(request.POST.get("next") if _safe_next(request) else "recovery-gap-list")
+
+
+def _safe_next(request) -> bool:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next", "")
+    return bool(target) and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+
+
+@login_required
+@require_POST
+def gap_act(request, pk: int):
+    """One gap's page: a decision, a comment, or a reissue request started from it."""
+    gap = selectors.gap_for_page(request.user, pk)
+    action = request.POST.get("action", "")
+    if action == "comment":
+        try:
+            services.discrepancy_comment(discrepancy=gap, body=request.POST.get("body", ""), user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Comment added."))
+        return redirect("recovery-gap-detail", pk=gap.pk)
+    if action == "reissue":
+        if not Discrepancy.objects.for_user(request.user, roles=DRAFTERS).filter(pk=gap.pk).exists():
+            messages.error(request, _("Only accountants prepare reissue requests."))
+            return redirect("recovery-gap-detail", pk=gap.pk)
+        return _start_reissue(request, [gap.pk])
+    if not Discrepancy.objects.for_user(request.user, roles=selectors.GAP_DECIDERS).filter(pk=gap.pk).exists():
+        messages.error(request, _("Only accountants and company admins decide about gaps."))
+    elif _apply(request, [gap], action):
+        messages.success(request, _("Gap updated."))
+    return redirect("recovery-gap-detail", pk=gap.pk)
+
+
+def export_columns() -> list[Column]:
+    """The gap export's columns, headed in the reader's language."""
+    return [
+        Column(_("Company"), width=28),
+        Column(_("Direction"), width=8),
+        Column(_("Kind"), width=16),
+        Column(_("Invoice number"), width=24),
+        Column(_("Issue date"), "date", width=12),
+        Column(_("Amount at risk"), "money", width=14, total=True),
+        Column(_("Status"), width=10),
+        Column(_("Assignee"), width=12),
+        Column(_("Incident or maintenance"), width=30),
+        Column(_("First seen"), "datetime", width=17),
+        Column(_("Why"), width=60),
+    ]
 
 
 def _export_rows(qs):
+    """Each gap as a reader says it: names, not codes; the explanation in the reader's language."""
+    kinds, statuses, directions = dict(GapKind.choices), dict(GapStatus.choices), dict(Direction.choices)
     for gap in qs.iterator(chunk_size=2000):
         yield [
-            escape_cell(v)
-            for v in (
-                gap.company.credit_code,
-                gap.direction,
-                gap.kind,
-                gap.invoice_key,
-                gap.issue_date.isoformat(),
-                str(gap.amount_at_risk),
-                gap.status,
-                gap.incident_title,
-                gap.explanation,
-            )
+            gap.company.name,
+            str(directions.get(gap.direction, gap.direction)),
+            str(kinds.get(gap.kind, gap.kind)),
+            gap.invoice_key,
+            gap.issue_date,
+            gap.amount_at_risk,
+            str(statuses.get(gap.status, gap.status)),
+            str(gap.assignee) if gap.assignee else "",
+            gap.incident_title,
+            gap.first_seen_at,
+            _(gap.explanation) if gap.explanation else "",
         ]
 
 
 @login_required
 def gap_export(request, fmt: str):
     qs = _filtered(request).qs
+    stamp = timezone.localdate().strftime("%Y%m%d")
     if fmt == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="gaps.csv"'
-        response.write("\ufeff")
-        writer = csv.writer(response)
-        writer.writerow(EXPORT_HEADER)
-        writer.writerows(_export_rows(qs))
-        return response
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("gaps")
-    ws.append(EXPORT_HEADER)
-    for row in _export_rows(qs):
-        ws.append(row)
-    response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = 'attachment; filename="gaps.xlsx"'
-    wb.save(response)
-    return response
+        return csv_response(f"gaps-{stamp}.csv", export_columns(), _export_rows(qs))
+    return xlsx_response(f"gaps-{stamp}.xlsx", _("Reconciliation gaps"), export_columns(), _export_rows(qs))

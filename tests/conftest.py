@@ -261,6 +261,19 @@ def login(page):
     return do
 
 
+def nav_click(page, name: str) -> None:
+    """Follow a menu item as a person does: open the collapsed menu (narrow screens) and the item's
+    dropdown group first when it is not in view."""
+    link = page.locator(f"#main-nav [data-nav={name}]")
+    toggler = page.locator("#nav-toggler")
+    if toggler.is_visible() and toggler.get_attribute("aria-expanded") != "true":
+        toggler.click()
+        page.wait_for_selector("#nav-collapse.show")
+    if not link.is_visible():
+        page.locator(f"#main-nav li.dropdown:has([data-nav={name}]) > .dropdown-toggle").click()
+    link.click()
+
+
 # --- Real Celery worker --------------------------------------------------------------------------
 def database_url_for_tests() -> str:
     """The URL of the database this test process uses, for a worker process to share it."""

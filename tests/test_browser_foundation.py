@@ -12,9 +12,9 @@ def test_each_role_logs_in_and_sees_its_navigation(request, login, person):
     nav = page.locator("#main-nav [data-nav]").evaluate_all("els => els.map(e => e.dataset.nav)")
     assert "home" in nav
     if person == "nora":
-        assert "company-list" not in nav  # a notice admin belongs to no company
+        assert "company-page-list" not in nav  # a notice admin belongs to no company
     else:
-        assert "company-list" in nav
+        assert "company-page-list" in nav
     assert page.locator("#current-user").inner_text() == user.username
 
 

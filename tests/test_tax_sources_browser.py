@@ -3,13 +3,14 @@
 import pytest
 
 from invoices.models import TaxSource
+from tests.conftest import nav_click
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_company_admin_points_the_company_at_the_simulator(login, carol, beijing):
     page = login(carol)
-    page.click("#main-nav [data-nav=tax-source-list]")
+    nav_click(page, "tax-source-list")
     page.click(f"#tax-source-table tr[data-company='{beijing.pk}'] a")
     page.select_option("#id_kind", "simulator")
     page.fill("#id_credential", "a-secret-simulator-token")
@@ -25,7 +26,7 @@ def test_company_admin_points_the_company_at_the_simulator(login, carol, beijing
 
 def test_accountant_sees_the_source_without_a_form(login, alice, beijing):
     page = login(alice)
-    page.click("#main-nav [data-nav=tax-source-list]")
+    nav_click(page, "tax-source-list")
     page.click(f"#tax-source-table tr[data-company='{beijing.pk}'] a")
     page.wait_for_selector("#tax-source-summary")
     assert page.locator("#tax-source-form").count() == 0

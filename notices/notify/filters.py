@@ -10,12 +10,12 @@ from notices.models import ChannelKind, Delivery, DeliveryState
 
 
 class DeliveryFilter(django_filters.FilterSet):
-    state = django_filters.ChoiceFilter(label=_("state"), choices=DeliveryState.choices)
-    channel_kind = django_filters.ChoiceFilter(label=_("channel"), choices=ChannelKind.choices)
-    event_kind = django_filters.ChoiceFilter(label=_("event kind"), choices=EventKind.choices)
-    event_key = django_filters.CharFilter(label=_("event key"), lookup_expr="startswith")
-    created_from = django_filters.DateFilter(label=_("from"), field_name="created_at", lookup_expr="date__gte")
-    created_to = django_filters.DateFilter(label=_("to"), field_name="created_at", lookup_expr="date__lte")
+    state = django_filters.ChoiceFilter(label=_("State"), choices=DeliveryState.choices)
+    channel_kind = django_filters.ChoiceFilter(label=_("Channel"), choices=ChannelKind.choices)
+    event_kind = django_filters.ChoiceFilter(label=_("Event"), choices=EventKind.choices)
+    event_key = django_filters.CharFilter(label=_("Event key"), lookup_expr="startswith")
+    created_from = django_filters.DateFilter(label=_("Created from"), field_name="created_at", lookup_expr="date__gte")
+    created_to = django_filters.DateFilter(label=_("Created to"), field_name="created_at", lookup_expr="date__lte")
 
     class Meta:
         model = Delivery

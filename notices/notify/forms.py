@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from notices.events import EventKind
 from notices.grid import Function
@@ -93,7 +94,8 @@ class VisitorSubscribeForm(_FollowFields):
 
 
 class ChannelForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    # Its own context: django-celery-beat's catalogue translates a bare "Name" as 任务名 (task name).
+    name = forms.CharField(label=pgettext_lazy("channel", "Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=[(k.value, k.label) for k in CHANNEL_KINDS_STORED])
     url = forms.URLField(
         label=_("Address"),

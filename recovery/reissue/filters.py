@@ -20,10 +20,10 @@ from .models import (
 
 class ReissueRequestFilter(django_filters.FilterSet):
     company = company_filter()
-    state = django_filters.ChoiceFilter(label=_("state"), choices=ReviewState.choices)
-    reason = django_filters.ChoiceFilter(label=_("reason"), choices=ReissueReason.choices)
-    action = django_filters.ChoiceFilter(label=_("requested action"), choices=RequestedAction.choices)
-    invoice_key = django_filters.CharFilter(label=_("invoice number"), method="filter_invoice_key")
+    state = django_filters.ChoiceFilter(label=_("State"), choices=ReviewState.choices)
+    reason = django_filters.ChoiceFilter(label=_("Reason"), choices=ReissueReason.choices)
+    action = django_filters.ChoiceFilter(label=_("Requested action"), choices=RequestedAction.choices)
+    invoice_key = django_filters.CharFilter(label=_("Invoice number"), method="filter_invoice_key")
 
     class Meta:
         model = ReissueRequest
@@ -37,7 +37,7 @@ class ReissueRequestFilter(django_filters.FilterSet):
 
 class DeferredFilingFilter(django_filters.FilterSet):
     company = company_filter()
-    state = django_filters.ChoiceFilter(label=_("state"), choices=ReviewState.choices)
+    state = django_filters.ChoiceFilter(label=_("State"), choices=ReviewState.choices)
 
     class Meta:
         model = DeferredFiling
@@ -47,7 +47,7 @@ class DeferredFilingFilter(django_filters.FilterSet):
 class HandIssuedFilter(django_filters.FilterSet):
     company = company_filter()
     entered = django_filters.BooleanFilter(
-        label=_("in the tax system"), field_name="entered_at", lookup_expr="isnull", exclude=True
+        label=_("In the tax system"), field_name="entered_at", lookup_expr="isnull", exclude=True
     )
 
     class Meta:

@@ -15,7 +15,7 @@ from django.core.files.storage import storages
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from outage_portal.spreadsheets import escape_cell
+from outage_portal.spreadsheets import Column, xlsx_bytes
 from outage_portal.timefmt import local_text
 
 from . import uploads
@@ -291,31 +291,35 @@ def deferred_filing_pdf(application: DeferredFiling) -> bytes:
 
 
 def request_xlsx(request: ReissueRequest) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "invoices"
-    ws.append(["invoice_key", "invoice_code", "invoice_number", "issue_date", "counterparty", "counterparty_tax_id",
-               "amount", "tax", "total", "new_invoice_key"])  # fmt: skip
-    for item in request.items.all():
-        ws.append(
-            [
-                escape_cell(item.invoice_key),
-                escape_cell(item.invoice_code),
-                escape_cell(item.invoice_number),
-                item.issue_date,
-                escape_cell(item.counterparty_name),
-                escape_cell(item.counterparty_tax_id),
-                item.amount,
-                item.tax,
-                item.total,
-                escape_cell(item.new_invoice_key),
-            ]
-        )
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    """The request's invoices as a sheet a reviewer can sum: headed in the reader's language."""
+    columns = [
+        Column(_("Invoice number"), width=24),
+        Column(_("Invoice code"), width=14),
+        Column(_("Invoice no."), width=12),
+        Column(_("Issue date"), "date", width=12),
+        Column(_("Counterparty"), width=28),
+        Column(_("Counterparty tax ID"), width=22),
+        Column(_("Amount"), "money", width=14, total=True),
+        Column(_("Tax"), "money", width=12, total=True),
+        Column(_("Total"), "money", width=14, total=True),
+        Column(_("New invoice number"), width=24),
+    ]
+    rows = (
+        [
+            item.invoice_key,
+            item.invoice_code,
+            item.invoice_number,
+            item.issue_date,
+            item.counterparty_name,
+            item.counterparty_tax_id,
+            item.amount,
+            item.tax,
+            item.total,
+            item.new_invoice_key,
+        ]
+        for item in request.items.all()
+    )
+    return xlsx_bytes(request.number, columns, rows)
 
 
 def request_zip(request: ReissueRequest) -> bytes:

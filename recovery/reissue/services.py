@@ -602,12 +602,13 @@ def incident_timeline(incident) -> list[dict]:
             "text": text,
         }
 
-    rows = [row(incident.started_at, "started", incident.title)]
-    for update in incident.updates.all():
-        rows.append(row(update.posted_at, update.state, update.body_markdown))
+    moments = [(incident.started_at, "started", incident.title)]
+    moments += [(update.posted_at, update.state, update.body_markdown) for update in incident.updates.all()]
     if incident.ended_at:
-        rows.append(row(incident.ended_at, "ended", ""))
-    return rows
+        moments.append((incident.ended_at, "ended", ""))
+    # By time: a "resolved" update is often posted after the end it reports (16:10 for an end at 16:00).
+    moments.sort(key=lambda m: m[0])
+    return [row(*m) for m in moments]
 
 
 DEFERRED_UPDATABLE = ("incident", "filing_deadline", "period", "tax_type", "deadline", "requested_deadline", "reason")

@@ -160,7 +160,13 @@ def request_edit(request, pk: int | None = None):
         initial["company"] = req.company_id
         initial["gaps"] = list(req.items.exclude(discrepancy=None).values_list("discrepancy_id", flat=True))
     else:
-        chosen = request.GET.getlist("gaps") + request.GET.getlist("ids")  # "ids" from the gap list
+        # Gaps ticked on the gap list or a gap's page arrive through the session (posted there, so no
+        # token or id list lands in a URL); a link may still name them with ?gaps=.
+        chosen = (
+            request.GET.getlist("gaps")
+            + request.GET.getlist("ids")
+            + [str(pk) for pk in request.session.pop("reissue_gaps", [])]
+        )
         initial = {"gaps": row_ids(chosen)}
         if (company_id := row_id(request.GET.get("company", ""))) is not None:
             initial["company"] = company_id
