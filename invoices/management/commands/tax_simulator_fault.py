@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from outage_portal import outbound
 
 CHANGES = {
     "outage": lambda value: {"outage": value != "off"},
@@ -37,9 +38,9 @@ class Command(BaseCommand):
         base = url.rstrip("/")
         try:
             if fault == "show":
-                response = requests.get(f"{base}/admin/faults", headers=headers, timeout=10)
+                response = outbound.request("GET", f"{base}/admin/faults", headers=headers, deadline=10)
             elif fault == "recover":
-                response = requests.post(f"{base}/admin/faults/recover", headers=headers, timeout=10)
+                response = outbound.request("POST", f"{base}/admin/faults/recover", headers=headers, deadline=10)
             else:
                 if fault == "missing-beijing":
                     change = {"missing_demo": value != "off"}
@@ -48,9 +49,16 @@ class Command(BaseCommand):
                         change = CHANGES[fault](value)
                     except ValueError:
                         raise CommandError(f"{value!r} is not a number")
-                response = requests.post(f"{base}/admin/faults", json=change, headers=headers, timeout=10)
-        except requests.RequestException as exc:
-            raise CommandError(f"No simulator answers at {base}: {exc.__class__.__name__}")
+                response = outbound.request(
+                    "POST",
+                    f"{base}/admin/faults",
+                    body=json.dumps(change).encode(),
+                    headers={**headers, "Content-Type": "application/json"},
+                    deadline=10,
+                )
+        except outbound.OutboundError as exc:
+            # Refused too: the simulator's host:port must be in OUTBOUND_ALLOW, as `make run` sets it.
+            raise CommandError(f"No simulator answers at {base}: {exc.reason}")
         if response.status_code != 200:
-            raise CommandError(f"The simulator answered HTTP {response.status_code}: {response.text[:300]}")
+            raise CommandError(f"The simulator answered HTTP {response.status_code}.")
         self.stdout.write(json.dumps(response.json(), ensure_ascii=False, indent=2))
