@@ -155,8 +155,7 @@ class Target:
 
 
 def parse_url(url: str, *, official_hosts: tuple[str, ...] = ()) -> Target:
-    """The checks that need no DNS: scheme, port and, for robots, the official host.
-    Raises Refused with the reason."""
+    """The checks that need no DNS: scheme and, for robots, the official host. Raises Refused."""
     parts = urlsplit((url or "").strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Refused(_("refused: only http:// and https:// addresses"))
@@ -176,8 +175,6 @@ def parse_url(url: str, *, official_hosts: tuple[str, ...] = ()) -> Target:
         raise Refused(_("refused: not the robot's official address (%(hosts)s)") % {"hosts": ", ".join(official_hosts)})
     if official_hosts and host in official_hosts and parts.scheme != "https":
         raise Refused(_("refused: the robot's address must start with https://"))
-    if port not in _ports() and port not in {allowed_port for _host, allowed_port in allow.endpoints}:
-        raise Refused(_("refused: port %(port)d is not allowed") % {"port": port})
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
@@ -194,6 +191,8 @@ def check_url(url: str, *, official_hosts: tuple[str, ...] = ()) -> None:
         literal = ipaddress.ip_address("127.0.0.1")
     if literal is not None:
         _check_address(target, literal, _allow())
+    elif target.port not in _ports() and not _allow().endpoint(target.host, target.port):
+        raise Refused(_("refused: port %(port)d is not allowed") % {"port": target.port})
 
 
 def _literal_address(host: str):

@@ -330,12 +330,12 @@ def _check_channel(channel: Channel) -> None:
         raise ValidationError({"secret": _("A webhook secret needs at least 16 characters.")})
     if channel.kind == ChannelKind.WECOM and channel.secret:
         raise ValidationError({"secret": _("WeCom robots have no signing secret; leave it empty.")})
-    channel.full_clean()
     try:
         # Robots only at their official hosts; nothing at a private address. Checked again on every send.
         outbound.check_url(channel.url, official_hosts=channels.ROBOT_HOSTS.get(channel.kind, ()))
     except outbound.Refused as exc:
         raise ValidationError({"url": _("This address cannot be used: %(reason)s") % {"reason": exc.reason}})
+    channel.full_clean()
 
 
 @transaction.atomic
