@@ -397,9 +397,18 @@ except ValueError as exc:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must list Fernet keys (Fernet.generate_key())") from exc
 # API tokens (django-rest-knox): hashed at rest, expire after this many hours, die with a password change.
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 30)
+INSTALLED_APPS = ["knox" if app == "rest_framework.authtoken" else app for app in INSTALLED_APPS]
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "rest_framework.authentication.SessionAuthentication",
+    "knox.auth.TokenAuthentication",
+]
+REST_KNOX = {"TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS), "AUTO_REFRESH": False}
 # DRF throttling: the token endpoint (per client address) and writes (per user).
 API_TOKEN_RATE = env_str("API_TOKEN_RATE") or "10/minute"
 API_WRITE_RATE = env_str("API_WRITE_RATE") or "120/minute"
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["outage_portal.throttling.WriteRateThrottle"]
+if API_TOKEN_TTL_HOURS < 1:
+    raise ImproperlyConfigured("API_TOKEN_TTL_HOURS must be at least 1 hour")
 # --- end of outbound requests and secrets -------------------------------------------------------
 
 # recovery (reissue): days a hand-issued invoice may stay out of the tax system before it is overdue,

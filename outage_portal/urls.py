@@ -7,14 +7,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 import invoices.urls
 import notices.urls
 import recovery.urls
 import recovery.views
-from outage_portal import api, views
+from outage_portal import api, apitokens, views
 
 router = DefaultRouter()
 router.register("companies", api.CompanyViewSet, basename="company")
@@ -40,7 +39,9 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="api-schema", metadata_class=None),
         name="api-docs",
     ),
-    path("api/token/", obtain_auth_token, name="api-token"),
+    path("api/token/", apitokens.TokenView.as_view(), name="api-token"),
+    path("api/token/revoke/", apitokens.TokenRevokeView.as_view(), name="api-token-revoke"),
+    path("api/token/revoke-all/", apitokens.TokenRevokeAllView.as_view(), name="api-token-revoke-all"),
     path("api/", include(router.urls)),
     path("api/", include(notices.urls.api_urlpatterns)),
     path("api/", include(invoices.urls.api_urlpatterns)),

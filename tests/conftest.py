@@ -64,7 +64,10 @@ def _isolated_files(settings, tmp_path):
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # A cache of its own per test (LocMem's are shared by LOCATION): throttling counts start afresh.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(tmp_path)}
+    }
     settings.AXES_ENABLED = False
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
@@ -196,12 +199,15 @@ def client_for(client):
 @pytest.fixture
 def api_for():
     """api_for(user) -> a DRF APIClient authenticated as user (token auth, as integrators use)."""
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
+
+    tokens = {}
 
     def make(user):
         api = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        if user.pk not in tokens:
+            tokens[user.pk] = AuthToken.objects.create(user=user)[1]
+        api.credentials(HTTP_AUTHORIZATION=f"Token {tokens[user.pk]}")
         return api
 
     return make
