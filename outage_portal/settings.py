@@ -366,7 +366,7 @@ NOTIFY_QUEUE = env_str("NOTIFY_QUEUE") or ""  # empty: Celery's default queue
 if NOTIFY_LEASE_SECONDS <= NOTIFY_HTTP_CONNECT_TIMEOUT + NOTIFY_HTTP_READ_TIMEOUT:
     raise ImproperlyConfigured("NOTIFY_LEASE_SECONDS must exceed the HTTP connect + read timeouts")
 
-# --- Outbound requests and secrets at rest (see docs/security-outbound.md) ---------------------
+# --- Outbound requests, secrets at rest, API tokens, throttling (docs/security-outbound.md) -----
 # Every request the portal sends goes through outage_portal.outbound. Private, loopback, link-local
 # and metadata addresses are refused unless listed here: networks or exact host:port pairs, e.g.
 # OUTBOUND_ALLOW="10.20.0.0/16,127.0.0.1:8765". The default allows nothing private.
@@ -407,9 +407,12 @@ REST_KNOX = {"TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS), "AUTO_REFRESH": 
 API_TOKEN_RATE = env_str("API_TOKEN_RATE") or "10/minute"
 API_WRITE_RATE = env_str("API_WRITE_RATE") or "120/minute"
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["outage_portal.throttling.WriteRateThrottle"]
+if env_bool("BEHIND_PROXY", False):
+    # Count per client, not per proxy: the client's address is the one the proxy appended last.
+    REST_FRAMEWORK["NUM_PROXIES"] = env_int("NUM_PROXIES", 1)
 if API_TOKEN_TTL_HOURS < 1:
     raise ImproperlyConfigured("API_TOKEN_TTL_HOURS must be at least 1 hour")
-# --- end of outbound requests and secrets -------------------------------------------------------
+# --- end of outbound requests, secrets, API tokens, throttling ---------------------------------
 
 # recovery (reissue): days a hand-issued invoice may stay out of the tax system before it is overdue,
 # and how many days before a filing deadline the dashboard reminds accountants during an outage.
