@@ -105,9 +105,9 @@ def tax_source_save(
                     )
                 }
             )
-        if source.is_fetchable and source.url:
+        if source.is_fetchable and source.base_url:  # blank: the operator's own TAX_SIMULATOR_URL
             try:
-                outbound.check_url(source.url)
+                outbound.check_url(source.base_url)
             except outbound.Refused as exc:
                 raise ValidationError(
                     {"base_url": _("This address cannot be used: %(reason)s") % {"reason": exc.reason}}
