@@ -156,3 +156,10 @@ def test_secrets_are_never_shown_back(beijing, carol, fiona, api_for):
     )
     assert WEBHOOK_SECRET not in api_for(fiona).get("/api/notification-channels/").content.decode()
     assert fields.is_encrypted(raw("notices_channel", "secret", Channel.objects.get().pk))
+
+
+def test_production_without_its_own_keys_is_warned(settings):
+    settings.FIELD_ENCRYPTION_KEYS = []
+    assert [w.id for w in fields.check_encryption_keys(None)] == ["outage_portal.W010"]
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    assert fields.check_encryption_keys(None) == []
