@@ -336,3 +336,62 @@ def test_a_webhook_that_drips_ends_at_the_deadline(fiona, server, settings, djan
         services.channel_send_test(channel=channel, user=fiona)
     assert time.monotonic() - started < 4
     assert Delivery.objects.get().state == DeliveryState.FAILED
+
+
+# --- TLS: connected to the checked address, verified for the host name ------------------------------------
+def _self_signed(tmp_path):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_file, key_file
+
+
+def test_tls_is_verified_for_the_host_name_on_the_checked_address(server, settings, tmp_path, monkeypatch):
+    import ssl
+
+    import certifi
+
+    cert_file, key_file = _self_signed(tmp_path)
+    tls = server()
+    seen = {}
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+
+    def remember_sni(sock, name, ctx):
+        seen["sni"] = name
+
+    context.sni_callback = remember_sni
+    tls.httpd.socket = context.wrap_socket(tls.httpd.socket, server_side=True)
+    settings.OUTBOUND_ALLOW = [f"localhost:{tls.port}"]
+    with translation.override("en"), pytest.raises(outbound.OutboundError, match="TLS"):
+        outbound.request("GET", f"https://localhost:{tls.port}/", deadline=5)  # nobody signed it
+    monkeypatch.setattr(certifi, "where", lambda: str(cert_file))  # now trusted, for "localhost" only
+    assert outbound.request("GET", f"https://localhost:{tls.port}/", deadline=5).status_code == 200
+    assert seen["sni"] == "localhost"
+    settings.OUTBOUND_ALLOW = [f"127.0.0.1:{tls.port}"]
+    with translation.override("en"), pytest.raises(outbound.OutboundError, match="TLS"):
+        outbound.request("GET", f"https://127.0.0.1:{tls.port}/", deadline=5)  # not the name it was issued for
