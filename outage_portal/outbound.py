@@ -109,6 +109,14 @@ def parse_allow(entries: list[str] | tuple[str, ...]) -> AllowList:
     return AllowList(networks=tuple(networks), endpoints=frozenset(endpoints))
 
 
+def endpoint_of(url: str) -> str:
+    """The exact `host:port` allow-list entry for a URL's endpoint."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if ip.ipv4_mapped:
         return ip.ipv4_mapped
@@ -138,8 +146,8 @@ def _settings():
     return settings
 
 
-def _allow() -> AllowList:
-    return parse_allow(getattr(_settings(), "OUTBOUND_ALLOW", []))
+def _allow(extra: tuple[str, ...] = ()) -> AllowList:
+    return parse_allow([*getattr(_settings(), "OUTBOUND_ALLOW", []), *extra])
 
 
 def _ports() -> set[int]:
@@ -154,7 +162,7 @@ class Target:
     path: str  # path and query
 
 
-def parse_url(url: str, *, official_hosts: tuple[str, ...] = ()) -> Target:
+def parse_url(url: str, *, official_hosts: tuple[str, ...] = (), also_allow: tuple[str, ...] = ()) -> Target:
     """The checks that need no DNS: scheme and, for robots, the official host. Raises Refused."""
     parts = urlsplit((url or "").strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -170,7 +178,7 @@ def parse_url(url: str, *, official_hosts: tuple[str, ...] = ()) -> Target:
     except UnicodeError:
         raise Refused(_("refused: invalid host name"))
     host = host.rstrip(".").lower()
-    allow = _allow()
+    allow = _allow(also_allow)
     if official_hosts and host not in official_hosts and not allow.endpoint(host, port):
         raise Refused(_("refused: not the robot's official address (%(hosts)s)") % {"hosts": ", ".join(official_hosts)})
     if official_hosts and host in official_hosts and parts.scheme != "https":
@@ -218,14 +226,14 @@ def _check_address(target: Target, ip, allow: AllowList) -> None:
         raise Refused(_("refused: port %(port)d is not allowed") % {"port": target.port})
 
 
-def resolve(target: Target) -> list[str]:
+def resolve(target: Target, *, also_allow: tuple[str, ...] = ()) -> list[str]:
     """The addresses to connect to, each checked; one refused address refuses the host (a DNS answer
     mixing public and private addresses is how rebinding attacks start)."""
     try:
         infos = socket.getaddrinfo(target.host.strip("[]"), target.port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         raise OutboundError(_("host not found"))
-    allow = _allow()
+    allow = _allow(also_allow)
     addresses = []
     for *_rest, sockaddr in infos:
         ip = ipaddress.ip_address(sockaddr[0].split("%")[0])
@@ -260,20 +268,22 @@ def request(
     max_bytes: int | None = None,
     connect_timeout: float | None = None,
     official_hosts: tuple[str, ...] = (),
+    also_allow: tuple[str, ...] = (),
 ) -> Answer:
     """Send one request and read its whole answer within `deadline` seconds and `max_bytes` bytes.
 
     Returns the answer whatever its status (3xx included: redirects are not followed). Raises
     `Refused` before sending anything to a disallowed address, `TimedOut`, `TooLarge`, or
-    `OutboundError` (host not found, could not connect)."""
+    `OutboundError` (host not found, could not connect). `also_allow` adds allow-list entries for
+    this one request: only for an address the operator named (a command-line target), never a member's."""
     if max_bytes is None:
         max_bytes = _settings().OUTBOUND_MAX_RESPONSE_BYTES
     started = time.monotonic()
-    target = parse_url(url, official_hosts=official_hosts)
+    target = parse_url(url, official_hosts=official_hosts, also_allow=also_allow)
     path = target.path
     if params:
         path += ("&" if "?" in path else "?") + urlencode(params)
-    addresses = resolve(target)
+    addresses = resolve(target, also_allow=also_allow)
 
     def remaining() -> float:
         left = deadline - (time.monotonic() - started)
@@ -364,7 +374,7 @@ def _seconds(value: float) -> str:
 
 def _size(value: int) -> str:
     if value >= 1024 * 1024:
-        return f"{value / 1024 / 1024:g} MiB"
+        return f"{value / 1024 / 1024:.3g} MiB"
     if value >= 1024:
-        return f"{value / 1024:g} KiB"
+        return f"{value / 1024:.3g} KiB"
     return f"{value} B"

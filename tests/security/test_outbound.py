@@ -395,3 +395,15 @@ def test_tls_is_verified_for_the_host_name_on_the_checked_address(server, settin
     settings.OUTBOUND_ALLOW = [f"127.0.0.1:{tls.port}"]
     with translation.override("en"), pytest.raises(outbound.OutboundError, match="TLS"):
         outbound.request("GET", f"https://127.0.0.1:{tls.port}/", deadline=5)  # not the name it was issued for
+
+
+def test_the_operators_own_simulator_command_needs_no_allow_list(sim, settings, capsys):
+    from django.core.management import call_command
+
+    from tests.conftest import SIMULATOR_TOKEN
+
+    settings.OUTBOUND_ALLOW = []  # what a second terminal next to `make run` has
+    call_command("tax_simulator_fault", "show", "--url", sim.url, "--token", SIMULATOR_TOKEN)
+    assert '"outage"' in capsys.readouterr().out
+    with pytest.raises(outbound.Refused):  # members' addresses are not allowed by it
+        outbound.check_url(f"{sim.url}/api")

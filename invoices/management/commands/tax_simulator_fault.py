@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -36,11 +37,13 @@ class Command(BaseCommand):
     def handle(self, *args, fault, value, url, token, **options):
         headers = {"Authorization": f"Bearer {token}"}
         base = url.rstrip("/")
+        # The operator names this simulator on the command line (or in settings): allow exactly it.
+        request = partial(outbound.request, also_allow=(outbound.endpoint_of(base),))
         try:
             if fault == "show":
-                response = outbound.request("GET", f"{base}/admin/faults", headers=headers, deadline=10)
+                response = request("GET", f"{base}/admin/faults", headers=headers, deadline=10)
             elif fault == "recover":
-                response = outbound.request("POST", f"{base}/admin/faults/recover", headers=headers, deadline=10)
+                response = request("POST", f"{base}/admin/faults/recover", headers=headers, deadline=10)
             else:
                 if fault == "missing-beijing":
                     change = {"missing_demo": value != "off"}
@@ -49,7 +52,7 @@ class Command(BaseCommand):
                         change = CHANGES[fault](value)
                     except ValueError:
                         raise CommandError(f"{value!r} is not a number")
-                response = outbound.request(
+                response = request(
                     "POST",
                     f"{base}/admin/faults",
                     body=json.dumps(change).encode(),
@@ -57,7 +60,6 @@ class Command(BaseCommand):
                     deadline=10,
                 )
         except outbound.OutboundError as exc:
-            # Refused too: the simulator's host:port must be in OUTBOUND_ALLOW, as `make run` sets it.
             raise CommandError(f"No simulator answers at {base}: {exc.reason}")
         if response.status_code != 200:
             raise CommandError(f"The simulator answered HTTP {response.status_code}.")
