@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.utils.translation import gettext_lazy as _
 
+from outage_portal.fields import EncryptedTextField
 from outage_portal.models import Company, CompanyScopedQuerySet
 
 
@@ -319,7 +320,8 @@ class TaxSource(models.Model):
     company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="tax_source")
     kind = models.CharField(_("source"), max_length=12, choices=TaxSourceKind.choices, default=TaxSourceKind.UPLOAD)
     base_url = models.URLField(_("base URL"), max_length=300, blank=True)
-    credential = models.CharField(_("access token"), max_length=500, blank=True)
+    # Encrypted at rest (outage_portal.fields); sent only to the scheme, host and port it was entered for.
+    credential = EncryptedTextField(_("access token"), max_length=500, blank=True)
     timeout_seconds = models.PositiveSmallIntegerField(_("timeout (seconds)"), default=15)
     max_retries = models.PositiveSmallIntegerField(_("retries"), default=3)
     page_size = models.PositiveSmallIntegerField(_("page size"), default=200)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from notices.grid import validate_functions
+from outage_portal.fields import EncryptedTextField
 
 # --- Catalogue, notices, incidents --------------------------------------------------------------
 
@@ -435,7 +436,7 @@ class Channel(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=[(k.value, k.label) for k in CHANNEL_KINDS_STORED])
     url = models.URLField(_("address"), max_length=500, validators=[validate_http_url])
     # DingTalk: the robot's optional signing secret (SEC…). Webhook: the HMAC key the receiver verifies with.
-    secret = models.CharField(_("secret"), max_length=200, blank=True)
+    secret = EncryptedTextField(_("secret"), max_length=200, blank=True)  # encrypted at rest
     consecutive_failures = models.PositiveIntegerField(_("consecutive failures"), default=0)
     failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)

@@ -7,4 +7,6 @@ class OutagePortalConfig(AppConfig):
     verbose_name = _("Accounts and companies")
 
     def ready(self) -> None:
-        from outage_portal import checks  # noqa: F401  (registers deploy checks)
+        from outage_portal import apitokens, checks  # noqa: F401  (registers deploy checks)
+
+        apitokens.connect()

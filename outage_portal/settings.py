@@ -388,6 +388,54 @@ NOTIFY_QUEUE = env_str("NOTIFY_QUEUE") or ""  # empty: Celery's default queue
 if NOTIFY_LEASE_SECONDS <= NOTIFY_HTTP_CONNECT_TIMEOUT + NOTIFY_HTTP_READ_TIMEOUT:
     raise ImproperlyConfigured("NOTIFY_LEASE_SECONDS must exceed the HTTP connect + read timeouts")
 
+# --- Outbound requests, secrets at rest, API tokens, throttling (docs/security-outbound.md) -----
+# Every request the portal sends goes through outage_portal.outbound. Private, loopback, link-local
+# and metadata addresses are refused unless listed here: networks or exact host:port pairs, e.g.
+# OUTBOUND_ALLOW="10.20.0.0/16,127.0.0.1:8765". The default allows nothing private.
+OUTBOUND_ALLOW = env_list("OUTBOUND_ALLOW", [])
+try:
+    from outage_portal.outbound import parse_allow
+
+    parse_allow(OUTBOUND_ALLOW)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"OUTBOUND_ALLOW: {exc}") from exc
+try:
+    OUTBOUND_PORTS = [int(port) for port in env_list("OUTBOUND_PORTS", ["80", "443"])]
+except ValueError as exc:
+    raise ImproperlyConfigured("OUTBOUND_PORTS must list port numbers, e.g. 80,443,8443") from exc
+# The largest answer read from a tax system's page; webhook and robot answers get a smaller cap.
+OUTBOUND_MAX_RESPONSE_BYTES = env_int("OUTBOUND_MAX_RESPONSE_BYTES", 8 * 1024 * 1024)
+NOTIFY_MAX_RESPONSE_BYTES = env_int("NOTIFY_MAX_RESPONSE_BYTES", 64 * 1024)
+# Fernet keys (comma-separated, newest first) encrypting tax-source tokens and channel secrets; the
+# first encrypts, all decrypt, so a new key is put in front and the old one dropped once
+# `manage.py rotate_secrets` re-encrypted every row. Unset: a key derived from SECRET_KEY (development).
+FIELD_ENCRYPTION_KEYS = [key.strip() for key in (env_str("FIELD_ENCRYPTION_KEYS") or "").split(",") if key.strip()]
+try:
+    from cryptography.fernet import Fernet
+
+    for _key in FIELD_ENCRYPTION_KEYS:
+        Fernet(_key)
+except ValueError as exc:
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must list Fernet keys (Fernet.generate_key())") from exc
+# API tokens (django-rest-knox): hashed at rest, expire after this many hours, die with a password change.
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 30)
+INSTALLED_APPS = ["knox" if app == "rest_framework.authtoken" else app for app in INSTALLED_APPS]
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "rest_framework.authentication.SessionAuthentication",
+    "knox.auth.TokenAuthentication",
+]
+REST_KNOX = {"TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS), "AUTO_REFRESH": False}
+# DRF throttling: the token endpoint (per client address) and writes (per user).
+API_TOKEN_RATE = env_str("API_TOKEN_RATE") or "10/minute"
+API_WRITE_RATE = env_str("API_WRITE_RATE") or "120/minute"
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["outage_portal.throttling.WriteRateThrottle"]
+if env_bool("BEHIND_PROXY", False):
+    # Count per client, not per proxy: the client's address is the one the proxy appended last.
+    REST_FRAMEWORK["NUM_PROXIES"] = env_int("NUM_PROXIES", 1)
+if API_TOKEN_TTL_HOURS < 1:
+    raise ImproperlyConfigured("API_TOKEN_TTL_HOURS must be at least 1 hour")
+# --- end of outbound requests, secrets, API tokens, throttling ---------------------------------
+
 # recovery (reissue): days a hand-issued invoice may stay out of the tax system before it is overdue,
 # and how many days before a filing deadline the dashboard reminds accountants during an outage.
 HAND_ISSUED_ENTRY_DAYS = env_int("HAND_ISSUED_ENTRY_DAYS", 7)

@@ -7,7 +7,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 import invoices.urls
@@ -15,7 +14,7 @@ import notices.urls
 import recovery.urls
 import recovery.views
 import response.urls
-from outage_portal import api, views
+from outage_portal import api, apitokens, views
 
 router = DefaultRouter()
 router.register("companies", api.CompanyViewSet, basename="company")
@@ -48,7 +47,9 @@ urlpatterns = [
         SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html", metadata_class=None),
         name="api-redoc",
     ),
-    path("api/token/", obtain_auth_token, name="api-token"),
+    path("api/token/", apitokens.TokenView.as_view(), name="api-token"),
+    path("api/token/revoke/", apitokens.TokenRevokeView.as_view(), name="api-token-revoke"),
+    path("api/token/revoke-all/", apitokens.TokenRevokeAllView.as_view(), name="api-token-revoke-all"),
     path("api/", include(router.urls)),
     path("api/", include(notices.urls.api_urlpatterns)),
     path("api/", include(invoices.urls.api_urlpatterns)),

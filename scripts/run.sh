@@ -10,6 +10,9 @@ export SITE_URL="${SITE_URL:-http://$HOST:$PORT}"
 # The tax-system simulator the demo companies fetch from (load_demo points them at this URL).
 export SIMULATOR_PORT="${SIMULATOR_PORT:-8001}"
 export TAX_SIMULATOR_URL="${TAX_SIMULATOR_URL:-http://127.0.0.1:$SIMULATOR_PORT}"
+# The portal refuses private and loopback addresses; it may reach exactly the simulator and the demo's
+# webhook receiver (scripts/notify_receiver.py), never loopback as a whole.
+export OUTBOUND_ALLOW="${OUTBOUND_ALLOW:-127.0.0.1:$SIMULATOR_PORT,127.0.0.1:8765}"
 
 pids=()
 stop() {
@@ -33,8 +36,8 @@ trap stop INT TERM EXIT
 setsid "$PY" manage.py run_tax_simulator --host 127.0.0.1 --port "$SIMULATOR_PORT" --quiet &
 pids+=($!)
 for _ in $(seq 50); do
-  "$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/health', timeout=1)" \
-    "$TAX_SIMULATOR_URL" 2>/dev/null && break
+  "$PY" -c "import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=1)" \
+    "$SIMULATOR_PORT" 2>/dev/null && break
   sleep 0.2
 done
 setsid "$PY" manage.py runserver --noreload "$HOST:$PORT" &

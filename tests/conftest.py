@@ -75,7 +75,10 @@ def _isolated_files(settings, tmp_path):
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # A cache of its own per test (LocMem's are shared by LOCATION): throttling counts start afresh.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(tmp_path)}
+    }
     settings.AXES_ENABLED = False
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
@@ -109,8 +112,18 @@ def sim(settings):
     settings.TAX_SOURCE_RETRY_BACKOFF_MS = 1
     settings.TAX_SOURCE_MAX_RETRY_AFTER_SECONDS = 0  # the outage fault's Retry-After would hold each retry
     server = simulator.serve_in_thread(token=SIMULATOR_TOKEN)
+    allow_outbound(settings, server.url)
     yield server
     server.stop()
+
+
+def allow_outbound(settings, url: str) -> None:
+    """Let the portal reach exactly this local test server (host:port), as an operator would allow
+    their own tax gateway; loopback as a whole stays refused."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    settings.OUTBOUND_ALLOW = [*settings.OUTBOUND_ALLOW, f"{parts.hostname}:{parts.port}"]
 
 
 @pytest.fixture(autouse=True)
@@ -121,6 +134,7 @@ def _own_simulator_port(settings):
     from invoices.sources import simulator
 
     settings.TAX_SIMULATOR_URL = f"http://127.0.0.1:{free_port()}"
+    allow_outbound(settings, settings.TAX_SIMULATOR_URL)
     try:
         yield
     finally:
@@ -196,12 +210,15 @@ def client_for(client):
 @pytest.fixture
 def api_for():
     """api_for(user) -> a DRF APIClient authenticated as user (token auth, as integrators use)."""
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
+
+    tokens = {}
 
     def make(user):
         api = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        if user.pk not in tokens:
+            tokens[user.pk] = AuthToken.objects.create(user=user)[1]
+        api.credentials(HTTP_AUTHORIZATION=f"Token {tokens[user.pk]}")
         return api
 
     return make
@@ -300,7 +317,15 @@ class WorkerProcess:
         import sys
         from pathlib import Path
 
-        env = {**os.environ, "DATABASE_URL": database_url_for_tests(), "CELERY_TASK_ALWAYS_EAGER": "0"}
+        from django.conf import settings
+
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url_for_tests(),
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            # The local servers this test allowed (receivers, simulators) are allowed to the worker too.
+            "OUTBOUND_ALLOW": ",".join(settings.OUTBOUND_ALLOW),
+        }
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         celery = str(Path(sys.executable).with_name("celery"))
         self.proc = subprocess.Popen(

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import allow_outbound, free_port
 
 
 class Receiver:
@@ -75,13 +75,15 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
-    """receiver(statuses=(500, 500), hang_first=0) -> a running Receiver, closed after the test."""
+def receiver(settings):
+    """receiver(statuses=(500, 500), hang_first=0) -> a running Receiver, closed after the test; the
+    portal is allowed to reach exactly its host:port."""
     made = []
 
     def make(*args, **kwargs):
         r = Receiver(*args, **kwargs)
         made.append(r)
+        allow_outbound(settings, r.url)
         return r
 
     yield make

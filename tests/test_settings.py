@@ -49,6 +49,7 @@ PRODUCTION_ENV = {
     "HTTPS": "1",
     "DATABASE_URL": "postgres://portal:portal@127.0.0.1:5432/portal",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "FIELD_ENCRYPTION_KEYS": "q3Gm4b1mKxJ0v7oVjH2Jm4H0Yqk0k5m2cJwqP4bZ3y8=",
 }
 
 

@@ -27,6 +27,7 @@ from invoices.services import import_file
 from invoices.sources import client, fetch, simulator
 from invoices.sources.fetch import tax_fetch_execute, tax_fetch_request, tax_records_fetch_directions
 from recovery.models import Discrepancy, ReconciliationRun, RunState
+from tests.conftest import allow_outbound
 from tests.test_tax_sources import TOKEN, configure, set_faults
 
 
@@ -194,10 +195,11 @@ def test_a_blip_without_retry_after_uses_the_backoff(beijing, sim, monkeypatch):
 
 
 # --- the simulator's day follows the clock ---------------------------------------------------------------
-def test_a_simulator_left_running_overnight_follows_the_day(beijing):
+def test_a_simulator_left_running_overnight_follows_the_day(beijing, settings):
     evening = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
     with time_machine.travel(evening, tick=True) as traveller:
         server = simulator.serve_in_thread(token=TOKEN)
+        allow_outbound(settings, server.url)
         try:
             first = requests.get(f"{server.url}/health", timeout=5).json()
             assert first["today"] == "2026-11-25"

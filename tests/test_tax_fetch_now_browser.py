@@ -10,6 +10,7 @@ from invoices.models import TaxFetch, TaxSourceKind
 from invoices.sources import simulator
 from invoices.sources.fetch import tax_source_save
 from invoices.sources.tasks import tax_fetch_execute_task
+from tests.conftest import allow_outbound
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,8 +30,9 @@ def set_faults(server, **faults) -> None:
 
 
 @pytest.fixture
-def sim():
+def sim(settings):
     server = simulator.serve_in_thread(token=TOKEN)
+    allow_outbound(settings, server.url)  # before the worker starts: it inherits the allow-list
     yield server
     server.stop()
 

@@ -23,7 +23,7 @@ from invoices.sources.fetch import tax_records_fetch, tax_source_save
 from outage_portal.demo import beijing_outage_window
 from recovery import services as recovery
 from recovery.models import Discrepancy, GapKind, GapStatus, RunState
-from tests.conftest import SIMULATOR_TOKEN, free_port
+from tests.conftest import SIMULATOR_TOKEN, allow_outbound, free_port
 
 TOKEN = SIMULATOR_TOKEN  # the credential the `sim` fixture (conftest) accepts
 
@@ -157,6 +157,7 @@ def test_a_wrong_token_is_refused_at_once(beijing, sim):
 def test_an_unreachable_source_fails_with_the_address(beijing, settings):
     settings.TAX_SOURCE_RETRY_BACKOFF_MS = 1
     port = free_port()
+    allow_outbound(settings, f"http://127.0.0.1:{port}")
     tax_source_save(company=beijing, kind="api", base_url=f"http://127.0.0.1:{port}", credential="x", max_retries=1)
     with translation.override("en"), pytest.raises(sources.SourceError, match=f"127.0.0.1:{port}"):
         fetch(beijing)
@@ -344,7 +345,8 @@ def test_another_companys_source_is_not_found(beijing, charlie, client_for, api_
     assert response.status_code == 404
 
 
-def test_api_sets_the_source_for_company_admins_only(beijing, carol, alice, api_for):
+def test_api_sets_the_source_for_company_admins_only(beijing, carol, alice, api_for, settings):
+    allow_outbound(settings, "http://127.0.0.1:8001")  # saved, never fetched from
     api = api_for(carol)
     response = api.put(
         f"/api/tax-sources/{beijing.pk}/",

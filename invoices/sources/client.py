@@ -12,6 +12,11 @@ a 503 or 429 carrying `Retry-After` (seconds or an HTTP date) is waited out inst
 `max_retry_after` so a tax system asking for an hour does not hold a worker for an hour. Everything
 else fails at once. Every page is checked against the declared total, so a truncated
 answer is an error instead of silently missing invoices.
+
+Every call goes through `outage_portal.outbound`: the source's address is checked (no private
+addresses unless the operator allows them), the page is read as a stream up to a byte cap, and
+`timeout` is the deadline of the whole call. A failure tells members the status code or a short
+reason, never what the other server answered.
 """
 
 from __future__ import annotations
@@ -23,9 +28,9 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
-import requests
 from django.utils.translation import gettext as _
 
+from outage_portal import outbound
 from outage_portal.validators import is_digits
 
 from . import SourceError
@@ -73,20 +78,6 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def _error_message(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200].strip()
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict):
-            return str(error.get("message") or error)[:300]
-        if error:
-            return str(error)[:300]
-    return str(body)[:200]
-
-
 class TaxApiClient:
     def __init__(
         self,
@@ -98,7 +89,6 @@ class TaxApiClient:
         page_size: int,
         backoff_seconds: float = 0.5,
         max_retry_after: float = 30,
-        session: requests.Session | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.token = token
@@ -107,7 +97,6 @@ class TaxApiClient:
         self.page_size = page_size
         self.backoff_seconds = backoff_seconds
         self.max_retry_after = max_retry_after
-        self.session = session or requests.Session()
         self.calls = 0
 
     def fetch(self, *, taxpayer: str, direction: str, start: date, end: date) -> list[FetchedPeriod]:
@@ -197,40 +186,47 @@ class TaxApiClient:
             last_attempt = attempt == attempts
             wait = self.backoff_seconds * 2 ** (attempt - 1)
             try:
-                response = self.session.get(
+                response = outbound.request(
+                    "GET",
                     url,
                     params=params,
                     headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},
-                    timeout=self.timeout,
+                    deadline=self.timeout,
                 )
-            except requests.Timeout:
+            except outbound.Refused as exc:
+                # The address itself is refused: retrying cannot help.
+                raise SourceError(
+                    _("Could not reach the tax system at %(url)s: %(reason)s")
+                    % {"url": self.base_url, "reason": exc.reason}
+                )
+            except outbound.TimedOut:
                 if last_attempt:
                     raise SourceError(
                         _("The tax system did not answer within %(seconds)s s (%(where)s, %(attempts)d attempts).")
                         % {"seconds": self.timeout, "where": where, "attempts": attempts}
                     )
-            except requests.RequestException as exc:
+            except outbound.TooLarge as exc:
+                raise SourceError(
+                    _("The tax system's answer was refused (%(where)s): %(reason)s")
+                    % {"where": where, "reason": exc.reason}
+                )
+            except outbound.OutboundError as exc:
                 if last_attempt:
                     raise SourceError(
                         _("Could not reach the tax system at %(url)s (%(attempts)d attempts): %(error)s")
-                        % {"url": self.base_url, "attempts": attempts, "error": exc.__class__.__name__}
+                        % {"url": self.base_url, "attempts": attempts, "error": exc.reason}
                     )
             else:
                 if response.status_code in RETRYABLE_STATUS:
                     asked = None
                     if response.status_code in RETRY_AFTER_STATUS:
-                        asked = retry_after_seconds(response.headers.get("Retry-After"))
+                        asked = retry_after_seconds(response.headers.get("retry-after"))
                     if asked is not None:
                         wait = min(asked, self.max_retry_after)
                     if last_attempt:
                         raise SourceError(
-                            _("The tax system answered HTTP %(status)d (%(where)s, %(attempts)d attempts): %(message)s")
-                            % {
-                                "status": response.status_code,
-                                "where": where,
-                                "attempts": attempts,
-                                "message": _error_message(response),
-                            }
+                            _("The tax system answered HTTP %(status)d (%(where)s, %(attempts)d attempts).")
+                            % {"status": response.status_code, "where": where, "attempts": attempts}
                         )
                 elif response.status_code in (401, 403):
                     raise SourceError(
@@ -238,9 +234,10 @@ class TaxApiClient:
                         % {"status": response.status_code}
                     )
                 elif response.status_code != 200:
+                    # Never the answer's text: it may be any page the address leads to.
                     raise SourceError(
-                        _("The tax system rejected the request (HTTP %(status)d, %(where)s): %(message)s")
-                        % {"status": response.status_code, "where": where, "message": _error_message(response)}
+                        _("The tax system rejected the request (HTTP %(status)d, %(where)s).")
+                        % {"status": response.status_code, "where": where}
                     )
                 else:
                     try:

@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -37,6 +38,7 @@ from invoices.parsers import validate_row
 from invoices.services import WRITE_CHUNK, import_batch_succeed, records_write
 from invoices.signals import import_batch_succeeded
 from invoices.staging import DEFAULT_TYPE
+from outage_portal import outbound
 from outage_portal.models import Company
 
 from . import SourceError
@@ -85,13 +87,31 @@ def tax_source_save(
     user=None,
 ) -> TaxSource:
     """Create or change a company's source. `credential=None` (or "") keeps the stored one: it is
-    never shown again, so a form left empty must not wipe it."""
+    never shown again, so a form left empty must not wipe it. But a token is only ever sent where it
+    was entered for: a new scheme, host or port needs the token entered again."""
     with transaction.atomic():
         source = TaxSource.objects.select_for_update().filter(company=company).first() or TaxSource(company=company)
+        before = _origin(source.url) if source.pk and source.is_fetchable else None
         source.kind = kind
         source.base_url = base_url.strip()
         if credential:
             source.credential = credential.strip()
+        elif before is not None and source.is_fetchable and source.credential and _origin(source.url) != before:
+            raise ValidationError(
+                {
+                    "credential": _(
+                        "The address changed to another host, scheme or port: enter the access token again "
+                        "(the stored one is only sent where it was entered for)."
+                    )
+                }
+            )
+        if source.is_fetchable and source.base_url:  # blank: the operator's own TAX_SIMULATOR_URL
+            try:
+                outbound.check_url(source.base_url)
+            except outbound.Refused as exc:
+                raise ValidationError(
+                    {"base_url": _("This address cannot be used: %(reason)s") % {"reason": exc.reason}}
+                )
         for name, value in (
             ("timeout_seconds", timeout_seconds),
             ("max_retries", max_retries),
@@ -105,6 +125,16 @@ def tax_source_save(
             raise ValidationError({"credential": _("An API or simulator source needs an access token.")})
         source.save()
     return source
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of an address, the unit a token is entered for."""
+    parts = urlsplit(url or "")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = None
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
 
 
 def tax_records_fetch(

@@ -358,13 +358,15 @@ def serve_in_thread(*, host: str = "127.0.0.1", port: int = 0, token: str, **sim
 
 
 def answers_at(base_url: str, timeout: float = 1.0) -> bool:
-    """Whether a tax-system simulator answers at base_url."""
-    import requests
+    """Whether a tax-system simulator answers at base_url (the operator's TAX_SIMULATOR_URL)."""
+    from outage_portal import outbound
 
     try:
-        response = requests.get(f"{base_url.rstrip('/')}/health", timeout=timeout)
+        response = outbound.request(
+            "GET", f"{base_url.rstrip('/')}/health", deadline=timeout, also_allow=(outbound.endpoint_of(base_url),)
+        )
         return response.status_code == 200 and response.json().get("simulator") is True
-    except (requests.RequestException, ValueError):
+    except (outbound.OutboundError, ValueError, AttributeError):
         return False
 
 

@@ -1,5 +1,7 @@
 """Senders: turn one Delivery's stored payload into an email, a WeCom or DingTalk robot message, or a
-signed JSON webhook, and send it with short timeouts. Each raises `SendError` on any failure.
+signed JSON webhook, and send it through `outage_portal.outbound` (checked address, no redirects, a
+capped answer and a total deadline). Each raises `SendError` on any failure, with a reason that never
+quotes the receiver's answer.
 
 The payload is the event as stored at fan-out time (`services.event_payload`), so a delivery can be
 sent or retried without the notice, incident or alert it came from.
@@ -15,7 +17,6 @@ import time
 from datetime import datetime
 from urllib.parse import quote_plus
 
-import requests
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
@@ -26,6 +27,7 @@ from django.utils.translation import gettext as _
 from notices.grid import function_labels
 from notices.models import ChannelKind, Delivery
 from notices.notify.tokens import unsubscribe_token
+from outage_portal import outbound
 from outage_portal.timefmt import local_text
 
 SIGNATURE_HEADER = "X-Portal-Signature"
@@ -80,16 +82,29 @@ def _lines(payload: dict) -> list[str]:
     return lines
 
 
-def _post(url: str, body: bytes, headers: dict, *, no_answer: str, unreachable: str):
-    """POST with the portal's timeouts and without following redirects; a timeout or a network
+ROBOT_HOSTS = {ChannelKind.WECOM: (outbound.WECOM_HOST,), ChannelKind.DINGTALK: (outbound.DINGTALK_HOST,)}
+
+
+def _post(url: str, body: bytes, headers: dict, *, no_answer: str, unreachable: str, official_hosts=()):
+    """POST through the one way out, without following redirects; a refusal, a timeout or a network
     failure becomes a SendError with the caller's wording (receiver or robot)."""
-    timeout = (settings.NOTIFY_HTTP_CONNECT_TIMEOUT, settings.NOTIFY_HTTP_READ_TIMEOUT)
     try:
-        return requests.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
-    except requests.Timeout:
+        return outbound.request(
+            "POST",
+            url,
+            body=body,
+            headers=headers,
+            connect_timeout=settings.NOTIFY_HTTP_CONNECT_TIMEOUT,
+            deadline=settings.NOTIFY_HTTP_CONNECT_TIMEOUT + settings.NOTIFY_HTTP_READ_TIMEOUT,
+            max_bytes=settings.NOTIFY_MAX_RESPONSE_BYTES,
+            official_hosts=official_hosts,
+        )
+    except outbound.Refused as exc:
+        raise SendError(unreachable % {"reason": exc.reason}, permanent=True)
+    except outbound.TimedOut:
         raise SendError(no_answer)
-    except requests.RequestException as exc:
-        raise SendError(unreachable % {"reason": exc.__class__.__name__})
+    except outbound.OutboundError as exc:
+        raise SendError(unreachable % {"reason": exc.reason})
 
 
 def _http_post(delivery: Delivery, url: str, body: bytes, headers: dict) -> int:
@@ -109,9 +124,9 @@ def _http_post(delivery: Delivery, url: str, body: bytes, headers: dict) -> int:
         unreachable=_("Could not reach the receiver: %(reason)s"),
     )
     if not 200 <= response.status_code < 300:
+        # The status only: the answer's text may be any page the address leads to.
         raise SendError(
-            _("The receiver answered HTTP %(status)s: %(text)s")
-            % {"status": response.status_code, "text": response.text[:200]},
+            _("The receiver answered HTTP %(status)s.") % {"status": response.status_code},
             status_code=response.status_code,
         )
     return response.status_code
@@ -130,6 +145,7 @@ def _robot_reply_ok(delivery: Delivery, url: str, body: bytes) -> int:
         headers,
         no_answer=_("The robot did not answer in time."),
         unreachable=_("Could not reach the robot: %(reason)s"),
+        official_hosts=ROBOT_HOSTS[delivery.channel_kind],
     )
     if not 200 <= response.status_code < 300:
         raise SendError(
@@ -142,8 +158,7 @@ def _robot_reply_ok(delivery: Delivery, url: str, body: bytes) -> int:
         reply = {}
     if isinstance(reply, dict) and reply.get("errcode", 0) not in (0, "0"):
         raise SendError(
-            _("The robot refused the message: %(code)s %(message)s")
-            % {"code": reply.get("errcode"), "message": reply.get("errmsg", "")},
+            _("The robot refused the message (error code %(code)s).") % {"code": str(reply.get("errcode"))[:20]},
             status_code=response.status_code,
         )
     return response.status_code

@@ -101,7 +101,10 @@ class ChannelForm(forms.Form):
         label=_("Address"),
         max_length=500,
         assume_scheme="https",
-        help_text=_("The robot's webhook address (http:// or https://)."),
+        help_text=_(
+            "WeCom robots: https://qyapi.weixin.qq.com/…; DingTalk robots: https://oapi.dingtalk.com/…; "
+            "webhooks: your receiver's public http:// or https:// address."
+        ),
     )
     secret = forms.CharField(
         label=_("Secret"),

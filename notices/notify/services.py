@@ -44,6 +44,7 @@ from notices.models import (
 from notices.notify import channels
 from notices.notify.tokens import confirm_payload, confirm_token, unsubscribe_subscription_id
 from notices.regions import resolve_region
+from outage_portal import outbound
 from outage_portal.models import Membership
 
 log = logging.getLogger(__name__)
@@ -230,9 +231,9 @@ def delivery_attempt(*, delivery_id: int) -> AttemptOutcome:
         status_code = channels.send(delivery)
     except channels.SendError as exc:
         error, status_code, permanent = exc.message, exc.status_code, exc.permanent
-    except Exception as exc:  # a bug in rendering must not leave the row claimed until the lease ends
+    except Exception:  # a bug in rendering must not leave the row claimed until the lease ends
         log.exception("delivery %s failed unexpectedly", delivery_id)
-        error = f"{exc.__class__.__name__}: {exc}"
+        error = _("The send failed unexpectedly; the error is in the worker's log.")
     duration_ms = int((time.monotonic() - clock) * 1000)
     return _record(
         delivery, started=started, duration_ms=duration_ms, status_code=status_code, error=error, permanent=permanent
@@ -330,6 +331,11 @@ def _check_channel(channel: Channel) -> None:
         raise ValidationError({"secret": _("A webhook secret needs at least 16 characters.")})
     if channel.kind == ChannelKind.WECOM and channel.secret:
         raise ValidationError({"secret": _("WeCom robots have no signing secret; leave it empty.")})
+    try:
+        # Robots only at their official hosts; nothing at a private address. Checked again on every send.
+        outbound.check_url(channel.url, official_hosts=channels.ROBOT_HOSTS.get(channel.kind, ()))
+    except outbound.Refused as exc:
+        raise ValidationError({"url": _("This address cannot be used: %(reason)s") % {"reason": exc.reason}})
     channel.full_clean()
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
-import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from outage_portal import outbound
 
 CHANGES = {
     "outage": lambda value: {"outage": value != "off"},
@@ -35,11 +37,13 @@ class Command(BaseCommand):
     def handle(self, *args, fault, value, url, token, **options):
         headers = {"Authorization": f"Bearer {token}"}
         base = url.rstrip("/")
+        # The operator names this simulator on the command line (or in settings): allow exactly it.
+        request = partial(outbound.request, also_allow=(outbound.endpoint_of(base),))
         try:
             if fault == "show":
-                response = requests.get(f"{base}/admin/faults", headers=headers, timeout=10)
+                response = request("GET", f"{base}/admin/faults", headers=headers, deadline=10)
             elif fault == "recover":
-                response = requests.post(f"{base}/admin/faults/recover", headers=headers, timeout=10)
+                response = request("POST", f"{base}/admin/faults/recover", headers=headers, deadline=10)
             else:
                 if fault == "missing-beijing":
                     change = {"missing_demo": value != "off"}
@@ -48,9 +52,15 @@ class Command(BaseCommand):
                         change = CHANGES[fault](value)
                     except ValueError:
                         raise CommandError(f"{value!r} is not a number")
-                response = requests.post(f"{base}/admin/faults", json=change, headers=headers, timeout=10)
-        except requests.RequestException as exc:
-            raise CommandError(f"No simulator answers at {base}: {exc.__class__.__name__}")
+                response = request(
+                    "POST",
+                    f"{base}/admin/faults",
+                    body=json.dumps(change).encode(),
+                    headers={**headers, "Content-Type": "application/json"},
+                    deadline=10,
+                )
+        except outbound.OutboundError as exc:
+            raise CommandError(f"No simulator answers at {base}: {exc.reason}")
         if response.status_code != 200:
-            raise CommandError(f"The simulator answered HTTP {response.status_code}: {response.text[:300]}")
+            raise CommandError(f"The simulator answered HTTP {response.status_code}.")
         self.stdout.write(json.dumps(response.json(), ensure_ascii=False, indent=2))

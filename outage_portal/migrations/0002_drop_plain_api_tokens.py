@@ -1,0 +1,10 @@
+"""API tokens moved to django-rest-knox (hashed, expiring). The old plain-text tokens of DRF's
+authtoken app are dropped: they never expired, and whoever read the table could use them."""
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("outage_portal", "0001_initial"), ("knox", "__first__")]
+
+    operations = [migrations.RunSQL("DROP TABLE IF EXISTS authtoken_token", reverse_sql=migrations.RunSQL.noop)]
