@@ -24,7 +24,8 @@ messages: $(STAMP)
 run: install
 	$(PY) manage.py migrate --no-input
 	# The demo's emails and webhooks link to the address the server is about to listen on.
-	SITE_URL=$${SITE_URL:-http://$${HOST:-127.0.0.1}:$${PORT:-8000}} $(PY) manage.py load_demo
+	# Development (DEBUG on, as scripts/run.sh serves it): load_demo refuses a portal with DEBUG off.
+	DEBUG=$${DEBUG:-1} SITE_URL=$${SITE_URL:-http://$${HOST:-127.0.0.1}:$${PORT:-8000}} $(PY) manage.py load_demo
 	./scripts/run.sh
 
 test: install

@@ -6,6 +6,7 @@ Production sets DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS, HTTPS=1 and 
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -61,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "outage_portal.middleware.SessionIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -135,9 +137,22 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_VERBOSE = False
+# Lock a username at one client address after this many wrong passwords in a row, for the cool-off.
+# Username and address together: behind a proxy one attacker must not lock everybody out, and a
+# wrong-password spree on one account from one address must not lock that account everywhere.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
-AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "outage_portal.client_ip.client_ip"
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be at least 1")
+# A signed-in session idle for this many minutes is signed out (0: never). Activity slides it.
+SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 60)
+if SESSION_IDLE_TIMEOUT_MINUTES < 0:
+    raise ImproperlyConfigured("SESSION_IDLE_TIMEOUT_MINUTES must be 0 (off) or more minutes")
+SESSION_IDLE_TIMEOUT = SESSION_IDLE_TIMEOUT_MINUTES * 60
 
 # HTTPS=1 when the portal is served over TLS (directly or behind a proxy setting X-Forwarded-Proto).
 HTTPS = env_bool("HTTPS", False)
@@ -147,7 +162,21 @@ SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-if env_bool("BEHIND_PROXY", False):
+# BEHIND_PROXY=1: every request comes through a reverse proxy that sets X-Forwarded-Proto and appends
+# the address it was connected from to X-Forwarded-For. PROXY_COUNT proxies in a row (default 1);
+# TRUSTED_PROXIES (addresses or networks) limits whose X-Forwarded-For is believed, when the portal
+# can also be reached directly.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+PROXY_COUNT = env_int("PROXY_COUNT", 1)
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+if PROXY_COUNT < 1:
+    raise ImproperlyConfigured("PROXY_COUNT must be at least 1")
+for _network in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_network!r} is not an address or network") from exc
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
