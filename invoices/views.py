@@ -21,6 +21,7 @@ from outage_portal.forms import form_add_service_errors
 from outage_portal.models import Company, Role
 from outage_portal.pages import filtered_page
 from outage_portal.roles import has_role
+from outage_portal.spreadsheets import escape_row
 
 
 @login_required
@@ -126,7 +127,8 @@ def import_rejections_csv(request, pk: int):
     writer = csv.writer(response)
     writer.writerow(["row", "column", "reason"])
     for rejection in batch.rejections.all().iterator():
-        writer.writerow([rejection.row, rejection.column, rejection.reason])
+        # The column and reason quote the uploaded file: escaped like every spreadsheet we write.
+        writer.writerow(escape_row([rejection.row, rejection.column, rejection.reason]))
     return response
 
 

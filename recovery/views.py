@@ -23,7 +23,7 @@ from notices.selectors import dashboard_panels
 from outage_portal.forms import row_ids
 from outage_portal.models import Company
 from outage_portal.pages import filtered_page
-from outage_portal.spreadsheets import escape_cell
+from outage_portal.spreadsheets import escape_row
 
 from . import selectors, services
 from .filters import DiscrepancyFilter
@@ -159,20 +159,19 @@ EXPORT_HEADER = [
 
 def _export_rows(qs):
     for gap in qs.iterator(chunk_size=2000):
-        yield [
-            escape_cell(v)
-            for v in (
+        yield escape_row(
+            (
                 gap.company.credit_code,
                 gap.direction,
                 gap.kind,
                 gap.invoice_key,
                 gap.issue_date.isoformat(),
-                str(gap.amount_at_risk),
+                gap.amount_at_risk,  # a Decimal: a numeric cell in XLSX, a negative one left as it is
                 gap.status,
                 gap.incident_title,
                 gap.explanation,
             )
-        ]
+        )
 
 
 @login_required

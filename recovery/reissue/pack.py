@@ -15,7 +15,7 @@ from django.core.files.storage import storages
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from outage_portal.spreadsheets import escape_cell
+from outage_portal.spreadsheets import escape_row
 from outage_portal.timefmt import local_text
 
 from . import uploads
@@ -282,18 +282,20 @@ def request_xlsx(request: ReissueRequest) -> bytes:
                "amount", "tax", "total", "new_invoice_key"])  # fmt: skip
     for item in request.items.all():
         ws.append(
-            [
-                escape_cell(item.invoice_key),
-                escape_cell(item.invoice_code),
-                escape_cell(item.invoice_number),
-                item.issue_date,
-                escape_cell(item.counterparty_name),
-                escape_cell(item.counterparty_tax_id),
-                item.amount,
-                item.tax,
-                item.total,
-                escape_cell(item.new_invoice_key),
-            ]
+            escape_row(
+                [
+                    item.invoice_key,
+                    item.invoice_code,
+                    item.invoice_number,
+                    item.issue_date,
+                    item.counterparty_name,
+                    item.counterparty_tax_id,
+                    item.amount,
+                    item.tax,
+                    item.total,
+                    item.new_invoice_key,
+                ]
+            )
         )
     buffer = io.BytesIO()
     wb.save(buffer)
