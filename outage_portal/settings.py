@@ -263,6 +263,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: the API is documented by its Swagger page (/api/docs/). DRF's browsable pages rely on
+    # inline scripts and styles the Content-Security-Policy refuses; developers get them with DEBUG on.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_PAGINATION_CLASS": "outage_portal.rest.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["outage_portal.rest.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
