@@ -110,3 +110,19 @@ def test_pages_answer_another_companys_id_like_a_missing_one(client_for, alice, 
     assert theirs.status_code == missing.status_code
     assert theirs.context["filter"].errors == missing.context["filter"].errors
     assert xian.name not in theirs.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url, body",
+    [
+        ("/api/reconciliation-runs/", {"direction": "issued"}),
+    ],
+)
+def test_writing_to_another_company_is_answered_like_a_missing_one(api_for, alice, xian, url, body):
+    api = api_for(alice)
+    theirs = api.post(url, {**body, "company": xian.pk}, format="json")
+    missing = api.post(url, {**body, "company": xian.pk + 1000}, format="json")
+    assert theirs.status_code == missing.status_code == 400
+    assert theirs.json()["error"]["fields"]["company"] == [
+        m.replace(str(xian.pk + 1000), str(xian.pk)) for m in missing.json()["error"]["fields"]["company"]
+    ]
