@@ -31,8 +31,9 @@ messages: $(STAMP)
 run: install
 	$(PY) manage.py migrate --no-input
 	# The demo's emails and webhooks link to the address the server is about to listen on.
+	# Development (DEBUG on, as scripts/run.sh serves it): load_demo refuses a portal with DEBUG off.
 	# It fetches from the local simulator and sends to the demo's receiver: exactly those two may be reached.
-	SITE_URL=$${SITE_URL:-http://$${HOST:-127.0.0.1}:$${PORT:-8000}} \
+	DEBUG=$${DEBUG:-1} SITE_URL=$${SITE_URL:-http://$${HOST:-127.0.0.1}:$${PORT:-8000}} \
 	  OUTBOUND_ALLOW=$${OUTBOUND_ALLOW:-127.0.0.1:$${SIMULATOR_PORT:-8001},127.0.0.1:8765} $(PY) manage.py load_demo
 	./scripts/run.sh
 

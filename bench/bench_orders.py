@@ -151,7 +151,9 @@ def run() -> dict:
     gaps = Discrepancy.objects.filter(company=company, kind=GapKind.ONLY_IN_ORDERS).count()
     assert gaps == ROWS // 200, gaps  # exactly the orders lost from both sides
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"orders: {ROWS} orders, {gaps} lost from both sides, {seconds:.2f}s vs floor {floor:.2f}s, peak {peak:.0f} MB")
+    print(
+        f"orders: {ROWS} orders, {gaps} lost from both sides, {seconds:.2f}s vs floor {floor:.2f}s, peak {peak:.0f} MB"
+    )
     return {
         "orders_matching": {
             "rows": ROWS,

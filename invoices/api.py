@@ -28,6 +28,7 @@ from invoices.models import (
 )
 from invoices.sources import SourceError
 from invoices.sources.fetch import tax_fetch_request, tax_source_save
+from outage_portal.api import OwnCompanyField
 from outage_portal.models import Company, Role
 from outage_portal.roles import has_role
 
@@ -99,7 +100,7 @@ class ImportBatchSerializer(serializers.ModelSerializer):
 
 
 class ImportUploadSerializer(serializers.Serializer):
-    company = serializers.PrimaryKeyRelatedField(queryset=Company.objects.all())
+    company = OwnCompanyField()
     kind = serializers.ChoiceField(choices=[ImportKind.BACKUP, ImportKind.TAX_EXPORT])
     direction = serializers.ChoiceField(choices=Direction.choices, default=Direction.ISSUED)
     file = serializers.FileField()

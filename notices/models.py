@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from notices.events import EventKind
 from notices.grid import validate_functions
 from outage_portal.fields import EncryptedTextField
 
@@ -550,16 +551,22 @@ class DeliveryState(models.TextChoices):
     SKIPPED = "skipped", _("Skipped (superseded)")  # a reminder whose window was cancelled or moved meanwhile
 
 
+# Events private to one company: their deliveries stay with its members.
+COMPANY_EVENT_KINDS = (EventKind.RECONCILIATION_GAPS,)
+
+
 class DeliveryQuerySet(models.QuerySet):
     def for_user(self, user):
-        """Notice admins see every delivery; others see what went to their own email and channels."""
+        """What went to the user's own email and channels; notice admins also see the deliveries of
+        public events (notices, incidents) to anyone. A company's gap alerts and other people's
+        channel tests stay with their owners: a notice admin runs public notices, not companies."""
         if not user.is_authenticated:
             return self.none()
-        if user.is_notice_admin:
-            return self
         own = Q(channel__owner=user) | Q(subscription__owner=user)
         if user.email:
             own |= Q(channel_kind=ChannelKind.EMAIL, email__iexact=user.email)
+        if user.is_notice_admin:
+            own |= ~Q(event_kind__in=COMPANY_EVENT_KINDS) & Q(is_test=False)
         return self.filter(own)
 
 
@@ -625,6 +632,22 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_key} → {self.target} ({self.state})"
+
+    def is_addressed_to(self, user) -> bool:
+        """Went to the user's own channel, subscription or email (load channel and subscription along)."""
+        if self.channel is not None and self.channel.owner_id == user.pk:
+            return True
+        if self.subscription is not None and self.subscription.owner_id == user.pk:
+            return True
+        return bool(self.email and user.email and self.email.lower() == user.email.lower())
+
+    def email_for(self, user) -> str:
+        """The address as `user` may see it: whole on their own deliveries, else only its domain
+        (a notice admin looking into failures needs the mail host, not the subscriber)."""
+        if not self.email or self.is_addressed_to(user):
+            return self.email
+        local, _at, domain = self.email.partition("@")
+        return f"{local[:1]}***@{domain}"
 
 
 class DeliveryAttempt(models.Model):

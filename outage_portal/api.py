@@ -11,6 +11,21 @@ from outage_portal.models import Company, Membership, Role
 from outage_portal.roles import has_role
 
 
+class OwnCompanyField(serializers.PrimaryKeyRelatedField):
+    """A company id among the requesting user's own companies: another company's id is refused with
+    the same 400 as an id that does not exist, so a write is no way to learn which ids exist."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Company.objects.all())  # for the schema; requests use get_queryset
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:
+            return Company.objects.none()
+        return Company.objects.for_user(request.user)
+
+
 class CompanySerializer(serializers.ModelSerializer):
     my_roles = serializers.SerializerMethodField()
     # A city or the bureau's full name is accepted too: the service resolves 西安 to 陕西.

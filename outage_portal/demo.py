@@ -5,11 +5,16 @@ Idempotent: running it again changes nothing and prints the same logins.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+
+from django.conf import settings
 
 from outage_portal import services
 from outage_portal.models import Company, Role, User
 
+# Development only (DEBUG on). With DEBUG off (`load_demo --force`) each demo user gets a random
+# password instead, printed once, so no published password ever opens a production portal.
 DEMO_PASSWORD = "demo-2026-portal"
 
 
@@ -51,19 +56,28 @@ def load(stdout) -> None:
         companies[spec.key] = company or services.company_create(
             name=spec.name, credit_code=spec.credit_code, region=spec.region
         )
+    created: dict[str, str] = {}
     for username, (display_name, company_key, role) in DEMO_USERS.items():
-        user = User.objects.filter(username=username).first() or services.user_create(
-            username=username,
-            password=DEMO_PASSWORD,
-            email=f"{username}@example.com",
-            display_name=display_name,
-            notice_admin=username == "notice_admin",
-        )
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            password = DEMO_PASSWORD if settings.DEBUG else secrets.token_urlsafe(12)
+            user = services.user_create(
+                username=username,
+                password=password,
+                email=f"{username}@example.com",
+                display_name=display_name,
+                notice_admin=username == "notice_admin",
+            )
+            created[username] = password
         if company_key:
             services.membership_grant(user=user, company=companies[company_key], role=role)
-    stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    if settings.DEBUG:
+        stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    else:
+        stdout.write("Demo logins (random passwords, shown only when the user is created):")
     for username, (display_name, _company, _role) in DEMO_USERS.items():
-        stdout.write(f"  {username:<15} {display_name}")
+        password = "" if settings.DEBUG else created.get(username, "(unchanged)")
+        stdout.write(f"  {username:<15} {display_name} {password}".rstrip())
 
 
 def beijing_outage_window() -> tuple:

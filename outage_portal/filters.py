@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as drf_filters
 from django_filters.fields import IsoDateTimeField
 
 from outage_portal.models import Company
@@ -16,9 +17,9 @@ def _my_companies(request):
     return Company.objects.for_user(request.user)
 
 
-def company_filter() -> django_filters.ModelChoiceFilter:
+def company_filter(field_name: str | None = None) -> django_filters.ModelChoiceFilter:
     """A company choice that offers only the companies the user belongs to (never another tenant's name)."""
-    return django_filters.ModelChoiceFilter(label=_("Company"), queryset=_my_companies)
+    return django_filters.ModelChoiceFilter(field_name=field_name, label=_("Company"), queryset=_my_companies)
 
 
 class MomentField(IsoDateTimeField):
@@ -33,3 +34,15 @@ class MomentFilter(django_filters.IsoDateTimeFilter):
     """An ISO 8601 moment (2026-10-01T00:00+08:00; without an offset, Beijing time) in a sane range."""
 
     field_class = MomentField
+
+
+class TenantFilterSet(drf_filters.FilterSet):
+    """Base of the FilterSets DRF builds from a view's `filterset_fields`: a company is chosen among
+    the user's own, so another company's id is refused exactly like an id that does not exist (no
+    existence oracle)."""
+
+    @classmethod
+    def filter_for_field(cls, field, field_name, lookup_expr=None):
+        if getattr(field, "related_model", None) is Company and lookup_expr in (None, "exact"):
+            return company_filter(field_name)
+        return super().filter_for_field(field, field_name, lookup_expr)

@@ -5,10 +5,12 @@ Kept apart from api.py modules because DRF imports these while it is itself impo
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, pagination
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import exceptions, pagination, permissions
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -52,3 +54,20 @@ def exception_handler(exc, context):
         message = str(data.get("detail", data)) if isinstance(data, dict) else str(data)
     response.data = {"error": {"code": code, "message": message, "fields": fields}}
     return response
+
+
+class ApiDocsAccess(permissions.BasePermission):
+    """The OpenAPI schema names every endpoint and field: signed-in users only unless API_DOCS_PUBLIC."""
+
+    def has_permission(self, request, view) -> bool:
+        return settings.API_DOCS_PUBLIC or bool(request.user and request.user.is_authenticated)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, building `filterset_fields` FilterSets on outage_portal.filters.TenantFilterSet."""
+
+    @property
+    def filterset_base(self):
+        from outage_portal.filters import TenantFilterSet  # models are not loaded when DRF imports this
+
+        return TenantFilterSet

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import Permission
+from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
 from notices.regions import resolve_region
@@ -45,11 +46,13 @@ def user_create(
         email=email.strip(),
         display_name=display_name.strip(),
     )
+    user.full_clean(exclude=["password"])
     if password:
+        # AUTH_PASSWORD_VALIDATORS, as the password change form applies them.
+        validate_password(password, user=user)
         user.set_password(password)
     else:
         user.set_unusable_password()
-    user.full_clean(exclude=["password"])
     user.save()
     if notice_admin:
         user_grant_notice_admin(user=user)

@@ -6,12 +6,14 @@ Production sets DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS, HTTPS=1 and 
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from outage_portal.env import env_bool, env_int, env_list, env_str
@@ -57,12 +59,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "outage_portal.middleware.SessionIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -138,9 +142,22 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_VERBOSE = False
+# Lock a username at one client address after this many wrong passwords in a row, for the cool-off.
+# Username and address together: behind a proxy one attacker must not lock everybody out, and a
+# wrong-password spree on one account from one address must not lock that account everywhere.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
-AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "outage_portal.client_ip.client_ip"
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be at least 1")
+# A signed-in session idle for this many minutes is signed out (0: never). Activity slides it.
+SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 60)
+if SESSION_IDLE_TIMEOUT_MINUTES < 0:
+    raise ImproperlyConfigured("SESSION_IDLE_TIMEOUT_MINUTES must be 0 (off) or more minutes")
+SESSION_IDLE_TIMEOUT = SESSION_IDLE_TIMEOUT_MINUTES * 60
 
 # HTTPS=1 when the portal is served over TLS (directly or behind a proxy setting X-Forwarded-Proto).
 HTTPS = env_bool("HTTPS", False)
@@ -150,11 +167,43 @@ SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-if env_bool("BEHIND_PROXY", False):
+# BEHIND_PROXY=1: every request comes through a reverse proxy that sets X-Forwarded-Proto and appends
+# the address it was connected from to X-Forwarded-For. PROXY_COUNT proxies in a row (default 1);
+# TRUSTED_PROXIES (addresses or networks) limits whose X-Forwarded-For is believed, when the portal
+# can also be reached directly.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+PROXY_COUNT = env_int("PROXY_COUNT", 1)
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+if PROXY_COUNT < 1:
+    raise ImproperlyConfigured("PROXY_COUNT must be at least 1")
+for _network in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_network!r} is not an address or network") from exc
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles and everything else from our own origin only.
+# No inline script, no inline style attribute or <style> block; page scripts live in static/js/.
+# Bootstrap and Swagger UI (drf-spectacular-sidecar) set styles from script (the CSSOM, which CSP
+# allows); their CSS embeds small SVG images as data: URIs, hence img-src data:.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The largest file a person may upload (imports, evidence); larger ones are refused with a message.
@@ -216,17 +265,24 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: the API is documented by its Swagger page (/api/docs/). DRF's browsable pages rely on
+    # inline scripts and styles the Content-Security-Policy refuses; developers get them with DEBUG on.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_PAGINATION_CLASS": "outage_portal.rest.Pagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["outage_portal.rest.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "outage_portal.rest.exception_handler",
     "PAGE_SIZE": 50,
 }
+# The API schema and its Swagger page need a sign-in unless this is on (a portal whose API is public).
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tax-system outage and invoice-recovery portal API",
     "DESCRIPTION": "Tax-system status, maintenance notices, invoice records, reconciliation and reissue requests.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["outage_portal.rest.ApiDocsAccess"],
     # Swagger UI and ReDoc from drf-spectacular-sidecar's static files, never a CDN (offline, and
     # reachable in mainland China).
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -429,9 +485,6 @@ REST_KNOX = {"TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS), "AUTO_REFRESH": 
 API_TOKEN_RATE = env_str("API_TOKEN_RATE") or "10/minute"
 API_WRITE_RATE = env_str("API_WRITE_RATE") or "120/minute"
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["outage_portal.throttling.WriteRateThrottle"]
-if env_bool("BEHIND_PROXY", False):
-    # Count per client, not per proxy: the client's address is the one the proxy appended last.
-    REST_FRAMEWORK["NUM_PROXIES"] = env_int("NUM_PROXIES", 1)
 if API_TOKEN_TTL_HOURS < 1:
     raise ImproperlyConfigured("API_TOKEN_TTL_HOURS must be at least 1 hour")
 # --- end of outbound requests, secrets, API tokens, throttling ---------------------------------

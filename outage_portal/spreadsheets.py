@@ -1,9 +1,12 @@
-"""What every spreadsheet the portal hands out (CSV or XLSX) does to the text and numbers it carries."""
+"""What every spreadsheet the portal hands out (CSV or XLSX) does to the text and numbers it carries.
+
+Every CSV and XLSX writer routes its cells through `escape_cell` (or `escape_row`)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,13 +16,22 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A plain negative amount such as "-12.50" is a number, not a formula: it stays as it is.
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
 
 def escape_cell(value) -> object:
     """Neutralise spreadsheet formulas: text starting with = + - @ (or a tab or carriage return)
-    gets a leading apostrophe, so a counterparty named "=HYPERLINK(…)" stays text when opened."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    gets a leading apostrophe, so a counterparty named "=HYPERLINK(…)" stays text when opened.
+    Numbers, dates and None pass unchanged (XLSX writes them as numeric cells)."""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
+
+
+def escape_row(values: Iterable) -> list:
+    return [escape_cell(value) for value in values]
 
 
 # --- Exports a finance reader opens in Excel or WPS -------------------------------------------

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from outage_portal.client_ip import client_ip
+
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -13,6 +15,10 @@ class TokenRateThrottle(AnonRateThrottle):
     """Password guesses through the token endpoint, per client address."""
 
     scope = "api-token"
+
+    def get_ident(self, request):
+        # The same client address as the login lockout's, so one proxy is never one bucket.
+        return client_ip(request) or super().get_ident(request)
 
     def get_rate(self):
         return settings.API_TOKEN_RATE
@@ -22,6 +28,9 @@ class WriteRateThrottle(UserRateThrottle):
     """Writes (POST, PUT, PATCH, DELETE) per user, or per address before signing in; reads are free."""
 
     scope = "api-write"
+
+    def get_ident(self, request):
+        return client_ip(request) or super().get_ident(request)
 
     def get_rate(self):
         return settings.API_WRITE_RATE

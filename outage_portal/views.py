@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Prefetch
@@ -12,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 from outage_portal import services
 from outage_portal.forms import CompanyForm
@@ -69,3 +72,27 @@ def health(request):
     beat = WorkerHeartbeat.objects.filter(name="beat").first()
     age = (timezone.now() - beat.seen_at).total_seconds() if beat else None
     return JsonResponse({"database": "ok", "worker_heartbeat_age_seconds": age})
+
+
+# Swagger UI with its set-up script served from a URL of its own (?script), not inline, for the CSP.
+# No OPTIONS: its metadata would go through the page's HTML template renderer, which has no template
+# for it (a 500); answered 405 instead.
+_swagger = SpectacularSwaggerSplitView.as_view(url_name="api-schema", metadata_class=None)
+
+
+def api_docs(request, *args, **kwargs):
+    """The API's Swagger page: like the schema it reads, for signed-in users unless API_DOCS_PUBLIC."""
+    if not settings.API_DOCS_PUBLIC and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return _swagger(request, *args, **kwargs)
+
+
+# Our template: the package's own preconnects to Google Fonts and starts ReDoc inline.
+_redoc = SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html", metadata_class=None)
+
+
+def api_redoc(request, *args, **kwargs):
+    """The API's ReDoc page, for signed-in users unless API_DOCS_PUBLIC, like the Swagger page."""
+    if not settings.API_DOCS_PUBLIC and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return _redoc(request, *args, **kwargs)

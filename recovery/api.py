@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from invoices.models import Direction, TaxRecord
+from outage_portal.api import OwnCompanyField
 from outage_portal.models import Company
 
 from . import services
@@ -18,6 +19,8 @@ from .models import Alert, Discrepancy, ReconciliationRun
 
 
 class RunSerializer(serializers.ModelSerializer):
+    company = OwnCompanyField()
+
     class Meta:
         model = ReconciliationRun
         fields = [

@@ -80,6 +80,7 @@ def _isolated_files(settings, tmp_path):
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(tmp_path)}
     }
     settings.AXES_ENABLED = False
+    settings.SESSION_IDLE_TIMEOUT = 0  # tests moving the clock would be signed out; tests/security turn it on
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
@@ -155,7 +156,7 @@ def demo_with_simulator(demo_simulator_url, settings, db, django_capture_on_comm
 
     settings.NOTIFY_HTTP_CONNECT_TIMEOUT = 1
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("load_demo")
+        call_command("load_demo", force=True)
     return demo_simulator_url
 
 

@@ -28,9 +28,9 @@ def test_create_user_refuses_unknown_company(db, monkeypatch):
 
 
 def test_load_demo_is_idempotent(db):
-    call_command("load_demo")
+    call_command("load_demo", force=True)
     counts = (Company.objects.count(), User.objects.count(), Membership.objects.count())
-    call_command("load_demo")
+    call_command("load_demo", force=True)
     assert (Company.objects.count(), User.objects.count(), Membership.objects.count()) == counts
     assert counts[0] >= 2
     roles = set(Membership.objects.values_list("role", flat=True))

@@ -24,8 +24,12 @@ def test_progress_bar_moves_then_the_report_replaces_it(login, alice, beijing):
     assert page.locator("#failure-reason").count() == 0
 
     ImportBatch.objects.filter(pk=batch.pk).update(state=BatchState.RUNNING, progress_percent=40, rows_processed=5000)
-    page.wait_for_function("document.querySelector('#import-progress [data-rows]').textContent === '5000'")
+    # A selector, not wait_for_function: the page's Content-Security-Policy refuses evaluated strings.
+    page.wait_for_selector("#import-progress [data-rows]:text-is('5000')")
     assert page.locator("#import-progress [role=progressbar]").get_attribute("aria-valuenow") == "40"
+    bar = page.locator("#import-progress .progress-bar").bounding_box()
+    track = page.locator("#import-progress [role=progressbar]").bounding_box()
+    assert bar["width"] == pytest.approx(track["width"] * 0.4, abs=2)  # painted from data-progress
 
     import_batch_process(batch_id=batch.pk)  # the worker finishes
     page.wait_for_selector("#import-progress", state="detached")  # reloaded on "done"

@@ -10,7 +10,7 @@ from recovery.reissue.models import DeferredFiling, HandIssuedInvoice, ReissueRe
 
 def test_demo_creates_the_reissue_story_once(db, monkeypatch):
     monkeypatch.setattr("notices.events.event_publish", lambda *a, **k: None)
-    call_command("load_demo")
+    call_command("load_demo", force=True)
     states = sorted(ReissueRequest.objects.values_list("state", flat=True))
     assert states == [ReviewState.APPROVED, ReviewState.SUBMITTED]
     approved = ReissueRequest.objects.get(state=ReviewState.APPROVED)
@@ -19,5 +19,5 @@ def test_demo_creates_the_reissue_story_once(db, monkeypatch):
     assert HandIssuedInvoice.objects.count() == 1
     assert DeferredFiling.objects.get().state == ReviewState.DRAFT
     counts = (ReissueRequest.objects.count(), HandIssuedInvoice.objects.count(), DeferredFiling.objects.count())
-    call_command("load_demo")
+    call_command("load_demo", force=True)
     assert (ReissueRequest.objects.count(), HandIssuedInvoice.objects.count(), DeferredFiling.objects.count()) == counts

@@ -144,7 +144,7 @@ def test_print_view_shows_company_incident_timeline_and_totals(client_for, fiona
         "已定位为数据同步故障",
         "678.00",
         "合同.pdf",
-        "window.print()",
+        "data-print",  # the print button (bound by static/js/print.js)
     ):
         assert expected in html
 

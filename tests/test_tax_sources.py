@@ -381,9 +381,9 @@ def test_source_list_pages_and_api_do_not_grow_queries(
 def test_load_demo_points_both_companies_at_the_simulator_and_shows_the_beijing_gaps(
     demo_simulator_url, settings, db, published
 ):
-    call_command("load_demo")
+    call_command("load_demo", force=True)
     batches = ImportBatch.objects.count()
-    call_command("load_demo")
+    call_command("load_demo", force=True)
     assert ImportBatch.objects.count() == batches
     assert {(source.kind, source.url) for source in TaxSource.objects.all()} == {
         ("simulator", settings.TAX_SIMULATOR_URL)

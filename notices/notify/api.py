@@ -129,6 +129,13 @@ class DeliverySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None:
+            data["email"] = instance.email_for(request.user)
+        return data
+
 
 def _own(view, model):
     if getattr(view, "swagger_fake_view", False):
@@ -234,6 +241,7 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return (
             _own(self, Delivery)
+            .select_related("channel", "subscription")
             .order_by("-created_at", "-pk")
             .prefetch_related(Prefetch("attempt_log", queryset=DeliveryAttempt.objects.order_by("number")))
         )

@@ -49,7 +49,9 @@ def _settings_page(request, *, subscription_form=None, channel_form=None, status
     user = request.user
     subscriptions = Subscription.objects.for_user(user).select_related("channel", "owner")
     channels = Channel.objects.for_user(user).annotate(n_subscriptions=Count("subscriptions"))
-    recent = Delivery.objects.for_user(user).select_related("channel").order_by("-created_at", "-pk")[:20]
+    recent = (
+        Delivery.objects.for_user(user).select_related("channel", "subscription").order_by("-created_at", "-pk")[:20]
+    )
     return render(
         request,
         "notices/notify/settings.html",
@@ -209,7 +211,9 @@ def unsubscribe(request, token: str):
 
 @notice_admin_required
 def delivery_dashboard(request):
-    qs = Delivery.objects.for_user(request.user).select_related("channel").order_by("-created_at", "-pk")
+    qs = (
+        Delivery.objects.for_user(request.user).select_related("channel", "subscription").order_by("-created_at", "-pk")
+    )
     filterset = DeliveryFilter(request.GET or None, queryset=qs, request=request)
     return render(
         request, "notices/notify/deliveries.html", {"filter": filterset, "page": filtered_page(request, filterset)}
@@ -219,7 +223,9 @@ def delivery_dashboard(request):
 @login_required
 def delivery_detail(request, pk: int):
     """One delivery with its attempt log (notice admins; others see their own deliveries)."""
-    delivery = get_object_or_404(Delivery.objects.for_user(request.user).select_related("channel"), pk=pk)
+    delivery = get_object_or_404(
+        Delivery.objects.for_user(request.user).select_related("channel", "subscription"), pk=pk
+    )
     return render(
         request,
         "notices/notify/delivery_detail.html",

@@ -8,6 +8,14 @@
   var INTERVAL_MS = 1500;
   var MAX_BACKOFF_MS = 15000;
 
+  // A bar's width comes from data-progress: the Content-Security-Policy refuses style="width: …" in
+  // markup, while a width set from script is allowed.
+  function paintProgress(root) {
+    root.querySelectorAll("[data-progress]").forEach(function (bar) {
+      bar.style.width = Math.max(0, Math.min(100, Number(bar.dataset.progress) || 0)) + "%";
+    });
+  }
+
   function follow(id, delay) {
     var block = document.getElementById(id);
     if (!block || block.dataset.live !== "running") {
@@ -26,6 +34,7 @@
           var reload = block.hasAttribute("data-live-reload");
           block.outerHTML = html;
           var fresh = document.getElementById(id);
+          paintProgress(fresh || document);
           if (reload && (!fresh || fresh.dataset.live !== "running")) {
             window.location.reload();
           } else {
@@ -39,6 +48,7 @@
   }
 
   function start() {
+    paintProgress(document);
     document.querySelectorAll("[data-live-url][id]").forEach(function (block) {
       follow(block.id, INTERVAL_MS);
     });

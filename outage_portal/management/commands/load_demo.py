@@ -1,11 +1,26 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
 
 class Command(BaseCommand):
-    help = "Load the demo scenario (Beijing outage, Xi'an notices). Safe to run again: it changes nothing."
+    help = (
+        "Load the demo scenario (Beijing outage, Xi'an notices). Safe to run again: it changes nothing. "
+        "Refuses to run with DEBUG off (a production portal) unless --force is given."
+    )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="load the demo with DEBUG off too; its users then get random passwords, printed once",
+        )
+
+    def handle(self, *args, force: bool = False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "DEBUG is off: this looks like a production portal, and the demo adds companies and users "
+                "to it. Run with DEBUG=1, or pass --force if you really mean it."
+            )
         for step in settings.DEMO_SCENARIO_STEPS:
             import_string(step)(stdout=self.stdout)
