@@ -6,6 +6,7 @@ from datetime import date
 
 from invoices.models import Direction
 from recovery.models import Decision, Discrepancy, GapStatus, ReconciliationRun, RunState
+from tests.test_reconciliation import book
 from tests.test_recovery_dashboard import _gaps
 
 
@@ -38,6 +39,7 @@ def test_gap_actions(api_for, alice, bob, beijing):
 
 
 def test_run_created_through_the_api_executes(api_for, alice, beijing, xian, django_capture_on_commit_callbacks):
+    book(beijing, number="1")
     api = api_for(alice)
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(
