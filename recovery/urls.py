@@ -14,6 +14,8 @@ urlpatterns: list = [
     path("recovery/gaps/bulk/", views.gap_bulk, name="recovery-gap-bulk"),
     path("recovery/gaps/export.csv", views.gap_export, {"fmt": "csv"}, name="recovery-gap-export-csv"),
     path("recovery/gaps/export.xlsx", views.gap_export, {"fmt": "xlsx"}, name="recovery-gap-export-xlsx"),
+    path("recovery/runs/", views.run_list, name="recovery-run-list"),
+    path("recovery/runs/<int:pk>/", views.run_detail, name="recovery-run-detail"),
 ]
 urlpatterns += reissue_urls.urlpatterns  # issue 7: reissue requests, deferred filing, hand-issued invoices
 api_urlpatterns: list = router.urls + reissue_urls.api_urlpatterns
