@@ -74,13 +74,6 @@ def test_adding_evidence_makes_a_participant(beijing, alice, erin, gaps):
         services.reissue_request_approve(request=req, user=erin)
 
 
-def test_submitting_a_colleagues_draft_makes_a_participant(beijing, alice, erin, gaps):
-    req = draft(beijing, alice, gaps)
-    services.reissue_request_submit(request=req, user=erin)
-    with pytest.raises(PermissionDenied):
-        services.reissue_request_approve(request=req, user=erin)
-
-
 def test_deferred_filing_edited_by_a_reviewer_is_not_approved_by_them(beijing, alice, erin, bob):
     app = application(beijing, alice)
     services.deferred_filing_update(application=app, user=erin, reason="故障持续两天，无法申报")
