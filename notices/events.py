@@ -24,6 +24,7 @@ class EventKind(models.TextChoices):
     INCIDENT_UPDATED = "incident_updated", _("Incident updated")
     INCIDENT_RESOLVED = "incident_resolved", _("Incident resolved")
     RECONCILIATION_GAPS = "reconciliation_gaps", _("Reconciliation found gaps")
+    RECONCILIATION_RESOLVED = "reconciliation_resolved", _("Reconciliation gaps resolved")
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Event:
     `key` identifies this occurrence (e.g. "notice:12:rev:3", "alert:88"): the same key is never
     delivered twice to the same target. `subject` identifies what it is about across occurrences
     ("notice:12"), so a changed or cancelled window replaces the reminders scheduled for it.
-    `company_id` is set only for company-private events (reconciliation gaps): those reach members
+    `company_id` is set only for company-private events (reconciliation gaps, and their resolution): those reach members
     of that company only. Texts are already rendered (Chinese by default; `title_en`/`body_en` optional).
     """
 

@@ -405,6 +405,11 @@ except InvalidOperation as exc:
 RECONCILE_FUZZY_DAYS = env_int("RECONCILE_FUZZY_DAYS", 3)
 # The tax system may lag our books by this many days before a run compares only up to its newest record.
 RECONCILE_PARTIAL_LAG_DAYS = env_int("RECONCILE_PARTIAL_LAG_DAYS", 2)
+# The longest period one reconciliation run may cover (a leap year); longer ones are refused, and a run
+# that takes its period from the records covers the newest this many days of them.
+RECONCILIATION_MAX_SPAN_DAYS = env_int("RECONCILIATION_MAX_SPAN_DAYS", 366)
+if RECONCILIATION_MAX_SPAN_DAYS < 1:
+    raise ImproperlyConfigured("RECONCILIATION_MAX_SPAN_DAYS must be at least 1")
 # A company whose last run failed on its tax-system source within this many hours counts towards
 # suggesting an incident for its region to notice admins.
 SOURCE_FAILURE_HOURS = env_int("SOURCE_FAILURE_HOURS", 6)

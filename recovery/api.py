@@ -13,13 +13,18 @@ from invoices.models import Direction, TaxRecord
 from outage_portal.api import OwnCompanyField
 from outage_portal.models import Company
 
-from . import services
+from . import periods, services
 from .filters import DiscrepancyFilter
 from .models import Alert, Discrepancy, ReconciliationRun
 
 
 class RunSerializer(serializers.ModelSerializer):
+    """A run. Create with `company`, `direction` and a period: `period_start`/`period_end`, or `month`
+    ("2025-11"), or nothing (the span of the company's records in that direction)."""
+
+    month = serializers.CharField(write_only=True, required=False, allow_blank=True, help_text="e.g. 2025-11")
     company = OwnCompanyField()
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
 
     class Meta:
         model = ReconciliationRun
@@ -29,7 +34,12 @@ class RunSerializer(serializers.ModelSerializer):
             "direction",
             "period_start",
             "period_end",
+            "month",
+            "period_from_records",
+            "invoices_compared",
+            "tax_records_compared",
             "state",
+            "state_display",
             "trigger",
             "failure_reason",
             "counts",
@@ -39,11 +49,24 @@ class RunSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
         ]
-        read_only_fields = [f for f in fields if f not in ("company", "direction", "period_start", "period_end")]
+        read_only_fields = [
+            f for f in fields if f not in ("company", "direction", "period_start", "period_end", "month")
+        ]
         extra_kwargs = {"period_start": {"required": False}, "period_end": {"required": False}}
+
+    def validate(self, attrs):
+        month = attrs.pop("month", "")
+        if month:  # with a start or an end as well, parse_period refuses it
+            start, end = (attrs.get(f"period_{side}") for side in ("start", "end"))
+            attrs["period_start"], attrs["period_end"] = periods.parse_period(
+                month=month, start=start.isoformat() if start else "", end=end.isoformat() if end else ""
+            )
+        return attrs
 
 
 class GapSerializer(serializers.ModelSerializer):
+    outcome = serializers.CharField(read_only=True, help_text="What happened to a resolved gap, in words.")
+
     class Meta:
         model = Discrepancy
         fields = [
@@ -71,6 +94,7 @@ class GapSerializer(serializers.ModelSerializer):
             "first_seen_at",
             "last_seen_at",
             "resolved_at",
+            "outcome",
         ]
         read_only_fields = fields
 

@@ -13,16 +13,19 @@ class RecoveryConfig(AppConfig):
 
 
 def _on_import_succeeded(sender, batch, **kwargs) -> None:
-    """Queue a reconciliation of the batch's company/direction over the period it touched."""
+    """Queue a reconciliation of the batch's company/direction over the period it touched (in runs of
+    at most RECONCILIATION_MAX_SPAN_DAYS each, so a backup of several years is compared whole)."""
     from invoices.models import ImportBatch
 
+    from .periods import chunks
     from .services import reconciliation_run_create
 
     span = ImportBatch.objects.values("issued_from", "issued_to").get(pk=batch.pk)
-    reconciliation_run_create(
-        company=batch.company,
-        direction=batch.direction,
-        period_start=span["issued_from"],
-        period_end=span["issued_to"],
-        trigger="import",
-    )
+    if span["issued_from"] is None or span["issued_to"] is None:
+        periods = [(None, None)]  # the records' span
+    else:
+        periods = chunks(span["issued_from"], span["issued_to"])
+    for start, end in periods:
+        reconciliation_run_create(
+            company=batch.company, direction=batch.direction, period_start=start, period_end=end, trigger="import"
+        )

@@ -20,6 +20,8 @@ class RunState(models.TextChoices):
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
     PARTIAL = "partial", _("Partial")
+    # The period held no invoice on either side: nothing was compared, so "no gaps" would mislead.
+    NOTHING = "nothing", _("Nothing to compare")
 
 
 class FailureKind(models.TextChoices):
@@ -110,6 +112,11 @@ class ReconciliationRun(models.Model):
     # companies of one region suggest an incident to notice admins).
     failure_kind = models.CharField(_("failure kind"), max_length=12, choices=FailureKind.choices, blank=True)
     counts = models.JSONField(_("counts per gap kind"), default=dict, blank=True)
+    # How many records of each side lay in the compared period (what "0 gaps" is out of).
+    invoices_compared = models.PositiveIntegerField(_("our invoices compared"), default=0)
+    tax_records_compared = models.PositiveIntegerField(_("tax-system records compared"), default=0)
+    # True when nobody named a period and the run took the span of the company's records.
+    period_from_records = models.BooleanField(_("period taken from the records"), default=False)
     new_gaps = models.PositiveIntegerField(_("new gaps"), default=0)
     resolved_gaps = models.PositiveIntegerField(_("resolved gaps"), default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -135,6 +142,33 @@ class ReconciliationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.company} {self.direction} {self.period_start}–{self.period_end} ({self.state})"
+
+    def clean(self) -> None:
+        """A period people can ask for: inside the portal's years and at most the maximum span."""
+        from django.core.exceptions import ValidationError
+
+        from outage_portal.validators import moment_allowed, moment_out_of_range
+
+        for name in ("period_start", "period_end"):
+            value = getattr(self, name)
+            if value is not None and not moment_allowed(value):
+                raise ValidationError({name: moment_out_of_range()})
+        if self.period_start and self.period_end:
+            days = (self.period_end - self.period_start).days + 1
+            if days > settings.RECONCILIATION_MAX_SPAN_DAYS:
+                raise ValidationError(
+                    {
+                        "period_end": _(
+                            "A run covers at most %(max)s days; this period has %(days)s. "
+                            "Reconcile it in several runs (for example one per month)."
+                        )
+                        % {"max": settings.RECONCILIATION_MAX_SPAN_DAYS, "days": days}
+                    }
+                )
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state not in (RunState.QUEUED, RunState.RUNNING)
 
     @property
     def duration_seconds(self) -> float | None:
@@ -247,6 +281,26 @@ class Discrepancy(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.invoice_key}"
 
+    @property
+    def outcome(self) -> str:
+        """What happened to a resolved gap, in the reader's language ("" while it is not resolved)."""
+        from django.utils.translation import gettext
+
+        from outage_portal.timefmt import local_text
+
+        if self.status != GapStatus.RESOLVED or self.resolved_at is None:
+            return ""
+        when = local_text(self.resolved_at)
+        if self.decision == Decision.LINKED and self.decision_reason:
+            return gettext("Resolved on %(when)s: %(reason)s") % {"when": when, "reason": gettext(self.decision_reason)}
+        if self.kind == GapKind.ONLY_IN_BOOKS:
+            text = gettext("The tax system now shows this invoice; the gap was resolved on %(when)s.")
+        elif self.kind == GapKind.ONLY_IN_TAX_SYSTEM:
+            text = gettext("Our books now hold this invoice; the gap was resolved on %(when)s.")
+        else:
+            text = gettext("Our books and the tax system now agree; the gap was resolved on %(when)s.")
+        return text % {"when": when}
+
 
 class DiscrepancyComment(models.Model):
     """A note someone left on a gap."""
@@ -292,5 +346,6 @@ from .reissue.models import (  # noqa: E402, F401
     ReissueEvidence,
     ReissueItem,
     ReissueRequest,
+    ReviewParticipant,
     ReviewTransition,
 )

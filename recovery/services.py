@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from invoices.models import Invoice, TaxRecord
-from outage_portal.models import Company
+from outage_portal.models import Company, Role
+from outage_portal.roles import has_role
 
-from . import engine
+from . import engine, periods
 from .models import (
     Alert,
     Decision,
@@ -27,12 +28,26 @@ from .models import (
     RunState,
 )
 
-DEFAULT_PERIOD_DAYS = 90
+DEFAULT_PERIOD_DAYS = periods.DEFAULT_PERIOD_DAYS
+default_period = periods.default_period
+
+# Who decides about gaps and starts runs; finance staff and reviewers read.
+DECIDERS = (Role.ACCOUNTANT, Role.COMPANY_ADMIN)
 
 
-def default_period(today: date | None = None) -> tuple[date, date]:
-    today = today or timezone.localdate()
-    return today - timedelta(days=DEFAULT_PERIOD_DAYS), today
+def can_decide(user, company: Company | int) -> bool:
+    return has_role(user, company, *DECIDERS)
+
+
+def _require_decider(user, company: Company | int, message: str) -> None:
+    if not can_decide(user, company):
+        raise PermissionDenied(message)
+
+
+def _require_gap_decider(user, discrepancy: Discrepancy) -> None:
+    _require_decider(
+        user, discrepancy.company_id, _("Only accountants and company admins of this company decide about gaps.")
+    )
 
 
 @transaction.atomic
@@ -46,14 +61,24 @@ def reconciliation_run_create(
     user=None,
     enqueue: bool = True,
 ) -> ReconciliationRun:
-    """Queue a run; the worker executes it after commit (unless `enqueue` is False)."""
-    if period_start is None or period_end is None:
-        period_start, period_end = default_period()
+    """Queue a run; the worker executes it after commit (unless `enqueue` is False).
+
+    A person (`user`) must be an accountant or company admin of the company; runs the portal starts
+    itself (imports, the schedule, the command line) pass no user. A side of the period not given is
+    taken from the span of the company's records (see `periods.fill_period`)."""
+    if user is not None:
+        _require_decider(
+            user, company, _("Only accountants and company admins of this company start reconciliation runs.")
+        )
+    period_start, period_end, from_records = periods.fill_period(
+        company_id=company.pk, direction=direction, start=period_start, end=period_end
+    )
     run = ReconciliationRun(
         company=company,
         direction=direction,
         period_start=period_start,
         period_end=period_end,
+        period_from_records=from_records,
         trigger=trigger,
         created_by=user,
     )
@@ -80,11 +105,10 @@ def _in_period(run: ReconciliationRun) -> dict:
     }
 
 
-def _tax_data_reaches(run: ReconciliationRun, newest_tax: date | None) -> date:
+def _tax_data_reaches(run: ReconciliationRun, newest_tax: date | None, newest_book: date | None) -> date:
     """The last day of the period worth comparing: the tax system often lags our books by a day or
     two; when its newest record is older than our newest invoice by more than the allowed lag, the
     days after it would all look "missing" — compare only up to it (the run is then partial)."""
-    newest_book = Invoice.objects.filter(**_in_period(run)).aggregate(d=Max("issue_date"))["d"]
     if newest_tax and newest_book and (newest_book - newest_tax).days > settings.RECONCILE_PARTIAL_LAG_DAYS:
         return newest_tax
     return run.period_end
@@ -92,9 +116,8 @@ def _tax_data_reaches(run: ReconciliationRun, newest_tax: date | None) -> date:
 
 def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
     """Execute a run. Idempotent and race-safe: the gap writes and the final state commit together
-    under a row lock, so a killed worker leaves nothing partial and a retry gives the same gaps."""
-    from invoices import sources
-
+    under a row lock, so a killed worker leaves nothing partial and a retry gives the same gaps.
+    An unexpected error fails the run (it never stays "running") and is raised for the logs."""
     with transaction.atomic():
         claimed = ReconciliationRun.objects.filter(pk=run_id, state__in=[RunState.QUEUED, RunState.RUNNING]).update(
             state=RunState.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
@@ -102,6 +125,17 @@ def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
     run = ReconciliationRun.objects.select_related("company").get(pk=run_id)
     if not claimed:
         return run
+    try:
+        return _execute(run)
+    except Exception:
+        _fail(run_id, _("The run stopped on an unexpected error; the operators can see it in the logs."))
+        raise
+
+
+def _execute(run: ReconciliationRun) -> ReconciliationRun:
+    from invoices import sources
+
+    run_id = run.pk
     try:
         sources.refresh_tax_records(
             company=run.company, direction=run.direction, start=run.period_start, end=run.period_end
@@ -116,7 +150,26 @@ def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
         if run.state != RunState.RUNNING:
             return run  # another worker finished it while we waited for the lock
         tax_side = TaxRecord.objects.filter(**_in_period(run)).aggregate(n=Count("id"), newest=Max("issue_date"))
+        book_side = Invoice.objects.filter(**_in_period(run)).aggregate(n=Count("id"), newest=Max("issue_date"))
         tax_count = tax_side["n"]
+        run.invoices_compared, run.tax_records_compared = book_side["n"], tax_count
+        if book_side["n"] == 0 and tax_count == 0:
+            # Nothing on either side: say so rather than report "no gaps" as if something agreed.
+            run.state = RunState.NOTHING
+            run.counts = {**{k: 0 for k in GapKind.values}, "tax_records": 0}
+            run.failure_reason = _("Neither our books nor the tax system hold an invoice in this period.")
+            run.finished_at = timezone.now()
+            run.save(
+                update_fields=[
+                    "state",
+                    "counts",
+                    "failure_reason",
+                    "invoices_compared",
+                    "tax_records_compared",
+                    "finished_at",
+                ]
+            )
+            return run
         had_before = (
             ReconciliationRun.objects.filter(
                 company_id=run.company_id,
@@ -137,9 +190,18 @@ def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
             )
             run.failure_kind = FailureKind.IMPLAUSIBLE
             run.finished_at = timezone.now()
-            run.save(update_fields=["state", "failure_reason", "failure_kind", "finished_at"])
+            run.save(
+                update_fields=[
+                    "state",
+                    "failure_reason",
+                    "failure_kind",
+                    "finished_at",
+                    "invoices_compared",
+                    "tax_records_compared",
+                ]
+            )
             return run
-        compare_until = _tax_data_reaches(run, tax_side["newest"])
+        compare_until = _tax_data_reaches(run, tax_side["newest"], book_side["newest"])
         now = timezone.now()
         engine.compare(run=run, now=now, end=compare_until)
         _attribute(run=run)
@@ -162,15 +224,31 @@ def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
                 "yet, so they are not reported as missing."
             ) % {"date": compare_until.isoformat()}
         run.finished_at = timezone.now()
-        run.save(update_fields=["counts", "new_gaps", "resolved_gaps", "state", "failure_reason", "finished_at"])
-        from .reissue.services import reissue_requests_close_seen  # issue 7: close requests whose invoices appear
+        run.save(
+            update_fields=[
+                "counts",
+                "new_gaps",
+                "resolved_gaps",
+                "state",
+                "failure_reason",
+                "finished_at",
+                "invoices_compared",
+                "tax_records_compared",
+            ]
+        )
+        from .reissue.services import reissue_requests_close_seen, reissue_requests_flag_originals_seen
 
         reissue_requests_close_seen(company_id=run.company_id)
+        # The loop closes: requests to reissue invoices the tax system now shows are flagged (and
+        # withdrawn when nothing is left to reissue), and whoever follows gap alerts hears of it.
+        reissue_requests_flag_originals_seen(company_id=run.company_id, now=run.finished_at)
         if run.new_gaps:
             alert, _created = Alert.objects.get_or_create(
                 run=run, defaults={"company": run.company, "counts": new_counts}
             )
             transaction.on_commit(lambda: alert_publish(alert_id=alert.pk))
+        if run.resolved_gaps:
+            transaction.on_commit(lambda: resolved_publish(run_id=run.pk))
     return run
 
 
@@ -234,11 +312,60 @@ def alert_publish(*, alert_id: int) -> None:
         alert.save(update_fields=["published_at"])
 
 
+def resolved_publish(*, run_id: int) -> None:
+    """Tell whoever follows the company's gap alerts that a run resolved gaps, and what became of the
+    reissue requests holding those invoices. Key `resolved:<run id>`: publishing twice adds nothing."""
+    from notices.events import Event, EventKind, event_publish
+
+    from .reissue.models import ReissueItem, ReviewState
+    from .reissue.services import ORIGINAL_SEEN_WARNING
+
+    run = ReconciliationRun.objects.select_related("company").filter(pk=run_id).first()
+    if run is None:
+        return
+    resolved = Discrepancy.objects.filter(resolved_by_run=run)
+    total = resolved.count()
+    if not total:
+        return
+    labels = dict(GapKind.choices)
+    counts = {row["kind"]: row["n"] for row in resolved.values("kind").annotate(n=Count("id")).order_by("kind")}
+    lines = [f"{labels.get(k, k)}: {n}" for k, n in counts.items()]
+    requests = {}
+    for item in (
+        ReissueItem.objects.filter(request__company_id=run.company_id, original_seen_at__gte=run.started_at)
+        .select_related("request")
+        .order_by("request_id")
+    ):
+        requests[item.request.pk] = item.request
+    for req in requests.values():
+        if req.state == ReviewState.WITHDRAWN:
+            lines.append(
+                _("%(number)s was withdrawn: the tax system now shows every invoice it held.") % {"number": req.number}
+            )
+        else:
+            lines.append(f"{req.number} ({req.get_state_display()}): {_(ORIGINAL_SEEN_WARNING)}")
+    event_publish(
+        Event(
+            kind=EventKind.RECONCILIATION_RESOLVED,
+            key=f"resolved:{run.pk}",
+            subject=f"reconciliation:{run.company_id}",
+            title=_("%(company)s: %(n)s reconciliation gaps resolved") % {"company": run.company.name, "n": total},
+            body="\n".join(lines),
+            url="/recovery/gaps/?status=resolved",
+            regions=(run.company.region,),
+            company_id=run.company_id,
+            occurred_at=run.finished_at,
+            extra={"counts": counts, "run_id": run.pk, "requests": sorted(requests)},
+        )
+    )
+
+
 # --- People's actions on gaps -------------------------------------------------------------------
 
 
 @transaction.atomic
 def discrepancy_acknowledge(*, discrepancy: Discrepancy, user) -> Discrepancy:
+    _require_gap_decider(user, discrepancy)
     if discrepancy.status == GapStatus.OPEN:
         discrepancy.status = GapStatus.ACKNOWLEDGED
         discrepancy.full_clean()
@@ -248,6 +375,7 @@ def discrepancy_acknowledge(*, discrepancy: Discrepancy, user) -> Discrepancy:
 
 @transaction.atomic
 def discrepancy_assign(*, discrepancy: Discrepancy, assignee, user) -> Discrepancy:
+    _require_gap_decider(user, discrepancy)
     if assignee is not None and not assignee.memberships.filter(company_id=discrepancy.company_id).exists():
         raise ValidationError({"assignee": _("The assignee must be a member of this company.")})
     discrepancy.assignee = assignee
@@ -257,6 +385,9 @@ def discrepancy_assign(*, discrepancy: Discrepancy, assignee, user) -> Discrepan
 
 @transaction.atomic
 def discrepancy_comment(*, discrepancy: Discrepancy, body: str, user) -> DiscrepancyComment:
+    """Any member may comment (finance staff often know why an invoice is missing); comments decide nothing."""
+    if not has_role(user, discrepancy.company_id, *Role.values):
+        raise PermissionDenied(_("Only members of this company comment on its gaps."))
     comment = DiscrepancyComment(discrepancy=discrepancy, author=user, body=(body or "").strip())
     comment.full_clean()
     comment.save()
@@ -276,6 +407,7 @@ def _decide(discrepancy: Discrepancy, *, decision: str, reason: str, user, statu
 
 @transaction.atomic
 def discrepancy_dismiss(*, discrepancy: Discrepancy, reason: str, user) -> Discrepancy:
+    _require_gap_decider(user, discrepancy)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why this gap is dismissed.")})
@@ -284,6 +416,7 @@ def discrepancy_dismiss(*, discrepancy: Discrepancy, reason: str, user) -> Discr
 
 @transaction.atomic
 def discrepancy_accept_suggestion(*, discrepancy: Discrepancy, user) -> Discrepancy:
+    _require_gap_decider(user, discrepancy)
     if discrepancy.suggested_tax_record_id is None and discrepancy.suggested_invoice_id is None:
         raise ValidationError(_("This gap has no suggested match to accept."))
     return _decide(discrepancy, decision=Decision.ACCEPTED_SUGGESTION, reason="", user=user, status=GapStatus.DISMISSED)
@@ -291,6 +424,7 @@ def discrepancy_accept_suggestion(*, discrepancy: Discrepancy, user) -> Discrepa
 
 @transaction.atomic
 def discrepancy_link(*, discrepancy: Discrepancy, tax_record: TaxRecord, reason: str, user) -> Discrepancy:
+    _require_gap_decider(user, discrepancy)
     if tax_record.company_id != discrepancy.company_id or tax_record.direction != discrepancy.direction:
         raise ValidationError({"tax_record": _("The record must belong to the same company and direction.")})
     discrepancy.suggested_tax_record = tax_record

@@ -28,11 +28,17 @@ def reconcile_all_companies(direction: str | None = None) -> int:
     from invoices.models import Direction
     from outage_portal.models import Company
 
+    from .periods import default_period
     from .services import reconciliation_run_create
 
+    # The schedule keeps the recent past compared (the last DEFAULT_PERIOD_DAYS); older periods are
+    # compared when imported or when someone asks.
+    start, end = default_period()
     n = 0
     for company in Company.objects.all():
         for d in [direction] if direction else Direction.values:
-            reconciliation_run_create(company=company, direction=d, trigger="schedule")
+            reconciliation_run_create(
+                company=company, direction=d, period_start=start, period_end=end, trigger="schedule"
+            )
             n += 1
     return n

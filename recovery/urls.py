@@ -16,6 +16,8 @@ urlpatterns: list = [
     path("recovery/gaps/<int:pk>/act/", views.gap_act, name="recovery-gap-act"),
     path("recovery/gaps/export.csv", views.gap_export, {"fmt": "csv"}, name="recovery-gap-export-csv"),
     path("recovery/gaps/export.xlsx", views.gap_export, {"fmt": "xlsx"}, name="recovery-gap-export-xlsx"),
+    path("recovery/runs/", views.run_list, name="recovery-run-list"),
+    path("recovery/runs/<int:pk>/", views.run_detail, name="recovery-run-detail"),
 ]
 urlpatterns += reissue_urls.urlpatterns  # issue 7: reissue requests, deferred filing, hand-issued invoices
 api_urlpatterns: list = router.urls + reissue_urls.api_urlpatterns

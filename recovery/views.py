@@ -6,8 +6,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -15,14 +16,15 @@ from django.views.decorators.http import require_POST
 
 from invoices.models import Direction
 from notices.selectors import dashboard_panels
-from outage_portal.forms import row_ids
+from outage_portal.forms import form_add_service_errors, row_ids
 from outage_portal.models import Company
 from outage_portal.pages import filtered_page
 from outage_portal.spreadsheets import Column, csv_response, xlsx_response
 
 from . import selectors, services
 from .filters import DiscrepancyFilter
-from .models import Discrepancy, GapKind, GapStatus, MatchRule
+from .forms import RunForm
+from .models import Discrepancy, GapKind, GapStatus, MatchRule, ReconciliationRun
 from .reissue.reminders import deferred_filing_reminders
 from .reissue.services import ACTIVE_STATES, DRAFTERS
 
@@ -70,6 +72,11 @@ def _filtered(request):
         .order_by("-last_seen_at", "-id")
     )
     return DiscrepancyFilter(request.GET or None, queryset=qs, request=request)
+
+
+def _can_decide_any(user) -> bool:
+    """Whether the person decides about gaps in any of their companies (bulk actions, run form)."""
+    return Company.objects.for_user(user, roles=services.DECIDERS).exists()
 
 
 @login_required
@@ -251,3 +258,44 @@ def gap_export(request, fmt: str):
     if fmt == "csv":
         return csv_response(f"gaps-{stamp}.csv", export_columns(), _export_rows(qs))
     return xlsx_response(f"gaps-{stamp}.xlsx", _("Reconciliation gaps"), export_columns(), _export_rows(qs))
+
+
+# --- Reconciliation runs -------------------------------------------------------------------------
+
+
+@login_required
+def run_list(request):
+    """Runs of the person's companies, newest first, and the form to start one (deciders only)."""
+    can_start = _can_decide_any(request.user)
+    form = RunForm(request.POST or None, user=request.user) if can_start else None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied(_("Only accountants and company admins of this company start reconciliation runs."))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                run = services.reconciliation_run_create(
+                    company=data["company"],
+                    direction=data["direction"],
+                    period_start=data["period_start"],
+                    period_end=data["period_end"],
+                    user=request.user,
+                )
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                messages.success(request, _("Reconciliation run queued."))
+                return redirect("recovery-run-detail", pk=run.pk)
+    runs = ReconciliationRun.objects.for_user(request.user).select_related("company").order_by("-created_at", "-id")
+    page = Paginator(runs, 50).get_page(request.GET.get("page"))
+    return render(request, "recovery/run_list.html", {"page": page, "form": form})
+
+
+@login_required
+def run_detail(request, pk: int):
+    run = get_object_or_404(
+        ReconciliationRun.objects.for_user(request.user).select_related("company", "created_by"), pk=pk
+    )
+    labels = dict(GapKind.choices)
+    counts = [(labels[kind], run.counts.get(kind, 0)) for kind in GapKind.values]
+    return render(request, "recovery/run_detail.html", {"run": run, "counts": counts})

@@ -1,6 +1,7 @@
 """The product's story end to end, on the demo (issue 6, "Done when"): the Beijing outage's missing
 invoices show up as gaps attributed to the incident, an alert is delivered, and once the tax system
-(the simulator) recovers, the next run resolves them."""
+(the simulator) recovers, the next run resolves them: the reissue requests for those invoices are
+withdrawn (submitted) or flagged (approved), and whoever was alerted hears that the gaps resolved."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from outage_portal.models import Company
 from recovery import services as recovery
 from recovery.models import Alert, Discrepancy, GapKind, GapStatus, RunState
 from response.models import CounterpartyCopy
+from recovery.reissue.models import ReissueRequest, ReviewState
 
 BEIJING = "91110108MA01B2C3D0"
 
@@ -53,3 +55,15 @@ def test_beijing_outage_gaps_are_attributed_alerted_and_resolved_after_recovery(
     assert set(missing.values_list("resolved_by_run", flat=True)) <= {run.pk, None}
     assert missing.filter(resolved_by_run=run).exists()
     assert Alert.objects.filter(company=beijing).count() == alerts  # resolving raises no new alert
+
+    # The loop closes: the submitted request is withdrawn (its requester told), the approved one flagged
+    # and blocked until someone confirms, and the finance user who got the alert hears of it.
+    requests = {
+        r.state: r for r in ReissueRequest.objects.filter(company=beijing, created_by__username="bj_accountant")
+    }
+    assert set(requests) == {ReviewState.WITHDRAWN, ReviewState.APPROVED}
+    assert not requests[ReviewState.APPROVED].items.filter(original_seen_at=None).exists()
+    assert any(requests[ReviewState.WITHDRAWN].number in m.subject for m in mail.outbox)
+    told = Delivery.objects.get(event_key=f"resolved:{run.pk}", email="bj_finance@example.com")
+    assert told.state == DeliveryState.DELIVERED
+    assert requests[ReviewState.APPROVED].number in told.payload["body"]

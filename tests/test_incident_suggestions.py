@@ -71,7 +71,8 @@ def test_an_open_incident_or_a_later_success_clears_the_suggestion(client_for, n
     incident.save()
     assert "incident-suggestion" in _suggestions(client_for, nora)
     monkeypatch.setattr(sources, "refresh_tax_records", lambda **kwargs: None)
-    assert _run(beijing).state in (RunState.SUCCEEDED, RunState.PARTIAL)
+    # The source answers again; the period holds no invoice, so the run has nothing to compare.
+    assert _run(beijing).state in (RunState.SUCCEEDED, RunState.PARTIAL, RunState.NOTHING)
     assert "incident-suggestion" not in _suggestions(client_for, nora)
 
 

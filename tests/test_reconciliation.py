@@ -228,7 +228,7 @@ def test_other_companies_gaps_are_untouched(beijing, xian, published):
 def test_reconcile_command_prints_json_counts(beijing, capsys, published):
     book(beijing, number="1", issue_date=timezone.localdate())
     call_command("reconcile", "--company", beijing.credit_code, "--json")
-    counts = json.loads(capsys.readouterr().out)
+    counts = json.loads(capsys.readouterr().out)["gaps"]
     assert counts["only_in_books"] == 1 and counts["only_in_tax_system"] == 0
     assert set(counts) == {k.value for k in GapKind}
 

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
@@ -381,8 +381,14 @@ def tax_fetch_request(
     *, company: Company, user=None, directions: list[str] | None = None, language: str = ""
 ) -> FetchRequest:
     """Queue a fetch of the default period for each direction (both by default) and run it on the
-    worker after commit. A direction with a fetch already queued or running gets no second one."""
+    worker after commit. A direction with a fetch already queued or running gets no second one.
+    A person (`user`) must be an accountant or company admin of the company."""
     from invoices import sources
+    from invoices.forms import IMPORT_ROLES
+    from outage_portal.roles import has_role
+
+    if user is not None and not has_role(user, company, *IMPORT_ROLES):
+        raise PermissionDenied(_("Only accountants and company admins of this company fetch from the tax system."))
 
     from .tasks import tax_fetch_execute_task
 

@@ -53,7 +53,9 @@ MAX_LEAD_MINUTES = 7 * 24 * 60
 MIN_LEAD_MINUTES = 5
 MAX_LEAD_TIMES = 5
 # Kinds only members of a company can follow (their own company's events).
-COMPANY_KINDS = {EventKind.RECONCILIATION_GAPS}
+COMPANY_KINDS = {EventKind.RECONCILIATION_GAPS, EventKind.RECONCILIATION_RESOLVED}
+# Who follows an event kind also hears how it ends: gap alerts are followed by their resolution.
+FOLLOWED_BY = {EventKind.RECONCILIATION_RESOLVED: EventKind.RECONCILIATION_GAPS}
 
 
 # --- Fan-out ----------------------------------------------------------------------------------------
@@ -88,7 +90,8 @@ def event_payload(event: Event) -> dict:
 
 def subscription_matches(subscription: Subscription, event: Event, *, company_members: set[int]) -> bool:
     """Does this subscription want this event? Company events reach members of that company only."""
-    if str(event.kind) not in subscription.kinds:
+    followed = FOLLOWED_BY.get(event.kind)
+    if str(event.kind) not in subscription.kinds and (followed is None or str(followed) not in subscription.kinds):
         return False
     if event.company_id is not None:
         # Private to the company: never a visitor, never a member of another company.

@@ -76,6 +76,7 @@ class ItemSerializer(serializers.ModelSerializer):
             "total",
             "new_invoice_key",
             "seen_at",
+            "original_seen_at",
         ]
         read_only_fields = fields
 
@@ -149,13 +150,22 @@ class ReissueRequestSerializer(serializers.ModelSerializer):
             "approved_at",
             "reissued_at",
             "closed_at",
+            "withdrawn_at",
+            "duplicates_confirmed_by",
+            "duplicates_confirmed_at",
             "items",
             "transitions",
             "evidence",
             "gaps",
             "manual_invoices",
         ]
-        read_only_fields = [*REVIEW_READ_ONLY_FIELDS, "reissued_at"]
+        read_only_fields = [
+            *REVIEW_READ_ONLY_FIELDS,
+            "reissued_at",
+            "withdrawn_at",
+            "duplicates_confirmed_by",
+            "duplicates_confirmed_at",
+        ]
 
 
 class CommentSerializer(serializers.Serializer):
@@ -304,6 +314,18 @@ class ReissueRequestViewSet(ReviewedApplicationViewSet):
             manual=self._manual(data.get("manual_invoices")),
             **self._fields(data),
         )
+
+    @extend_schema(request=CommentSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        return self._transition(request, "withdraw")
+
+    @extend_schema(request=CommentSerializer)
+    @action(detail=True, methods=["post"], url_path="confirm-reissue")
+    def confirm_reissue(self, request, pk=None):
+        """Confirm an approved request is still to be reissued although the tax system now shows some
+        of its original invoices (a comment saying why is required)."""
+        return self._transition(request, "confirm-reissue")
 
     @extend_schema(request=RecordReissuedSerializer, responses=ReissueRequestSerializer)
     @action(detail=True, methods=["post"], url_path="record-reissued")

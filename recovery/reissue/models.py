@@ -22,6 +22,9 @@ class ReviewState(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REISSUED = "reissued", _("Reissued")
     CLOSED = "closed", _("Closed")
+    # Left the workflow without a reissue: by its accountant, or by the portal once the tax system
+    # showed every original invoice (reissuing would duplicate them).
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 EDITABLE_STATES = (ReviewState.DRAFT, ReviewState.RETURNED)
@@ -68,7 +71,7 @@ def _state_constraints(prefix: str) -> list:
             violation_error_message=_("Nobody may approve their own request."),
         ),
         models.CheckConstraint(
-            condition=Q(state=ReviewState.DRAFT) | Q(submitted_at__isnull=False),
+            condition=Q(state__in=[ReviewState.DRAFT, ReviewState.WITHDRAWN]) | Q(submitted_at__isnull=False),
             name=f"{prefix}_submitted_has_time",
             violation_error_message=_("A request past draft records when it was submitted."),
         ),
@@ -155,6 +158,18 @@ class ReissueRequest(ReviewedApplication):
     contact_phone = models.CharField(_("contact phone"), max_length=50, blank=True)
     contact_email = models.EmailField(_("contact email"), blank=True)
     reissued_at = models.DateTimeField(_("reissued"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    # Someone confirmed that the invoices the tax system now shows are still to be reissued (the
+    # warning blocks "record reissued" on an approved request until then).
+    duplicates_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reissue confirmed by"),
+    )
+    duplicates_confirmed_at = models.DateTimeField(_("reissue confirmed"), null=True, blank=True)
 
     number_prefix = "RR"
 
@@ -170,7 +185,16 @@ class ReissueRequest(ReviewedApplication):
                 name="reissue_reissued_has_time",
                 violation_error_message=_("A reissued request records when the new invoices were recorded."),
             ),
+            models.CheckConstraint(
+                condition=~Q(state=ReviewState.WITHDRAWN) | Q(withdrawn_at__isnull=False),
+                name="reissue_withdrawn_has_time",
+                violation_error_message=_("A withdrawn request records when it was withdrawn."),
+            ),
         ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (ReviewState.DRAFT, ReviewState.SUBMITTED, ReviewState.RETURNED, ReviewState.APPROVED)
 
 
 class InvoiceCopy(models.Model):
@@ -208,6 +232,9 @@ class ReissueItem(InvoiceCopy):
     counterparty_name = models.CharField(_("counterparty"), max_length=200, blank=True)
     new_invoice_key = models.CharField(_("new invoice number"), max_length=32, blank=True)
     seen_at = models.DateTimeField(_("seen in the tax system"), null=True, blank=True)
+    # When a reconciliation found the original invoice in the tax system after all: reissuing it
+    # would duplicate it.
+    original_seen_at = models.DateTimeField(_("original seen in the tax system"), null=True, blank=True)
 
     objects = ItemQuerySet.as_manager()
 
@@ -266,6 +293,11 @@ class DeferredFiling(ReviewedApplication):
                 violation_error_message=_("A deferred-filing application is never reissued."),
             ),
             models.CheckConstraint(
+                condition=~Q(state=ReviewState.WITHDRAWN),
+                name="deferredfiling_never_withdrawn",
+                violation_error_message=_("A deferred-filing application is closed, not withdrawn."),
+            ),
+            models.CheckConstraint(
                 condition=Q(requested_deadline__isnull=True) | Q(requested_deadline__gt=F("deadline")),
                 name="deferredfiling_later_deadline",
                 violation_error_message=_("The requested deadline must be after the current one."),
@@ -316,6 +348,56 @@ class ReviewTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_state or '∅'} → {self.to_state}"
+
+
+class ParticipantRole(models.TextChoices):
+    CREATED = "created", _("Prepared")
+    EDITED = "edited", _("Edited")
+    SUBMITTED = "submitted", _("Submitted")
+
+
+class ReviewParticipant(models.Model):
+    """Someone who prepared, edited (fields, invoices, evidence) or submitted a request or application.
+
+    Four eyes: none of them may approve it. Services refuse it, and database triggers (see the
+    migration `four_eyes_participants`) refuse an approver who is a participant, and a participant
+    added after approval by the approver, whatever wrote the row.
+    """
+
+    reissue_request = models.ForeignKey(
+        ReissueRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="participants"
+    )
+    deferred_filing = models.ForeignKey(
+        DeferredFiling, null=True, blank=True, on_delete=models.CASCADE, related_name="participants"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(_("part"), max_length=10, choices=ParticipantRole.choices)
+    at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reissue_request__isnull=False, deferred_filing__isnull=True)
+                | Q(reissue_request__isnull=True, deferred_filing__isnull=False),
+                name="reviewparticipant_one_subject",
+                violation_error_message=_("A participant belongs to exactly one request."),
+            ),
+            models.UniqueConstraint(
+                fields=["reissue_request", "user", "role"],
+                condition=Q(reissue_request__isnull=False),
+                name="reviewparticipant_unique_reissue",
+            ),
+            models.UniqueConstraint(
+                fields=["deferred_filing", "user", "role"],
+                condition=Q(deferred_filing__isnull=False),
+                name="reviewparticipant_unique_deferred",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role}"
 
 
 class EvidenceQuerySet(CompanyScopedQuerySet):

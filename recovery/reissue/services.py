@@ -15,9 +15,10 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import storages
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, override
 
 from invoices.keys import invoice_key, normalise_digits
 from invoices.models import Direction, Invoice, TaxRecord
@@ -25,17 +26,19 @@ from outage_portal.models import Company, Role
 from outage_portal.roles import has_role
 from outage_portal.timefmt import local_text
 
-from ..models import Decision, Discrepancy, GapStatus
+from ..models import Decision, Discrepancy, GapKind, GapStatus
 from . import uploads
 from .models import (
     DeferredFiling,
     EvidenceKind,
     HandIssuedInvoice,
+    ParticipantRole,
     ReissueEvidence,
     ReissueItem,
     ReissueReason,
     ReissueRequest,
     RequestedAction,
+    ReviewParticipant,
     ReviewState,
     ReviewTransition,
 )
@@ -89,6 +92,17 @@ def _log(subject, *, from_state: str, to_state: str, user, comment: str = "", at
     return row
 
 
+def _take_part(subject, *, user, role: str) -> None:
+    """Record that `user` prepared, edited or submitted `subject`: four eyes keeps them from approving it."""
+    if user is None:
+        return
+    field = "reissue_request" if isinstance(subject, ReissueRequest) else "deferred_filing"
+    # One statement whether or not the row exists (an edit costs the same queries every time).
+    ReviewParticipant.objects.bulk_create(
+        [ReviewParticipant(**{field: subject}, user=user, role=role)], ignore_conflicts=True
+    )
+
+
 def _lock(subject):
     """Re-read the row under a lock so two reviewers clicking at once cannot both move it."""
     return type(subject).objects.select_for_update().get(pk=subject.pk)
@@ -109,9 +123,10 @@ def _check_state(subject, *, allowed_from: tuple, to_state: str) -> None:
 
 
 def _prepared_by(subject, user) -> bool:
-    """Whether `user` drafted or submitted this request (and so may not review it)."""
+    """Whether `user` prepared, edited or submitted this request (and so may not review it)."""
     return (
         subject.created_by_id == user.pk
+        or subject.participants.filter(user=user).exists()
         or subject.transitions.filter(actor=user, to_state=ReviewState.SUBMITTED).exists()
     )
 
@@ -133,6 +148,14 @@ RETURN = Step((ReviewState.SUBMITTED,), ReviewState.RETURNED, REVIEWERS)
 RECORD_REISSUED = Step((ReviewState.APPROVED,), ReviewState.REISSUED, DRAFTERS, "reissued_at")
 CLOSE_REISSUED = Step((ReviewState.REISSUED,), ReviewState.CLOSED, DRAFTERS, "closed_at")
 CLOSE_FILED = Step((ReviewState.APPROVED,), ReviewState.CLOSED, DRAFTERS, "closed_at")
+WITHDRAW = Step(
+    (ReviewState.DRAFT, ReviewState.SUBMITTED, ReviewState.RETURNED, ReviewState.APPROVED),
+    ReviewState.WITHDRAWN,
+    DRAFTERS,
+    "withdrawn_at",
+)
+# Shown on every invoice of an open request that the tax system turned out to hold after all.
+ORIGINAL_SEEN_WARNING = gettext_noop("The tax system now shows the original invoice — reissuing would duplicate it.")
 
 
 def _require_step_role(step: Step, subject, user) -> None:
@@ -141,7 +164,12 @@ def _require_step_role(step: Step, subject, user) -> None:
             user, subject.company_id, REVIEWERS, _("Only reviewers of this company approve or return requests.")
         )
         if _prepared_by(subject, user):
-            raise PermissionDenied(_("Nobody may approve or return their own request; ask another reviewer."))
+            raise PermissionDenied(
+                _(
+                    "Nobody may approve or return their own request, nor one they edited or submitted; "
+                    "ask another reviewer."
+                )
+            )
     else:
         _require_drafter(user, subject.company_id)
 
@@ -169,6 +197,8 @@ def _finish_step(step: Step, subject, locked, *, user, comment: str = "", **fiel
         setattr(locked, name, value)
     locked.full_clean()
     locked.save()
+    if step.to_state == ReviewState.SUBMITTED:
+        _take_part(locked, user=user, role=ParticipantRole.SUBMITTED)
     _log(locked, from_state=from_state, to_state=step.to_state, user=user, comment=comment)
     for name in ("state", *fields):
         setattr(subject, name, getattr(locked, name))
@@ -190,6 +220,7 @@ def _save_draft(subject, *, user):
     """Store a new reissue request or deferred filing as a draft and log its start."""
     subject.full_clean()
     subject.save()
+    _take_part(subject, user=user, role=ParticipantRole.CREATED)
     _log(subject, from_state="", to_state=ReviewState.DRAFT, user=user)
     return subject
 
@@ -215,6 +246,7 @@ def _update_fields(subject, *, user, updatable: tuple, fields: dict):
         setattr(subject, name, value.strip() if isinstance(value, str) else value)
     subject.full_clean()
     subject.save()
+    _take_part(subject, user=user, role=ParticipantRole.EDITED)
     return subject
 
 
@@ -405,6 +437,7 @@ def reissue_evidence_add(
         )
     if kind not in EvidenceKind.values:
         raise ValidationError({"kind": _("Unknown evidence kind.")})
+    _take_part(request, user=user, role=ParticipantRole.EDITED)
     checked = uploads.check_upload(name=name, content=content)
     storage_name = uploads.store_private(folder=f"reissue/{request.company_id}/{request.pk}", upload=checked)
     evidence = ReissueEvidence(
@@ -431,6 +464,7 @@ def reissue_evidence_remove(*, evidence: ReissueEvidence, user) -> None:
     _require_drafter(user, evidence.request.company_id)
     if not evidence.request.is_editable:
         raise InvalidTransition(_("Evidence of a submitted request stays as it was submitted."), code="not_editable")
+    _take_part(evidence.request, user=user, role=ParticipantRole.EDITED)
     name = evidence.storage_name
     evidence.delete()
     transaction.on_commit(lambda: storages["private"].delete(name))
@@ -470,6 +504,16 @@ def reissue_request_record_reissued(
     # The state first, so a request in the wrong state is not answered with number errors.
     locked = _open_step(RECORD_REISSUED, request, user=user)
     items = list(request.items.all())
+    if duplicates_unconfirmed(locked, items):
+        raise ValidationError(
+            {
+                "new_numbers": _(
+                    "The tax system now shows some of these original invoices; reissuing them would duplicate "
+                    "them. Withdraw the request, or confirm that they are still to be reissued first."
+                )
+            },
+            code="originals_seen",
+        )
     errors: dict[str, list[str]] = {}
     keys: dict[int, str] = {}
     for item in items:
@@ -517,6 +561,136 @@ def reissue_request_close(*, request: ReissueRequest, user, comment: str = "") -
     _take(CLOSE_REISSUED, request, user=user, comment=comment)
     _resolve_gaps(request_ids=[request.pk], now=request.closed_at)
     return request
+
+
+def duplicates_unconfirmed(request: ReissueRequest, items: list[ReissueItem] | None = None) -> bool:
+    """Whether the tax system showed an original invoice of this request since anyone last confirmed."""
+    items = list(request.items.all()) if items is None else items
+    seen = [i.original_seen_at for i in items if i.original_seen_at is not None]
+    if not seen:
+        return False
+    return request.duplicates_confirmed_at is None or max(seen) > request.duplicates_confirmed_at
+
+
+@transaction.atomic
+def reissue_request_withdraw(*, request: ReissueRequest, user, comment: str = "") -> ReissueRequest:
+    """Take a request out of the workflow without a reissue (an accountant; from any open state)."""
+    return _take(WITHDRAW, request, user=user, comment=comment)
+
+
+@transaction.atomic
+def reissue_request_confirm_duplicates(*, request: ReissueRequest, user, comment: str = "") -> ReissueRequest:
+    """Confirm an approved request is still to be reissued although the tax system now shows some of
+    its original invoices (accountants and reviewers; a reason is required). Unblocks "record reissued"."""
+    _require_role(
+        user,
+        request.company_id,
+        (Role.ACCOUNTANT, Role.REVIEWER),
+        _("Only accountants and reviewers of this company confirm a reissue."),
+    )
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError({"comment": _("Say why these invoices are still to be reissued.")})
+    locked = _lock(request)
+    if locked.state != ReviewState.APPROVED or not duplicates_unconfirmed(locked):
+        raise InvalidTransition(
+            _("%(number)s has nothing to confirm.") % {"number": locked.number}, code="nothing_to_confirm"
+        )
+    locked.duplicates_confirmed_by = user
+    locked.duplicates_confirmed_at = timezone.now()
+    locked.full_clean()
+    locked.save(update_fields=["duplicates_confirmed_by", "duplicates_confirmed_at", "updated_at"])
+    _log(locked, from_state=locked.state, to_state=locked.state, user=user, comment=comment)
+    request.duplicates_confirmed_by, request.duplicates_confirmed_at = user, locked.duplicates_confirmed_at
+    return request
+
+
+# Requests whose invoices may turn up in the tax system as they are (the red-letter action starts
+# from an invoice the tax system holds, so its original being there is expected).
+_ORIGINAL_MAY_APPEAR = (RequestedAction.REISSUE, RequestedAction.HAND_ISSUE)
+_WITHDRAWABLE = (ReviewState.DRAFT, ReviewState.SUBMITTED, ReviewState.RETURNED)
+
+
+def reissue_requests_flag_originals_seen(*, company_id: int, now) -> tuple[list[int], list[int]]:
+    """After a run: flag the invoices of open requests that the tax system now shows (reissuing them
+    would duplicate them), withdraw drafts, submitted and returned requests left with nothing to
+    reissue, and tell each requester after commit. Set-based. Returns (flagged, withdrawn) request ids.
+
+    Only invoices the tax system lacked (a gap "only in our books", or entered by hand) count."""
+    seen = TaxRecord.objects.filter(
+        company_id=company_id, direction=OuterRef("direction"), invoice_key=OuterRef("invoice_key")
+    )
+    items = (
+        ReissueItem.objects.filter(
+            request__company_id=company_id,
+            request__state__in=ACTIVE_STATES,
+            request__action__in=_ORIGINAL_MAY_APPEAR,
+            original_seen_at__isnull=True,
+        )
+        .filter(Q(discrepancy__isnull=True) | Q(discrepancy__kind=GapKind.ONLY_IN_BOOKS))
+        .filter(Exists(seen))
+    )
+    flagged = sorted(set(items.values_list("request_id", flat=True)))
+    if not flagged:
+        return [], []
+    ReissueItem.objects.filter(pk__in=list(items.values_list("pk", flat=True))).update(original_seen_at=now)
+    pending = ReissueItem.objects.filter(request=OuterRef("pk"), original_seen_at__isnull=True)
+    moot = list(
+        ReissueRequest.objects.select_for_update()
+        .filter(pk__in=flagged, state__in=_WITHDRAWABLE)
+        .filter(~Exists(pending))
+        .values_list("pk", "state")
+    )
+    withdrawn = [pk for pk, _state in moot]
+    if withdrawn:
+        ReissueRequest.objects.filter(pk__in=withdrawn).update(
+            state=ReviewState.WITHDRAWN, withdrawn_at=now, updated_at=now
+        )
+        ReviewTransition.objects.bulk_create(
+            [
+                ReviewTransition(
+                    reissue_request_id=pk,
+                    from_state=state,
+                    to_state=ReviewState.WITHDRAWN,
+                    actor=None,
+                    at=now,
+                    comment=_("Withdrawn automatically: the tax system now shows every original invoice."),
+                )
+                for pk, state in moot
+            ]
+        )
+    transaction.on_commit(lambda: requesters_notify_originals_seen(request_ids=flagged))
+    return flagged, withdrawn
+
+
+def requesters_notify_originals_seen(*, request_ids: list[int]) -> int:
+    """Email each requester what became of their request (withdrawn, or flagged); returns emails sent."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.urls import reverse
+
+    sent = 0
+    with override(settings.LANGUAGE_CODE):
+        for req in ReissueRequest.objects.filter(pk__in=request_ids).select_related("created_by", "company"):
+            if not req.created_by.email:
+                continue
+            keys = ", ".join(req.items.filter(original_seen_at__isnull=False).values_list("invoice_key", flat=True))
+            if req.state == ReviewState.WITHDRAWN:
+                subject = _("%(number)s was withdrawn: the tax system now shows its invoices") % {"number": req.number}
+                lead = _("The tax system now shows every invoice of %(number)s, so it was withdrawn.")
+            else:
+                subject = _("%(number)s: the tax system now shows some of its invoices") % {"number": req.number}
+                lead = _("%(number)s holds invoices the tax system now shows; reissuing them would duplicate them.")
+            body = "\n\n".join(
+                [
+                    lead % {"number": req.number},
+                    _("Invoices: %(keys)s") % {"keys": keys},
+                    settings.SITE_URL + reverse("reissue-request-detail", args=[req.pk]),
+                ]
+            )
+            send_mail(subject, body, None, [req.created_by.email], fail_silently=True)
+            sent += 1
+    return sent
 
 
 def _resolve_gaps(*, request_ids: list[int], now) -> int:
@@ -677,6 +851,8 @@ REISSUE_REQUEST_MOVES = {
     "approve": reissue_request_approve,
     "return": reissue_request_return,
     "close": reissue_request_close,
+    "withdraw": reissue_request_withdraw,
+    "confirm-reissue": reissue_request_confirm_duplicates,
 }
 DEFERRED_FILING_MOVES = {
     "submit": deferred_filing_submit,

@@ -15,7 +15,7 @@ urlpatterns: list = [
     path("recovery/reissue/<int:pk>/", views.request_detail, name="reissue-request-detail"),
     path("recovery/reissue/<int:pk>/edit/", views.request_edit, name="reissue-request-edit"),
     re_path(
-        r"^recovery/reissue/(?P<pk>[0-9]+)/(?P<action>submit|approve|return|record-reissued|close)/$",
+        r"^recovery/reissue/(?P<pk>[0-9]+)/(?P<action>submit|approve|return|record-reissued|close|withdraw|confirm-reissue)/$",
         views.request_transition,
         name="reissue-request-transition",
     ),

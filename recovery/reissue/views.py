@@ -240,6 +240,10 @@ def request_detail(request, pk: int):
             **_workflow_roles(request.user, req),
             "transition_form": TransitionForm(),
             "own_request": req.created_by_id == request.user.pk,
+            "originals_seen": any(item.original_seen_at for item in ctx["items"]),
+            "duplicates_unconfirmed": req.state == ReviewState.APPROVED
+            and services.duplicates_unconfirmed(req, list(ctx["items"])),
+            "can_withdraw": req.is_open,
         }
     )
     return render(request, "recovery/reissue/request_detail.html", ctx)
