@@ -13,8 +13,8 @@ from notices.models import Delivery, DeliveryState, Incident
 from outage_portal.models import Company
 from recovery import services as recovery
 from recovery.models import Alert, Discrepancy, GapKind, GapStatus, RunState
-from response.models import CounterpartyCopy
 from recovery.reissue.models import ReissueRequest, ReviewState
+from response.models import CounterpartyCopy
 
 BEIJING = "91110108MA01B2C3D0"
 
