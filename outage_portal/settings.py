@@ -403,6 +403,8 @@ try:
 except InvalidOperation as exc:
     raise ImproperlyConfigured("RECONCILE_AMOUNT_TOLERANCE must be a decimal amount such as 0.01") from exc
 RECONCILE_FUZZY_DAYS = env_int("RECONCILE_FUZZY_DAYS", 3)
+# An order counts as invoiced by an invoice of the same counterparty and total within this many days of it.
+RECONCILE_ORDER_DAYS = env_int("RECONCILE_ORDER_DAYS", 31)
 # The tax system may lag our books by this many days before a run compares only up to its newest record.
 RECONCILE_PARTIAL_LAG_DAYS = env_int("RECONCILE_PARTIAL_LAG_DAYS", 2)
 # The longest period one reconciliation run may cover (a leap year); longer ones are refused, and a run

@@ -461,7 +461,7 @@ def order_gaps(cursor, *, run, values: dict, end: date) -> None:
         return
     ops = connection.ops
     params = dict(values)
-    params["order_days"] = int(getattr(settings, "RECONCILE_ORDER_DAYS", 31))
+    params["order_days"] = settings.RECONCILE_ORDER_DAYS
     params["minus_order_days"] = -params["order_days"]
     in_window = []
     for n, (first, last) in enumerate(spans):
