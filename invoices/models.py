@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.utils.translation import gettext_lazy as _
 
+from outage_portal.jobs import LeasedJob, LeaseQuerySet
 from outage_portal.models import Company, CompanyScopedQuerySet
 
 
@@ -55,8 +56,14 @@ class Integrity(models.TextChoices):
     MISSING = "missing", _("Missing")
 
 
-class ImportBatch(models.Model):
-    """One uploaded or fetched file, kept as it came, and what importing it did."""
+class ImportBatchQuerySet(LeaseQuerySet, CompanyScopedQuerySet):
+    pass
+
+
+class ImportBatch(LeasedJob):
+    """One uploaded or fetched file, kept as it came, and what importing it did.
+
+    A worker claims it (`outage_portal.jobs`) before importing; only that claim may finish it."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="import_batches")
     kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
@@ -88,8 +95,9 @@ class ImportBatch(models.Model):
     # period reconciliation re-checks after it.
     issued_from = models.DateField(_("issued from"), null=True, blank=True)
     issued_to = models.DateField(_("issued to"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
-    objects = CompanyScopedQuerySet.as_manager()
+    objects = ImportBatchQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("import batch")
@@ -357,7 +365,7 @@ class TaxFetchState(models.TextChoices):
 ACTIVE_FETCH_STATES = (TaxFetchState.QUEUED, TaxFetchState.RUNNING)
 
 
-class TaxFetchQuerySet(CompanyScopedQuerySet):
+class TaxFetchQuerySet(LeaseQuerySet, CompanyScopedQuerySet):
     def latest_per_direction(self) -> list[TaxFetch]:
         """The newest of these fetches in each direction: one small indexed query per direction,
         however long the history."""
@@ -370,7 +378,7 @@ class TaxFetchQuerySet(CompanyScopedQuerySet):
         return found
 
 
-class TaxFetch(models.Model):
+class TaxFetch(LeasedJob):
     """One "fetch now" of a company's records in one direction, queued for the worker.
 
     At most one per company and direction is queued or running (a database constraint), so a second

@@ -22,7 +22,6 @@ from django.utils.translation import gettext_lazy
 
 from invoices import copylane
 from invoices.models import (
-    BATCH_IN_PROGRESS_STATES,
     BatchState,
     Direction,
     ImportBatch,
@@ -35,6 +34,7 @@ from invoices.parsers import FileRefused, RowError
 from invoices.pipeline import import_pipelined
 from invoices.signals import import_batch_succeeded
 from invoices.staging import MergeResult, Staging
+from outage_portal.jobs import ClaimLost, jobs_sweep, lease_kept
 from outage_portal.models import Company
 
 logger = logging.getLogger(__name__)
@@ -133,14 +133,12 @@ def import_submit(
 
     The threshold is `settings.IMPORT_BACKGROUND_BYTES`; the batch page polls a big file's progress.
     """
-    from invoices.tasks import import_batch_process_task
-
     batch = import_batch_create(
         company=company, kind=kind, direction=direction, filename=filename, stream=stream, user=user
     )
     if batch.size <= settings.IMPORT_BACKGROUND_BYTES:
         return import_batch_process(batch_id=batch.pk).batch
-    transaction.on_commit(lambda: import_batch_process_task.delay(batch.pk))
+    import_batch_enqueue(batch.pk)
     return batch
 
 
@@ -186,7 +184,8 @@ def _hash_stream(stream: BinaryIO) -> tuple[str, int]:
 
 
 def import_batch_process(*, batch_id: int) -> ImportReport:
-    """Parse a kept original and write its invoices. Safe to run twice: a finished batch is left alone.
+    """Parse a kept original and write its invoices. Safe to run twice: a finished batch is left alone,
+    and so is one another worker holds (its lease not expired); only this claim may finish it.
 
     Parsing streams rows into staging tables (no real table touched, progress saved as it goes); one
     transaction merges them set-based into the invoices, writes the change log and the rejected rows,
@@ -194,56 +193,71 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
     while that transaction writes each staged block (`invoices.pipeline`); every other file is
     parsed first and merged after. Either way a crash leaves no half-written batch.
     """
-    claimed = ImportBatch.objects.filter(pk=batch_id, state__in=BATCH_IN_PROGRESS_STATES).update(
-        state=BatchState.RUNNING, rows_processed=0, progress_percent=0
+    token = ImportBatch.objects.claim(
+        batch_id, waiting=(BatchState.QUEUED,), running=BatchState.RUNNING, rows_processed=0, progress_percent=0
     )
     batch = ImportBatch.objects.select_related("company").get(pk=batch_id)
-    if not claimed:
+    if token is None:
         return ImportReport(batch=batch)
-    stage = Staging(model=_target_model(batch.kind), batch=batch, compared=COMPARED_FIELDS)
+    stage = Staging(model=_target_model(batch.kind), batch=batch, compared=COMPARED_FIELDS, claim=token)
     try:
-        started = time.perf_counter()
-        with storages["private"].open(batch.storage_name, "rb") as stream:
-            layout = stage.lane_layout(stream)
-            if layout is not None and batch.size > copylane.COPY_BLOCK:
-                # A big plain CSV file on PostgreSQL: read in a second connection while this one
-                # writes. (A file of one block has nothing to overlap.)
-                with transaction.atomic():
-                    rows_read, merged, parsed = import_pipelined(stage, stream, layout)
-                    import_batch_succeed(batch=batch, merged=merged, rows_read=rows_read)
-                    transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
-            else:
-                # Called inside someone's transaction (a test, a script), a failed statement must not
-                # poison it: give the parsing phase a savepoint. Outside one it runs in autocommit, so
-                # the progress it saves is visible to the page polling it.
-                with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-                    stage.create()
-                    rows_read = stage.load_python(stream)
-                parsed = time.perf_counter()
-                with transaction.atomic():
-                    import_batch_succeed(batch=batch, merged=stage.merge(), rows_read=rows_read)
-                    transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
-        logger.info(
-            "import batch %s: %d rows parsed in %.1fs, merged in %.1fs",
-            batch.pk, rows_read, parsed - started, time.perf_counter() - parsed,
-        )  # fmt: skip
+        with lease_kept(ImportBatch, batch_id, token, running=BatchState.RUNNING):
+            _import_claimed(batch, stage, token)
+    except ClaimLost:
+        logger.warning("import batch %s: another worker took it over; this one's work is discarded", batch.pk)
     except FileRefused as refused:
-        _fail(batch, str(refused.message))
+        _fail(batch, str(refused.message), token=token)
     except FileNotFoundError:
-        _fail(batch, _("The kept original of this import is missing; upload the file again."))
+        _fail(batch, _("The kept original of this import is missing; upload the file again."), token=token)
     except Exception:
         # A bug or a database error must not leave the batch "running" forever; the original is kept.
         logger.exception("import batch %s failed", batch.pk)
-        _fail(batch, str(UNEXPECTED_FAILURE))
+        _fail(batch, str(UNEXPECTED_FAILURE), token=token)
     finally:
         stage.drop()
     batch.refresh_from_db()
     return ImportReport(batch=batch)
 
 
-def import_batch_succeed(*, batch: ImportBatch, merged: MergeResult, rows_read: int, **also) -> None:
-    """Mark the batch succeeded with what its merge did, in one UPDATE; `also` sets further fields."""
-    ImportBatch.objects.filter(pk=batch.pk).update(
+def _import_claimed(batch: ImportBatch, stage: Staging, token: str) -> None:
+    started = time.perf_counter()
+    with storages["private"].open(batch.storage_name, "rb") as stream:
+        layout = stage.lane_layout(stream)
+        if layout is not None and batch.size > copylane.COPY_BLOCK:
+            # A big plain CSV file on PostgreSQL: read in a second connection while this one
+            # writes. (A file of one block has nothing to overlap.)
+            with transaction.atomic():
+                rows_read, merged, parsed = import_pipelined(stage, stream, layout)
+                import_batch_succeed(batch=batch, merged=merged, rows_read=rows_read, token=token)
+                transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
+        else:
+            # Called inside someone's transaction (a test, a script), a failed statement must not
+            # poison it: give the parsing phase a savepoint. Outside one it runs in autocommit, so
+            # the progress it saves is visible to the page polling it.
+            with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+                stage.create()
+                rows_read = stage.load_python(stream)
+            parsed = time.perf_counter()
+            with transaction.atomic():
+                import_batch_succeed(batch=batch, merged=stage.merge(), rows_read=rows_read, token=token)
+                transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
+    logger.info(
+        "import batch %s: %d rows parsed in %.1fs, merged in %.1fs",
+        batch.pk, rows_read, parsed - started, time.perf_counter() - parsed,
+    )  # fmt: skip
+
+
+def import_batch_succeed(
+    *, batch: ImportBatch, merged: MergeResult, rows_read: int, token: str | None = None, **also
+) -> None:
+    """Mark the batch succeeded with what its merge did, in one UPDATE; `also` sets further fields.
+
+    With the `token` of a claim, only that claim may do it: called inside the merge's transaction,
+    ClaimLost rolls the whole merge back when another worker has taken the batch over."""
+    rows = ImportBatch.objects.filter(pk=batch.pk)
+    if token is not None:
+        rows = rows.filter(claim_token=token, state=BatchState.RUNNING)
+    updated = rows.update(
         state=BatchState.SUCCEEDED,
         rows_read=rows_read,
         rows_processed=rows_read,
@@ -255,14 +269,51 @@ def import_batch_succeed(*, batch: ImportBatch, merged: MergeResult, rows_read: 
         issued_from=merged.issued_from,
         issued_to=merged.issued_to,
         finished_at=timezone.now(),
+        lease_expires_at=None,
         **also,
     )
+    if token is not None and not updated:
+        raise ClaimLost(f"import batch {batch.pk}")
 
 
-def _fail(batch: ImportBatch, reason: str) -> None:
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        state=BatchState.FAILED, failure_reason=reason, finished_at=timezone.now(), progress_percent=100
+def _fail(batch: ImportBatch, reason: str, *, token: str) -> None:
+    ImportBatch.objects.release(
+        batch.pk,
+        token,
+        running=BatchState.RUNNING,
+        state=BatchState.FAILED,
+        failure_reason=reason,
+        finished_at=timezone.now(),
+        progress_percent=100,
     )
+
+
+def import_batch_enqueue(batch_id: int) -> None:
+    """Hand the batch to the imports queue (after commit) and note when, for the sweeper."""
+    from invoices.tasks import import_batch_process_task
+
+    ImportBatch.objects.filter(pk=batch_id).update(enqueued_at=timezone.now())
+    transaction.on_commit(lambda: import_batch_process_task.delay(batch_id))
+
+
+def import_batches_sweep() -> dict[str, list[int]]:
+    """Queue again the imports nobody works on: a worker that died left the batch running under an
+    expired lease, or the queue lost its message. Each stalled batch is taken once (a conditional
+    UPDATE), logged, and failed for good after JOB_MAX_ATTEMPTS claims."""
+    return jobs_sweep(
+        ImportBatch,
+        waiting=BatchState.QUEUED,
+        running=BatchState.RUNNING,
+        failed=BatchState.FAILED,
+        enqueue=import_batch_enqueue,
+        failure_reason=lambda: str(GAVE_UP),
+    )
+
+
+GAVE_UP = gettext_lazy(
+    "The import was interrupted too many times (its worker stopped each time); nothing was stored. "
+    "The file is kept: upload it again or ask an administrator to check the workers."
+)
 
 
 # --- Integrity of kept originals -------------------------------------------------------------------

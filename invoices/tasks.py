@@ -29,12 +29,30 @@ def import_staging_sweep_task() -> list[str]:
     return staging_leftovers_drop()
 
 
-# --- tax-system sources (issue 5) ---
+@shared_task
+def import_batches_sweep_task() -> dict[str, list[int]]:
+    """Beat entry: queue again the imports a dead worker or a lost message left behind."""
+    from invoices.services import import_batches_sweep
+
+    return import_batches_sweep()
+
+
+@shared_task
+def tax_fetches_sweep_task() -> dict[str, list[int]]:
+    """Beat entry: queue again the fetches a dead worker or a lost message left behind."""
+    from invoices.sources.fetch import tax_fetches_sweep
+
+    return tax_fetches_sweep()
+
+
+# --- tax-system sources ---
 from invoices.sources.tasks import tax_fetch_execute_task  # noqa: E402
 
 __all__ = [
     "import_batch_process_task",
+    "import_batches_sweep_task",
     "import_originals_verify_task",
     "import_staging_sweep_task",
     "tax_fetch_execute_task",
+    "tax_fetches_sweep_task",
 ]

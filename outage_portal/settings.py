@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from outage_portal.env import env_bool, env_int, env_list, env_str
 
@@ -260,8 +261,20 @@ else:
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Every queue name gets this prefix: two deployments (or a test's private worker) can share a broker.
+CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX") or ""
 # Where tasks are sent unless routed; a test's private worker sets it so follow-up tasks stay with it.
-CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE") or "celery"
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE") or f"{CELERY_QUEUE_PREFIX}celery"
+# Notifications, imports, reconciliation and fetches each have a queue of their own (see
+# outage_portal.celery.route_task), so one company's slow webhook or big import holds up only its own
+# kind of work. A worker started without -Q consumes all of them (`make run`); docker-compose.yml runs
+# one worker per queue, each scaled on its own.
+CELERY_WORK_QUEUES = ("notifications", "imports", "reconciliation", "fetches")
+CELERY_TASK_QUEUES = [
+    Queue(name, routing_key=name)
+    for name in (CELERY_TASK_DEFAULT_QUEUE, *(CELERY_QUEUE_PREFIX + q for q in CELERY_WORK_QUEUES))
+]
+CELERY_TASK_ROUTES = ("outage_portal.celery.route_task",)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves its message to be delivered again
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -271,6 +284,19 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Jobs (imports, fetches, reconciliation runs): a worker's claim lasts this long unless its heartbeat
+# renews it (every third of it); once expired, the sweeper (every JOB_SWEEP_SECONDS) queues the job
+# again, up to JOB_MAX_ATTEMPTS claims. A job queued longer than JOB_QUEUED_SECONDS since it was last
+# sent lost its message and is sent again. Gap alerts not published JOB_SWEEP_SECONDS after they
+# were recorded are published by the sweeper.
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 60)
+JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 30)
+JOB_QUEUED_SECONDS = env_int("JOB_QUEUED_SECONDS", 600)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+if JOB_LEASE_SECONDS < 2 or JOB_SWEEP_SECONDS < 1 or JOB_QUEUED_SECONDS < 1 or JOB_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured(
+        "JOB_LEASE_SECONDS must be at least 2; JOB_SWEEP_SECONDS, JOB_QUEUED_SECONDS and JOB_MAX_ATTEMPTS at least 1"
+    )
 # Every periodic job, in one place. django-celery-beat copies these into its tables at start.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "worker-heartbeat": {
@@ -291,6 +317,24 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "verify-import-originals": {
         "task": "invoices.tasks.import_originals_verify_task",
         "schedule": timedelta(days=1),
+    },
+    # Sweepers: jobs whose worker died (lease expired) or whose queue message was lost go back to the
+    # queue, and gap alerts whose publication never happened are published.
+    "sweep-stalled-imports": {
+        "task": "invoices.tasks.import_batches_sweep_task",
+        "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
+    },
+    "sweep-stalled-fetches": {
+        "task": "invoices.tasks.tax_fetches_sweep_task",
+        "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
+    },
+    "sweep-stalled-runs": {
+        "task": "recovery.tasks.reconciliation_runs_sweep_task",
+        "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
+    },
+    "publish-pending-alerts": {
+        "task": "recovery.tasks.alerts_publish_pending_task",
+        "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
     },
     # ...and drop the staging tables an import killed mid-way left behind.
     "sweep-import-staging": {

@@ -8,6 +8,7 @@ from django.db.models import Max, Q
 from django.utils.translation import gettext_lazy as _
 
 from invoices.models import Direction, Invoice, TaxRecord
+from outage_portal.jobs import LeasedJob, LeaseQuerySet
 from outage_portal.models import Company, CompanyScopedQuerySet
 
 # --- Reconciliation ---
@@ -86,13 +87,13 @@ class MatchRule(models.Model):
         return f"{self.position}. {self.get_method_display()}"
 
 
-class RunQuerySet(CompanyScopedQuerySet):
+class RunQuerySet(LeaseQuerySet, CompanyScopedQuerySet):
     def latest_per_company(self):
         """Each company's newest run among these (one query, the newest found by a subquery)."""
         return self.filter(pk__in=self.values("company").annotate(last=Max("id")).values("last"))
 
 
-class ReconciliationRun(models.Model):
+class ReconciliationRun(LeasedJob):
     """One comparison of a company's invoices with the tax system, for one direction and period."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="reconciliation_runs")

@@ -13,6 +13,22 @@ def reconciliation_run_execute_task(run_id: int) -> str:
 
 
 @shared_task
+def reconciliation_runs_sweep_task() -> dict[str, list[int]]:
+    """Beat entry: fail and retry runs whose worker died; send again runs whose message was lost."""
+    from .services import reconciliation_runs_sweep
+
+    return reconciliation_runs_sweep()
+
+
+@shared_task
+def alerts_publish_pending_task() -> list[int]:
+    """Beat entry: publish gap alerts whose publication never happened."""
+    from .services import alerts_publish_pending
+
+    return alerts_publish_pending()
+
+
+@shared_task
 def private_uploads_sweep_task() -> int:
     """Beat entry: delete stored evidence and scans no row refers to (see the service)."""
     from django.utils import timezone
