@@ -299,8 +299,11 @@ def import_batch_enqueue(batch_id: int) -> None:
 def import_batches_sweep() -> dict[str, list[int]]:
     """Queue again the imports nobody works on: a worker that died left the batch running under an
     expired lease, or the queue lost its message. Each stalled batch is taken once (a conditional
-    UPDATE), logged, and failed for good after JOB_MAX_ATTEMPTS claims."""
-    return jobs_sweep(
+    UPDATE), logged, and failed for good after JOB_MAX_ATTEMPTS claims. The staging tables of claims
+    that ended so (a dead worker's) are dropped too."""
+    from invoices.staging import staging_leftovers_drop
+
+    done = jobs_sweep(
         ImportBatch,
         waiting=BatchState.QUEUED,
         running=BatchState.RUNNING,
@@ -308,6 +311,9 @@ def import_batches_sweep() -> dict[str, list[int]]:
         enqueue=import_batch_enqueue,
         failure_reason=lambda: str(GAVE_UP),
     )
+    for table in staging_leftovers_drop():
+        logger.warning("dropped staging table %s left by a stopped import", table)
+    return done
 
 
 GAVE_UP = gettext_lazy(

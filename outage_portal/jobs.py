@@ -147,7 +147,7 @@ def jobs_sweep(
         .values("pk", "state", "claim_token", "enqueued_at", "attempts")[:limit]
     )
     done: dict[str, list[int]] = {"requeued": [], "failed": []}
-    name = model._meta.verbose_name
+    name = model.__name__
     for row in found:
         unchanged = model.objects.filter(
             pk=row["pk"], state=row["state"], claim_token=row["claim_token"], enqueued_at=row["enqueued_at"]
