@@ -109,8 +109,9 @@ def lease_kept(model: type[models.Model], pk: int, token: str, *, running: str) 
                     if not model.objects.renew(pk, token, running=running):
                         lost.set()
                         return
-                except Exception:  # a database hiccup: try again on the next beat
+                except Exception:  # a database hiccup: try again on the next beat, on a new connection
                     log.warning("could not renew the lease of %s %s", model.__name__, pk, exc_info=True)
+                    connection.close()
         finally:
             connection.close()  # this thread's own connection
 

@@ -348,7 +348,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     "notify-sweep-deliveries": {
         "task": "notices.notify.tasks.deliveries_sweep_task",
-        "schedule": timedelta(minutes=1),
+        "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
     },
     # recovery (reissue): delete evidence and scans whose save was rolled back after they were stored.
     "sweep-unreferenced-uploads": {

@@ -41,9 +41,12 @@ class Worker:
         self.env = env
         self.proc: subprocess.Popen | None = None
         self.beat: subprocess.Popen | None = None
+        self.supervised = None
+        self.restarts = 0
         self.log = var_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
 
     def start(self, *, queues: tuple[str, ...] = (), concurrency: int = 2, beat: bool = True, **env) -> Worker:
+        self.started_with = {"queues": queues, "concurrency": concurrency, "beat": beat and self.beat is None, **env}
         celery = str(Path(sys.executable).with_name("celery"))
         command = [celery, "-A", "outage_portal", "worker", "--pool=prefork", f"--concurrency={concurrency}"]
         command += ["--loglevel=INFO", "--without-gossip", "--without-mingle", "-n", f"{uuid.uuid4().hex[:8]}@%h"]
@@ -61,6 +64,20 @@ class Worker:
                 )  # fmt: skip
         return self
 
+    def supervise(self) -> None:
+        """Start the worker again whenever it exits, as a process manager (compose's `restart:`) does."""
+        import threading
+
+        self.supervised = threading.Event()
+
+        def watch():
+            while not self.supervised.wait(0.5):
+                if self.proc is not None and self.proc.poll() is not None:
+                    self.restarts += 1
+                    self.start(**self.started_with)
+
+        threading.Thread(target=watch, daemon=True).start()
+
     def kill_pool(self) -> list[int]:
         """SIGKILL the pool's processes (those running tasks): the worker replaces them."""
         killed = [pid for pid in descendants(self.proc.pid) if "celery" in _cmdline(pid)]
@@ -69,13 +86,15 @@ class Worker:
         return killed
 
     def stop(self) -> None:
+        if self.supervised is not None:
+            self.supervised.set()
         for proc in (self.beat, self.proc):
             if proc is None or proc.poll() is not None:
                 continue
             tree = descendants(proc.pid)
             os.killpg(proc.pid, signal.SIGTERM)
             try:
-                proc.wait(timeout=15)
+                proc.wait(timeout=5)  # a task still at work (a hanging webhook) is not waited for
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)

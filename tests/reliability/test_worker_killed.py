@@ -51,7 +51,7 @@ def assert_settled() -> None:
             or Alert.objects.filter(published_at__isnull=True).exists()
         )
 
-    wait_until(settled, timeout=60)
+    wait_until(settled, timeout=90)
 
 
 def assert_each_alert_published_once(hook, company) -> None:
