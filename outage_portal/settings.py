@@ -290,7 +290,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # sent lost its message and is sent again. Gap alerts not published JOB_SWEEP_SECONDS after they
 # were recorded are published by the sweeper.
 JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 60)
-JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 30)
+JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 15)
 JOB_QUEUED_SECONDS = env_int("JOB_QUEUED_SECONDS", 600)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
 if JOB_LEASE_SECONDS < 2 or JOB_SWEEP_SECONDS < 1 or JOB_QUEUED_SECONDS < 1 or JOB_MAX_ATTEMPTS < 1:
