@@ -24,8 +24,8 @@ SUBMIT = f"""
 import io
 from invoices.services import import_submit
 from outage_portal import services
+from tests.test_invoice_import import HEADER as header
 company = services.company_create(name="北京华信科技有限公司", credit_code="91110108MA01B2C3D0", region="北京")
-header = "发票代码,发票号码,开票日期,销方识别号,销方名称,购方识别号,购买方名称,金额,税额,价税合计,税率,发票票种,发票状态"
 rows = [
     f"011002300111,{{n:08d}},2026-11-18,91110108MA01B2C3D0,北京华信,91350100M000100Y43,福州客户,100.00,13.00,113.00,13%,增值税专用发票,正常"
     for n in range(1, {ROWS} + 1)
