@@ -154,7 +154,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# An upload larger than this is written to a temporary file as it arrives, never held in memory; the
+# services copy it to storage a chunk at a time.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# At most this many files in one request (evidence uploads); more get a page saying so.
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 20)
 # The largest file a person may upload (imports, evidence); larger ones are refused with a message.
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 
@@ -378,6 +382,8 @@ STALE_BACKUP_DAYS = env_int("STALE_BACKUP_DAYS", 7)
 # invoices (imports): uploads larger than this are parsed by a Celery worker, with a progress bar;
 # smaller ones synchronously, so the report is there at once.
 IMPORT_BACKGROUND_BYTES = env_int("IMPORT_BACKGROUND_BYTES", 2 * 1024 * 1024)
+# An XLSX whose parts add up to more than this once inflated is refused before it is opened.
+XLSX_MAX_EXPANDED_BYTES = env_int("XLSX_MAX_EXPANDED_BYTES", 200 * 1024 * 1024)
 
 # invoices: tax-system sources (issue 5). The simulator `make run` starts, and what the demo points at.
 SIMULATOR_PORT = env_int("SIMULATOR_PORT", 8001)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -69,3 +70,19 @@ def health(request):
     beat = WorkerHeartbeat.objects.filter(name="beat").first()
     age = (timezone.now() - beat.seen_at).total_seconds() if beat else None
     return JsonResponse({"database": "ok", "worker_heartbeat_age_seconds": age})
+
+
+def too_many_files_message() -> str:
+    return _("At most %(count)d files can be sent at once; send the others in another upload.") % {
+        "count": settings.DATA_UPLOAD_MAX_NUMBER_FILES
+    }
+
+
+def bad_request(request, exception):
+    """The 400 page; a form with more files than a request may carry says so, and how to go on."""
+    from django.core.exceptions import TooManyFilesSent
+    from django.views import defaults
+
+    if isinstance(exception, TooManyFilesSent):
+        return render(request, "400.html", {"message": too_many_files_message()}, status=400)
+    return defaults.bad_request(request, exception)
