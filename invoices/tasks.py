@@ -5,12 +5,18 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def import_batch_process_task(batch_id: int) -> str:
-    """Parse a big upload in the background; a finished batch is left as it is."""
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def import_batch_process_task(self, batch_id: int) -> str:
+    """Parse a big upload in the background; a finished batch is left as it is, and one another
+    worker holds is looked at again when its lease would expire."""
+    from invoices.models import BatchState
     from invoices.services import import_batch_process
+    from outage_portal.jobs import recheck_later
 
-    return import_batch_process(batch_id=batch_id).batch.state
+    batch = import_batch_process(batch_id=batch_id).batch
+    if batch.state == BatchState.RUNNING:
+        recheck_later(self, batch, batch_id)
+    return batch.state
 
 
 @shared_task

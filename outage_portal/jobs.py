@@ -168,3 +168,15 @@ def jobs_sweep(
                 log.warning("%s %s: %s; queued again", name, row["pk"], why)
                 done["requeued"].append(row["pk"])
     return done
+
+
+def recheck_later(task, job, *args) -> None:
+    """A task that found its job held by another worker under a live lease did nothing; it looks
+    again once that lease would have expired, so the job goes on even without the sweeper (a worker
+    that died holding it; the redelivered message was this one). The job finished by then: nothing."""
+    if task.request.is_eager or job.lease_expires_at is None:
+        return
+    wait = max((job.lease_expires_at - timezone.now()).total_seconds(), 0) + 1
+    # Back to the queue this message came from (a private one, for a test's worker).
+    queue = (task.request.delivery_info or {}).get("routing_key")
+    task.apply_async(args, countdown=wait, **({"queue": queue} if queue else {}))
