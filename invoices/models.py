@@ -11,6 +11,7 @@ from django.db.models import F, Q, Value
 from django.utils.translation import gettext_lazy as _
 
 from outage_portal.fields import EncryptedTextField
+from outage_portal.jobs import LeasedJob, LeaseQuerySet
 from outage_portal.models import Company, CompanyScopedQuerySet
 
 
@@ -102,8 +103,14 @@ class Integrity(models.TextChoices):
     MISSING = "missing", _("Missing")
 
 
-class ImportBatch(models.Model):
-    """One uploaded or fetched file, kept as it came, and what importing it did."""
+class ImportBatchQuerySet(LeaseQuerySet, CompanyScopedQuerySet):
+    pass
+
+
+class ImportBatch(LeasedJob):
+    """One uploaded or fetched file, kept as it came, and what importing it did.
+
+    A worker claims it (`outage_portal.jobs`) before importing; only that claim may finish it."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="import_batches")
     kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
@@ -138,8 +145,9 @@ class ImportBatch(models.Model):
     # The file's own header for each field it had ({"invoice_type": "发票票种", ...}): the report
     # names a rejected row's column the way the file does.
     columns = models.JSONField(_("columns"), default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
-    objects = CompanyScopedQuerySet.as_manager()
+    objects = ImportBatchQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("import batch")
@@ -424,7 +432,7 @@ class TaxFetchState(models.TextChoices):
 ACTIVE_FETCH_STATES = (TaxFetchState.QUEUED, TaxFetchState.RUNNING)
 
 
-class TaxFetchQuerySet(CompanyScopedQuerySet):
+class TaxFetchQuerySet(LeaseQuerySet, CompanyScopedQuerySet):
     def latest_per_direction(self) -> list[TaxFetch]:
         """The newest of these fetches in each direction: one small indexed query per direction,
         however long the history."""
@@ -437,7 +445,7 @@ class TaxFetchQuerySet(CompanyScopedQuerySet):
         return found
 
 
-class TaxFetch(models.Model):
+class TaxFetch(LeasedJob):
     """One "fetch now" of a company's records in one direction, queued for the worker.
 
     At most one per company and direction is queued or running (a database constraint), so a second

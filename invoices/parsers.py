@@ -20,6 +20,7 @@ from operator import itemgetter
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -87,7 +88,6 @@ STATUS_ALIASES: dict[str, str] = {
     **{choice.value: choice.value for choice in InvoiceStatus},
 }
 XLSX_EXPORT_SHEET = "发票基础信息"
-MAX_DECOMPRESSED_BYTES = 500 * 1024 * 1024  # an XLSX that inflates beyond this is refused as a zip bomb
 
 
 def map_header(cells: list) -> dict[int, str]:
@@ -199,9 +199,14 @@ def iter_xlsx(stream: io.BufferedIOBase, headers: dict | None = None) -> Iterato
     from openpyxl import load_workbook
 
     try:
+        # Checked from the zip's directory before openpyxl inflates anything: a small XLSX can expand
+        # to gigabytes (a zip bomb), and openpyxl holds its shared strings in memory.
         with zipfile.ZipFile(stream) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_DECOMPRESSED_BYTES:
-                raise FileRefused(_("The spreadsheet expands to more than 500 MB and is refused."))
+            if sum(info.file_size for info in archive.infolist()) > settings.XLSX_MAX_EXPANDED_BYTES:
+                raise FileRefused(
+                    _("The spreadsheet expands to more than %(mb)d MB when opened and is refused; save it as CSV.")
+                    % {"mb": settings.XLSX_MAX_EXPANDED_BYTES // (1024 * 1024)}
+                )
         stream.seek(0)
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except FileRefused:

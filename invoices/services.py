@@ -22,7 +22,6 @@ from django.utils.translation import gettext_lazy
 
 from invoices import copylane
 from invoices.models import (
-    BATCH_IN_PROGRESS_STATES,
     BatchState,
     Direction,
     ImportBatch,
@@ -36,6 +35,7 @@ from invoices.parsers import FileRefused, RowError
 from invoices.pipeline import import_pipelined
 from invoices.signals import import_batch_succeeded
 from invoices.staging import MergeResult, Staging
+from outage_portal.jobs import ClaimLost, jobs_sweep, lease_kept
 from outage_portal.models import Company
 
 logger = logging.getLogger(__name__)
@@ -152,14 +152,12 @@ def import_submit(
 
     The threshold is `settings.IMPORT_BACKGROUND_BYTES`; the batch page polls a big file's progress.
     """
-    from invoices.tasks import import_batch_process_task
-
     batch = import_batch_create(
         company=company, kind=kind, direction=direction, filename=filename, stream=stream, user=user
     )
     if batch.size <= settings.IMPORT_BACKGROUND_BYTES:
         return import_batch_process(batch_id=batch.pk).batch
-    transaction.on_commit(lambda: import_batch_process_task.delay(batch.pk))
+    import_batch_enqueue(batch.pk)
     return batch
 
 
@@ -205,7 +203,8 @@ def _hash_stream(stream: BinaryIO) -> tuple[str, int]:
 
 
 def import_batch_process(*, batch_id: int) -> ImportReport:
-    """Parse a kept original and write its invoices. Safe to run twice: a finished batch is left alone.
+    """Parse a kept original and write its invoices. Safe to run twice: a finished batch is left alone,
+    and so is one another worker holds (its lease not expired); only this claim may finish it.
 
     Parsing streams rows into staging tables (no real table touched, progress saved as it goes); one
     transaction merges them set-based into the invoices, writes the change log and the rejected rows,
@@ -213,52 +212,59 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
     while that transaction writes each staged block (`invoices.pipeline`); every other file is
     parsed first and merged after. Either way a crash leaves no half-written batch.
     """
-    claimed = ImportBatch.objects.filter(pk=batch_id, state__in=BATCH_IN_PROGRESS_STATES).update(
-        state=BatchState.RUNNING, rows_processed=0, progress_percent=0
+    token = ImportBatch.objects.claim(
+        batch_id, waiting=(BatchState.QUEUED,), running=BatchState.RUNNING, rows_processed=0, progress_percent=0
     )
     batch = ImportBatch.objects.select_related("company").get(pk=batch_id)
-    if not claimed:
+    if token is None:
         return ImportReport(batch=batch)
-    stage = Staging(model=_target_model(batch.kind), batch=batch, compared=COMPARED_FIELDS)
+    stage = Staging(model=_target_model(batch.kind), batch=batch, compared=COMPARED_FIELDS, claim=token)
     try:
-        started = time.perf_counter()
-        with storages["private"].open(batch.storage_name, "rb") as stream:
-            layout = stage.lane_layout(stream)
-            if layout is not None and batch.size > copylane.COPY_BLOCK:
-                # A big plain CSV file on PostgreSQL: read in a second connection while this one
-                # writes. (A file of one block has nothing to overlap.)
-                with transaction.atomic():
-                    rows_read, merged, parsed = import_pipelined(stage, stream, layout)
-                    _finish(batch, stage, merged, rows_read)
-            else:
-                # Called inside someone's transaction (a test, a script), a failed statement must not
-                # poison it: give the parsing phase a savepoint. Outside one it runs in autocommit, so
-                # the progress it saves is visible to the page polling it.
-                with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-                    stage.create()
-                    rows_read = stage.load_python(stream)
-                parsed = time.perf_counter()
-                with transaction.atomic():
-                    _finish(batch, stage, stage.merge(), rows_read)
-        logger.info(
-            "import batch %s: %d rows parsed in %.1fs, merged in %.1fs",
-            batch.pk, rows_read, parsed - started, time.perf_counter() - parsed,
-        )  # fmt: skip
+        with lease_kept(ImportBatch, batch_id, token, running=BatchState.RUNNING):
+            _import_claimed(batch, stage, token)
+    except ClaimLost:
+        logger.warning("import batch %s: another worker took it over; this one's work is discarded", batch.pk)
     except FileRefused as refused:
-        _fail(batch, str(refused.message))
+        _fail(batch, str(refused.message), token=token)
     except FileNotFoundError:
-        _fail(batch, _("The kept original of this import is missing; upload the file again."))
+        _fail(batch, _("The kept original of this import is missing; upload the file again."), token=token)
     except Exception:
         # A bug or a database error must not leave the batch "running" forever; the original is kept.
         logger.exception("import batch %s failed", batch.pk)
-        _fail(batch, str(UNEXPECTED_FAILURE))
+        _fail(batch, str(UNEXPECTED_FAILURE), token=token)
     finally:
         stage.drop()
     batch.refresh_from_db()
     return ImportReport(batch=batch)
 
 
-def _finish(batch: ImportBatch, stage: Staging, merged: MergeResult, rows_read: int) -> None:
+def _import_claimed(batch: ImportBatch, stage: Staging, token: str) -> None:
+    started = time.perf_counter()
+    with storages["private"].open(batch.storage_name, "rb") as stream:
+        layout = stage.lane_layout(stream)
+        if layout is not None and batch.size > copylane.COPY_BLOCK:
+            # A big plain CSV file on PostgreSQL: read in a second connection while this one
+            # writes. (A file of one block has nothing to overlap.)
+            with transaction.atomic():
+                rows_read, merged, parsed = import_pipelined(stage, stream, layout)
+                _finish(batch, stage, merged, rows_read, token=token)
+        else:
+            # Called inside someone's transaction (a test, a script), a failed statement must not
+            # poison it: give the parsing phase a savepoint. Outside one it runs in autocommit, so
+            # the progress it saves is visible to the page polling it.
+            with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+                stage.create()
+                rows_read = stage.load_python(stream)
+            parsed = time.perf_counter()
+            with transaction.atomic():
+                _finish(batch, stage, stage.merge(), rows_read, token=token)
+    logger.info(
+        "import batch %s: %d rows parsed in %.1fs, merged in %.1fs",
+        batch.pk, rows_read, parsed - started, time.perf_counter() - parsed,
+    )  # fmt: skip
+
+
+def _finish(batch: ImportBatch, stage: Staging, merged: MergeResult, rows_read: int, *, token: str) -> None:
     """End a file's import with an honest state: a file read to its end that stored nothing, because
     every row was rejected or it held none, did not succeed. Only an import that stored rows is
     followed by a reconciliation."""
@@ -268,17 +274,31 @@ def _finish(batch: ImportBatch, stage: Staging, merged: MergeResult, rows_read: 
         state = BatchState.REJECTED
     else:
         state = BatchState.SUCCEEDED
-    import_batch_succeed(batch=batch, merged=merged, rows_read=rows_read, state=state, columns=stage.headers)
+    import_batch_succeed(
+        batch=batch, merged=merged, rows_read=rows_read, state=state, token=token, columns=stage.headers
+    )
     if state == BatchState.SUCCEEDED:
         transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
 
 
 def import_batch_succeed(
-    *, batch: ImportBatch, merged: MergeResult, rows_read: int, state: str = BatchState.SUCCEEDED, **also
+    *,
+    batch: ImportBatch,
+    merged: MergeResult,
+    rows_read: int,
+    state: str = BatchState.SUCCEEDED,
+    token: str | None = None,
+    **also,
 ) -> None:
     """Mark the batch done (succeeded unless told otherwise) with what its merge did, in one UPDATE;
-    `also` sets further fields."""
-    ImportBatch.objects.filter(pk=batch.pk).update(
+    `also` sets further fields.
+
+    With the `token` of a claim, only that claim may do it: called inside the merge's transaction,
+    ClaimLost rolls the whole merge back when another worker has taken the batch over."""
+    rows = ImportBatch.objects.filter(pk=batch.pk)
+    if token is not None:
+        rows = rows.filter(claim_token=token, state=BatchState.RUNNING)
+    updated = rows.update(
         state=state,
         rows_read=rows_read,
         rows_processed=rows_read,
@@ -290,14 +310,57 @@ def import_batch_succeed(
         issued_from=merged.issued_from,
         issued_to=merged.issued_to,
         finished_at=timezone.now(),
+        lease_expires_at=None,
         **also,
     )
+    if token is not None and not updated:
+        raise ClaimLost(f"import batch {batch.pk}")
 
 
-def _fail(batch: ImportBatch, reason: str) -> None:
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        state=BatchState.FAILED, failure_reason=reason, finished_at=timezone.now(), progress_percent=100
+def _fail(batch: ImportBatch, reason: str, *, token: str) -> None:
+    ImportBatch.objects.release(
+        batch.pk,
+        token,
+        running=BatchState.RUNNING,
+        state=BatchState.FAILED,
+        failure_reason=reason,
+        finished_at=timezone.now(),
+        progress_percent=100,
     )
+
+
+def import_batch_enqueue(batch_id: int) -> None:
+    """Hand the batch to the imports queue (after commit) and note when, for the sweeper."""
+    from invoices.tasks import import_batch_process_task
+
+    ImportBatch.objects.filter(pk=batch_id).update(enqueued_at=timezone.now())
+    transaction.on_commit(lambda: import_batch_process_task.delay(batch_id))
+
+
+def import_batches_sweep() -> dict[str, list[int]]:
+    """Queue again the imports nobody works on: a worker that died left the batch running under an
+    expired lease, or the queue lost its message. Each stalled batch is taken once (a conditional
+    UPDATE), logged, and failed for good after JOB_MAX_ATTEMPTS claims. The staging tables of claims
+    that ended so (a dead worker's) are dropped too."""
+    from invoices.staging import staging_leftovers_drop
+
+    done = jobs_sweep(
+        ImportBatch,
+        waiting=BatchState.QUEUED,
+        running=BatchState.RUNNING,
+        failed=BatchState.FAILED,
+        enqueue=import_batch_enqueue,
+        failure_reason=lambda: str(GAVE_UP),
+    )
+    for table in staging_leftovers_drop():
+        logger.warning("dropped staging table %s left by a stopped import", table)
+    return done
+
+
+GAVE_UP = gettext_lazy(
+    "The import was interrupted too many times (its worker stopped each time); nothing was stored. "
+    "The file is kept: upload it again or ask an administrator to check the workers."
+)
 
 
 # --- Integrity of kept originals -------------------------------------------------------------------

@@ -78,7 +78,9 @@ class NewRows:
         )
 
 
-STAGING_TABLE = re.compile(r"^invoice_import_(?:rows|rejects)_([0-9]+)$")  # as Staging names them
+# As Staging names them: the batch, and the claim that created them (a fetch's have none).
+STAGING_TABLE = re.compile(r"^invoice_import_(?:rows|rejects)_([0-9]+)(?:_([0-9a-f]+))?$")
+CLAIM_IN_NAME = 12  # characters of the claim token in a table name (PostgreSQL names stop at 63)
 
 
 def staging_leftovers_drop() -> list[str]:
@@ -96,13 +98,22 @@ def staging_leftovers_drop() -> list[str]:
             "AND relnamespace = current_schema()::regnamespace AND relname ~ %s",
             [STAGING_TABLE.pattern],
         )
-        tables = {name: int(match[1]) for (name,) in cursor.fetchall() if (match := STAGING_TABLE.match(name))}
-        live = set(
-            ImportBatch.objects.filter(pk__in=set(tables.values()), state__in=BATCH_IN_PROGRESS_STATES).values_list(
-                "pk", flat=True
-            )
+        tables = {
+            name: (int(match[1]), match[2] or "")
+            for (name,) in cursor.fetchall()
+            if (match := STAGING_TABLE.match(name))
+        }
+        # A batch in progress keeps the tables of its current claim; a stale claim's tables go.
+        live = dict(
+            ImportBatch.objects.filter(
+                pk__in={pk for pk, _claim in tables.values()}, state__in=BATCH_IN_PROGRESS_STATES
+            ).values_list("pk", "claim_token")
         )
-        dropped = sorted(name for name, pk in tables.items() if pk not in live)
+        dropped = sorted(
+            name
+            for name, (pk, claim) in tables.items()
+            if pk not in live or (claim and claim != live[pk][:CLAIM_IN_NAME])
+        )
         for name in dropped:
             cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(name)}")
     return dropped
@@ -118,11 +129,14 @@ class Staging:
     worker that died. On SQLite (one connection) they are temporary.
     """
 
-    def __init__(self, *, model, batch: ImportBatch, compared: tuple[str, ...]):
+    def __init__(self, *, model, batch: ImportBatch, compared: tuple[str, ...], claim: str = ""):
         self.model = model
         self.batch = batch
-        self.rows = f"invoice_import_rows_{batch.pk}"
-        self.rejects = f"invoice_import_rejects_{batch.pk}"
+        # Named after the claim too: a worker whose lease expired cannot drop the tables of the one
+        # that took the batch over, nor write into them.
+        suffix = f"_{claim[:CLAIM_IN_NAME]}" if claim else ""
+        self.rows = f"invoice_import_rows_{batch.pk}{suffix}"
+        self.rejects = f"invoice_import_rejects_{batch.pk}{suffix}"
         self.fields = [model._meta.get_field(name) for name in ("invoice_key", *compared)]
         self.names = ["row_no", *(f.name for f in self.fields)]
         self.postgres = connection.vendor == "postgresql"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
@@ -35,6 +36,10 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(*exc.args)
     elif isinstance(exc, Http404):  # get_object_or_404 in a view or service: "not_found", like DRF's own
         exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, TooManyFilesSent):  # more files than DATA_UPLOAD_MAX_NUMBER_FILES in one request
+        from outage_portal.views import too_many_files_message
+
+        exc = exceptions.ParseError(too_many_files_message())
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -15,6 +15,7 @@ import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from outage_portal.env import env_bool, env_int, env_list, env_str
 
@@ -205,7 +206,11 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# An upload larger than this is written to a temporary file as it arrives, never held in memory; the
+# services copy it to storage a chunk at a time.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# At most this many files in one request (evidence uploads); more get a page saying so.
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 20)
 # The largest file a person may upload (imports, evidence); larger ones are refused with a message.
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 
@@ -328,8 +333,20 @@ else:
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Every queue name gets this prefix: two deployments (or a test's private worker) can share a broker.
+CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX") or ""
 # Where tasks are sent unless routed; a test's private worker sets it so follow-up tasks stay with it.
-CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE") or "celery"
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE") or f"{CELERY_QUEUE_PREFIX}celery"
+# Notifications, imports, reconciliation and fetches each have a queue of their own (see
+# outage_portal.celery.route_task), so one company's slow webhook or big import holds up only its own
+# kind of work. A worker started without -Q consumes all of them (`make run`); docker-compose.yml runs
+# one worker per queue, each scaled on its own.
+CELERY_WORK_QUEUES = ("notifications", "imports", "reconciliation", "fetches")
+CELERY_TASK_QUEUES = [
+    Queue(name, routing_key=name)
+    for name in (CELERY_TASK_DEFAULT_QUEUE, *(CELERY_QUEUE_PREFIX + q for q in CELERY_WORK_QUEUES))
+]
+CELERY_TASK_ROUTES = ("outage_portal.celery.route_task",)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves its message to be delivered again
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -339,6 +356,19 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Jobs (imports, fetches, reconciliation runs): a worker's claim lasts this long unless its heartbeat
+# renews it (every third of it); once expired, the sweeper (every JOB_SWEEP_SECONDS) queues the job
+# again, up to JOB_MAX_ATTEMPTS claims. A job queued longer than JOB_QUEUED_SECONDS since it was last
+# sent lost its message and is sent again. Gap alerts not published JOB_SWEEP_SECONDS after they
+# were recorded are published by the sweeper.
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 60)
+JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 15)
+JOB_QUEUED_SECONDS = env_int("JOB_QUEUED_SECONDS", 600)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+if JOB_LEASE_SECONDS < 2 or JOB_SWEEP_SECONDS < 1 or JOB_QUEUED_SECONDS < 1 or JOB_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured(
+        "JOB_LEASE_SECONDS must be at least 2; JOB_SWEEP_SECONDS, JOB_QUEUED_SECONDS and JOB_MAX_ATTEMPTS at least 1"
+    )
 # Every periodic job, in one place. django-celery-beat copies these into its tables at start.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "worker-heartbeat": {
@@ -370,6 +400,24 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "invoices.tasks.import_originals_verify_task",
         "schedule": timedelta(days=1),
     },
+    # Sweepers: jobs whose worker died (lease expired) or whose queue message was lost go back to the
+    # queue, and gap alerts whose publication never happened are published.
+    "sweep-stalled-imports": {
+        "task": "invoices.tasks.import_batches_sweep_task",
+        "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
+    },
+    "sweep-stalled-fetches": {
+        "task": "invoices.tasks.tax_fetches_sweep_task",
+        "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
+    },
+    "sweep-stalled-runs": {
+        "task": "recovery.tasks.reconciliation_runs_sweep_task",
+        "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
+    },
+    "publish-pending-alerts": {
+        "task": "recovery.tasks.alerts_publish_pending_task",
+        "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
+    },
     # ...and drop the staging tables an import killed mid-way left behind.
     "sweep-import-staging": {
         "task": "invoices.tasks.import_staging_sweep_task",
@@ -382,7 +430,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     "notify-sweep-deliveries": {
         "task": "notices.notify.tasks.deliveries_sweep_task",
-        "schedule": timedelta(minutes=1),
+        "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
     },
     # recovery (reissue): delete evidence and scans whose save was rolled back after they were stored.
     "sweep-unreferenced-uploads": {
@@ -419,6 +467,8 @@ STALE_BACKUP_DAYS = env_int("STALE_BACKUP_DAYS", 7)
 # invoices (imports): uploads larger than this are parsed by a Celery worker, with a progress bar;
 # smaller ones synchronously, so the report is there at once.
 IMPORT_BACKGROUND_BYTES = env_int("IMPORT_BACKGROUND_BYTES", 2 * 1024 * 1024)
+# An XLSX whose parts add up to more than this once inflated is refused before it is opened.
+XLSX_MAX_EXPANDED_BYTES = env_int("XLSX_MAX_EXPANDED_BYTES", 200 * 1024 * 1024)
 
 # invoices: tax-system sources (issue 5). The simulator `make run` starts, and what the demo points at.
 SIMULATOR_PORT = env_int("SIMULATOR_PORT", 8001)
@@ -447,7 +497,7 @@ NOTIFY_SWEEP_GRACE_SECONDS = env_int("NOTIFY_SWEEP_GRACE_SECONDS", 120)
 NOTIFY_CHANNEL_FAILURE_THRESHOLD = env_int("NOTIFY_CHANNEL_FAILURE_THRESHOLD", 5)
 NOTIFY_OPTIN_PER_EMAIL_PER_HOUR = env_int("NOTIFY_OPTIN_PER_EMAIL_PER_HOUR", 3)
 NOTIFY_OPTIN_PER_IP_PER_HOUR = env_int("NOTIFY_OPTIN_PER_IP_PER_HOUR", 20)
-NOTIFY_QUEUE = env_str("NOTIFY_QUEUE") or ""  # empty: Celery's default queue
+NOTIFY_QUEUE = env_str("NOTIFY_QUEUE") or ""  # empty: the notifications queue (outage_portal.celery.ROUTES)
 if NOTIFY_LEASE_SECONDS <= NOTIFY_HTTP_CONNECT_TIMEOUT + NOTIFY_HTTP_READ_TIMEOUT:
     raise ImproperlyConfigured("NOTIFY_LEASE_SECONDS must exceed the HTTP connect + read timeouts")
 

@@ -48,3 +48,6 @@ urlpatterns = [
     path("", include(recovery.urls.urlpatterns)),
     path("", include(response.urls.urlpatterns)),
 ]
+
+# A form with more files than DATA_UPLOAD_MAX_NUMBER_FILES gets a page that says so.
+handler400 = "outage_portal.views.bad_request"

@@ -96,3 +96,19 @@ def api_redoc(request, *args, **kwargs):
     if not settings.API_DOCS_PUBLIC and not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     return _redoc(request, *args, **kwargs)
+
+
+def too_many_files_message() -> str:
+    return _("At most %(count)d files can be sent at once; send the others in another upload.") % {
+        "count": settings.DATA_UPLOAD_MAX_NUMBER_FILES
+    }
+
+
+def bad_request(request, exception):
+    """The 400 page; a form with more files than a request may carry says so, and how to go on."""
+    from django.core.exceptions import TooManyFilesSent
+    from django.views import defaults
+
+    if isinstance(exception, TooManyFilesSent):
+        return render(request, "400.html", {"message": too_many_files_message()}, status=400)
+    return defaults.bad_request(request, exception)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from invoices.models import Direction, Invoice, Order, TaxRecord
+from outage_portal.jobs import LeasedJob, LeaseQuerySet
 from outage_portal.models import Company, CompanyScopedQuerySet
 
 # --- Reconciliation ---
@@ -92,13 +93,13 @@ class MatchRule(models.Model):
         return f"{self.position}. {self.get_method_display()}"
 
 
-class RunQuerySet(CompanyScopedQuerySet):
+class RunQuerySet(LeaseQuerySet, CompanyScopedQuerySet):
     def latest_per_company(self):
         """Each company's newest run among these (one query, the newest found by a subquery)."""
         return self.filter(pk__in=self.values("company").annotate(last=Max("id")).values("last"))
 
 
-class ReconciliationRun(models.Model):
+class ReconciliationRun(LeasedJob):
     """One comparison of a company's invoices with the tax system, for one direction and period."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="reconciliation_runs")

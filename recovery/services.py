@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Count, F, Max
+from django.db import DatabaseError, transaction
+from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from invoices.models import Invoice, TaxRecord
+from outage_portal.jobs import lease_kept
 from outage_portal.models import Company, Role
 from outage_portal.roles import has_role
 
@@ -33,6 +35,7 @@ default_period = periods.default_period
 
 # Who decides about gaps and starts runs; finance staff and reviewers read.
 DECIDERS = (Role.ACCOUNTANT, Role.COMPANY_ADMIN)
+logger = logging.getLogger(__name__)
 
 
 def can_decide(user, company: Company | int) -> bool:
@@ -85,15 +88,43 @@ def reconciliation_run_create(
     run.full_clean()
     run.save()
     if enqueue:
-        from .tasks import reconciliation_run_execute_task
-
-        transaction.on_commit(lambda: reconciliation_run_execute_task.delay(run.pk))
+        reconciliation_run_enqueue(run.pk)
+        run.refresh_from_db(fields=["enqueued_at"])
     return run
 
 
-def _fail(run_id: int, reason: str, kind: str = FailureKind.ERROR) -> None:
-    ReconciliationRun.objects.filter(pk=run_id).update(
-        state=RunState.FAILED, failure_reason=reason, failure_kind=kind, finished_at=timezone.now()
+def reconciliation_run_enqueue(run_id: int) -> None:
+    """Hand the run to the reconciliation queue (after commit) and note when, for the sweeper."""
+    from .tasks import reconciliation_run_execute_task
+
+    ReconciliationRun.objects.filter(pk=run_id).update(enqueued_at=timezone.now())
+    transaction.on_commit(lambda: reconciliation_run_execute_task.delay(run_id))
+
+
+def _fail(run_id: int, reason: str, kind: str = FailureKind.ERROR, *, token: str) -> None:
+    ReconciliationRun.objects.release(
+        run_id,
+        token,
+        running=RunState.RUNNING,
+        state=RunState.FAILED,
+        failure_reason=reason,
+        failure_kind=kind,
+        finished_at=timezone.now(),
+    )
+
+
+def reconciliation_runs_sweep() -> dict[str, list[int]]:
+    """Fail and retry the runs whose worker died (lease expired) and send again those whose queue
+    message was lost; after JOB_MAX_ATTEMPTS claims a run fails for good. See `jobs_sweep`."""
+    from outage_portal.jobs import jobs_sweep
+
+    return jobs_sweep(
+        ReconciliationRun,
+        waiting=RunState.QUEUED,
+        running=RunState.RUNNING,
+        failed=RunState.FAILED,
+        enqueue=reconciliation_run_enqueue,
+        failure_reason=lambda: _("The run was interrupted too many times (its worker stopped each time)."),
     )
 
 
@@ -115,40 +146,45 @@ def _tax_data_reaches(run: ReconciliationRun, newest_tax: date | None, newest_bo
 
 
 def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
-    """Execute a run. Idempotent and race-safe: the gap writes and the final state commit together
-    under a row lock, so a killed worker leaves nothing partial and a retry gives the same gaps.
+    """Execute a run. Idempotent and race-safe: a run another worker holds (its lease not expired) is
+    left alone, and the gap writes and the final state commit together under a row lock, by the
+    holder of the claim only, so a killed worker leaves nothing partial and a retry gives the same gaps.
     An unexpected error fails the run (it never stays "running") and is raised for the logs."""
-    with transaction.atomic():
-        claimed = ReconciliationRun.objects.filter(pk=run_id, state__in=[RunState.QUEUED, RunState.RUNNING]).update(
-            state=RunState.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
-        )
-    run = ReconciliationRun.objects.select_related("company").get(pk=run_id)
-    if not claimed:
-        return run
-    try:
-        return _execute(run)
-    except Exception:
-        _fail(run_id, _("The run stopped on an unexpected error; the operators can see it in the logs."))
-        raise
+    token = ReconciliationRun.objects.claim(
+        run_id, waiting=(RunState.QUEUED,), running=RunState.RUNNING, started_at=timezone.now()
+    )
+    if token is None:
+        return ReconciliationRun.objects.select_related("company").get(pk=run_id)
+    with lease_kept(ReconciliationRun, run_id, token, running=RunState.RUNNING):
+        try:
+            return _run_claimed(run_id, token)
+        except DatabaseError:
+            raise  # the database went away: the lease runs out and the sweeper retries the run
+        except Exception:
+            reason = _("The run stopped on an unexpected error; the operators can see it in the logs.")
+            _fail(run_id, reason, token=token)
+            raise
 
 
-def _execute(run: ReconciliationRun) -> ReconciliationRun:
+def _run_claimed(run_id: int, token: str) -> ReconciliationRun:
     from invoices import sources
 
-    run_id = run.pk
+    run = ReconciliationRun.objects.select_related("company").get(pk=run_id)
     try:
         sources.refresh_tax_records(
             company=run.company, direction=run.direction, start=run.period_start, end=run.period_end
         )
     except sources.SourceError as exc:
-        _fail(run_id, _("The tax-system source failed: %(reason)s") % {"reason": exc.reason}, FailureKind.SOURCE)
+        reason = _("The tax-system source failed: %(reason)s") % {"reason": exc.reason}
+        _fail(run_id, reason, FailureKind.SOURCE, token=token)
         run.refresh_from_db()
         return run
 
     with transaction.atomic():
         run = ReconciliationRun.objects.select_for_update().select_related("company").get(pk=run_id)
-        if run.state != RunState.RUNNING:
-            return run  # another worker finished it while we waited for the lock
+        if run.state != RunState.RUNNING or run.claim_token != token:
+            return run  # another worker took it over (our lease expired) or finished it meanwhile
+        run.lease_expires_at = None
         tax_side = TaxRecord.objects.filter(**_in_period(run)).aggregate(n=Count("id"), newest=Max("issue_date"))
         book_side = Invoice.objects.filter(**_in_period(run)).aggregate(n=Count("id"), newest=Max("issue_date"))
         tax_count = tax_side["n"]
@@ -167,6 +203,7 @@ def _execute(run: ReconciliationRun) -> ReconciliationRun:
                     "invoices_compared",
                     "tax_records_compared",
                     "finished_at",
+                    "lease_expires_at",
                 ]
             )
             return run
@@ -198,6 +235,7 @@ def _execute(run: ReconciliationRun) -> ReconciliationRun:
                     "finished_at",
                     "invoices_compared",
                     "tax_records_compared",
+                    "lease_expires_at",
                 ]
             )
             return run
@@ -234,6 +272,7 @@ def _execute(run: ReconciliationRun) -> ReconciliationRun:
                 "finished_at",
                 "invoices_compared",
                 "tax_records_compared",
+                "lease_expires_at",
             ]
         )
         from .reissue.services import reissue_requests_close_seen, reissue_requests_flag_originals_seen
@@ -243,13 +282,40 @@ def _execute(run: ReconciliationRun) -> ReconciliationRun:
         # withdrawn when nothing is left to reissue), and whoever follows gap alerts hears of it.
         reissue_requests_flag_originals_seen(company_id=run.company_id, now=run.finished_at)
         if run.new_gaps:
+            # The outbox: the alert row (published_at empty) commits with the gaps. It is published
+            # after commit, and by `alerts_publish_pending` if this process dies before it could.
             alert, _created = Alert.objects.get_or_create(
                 run=run, defaults={"company": run.company, "counts": new_counts}
             )
-            transaction.on_commit(lambda: alert_publish(alert_id=alert.pk))
+            transaction.on_commit(lambda: _publish_quietly(alert.pk))
         if run.resolved_gaps:
             transaction.on_commit(lambda: resolved_publish(run_id=run.pk))
     return run
+
+
+def _publish_quietly(alert_id: int) -> None:
+    """Publish after commit; a failure here is left to the sweeper, never to the run's result."""
+    try:
+        alert_publish(alert_id=alert_id)
+    except Exception:
+        logger.exception("alert %s: publishing failed; the sweeper will publish it", alert_id)
+
+
+def alerts_publish_pending() -> list[int]:
+    """Publish the alerts whose publication never happened (the process died between commit and
+    publish, or publishing failed), recorded at least JOB_SWEEP_SECONDS ago. Each is published once:
+    `alert_publish` locks the row and checks `published_at`."""
+    before = timezone.now() - timedelta(seconds=settings.JOB_SWEEP_SECONDS)
+    published = []
+    for pk in (
+        Alert.objects.filter(published_at__isnull=True, created_at__lt=before)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    ):
+        if alert_publish(alert_id=pk):
+            logger.warning("alert %s: published by the sweeper (its publication had not happened)", pk)
+            published.append(pk)
+    return published
 
 
 # Functions whose loss makes invoices go missing from (or unseen in) the tax system.
@@ -283,14 +349,15 @@ def _attribute(*, run: ReconciliationRun) -> None:
         by_date.update(**values)
 
 
-def alert_publish(*, alert_id: int) -> None:
-    """Publish the alert once (key `alert:<id>`; `published_at` guards against a second publish)."""
+def alert_publish(*, alert_id: int) -> bool:
+    """Publish the alert once (key `alert:<id>`; `published_at`, set in the same transaction as the
+    deliveries are written, guards against a second publish). True if this call published it."""
     from notices.events import Event, EventKind, event_publish
 
     with transaction.atomic():
         alert = Alert.objects.select_for_update().select_related("company", "run").filter(pk=alert_id).first()
         if alert is None or alert.published_at is not None:
-            return
+            return False
         total = sum(alert.counts.values())
         labels = dict(GapKind.choices)
         body = "; ".join(f"{labels.get(k, k)}: {n}" for k, n in sorted(alert.counts.items()))
@@ -310,6 +377,7 @@ def alert_publish(*, alert_id: int) -> None:
         )
         alert.published_at = timezone.now()
         alert.save(update_fields=["published_at"])
+    return True
 
 
 def resolved_publish(*, run_id: int) -> None:

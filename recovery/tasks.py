@@ -5,11 +5,33 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def reconciliation_run_execute_task(run_id: int) -> str:
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def reconciliation_run_execute_task(self, run_id: int) -> str:
+    from outage_portal.jobs import recheck_later
+
+    from .models import RunState
     from .services import reconciliation_run_execute
 
-    return reconciliation_run_execute(run_id=run_id).state
+    run = reconciliation_run_execute(run_id=run_id)
+    if run.state == RunState.RUNNING:  # held by another worker: look again when its lease ends
+        recheck_later(self, run, run_id)
+    return run.state
+
+
+@shared_task
+def reconciliation_runs_sweep_task() -> dict[str, list[int]]:
+    """Beat entry: fail and retry runs whose worker died; send again runs whose message was lost."""
+    from .services import reconciliation_runs_sweep
+
+    return reconciliation_runs_sweep()
+
+
+@shared_task
+def alerts_publish_pending_task() -> list[int]:
+    """Beat entry: publish gap alerts whose publication never happened."""
+    from .services import alerts_publish_pending
+
+    return alerts_publish_pending()
 
 
 @shared_task

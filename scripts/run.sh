@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start the web server and a Celery worker with an embedded beat; Ctrl-C stops all of them.
+# Start the web server and a Celery worker with an embedded beat; Ctrl-C, SIGTERM and SIGHUP stop all
+# of them, and so does the end of whoever started this script (make passes SIGTERM on, not SIGHUP).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -15,8 +16,9 @@ export TAX_SIMULATOR_URL="${TAX_SIMULATOR_URL:-http://127.0.0.1:$SIMULATOR_PORT}
 export OUTBOUND_ALLOW="${OUTBOUND_ALLOW:-127.0.0.1:$SIMULATOR_PORT,127.0.0.1:8765}"
 
 pids=()
+parent=$PPID
 stop() {
-  trap - INT TERM EXIT
+  trap - INT TERM HUP EXIT
   echo
   echo "Stopping…"
   # TERM to each leader lets Celery shut its pool down warmly; whatever is left is killed by group.
@@ -29,7 +31,7 @@ stop() {
   done
   for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
 }
-trap stop INT TERM EXIT
+trap stop INT TERM HUP EXIT
 
 # Each child gets its own process group (setsid) so stopping it takes its own children too.
 # The simulator first: reconciliation runs queued by load_demo fetch from it as soon as the worker starts.
@@ -42,11 +44,13 @@ for _ in $(seq 50); do
 done
 setsid "$PY" manage.py runserver --noreload "$HOST:$PORT" &
 pids+=($!)
+# Started without -Q, the worker consumes every queue (settings.CELERY_TASK_QUEUES): the default one,
+# notifications, imports, reconciliation and fetches.
 setsid .venv/bin/celery -A outage_portal worker -B --loglevel=INFO --concurrency=2 \
   --schedule var/celerybeat-schedule &
 pids+=($!)
 
-sleep 2
+sleep 2 & wait $!
 cat <<MSG
 
   Tax outage portal is running:  http://$HOST:$PORT/
@@ -59,4 +63,10 @@ cat <<MSG
   Press Ctrl-C to stop everything.
 
 MSG
-wait -n "${pids[@]}"
+# Until one of them exits, or the parent that started this script is gone (its SIGHUP is not passed
+# on): the EXIT trap then stops the rest. A short sleep in the background keeps traps prompt.
+while :; do
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || exit 1; done
+  [ "$(awk '{print $4}' /proc/$$/stat 2>/dev/null || echo "$parent")" = "$parent" ] || exit 0
+  sleep 1 & wait $!
+done

@@ -55,3 +55,19 @@ def test_app_services_wait_for_healthy_databases():
         depends = COMPOSE["services"][name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully"
     assert COMPOSE["services"]["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_each_work_queue_has_workers_of_its_own():
+    """Notifications, imports, reconciliation and fetches are consumed by workers of their own (scaled
+    independently), and the default queue, where beat's sweepers go, by the plain worker."""
+    consumed = {}
+    for name, service in COMPOSE["services"].items():
+        command = service.get("command") or []
+        if command[:4] == ["celery", "-A", "outage_portal", "worker"]:
+            consumed[name] = command[command.index("-Q") + 1].split(",")
+    assert sorted(q for queues in consumed.values() for q in queues) == sorted(
+        [settings.CELERY_TASK_DEFAULT_QUEUE, *settings.CELERY_WORK_QUEUES]
+    )
+    for name in consumed:
+        assert "healthcheck" in COMPOSE["services"][name], name
+        assert COMPOSE["services"][name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"

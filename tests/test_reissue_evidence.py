@@ -188,7 +188,7 @@ def test_api_upload_then_zip_uses_safe_names(api_for, client_for, beijing, alice
     assert response.status_code == 201, response.content
     assert response.json()["file_type"] == "pdf"
     pack = client_for(alice).get(reverse("reissue-request-zip", args=[req.pk]))
-    names = zipfile.ZipFile(io.BytesIO(pack.content)).namelist()
+    names = zipfile.ZipFile(io.BytesIO(pack.getvalue())).namelist()
     assert f"{req.number}.pdf" in names and f"{req.number}-invoices.xlsx" in names
     assert "evidence/01-delivery_note-送货单 (1).pdf" in names
     assert all(".." not in n and not n.startswith("/") for n in names)

@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count
 from django.db.models.functions import TruncMonth
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -39,6 +39,7 @@ from invoices.services import WRITE_CHUNK, import_batch_succeed, records_write
 from invoices.signals import import_batch_succeeded
 from invoices.staging import DEFAULT_TYPE
 from outage_portal import outbound
+from outage_portal.jobs import jobs_sweep, lease_kept
 from outage_portal.models import Company
 
 from . import SourceError
@@ -390,15 +391,16 @@ def tax_fetch_request(
     if user is not None and not has_role(user, company, *IMPORT_ROLES):
         raise PermissionDenied(_("Only accountants and company admins of this company fetch from the tax system."))
 
-    from .tasks import tax_fetch_execute_task
-
     directions = directions or list(Direction.values)
     start, end = sources.default_period()
     stale_before = timezone.now() - timedelta(minutes=settings.TAX_FETCH_STALE_MINUTES)
     with transaction.atomic():
         # Serialises clicks on the same company: the second one waits here and then sees the first's rows.
         _fetchable(TaxSource.objects.select_for_update().filter(company=company).first(), company)
-        TaxFetch.objects.filter(company=company, state__in=ACTIVE_FETCH_STATES, created_at__lt=stale_before).update(
+        TaxFetch.objects.filter(company=company, state__in=ACTIVE_FETCH_STATES, created_at__lt=stale_before).exclude(
+            state=TaxFetchState.RUNNING,
+            lease_expires_at__gte=timezone.now(),  # its worker is still at it
+        ).update(
             state=TaxFetchState.FAILED,
             finished_at=timezone.now(),
             failure_reason=_("Abandoned: no worker finished it within %(minutes)d minutes.")
@@ -421,21 +423,25 @@ def tax_fetch_request(
                 fetch.full_clean()
                 fetch.save()
                 request.started.append(fetch)
-                transaction.on_commit(lambda pk=fetch.pk: tax_fetch_execute_task.delay(pk))
+                tax_fetch_enqueue(fetch.pk)
             request.fetches.append(fetch)
     return request
 
 
 def tax_fetch_execute(*, fetch_id: int) -> TaxFetch:
-    """Run a queued fetch. Safe to run twice: a finished fetch is left alone, and fetching the same
-    records again changes nothing. A fetch that changes records queues a reconciliation (signal)."""
-    claimed = TaxFetch.objects.filter(pk=fetch_id, state__in=ACTIVE_FETCH_STATES).update(
-        state=TaxFetchState.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
+    """Run a queued fetch. Safe to run twice: a finished fetch is left alone, one another worker
+    holds (its lease not expired) too, and fetching the same records again changes nothing. Only this
+    claim may record the outcome. A fetch that changes records queues a reconciliation (signal)."""
+    token = TaxFetch.objects.claim(
+        fetch_id, waiting=(TaxFetchState.QUEUED,), running=TaxFetchState.RUNNING, started_at=timezone.now()
     )
     fetch = TaxFetch.objects.select_related("company", "created_by").get(pk=fetch_id)
-    if not claimed:
+    if token is None:
         return fetch
-    with translation.override(fetch.language or settings.LANGUAGE_CODE):
+    with (
+        translation.override(fetch.language or settings.LANGUAGE_CODE),
+        lease_kept(TaxFetch, fetch_id, token, running=TaxFetchState.RUNNING),
+    ):
         try:
             report = tax_records_fetch(
                 company=fetch.company,
@@ -445,10 +451,11 @@ def tax_fetch_execute(*, fetch_id: int) -> TaxFetch:
                 user=fetch.created_by,
             )
         except SourceError as exc:
-            _finish(fetch_id, state=TaxFetchState.FAILED, failure_reason=exc.reason)
+            _finish(fetch_id, token, state=TaxFetchState.FAILED, failure_reason=exc.reason)
         except Exception:
             _finish(
                 fetch_id,
+                token,
                 state=TaxFetchState.FAILED,
                 failure_reason=_("The fetch failed unexpectedly; the error is in the worker's log."),
             )
@@ -456,6 +463,7 @@ def tax_fetch_execute(*, fetch_id: int) -> TaxFetch:
         else:
             _finish(
                 fetch_id,
+                token,
                 state=TaxFetchState.SUCCEEDED,
                 batch=report.batch,
                 rows_received=report.received,
@@ -467,5 +475,27 @@ def tax_fetch_execute(*, fetch_id: int) -> TaxFetch:
     return fetch
 
 
-def _finish(fetch_id: int, **result) -> None:
-    TaxFetch.objects.filter(pk=fetch_id).update(finished_at=timezone.now(), **result)
+def _finish(fetch_id: int, token: str, **result) -> None:
+    # A worker whose lease expired (another took the fetch over) records nothing; what it stored is
+    # the same records the other stores again, which changes nothing.
+    TaxFetch.objects.release(fetch_id, token, running=TaxFetchState.RUNNING, finished_at=timezone.now(), **result)
+
+
+def tax_fetch_enqueue(fetch_id: int) -> None:
+    """Hand the fetch to the fetches queue (after commit) and note when, for the sweeper."""
+    from .tasks import tax_fetch_execute_task
+
+    TaxFetch.objects.filter(pk=fetch_id).update(enqueued_at=timezone.now())
+    transaction.on_commit(lambda: tax_fetch_execute_task.delay(fetch_id))
+
+
+def tax_fetches_sweep() -> dict[str, list[int]]:
+    """Queue again the fetches nobody works on (expired lease, lost message); see `jobs_sweep`."""
+    return jobs_sweep(
+        TaxFetch,
+        waiting=TaxFetchState.QUEUED,
+        running=TaxFetchState.RUNNING,
+        failed=TaxFetchState.FAILED,
+        enqueue=tax_fetch_enqueue,
+        failure_reason=lambda: _("The fetch was interrupted too many times (its worker stopped each time)."),
+    )

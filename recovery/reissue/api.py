@@ -235,14 +235,14 @@ class ReviewedApplicationViewSet(
         return self._transition(request, "close")
 
 
-def _read_within_limit(upload, *, field: str) -> bytes:
-    """The upload's bytes, refused by its declared size before they are read into memory; the
+def _read_within_limit(upload, *, field: str):
+    """The upload (a file the service reads in chunks), refused by its declared size first; the
     service then checks the content completely."""
     try:
         uploads.check_size(name=upload.name, size=upload.size)
     except DjangoValidationError as exc:
         raise DRFValidationError({field: exc.messages}) from exc
-    return upload.read()
+    return upload
 
 
 def _transitions_with_actors() -> Prefetch:

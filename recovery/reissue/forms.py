@@ -55,7 +55,7 @@ class EvidenceFilesField(MultipleFileField):
             if upload is None:
                 continue
             try:
-                checked.append(uploads.check_upload(name=upload.name, content=upload.read()))
+                checked.append(uploads.check_upload(name=upload.name, content=upload))
             except ValidationError as exc:
                 errors.extend(exc.messages)
         if errors:
@@ -216,4 +216,4 @@ class HandIssuedInvoiceForm(forms.Form):
         upload = self.cleaned_data.get("scan")
         if not upload:
             return None
-        return uploads.check_upload(name=upload.name, content=upload.read(), allowed=uploads.SCAN_TYPES)
+        return uploads.check_upload(name=upload.name, content=upload, allowed=uploads.SCAN_TYPES)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import io
 import logging
+import shutil
 import subprocess
+import tempfile
 import zipfile
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 from django.core.files.storage import storages
 from django.utils import timezone
@@ -22,6 +25,7 @@ from . import uploads
 from .models import DeferredFiling, ReissueRequest
 
 logger = logging.getLogger(__name__)
+COPY_CHUNK = 1024 * 1024
 
 KNOWN_CJK_FONTS = [
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -322,15 +326,19 @@ def request_xlsx(request: ReissueRequest) -> bytes:
     return xlsx_bytes(request.number, columns, rows)
 
 
-def request_zip(request: ReissueRequest) -> bytes:
-    """PDF + XLSX + every evidence file, numbered and with safe names (no folders from users)."""
-    buffer = io.BytesIO()
+def request_zip(request: ReissueRequest) -> BinaryIO:
+    """PDF + XLSX + every evidence file, numbered and with safe names (no folders from users).
+
+    Written to a temporary file, each evidence file copied in chunks: however many and large the files
+    are, the pack never sits whole in memory. The caller streams the file back and closes it."""
+    spool = tempfile.TemporaryFile()
     storage = storages["private"]
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"{request.number}.pdf", request_pdf(request))
         archive.writestr(f"{request.number}-invoices.xlsx", request_xlsx(request))
         for index, evidence in enumerate(request.evidence.all(), start=1):
             name = f"evidence/{index:02d}-{evidence.kind}-{uploads.safe_archive_name(evidence.original_name)}"
-            with storage.open(evidence.storage_name, "rb") as fh:
-                archive.writestr(name, fh.read())
-    return buffer.getvalue()
+            with storage.open(evidence.storage_name, "rb") as fh, archive.open(name, "w", force_zip64=True) as entry:
+                shutil.copyfileobj(fh, entry, COPY_CHUNK)
+    spool.seek(0)
+    return spool

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import BinaryIO
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import storages
@@ -427,7 +428,7 @@ def reissue_request_update(
 
 @transaction.atomic
 def reissue_evidence_add(
-    *, request: ReissueRequest, user, name: str, content: bytes, kind: str = EvidenceKind.OTHER
+    *, request: ReissueRequest, user, name: str, content: bytes | BinaryIO, kind: str = EvidenceKind.OTHER
 ) -> ReissueEvidence:
     """Check the file completely (name, size, content type) and only then store it privately."""
     _require_drafter(user, request.company_id)
@@ -881,7 +882,7 @@ def hand_issued_invoice_record(
     incident=None,
     note: str = "",
     scan_name: str = "",
-    scan_content: bytes | None = None,
+    scan_content: bytes | BinaryIO | None = None,
 ) -> HandIssuedInvoice:
     """Record an invoice written by hand during an outage (with its photo or scan, checked like evidence)."""
     _require_drafter(user, company)

@@ -15,10 +15,11 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
+from django.core.files import File
 from django.core.files.storage import storages
 from django.http import FileResponse
 from django.utils.translation import gettext as _
@@ -41,6 +42,7 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
+HASH_CHUNK = 1024 * 1024
 # What a hand-issued invoice's photo or scan may be.
 SCAN_TYPES = ("pdf", "png", "jpeg", "ofd")
 
@@ -56,30 +58,58 @@ def accept_attribute(types: tuple[str, ...] = tuple(CONTENT_TYPES)) -> str:
 
 @dataclass(frozen=True)
 class CheckedUpload:
+    """An upload that passed every check. `file` is read a chunk at a time when stored: an upload
+    is never held whole in memory (Django keeps one above FILE_UPLOAD_MAX_MEMORY_SIZE on disk)."""
+
     name: str
     file_type: str
-    content: bytes
+    file: BinaryIO
+    size: int
     sha256: str
 
-    @property
-    def size(self) -> int:
-        return len(self.content)
+
+def as_file(content: bytes | BinaryIO) -> BinaryIO:
+    """A binary file for bytes (tests, scripts) or the upload itself (Django's UploadedFile)."""
+    return io.BytesIO(content) if isinstance(content, bytes | bytearray) else content
 
 
-def sniff(content: bytes) -> str | None:
-    """The file type the bytes are, or None. Zip containers are told apart by their members."""
-    if content.startswith(b"%PDF-"):
+def _size(file: BinaryIO) -> int:
+    file.seek(0, io.SEEK_END)
+    size = file.tell()
+    file.seek(0)
+    return size
+
+
+def _sha256(file: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    file.seek(0)
+    while chunk := file.read(HASH_CHUNK):
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
+
+
+def sniff(content: bytes | BinaryIO) -> str | None:
+    """The file type the bytes are, or None. Zip containers are told apart by their members (read
+    from the zip's directory, not by inflating it)."""
+    file = as_file(content)
+    file.seek(0)
+    head = file.read(8)
+    file.seek(0)
+    if head.startswith(b"%PDF-"):
         return "pdf"
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
-    if content.startswith(b"\xff\xd8\xff"):
+    if head.startswith(b"\xff\xd8\xff"):
         return "jpeg"
-    if content.startswith(b"PK\x03\x04"):
+    if head.startswith(b"PK\x03\x04"):
         try:
-            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            with zipfile.ZipFile(file) as archive:
                 names = set(archive.namelist())
         except (zipfile.BadZipFile, ValueError):
             return None
+        finally:
+            file.seek(0)
         if "OFD.xml" in names:
             return "ofd"
         if "xl/workbook.xml" in names:
@@ -120,11 +150,16 @@ def check_size(*, name: str, size: int) -> None:
         )
 
 
-def check_upload(*, name: str, content: bytes, allowed: tuple[str, ...] = tuple(CONTENT_TYPES)) -> CheckedUpload:
-    """Validate one upload completely (name, size, type by content); raise ValidationError if anything is off."""
+def check_upload(
+    *, name: str, content: bytes | BinaryIO, allowed: tuple[str, ...] = tuple(CONTENT_TYPES)
+) -> CheckedUpload:
+    """Validate one upload completely (name, size, type by content); raise ValidationError if anything
+    is off. `content` is the upload's file (read in chunks, never whole) or, from scripts, bytes."""
+    file = as_file(content)
     name = check_name(name)
-    check_size(name=name, size=len(content))
-    if not content:
+    size = _size(file)
+    check_size(name=name, size=size)
+    if not size:
         raise ValidationError(_("%(name)s is empty."), code="empty", params={"name": name})
     dot = name.rfind(".")
     claimed = EXTENSIONS.get(name[dot:].lower()) if dot > 0 else None
@@ -135,20 +170,22 @@ def check_upload(*, name: str, content: bytes, allowed: tuple[str, ...] = tuple(
             code="extension",
             params={"name": name, "accepted": accepted},
         )
-    actual = sniff(content)
+    actual = sniff(file)
     if actual != claimed:
         raise ValidationError(
             _("%(name)s is named like a %(claimed)s file but its content is not one (it looks like %(actual)s)."),
             code="type_mismatch",
             params={"name": name, "claimed": claimed.upper(), "actual": (actual or _("unknown data")).upper()},
         )
-    return CheckedUpload(name=name, file_type=actual, content=content, sha256=hashlib.sha256(content).hexdigest())
+    return CheckedUpload(name=name, file_type=actual, file=file, size=size, sha256=_sha256(file))
 
 
 def store_private(*, folder: str, upload: CheckedUpload) -> str:
-    """Save into private storage under a generated name (never the user's) and return that name."""
+    """Save into private storage under a generated name (never the user's) and return that name.
+    The storage copies the file a chunk at a time."""
     ext = next(e for e, t in EXTENSIONS.items() if t == upload.file_type)
-    return storages["private"].save(f"{folder}/{uuid.uuid4().hex}{ext}", ContentFile(upload.content))
+    upload.file.seek(0)
+    return storages["private"].save(f"{folder}/{uuid.uuid4().hex}{ext}", File(upload.file))
 
 
 def stored_files(folder: str) -> Iterator[tuple[str, datetime]]:

@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Sum
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -137,7 +137,7 @@ def _save_request(request, form, formset, req: ReissueRequest | None) -> Reissue
                 request=req,
                 user=request.user,
                 name=checked.name,
-                content=checked.content,
+                content=checked.file,
                 kind=data["evidence_kind"] or EvidenceKind.OTHER,
             )
         if request.POST.get("intent") == "submit":
@@ -300,9 +300,13 @@ def request_pack(request, pk: int, fmt: str):
     req = get_object_or_404(ReissueRequest.objects.for_user(request.user).select_related("company", "incident"), pk=pk)
     if fmt == "pdf":
         return _pdf_response(pack.request_pdf(req), req.number)
-    response = HttpResponse(pack.request_zip(req), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{req.number}-evidence-pack.zip"'
-    return response
+    # Streamed from the temporary file the pack was built in (FileResponse closes it when done).
+    return FileResponse(
+        pack.request_zip(req),
+        as_attachment=True,
+        filename=f"{req.number}-evidence-pack.zip",
+        content_type="application/zip",
+    )
 
 
 # --- Deferred filing --------------------------------------------------------------------------------
@@ -459,7 +463,7 @@ def hand_issued_new(request):
             row = services.hand_issued_invoice_record(
                 user=request.user,
                 scan_name=scan.name if scan else "",
-                scan_content=scan.content if scan else None,
+                scan_content=scan.file if scan else None,
                 **data,
             )
         except (ValidationError, PermissionDenied) as exc:
