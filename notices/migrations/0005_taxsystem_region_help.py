@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notices', '0004_all_provincial_tax_bureaus'),
+        ("notices", "0004_all_provincial_tax_bureaus"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outage_portal', '0002_company_region_is_a_tax_bureau'),
+        ("outage_portal", "0002_company_region_is_a_tax_bureau"),
     ]
 
     operations = [

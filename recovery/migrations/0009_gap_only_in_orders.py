@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("invoices", "0010_orders_and_contracts"),
+        ("invoices", "0011_orders_and_contracts"),
         ("recovery", "0008_gap_company_without_row_checks"),
     ]
 

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('invoices', '0010_orders_and_contracts'),
+        ('invoices', '0011_orders_and_contracts'),
         ('notices', '0003_subscriptions'),
         ('outage_portal', '0001_initial'),
         ('recovery', '0009_gap_only_in_orders'),

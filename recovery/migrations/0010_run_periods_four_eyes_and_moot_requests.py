@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('notices', '0003_subscriptions'),
         ('outage_portal', '0001_initial'),
-        ('recovery', '0008_gap_company_without_row_checks'),
+        ("recovery", "0009_gap_only_in_orders"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

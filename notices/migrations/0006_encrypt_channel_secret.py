@@ -10,7 +10,7 @@ encrypt, decrypt = encrypt_column("notices_channel", "secret")
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("notices", "0003_subscriptions"),
+        ("notices", "0005_taxsystem_region_help"),
     ]
 
     operations = [

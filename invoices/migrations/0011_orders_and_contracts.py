@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("invoices", "0009_import_without_row_checks"),
+        ("invoices", "0010_invoice_types_and_import_report"),
         ("outage_portal", "0001_initial"),
     ]
 

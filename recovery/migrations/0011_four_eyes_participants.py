@@ -94,7 +94,7 @@ def backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("recovery", "0009_run_periods_four_eyes_and_moot_requests")]
+    dependencies = [("recovery", "0010_run_periods_four_eyes_and_moot_requests")]
 
     operations = [
         migrations.RunPython(backfill, migrations.RunPython.noop),

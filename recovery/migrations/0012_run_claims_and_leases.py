@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('recovery', '0008_gap_company_without_row_checks'),
+        ("recovery", "0011_four_eyes_participants"),
     ]
 
     operations = [

@@ -5,6 +5,6 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("outage_portal", "0001_initial"), ("knox", "__first__")]
+    dependencies = [("outage_portal", "0003_company_region_is_a_bureau_field"), ("knox", "__first__")]
 
     operations = [migrations.RunSQL("DROP TABLE IF EXISTS authtoken_token", reverse_sql=migrations.RunSQL.noop)]

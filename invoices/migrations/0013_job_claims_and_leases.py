@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0009_import_without_row_checks'),
+        ("invoices", "0012_encrypt_source_credential"),
     ]
 
     operations = [

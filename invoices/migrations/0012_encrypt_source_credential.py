@@ -10,7 +10,7 @@ encrypt, decrypt = encrypt_column("invoices_taxsource", "credential")
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("invoices", "0009_import_without_row_checks"),
+        ("invoices", "0011_orders_and_contracts"),
     ]
 
     operations = [
