@@ -110,8 +110,7 @@ def iter_order_rows(stream: BinaryIO, filename: str) -> tuple[str | None, Iterat
     else:
         if name.endswith((".xlsx", ".xlsm")):
             raise FileRefused(_("The file is named .xlsx but is not a spreadsheet."))
-        encoding = parsers.detect_encoding(stream.read(65536))
-        stream.seek(0)
+        encoding = parsers.detect_encoding(stream)
         text = io.TextIOWrapper(stream, encoding=encoding, newline="")
         cells_iter, closer = csv.reader(text), text.detach
         blank = parsers.is_blank
@@ -152,20 +151,7 @@ def _blank_xlsx(cells) -> bool:
 
 
 def _xlsx_cells(stream: BinaryIO):
-    import zipfile
-
-    from openpyxl import load_workbook
-
-    try:
-        with zipfile.ZipFile(stream) as archive:
-            if sum(info.file_size for info in archive.infolist()) > parsers.MAX_DECOMPRESSED_BYTES:
-                raise FileRefused(_("The spreadsheet expands to more than 500 MB and is refused."))
-        stream.seek(0)
-        workbook = load_workbook(stream, read_only=True, data_only=True)
-    except FileRefused:
-        raise
-    except Exception:
-        raise FileRefused(_("The file is not a readable XLSX spreadsheet."))
+    workbook = parsers.open_xlsx(stream)
     return workbook.worksheets[0].iter_rows(values_only=True), workbook.close
 
 

@@ -195,7 +195,8 @@ def iter_csv(stream: io.BufferedIOBase, headers: dict | None = None) -> Iterator
         text.detach()
 
 
-def iter_xlsx(stream: io.BufferedIOBase, headers: dict | None = None) -> Iterator[tuple[int, dict]]:
+def open_xlsx(stream: io.BufferedIOBase):
+    """A read-only workbook, or FileRefused: not a spreadsheet, or one that expands past the cap."""
     from openpyxl import load_workbook
 
     try:
@@ -208,11 +209,15 @@ def iter_xlsx(stream: io.BufferedIOBase, headers: dict | None = None) -> Iterato
                     % {"mb": settings.XLSX_MAX_EXPANDED_BYTES // (1024 * 1024)}
                 )
         stream.seek(0)
-        workbook = load_workbook(stream, read_only=True, data_only=True)
+        return load_workbook(stream, read_only=True, data_only=True)
     except FileRefused:
         raise
     except Exception:
         raise FileRefused(_("The file is not a readable XLSX spreadsheet."))
+
+
+def iter_xlsx(stream: io.BufferedIOBase, headers: dict | None = None) -> Iterator[tuple[int, dict]]:
+    workbook = open_xlsx(stream)
     try:
         yield from _xlsx_rows(workbook, {} if headers is None else headers)
     except FileRefused:

@@ -78,13 +78,13 @@ def parse_period(*, start: str = "", end: str = "", month: str = "") -> tuple[da
 
 
 def records_span(*, company_id: int, direction: str) -> tuple[date, date] | None:
-    """First and last issue date among our invoices and the tax system's records (None: no records)."""
-    from invoices.models import Invoice, TaxRecord
+    """First and last date among our invoices, the tax system's records and our orders (None: none)."""
+    from invoices.models import Invoice, Order, TaxRecord
 
     days = []
-    for model in (Invoice, TaxRecord):
+    for model, field in ((Invoice, "issue_date"), (TaxRecord, "issue_date"), (Order, "order_date")):
         span = model.objects.filter(company_id=company_id, direction=direction).aggregate(
-            first=Min("issue_date"), last=Max("issue_date")
+            first=Min(field), last=Max(field)
         )
         days += [d for d in span.values() if d is not None]
     return (min(days), max(days)) if days else None

@@ -12,7 +12,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from invoices.models import Invoice, TaxRecord
+from invoices.models import Invoice, Order, TaxRecord
 from outage_portal.jobs import lease_kept
 from outage_portal.models import Company, Role
 from outage_portal.roles import has_role
@@ -189,7 +189,10 @@ def _run_claimed(run_id: int, token: str) -> ReconciliationRun:
         book_side = Invoice.objects.filter(**_in_period(run)).aggregate(n=Count("id"), newest=Max("issue_date"))
         tax_count = tax_side["n"]
         run.invoices_compared, run.tax_records_compared = book_side["n"], tax_count
-        if book_side["n"] == 0 and tax_count == 0:
+        orders = Order.objects.filter(
+            company_id=run.company_id, direction=run.direction, order_date__range=(run.period_start, run.period_end)
+        )
+        if book_side["n"] == 0 and tax_count == 0 and not orders.exists():
             # Nothing on either side: say so rather than report "no gaps" as if something agreed.
             run.state = RunState.NOTHING
             run.counts = {**{k: 0 for k in GapKind.values}, "tax_records": 0}

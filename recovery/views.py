@@ -168,6 +168,9 @@ def gap_bulk(request):
             messages.error(request, _("Only accountants prepare reissue requests."))
             return redirect("recovery-gap-list")
         return _start_reissue(request, mine)
+    if not _can_decide_any(request.user):
+        # The page offers no decision to this person; a crafted POST is refused outright.
+        raise PermissionDenied(_("Only accountants and company admins decide about gaps."))
     visible = Discrepancy.objects.for_user(request.user).filter(pk__in=ids)
     gaps = list(Discrepancy.objects.for_user(request.user, roles=selectors.GAP_DECIDERS).filter(pk__in=ids))
     if len(gaps) < visible.count():

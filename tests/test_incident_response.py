@@ -245,5 +245,5 @@ def test_the_demo_beijing_company_has_a_response_in_progress(demo_with_simulator
     services.paused_companies_refresh()
     page = client_for(User.objects.get(username="bj_finance")).get(reverse("response-detail", args=[response.pk]))
     assert 'id="invoicing-paused"' in page.content.decode()
-    call_command("load_demo")  # again: nothing added
+    call_command("load_demo", force=True)  # again: nothing added
     assert IncidentResponse.objects.count() == 1 and CounterpartyRequest.objects.count() == 1

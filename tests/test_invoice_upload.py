@@ -1,5 +1,7 @@
 """Uploading invoice files in the browser form and through the API."""
 
+import json
+
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from invoices.models import ImportBatch, Invoice
@@ -63,11 +65,15 @@ def test_api_upload_returns_the_batch_report(api_for, alice, beijing):
     assert body["rejections"][0]["column"] == "价税合计"
 
 
-def test_api_upload_into_another_company_is_404_and_stores_nothing(api_for, charlie, beijing):
-    response = api_for(charlie).post(
-        "/api/imports/", {"company": beijing.pk, "kind": "backup", "file": upload()}, format="multipart"
-    )
-    assert response.status_code == 404
+def test_api_upload_into_another_company_is_refused_as_if_it_did_not_exist(api_for, charlie, beijing):
+    def post(company_id):
+        return api_for(charlie).post(
+            "/api/imports/", {"company": company_id, "kind": "backup", "file": upload()}, format="multipart"
+        )
+
+    theirs, missing = post(beijing.pk), post(999999)
+    assert theirs.status_code == missing.status_code == 400
+    assert theirs.json() == json.loads(json.dumps(missing.json()).replace("999999", str(beijing.pk)))
     assert not ImportBatch.objects.exists() and not Invoice.objects.exists()
 
 

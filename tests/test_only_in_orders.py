@@ -148,7 +148,7 @@ def test_the_gap_list_api_and_json_name_the_kind(beijing, outage, alice, api_for
     body = api_for(alice).get("/api/gaps/", {"kind": "only_in_orders"}).json()
     assert [g["kind"] for g in body["results"]] == ["only_in_orders"]
     call_command("reconcile", "--company", beijing.credit_code, "--json")
-    assert json.loads(capsys.readouterr().out)["only_in_orders"] == 1
+    assert json.loads(capsys.readouterr().out)["gaps"]["only_in_orders"] == 1
 
 
 def test_an_accountant_accepts_a_proposal_into_a_reissue_request_through_the_api(

@@ -75,6 +75,7 @@ def test_a_contract_register_in_english_with_only_totals_and_rates_is_split_into
     buffer = io.BytesIO()
     book.save(buffer)
     batch = _import(beijing, "contracts.xlsx", buffer.getvalue())
+    assert batch.failure_reason == ""
     assert batch.state == BatchState.SUCCEEDED and batch.direction == Direction.RECEIVED  # a supplier column
     contract = Order.objects.get(order_number="HT-2026-017")
     assert (contract.amount, contract.tax, contract.total) == (
@@ -97,7 +98,8 @@ def test_the_command_reports_as_json_and_fails_on_a_refused_file(beijing, tmp_pa
     call_command("import_orders", "--company", beijing.credit_code, "--json", str(good))
     report = json.loads(capsys.readouterr().out)
     assert report["created"] == 3 and len(report["files"]) == 1 and report["files"][0]["direction"] == "issued"
-    assert {"row": 5, "column": "order_number", "file": "orders.csv"}.items() <= report["rejected"][0].items()
+    first = report["rejected_rows"][0]
+    assert (first["row"], first["file"]) == (5, "orders.csv") and report["rejected"] >= 1
     bad = tmp_path / "empty.csv"
     bad.write_bytes(b"a,b\r\n1,2\r\n")
     with pytest.raises(CommandError):
@@ -131,7 +133,7 @@ def test_the_api_imports_a_list_and_answers_with_the_row_report(beijing, alice, 
     answer = api.post("/api/orders/import/", {"company": beijing.pk, "file": upload}, format="multipart")
     assert answer.status_code == 201
     body = answer.json()
-    assert body["created"] == 3 and len(body["rejected"]) >= 3 and body["direction"] == "issued"
+    assert body["created"] == 3 and body["rejected"] >= 3 and body["direction"] == "issued"
     with django_assert_max_num_queries(6):
         listed = api.get("/api/orders/", {"company": beijing.pk}).json()
     assert listed["count"] == 3 and listed["results"][0]["order_number"].startswith("SO-")

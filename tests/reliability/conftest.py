@@ -133,7 +133,9 @@ def workers(transactional_db, settings, tmp_path):
     started: list[Worker] = []
 
     def make(**extra) -> Worker:
-        worker = Worker(prefix=prefix, var_dir=tmp_path, env={**env, **extra})
+        # The servers this test allowed (its receivers, the simulator), as they stand when it starts.
+        allowed = {"OUTBOUND_ALLOW": ",".join(settings.OUTBOUND_ALLOW)}
+        worker = Worker(prefix=prefix, var_dir=tmp_path, env={**env, **allowed, **extra})
         started.append(worker)
         return worker
 

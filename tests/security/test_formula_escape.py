@@ -49,15 +49,15 @@ def planted_gap(beijing):
 
 
 def test_the_gap_csv_escapes_text_but_keeps_negative_amounts(client_for, alice, planted_gap):
-    rows = _csv(client_for(alice).get("/recovery/gaps/export.csv"))
+    rows = _csv(client_for(alice).get("/recovery/gaps/export.csv", HTTP_ACCEPT_LANGUAGE="en"))
     header, row = rows[0], next(r for r in rows[1:] if r[3] == planted_gap.invoice_key)
-    assert row[header.index("explanation")] == "'" + PLANTED
-    assert row[header.index("amount_at_risk")] == "-12.50"
+    assert row[header.index("Why")] == "'" + PLANTED
+    assert row[header.index("Amount at risk")] == "-12.50"
 
 
 def test_the_gap_xlsx_escapes_text_and_keeps_amounts_numeric(client_for, alice, planted_gap):
-    sheet = load_workbook(io.BytesIO(client_for(alice).get("/recovery/gaps/export.xlsx").content)).active
-    rows = list(sheet.iter_rows(values_only=True))
+    response = client_for(alice).get("/recovery/gaps/export.xlsx", HTTP_ACCEPT_LANGUAGE="en")
+    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
     header, row = rows[0], next(r for r in rows[1:] if r[3] == planted_gap.invoice_key)
-    assert row[header.index("explanation")] == "'" + PLANTED
-    assert row[header.index("amount_at_risk")] == -12.5  # a numeric cell, not text
+    assert row[header.index("Why")] == "'" + PLANTED
+    assert row[header.index("Amount at risk")] == -12.5  # a numeric cell, not text

@@ -47,7 +47,10 @@ class Command(BaseCommand):
                         "created": sum(r["created"] for r in reports),
                         "updated": sum(r["updated"] for r in reports),
                         "unchanged": sum(r["unchanged"] for r in reports),
-                        "rejected": [reject | {"file": r["file"]} for r in reports for reject in r["rejected"]],
+                        "rejected": sum(r["rejected"] for r in reports),
+                        "rejected_rows": [
+                            reject | {"file": r["file"]} for r in reports for reject in r["rejected_rows"]
+                        ],
                         "files": reports,
                     }
                 )
@@ -55,11 +58,12 @@ class Command(BaseCommand):
         else:
             for r in reports:
                 self.stdout.write(
-                    f"{r['file']}: {r['state']} · {r['direction']} · read {r['read']} · created {r['created']} · "
-                    f"updated {r['updated']} · unchanged {r['unchanged']} · rejected {len(r['rejected'])}"
+                    f"{r['file']}: {r['state_label']} · {r['direction']} · read {r['read']} · created {r['created']} · "
+                    f"updated {r['updated']} · unchanged {r['unchanged']} · rejected {r['rejected']}"
                     + (f" · {r['failure_reason']}" if r["failure_reason"] else "")
                 )
-                for reject in r["rejected"]:
-                    self.stdout.write(f"  row {reject['row']} {reject['column']}: {reject['reason']}")
+                for reject in r["rejected_rows"]:
+                    reasons = "; ".join(f"{why['column']}: {why['reason']}" for why in reject["reasons"])
+                    self.stdout.write(f"  row {reject['row']}: {reasons}")
         if refused:
             raise CommandError("; ".join(refused))
