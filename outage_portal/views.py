@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -91,6 +92,9 @@ def api_docs(request, *args, **kwargs):
 _redoc = SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html", metadata_class=None)
 
 
+# ReDoc renders with styled-components, which writes its styles inline: allowed on this page alone,
+# for styles only (scripts stay 'self').
+@csp_update({"style-src": ["'unsafe-inline'"]})
 def api_redoc(request, *args, **kwargs):
     """The API's ReDoc page, for signed-in users unless API_DOCS_PUBLIC, like the Swagger page."""
     if not settings.API_DOCS_PUBLIC and not request.user.is_authenticated:
