@@ -160,7 +160,7 @@ class ImportBatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         return Response(ImportBatchSerializer(batch).data, status=status.HTTP_201_CREATED)
 
 
-# --- tax-system sources (issue 5) ---
+# --- tax-system sources ---
 class TaxSourceSerializer(serializers.Serializer):
     """A company's tax-system source. The access token is write-only: never shown after saving."""
 

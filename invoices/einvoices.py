@@ -1,4 +1,4 @@
-"""E-invoice files as the tax platform hands them out (DESIGN §8): 数电 XML, 数电 OFD, older VAT OFD.
+"""E-invoice files as the tax platform hands them out: 数电 XML, 数电 OFD, older VAT OFD.
 
 One file is one invoice, so each parser yields a single `(1, {field: raw value})` row that goes
 through the same `validate_row` as CSV and XLSX rows. OFD files are zips: only the one XML member

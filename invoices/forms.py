@@ -54,7 +54,7 @@ class ImportForm(forms.Form):
             field.widget.attrs.setdefault("class", css)
 
 
-# --- tax-system sources (issue 5) ---
+# --- tax-system sources ---
 class TaxSourceForm(forms.Form):
     kind = forms.ChoiceField(label=_("Where the tax system's records come from"), choices=TaxSourceKind.choices)
     base_url = forms.URLField(

@@ -1,4 +1,4 @@
-"""Normalising invoice numbers into match keys (DESIGN §6).
+"""Normalising invoice numbers into match keys.
 
 Spreadsheets mangle numbers: Excel's leading apostrophe, full-width digits from Chinese input
 methods, thousands separators, stray spaces. Both sides of a reconciliation go through here, so a

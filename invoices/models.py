@@ -177,7 +177,7 @@ class ImportBatch(LeasedJob):
 
 class InvoiceFields(models.Model):
     """Fields an invoice has wherever it is recorded. `invoice_key` is the normalised match key:
-    the 20-digit 数电 number, else invoice code + number (DESIGN §6)."""
+    the 20-digit 数电 number, else invoice code + number."""
 
     # No index of its own: every lookup by company is served by the (company, direction, invoice_key)
     # unique index or the period index, which lead with company; another would only slow big imports.
@@ -312,7 +312,7 @@ class ImportRejection(models.Model):
         return self.batch.column_label(self.column)
 
 
-# --- tax-system sources (issue 5) ---------------------------------------------------------------
+# --- tax-system sources ---------------------------------------------------------------
 class TaxSourceKind(models.TextChoices):
     UPLOAD = "upload", _("Uploaded platform exports")
     API = "api", _("Tax-system HTTP API")

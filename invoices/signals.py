@@ -1,4 +1,4 @@
-"""Signals other apps listen to. invoices never imports recovery (DESIGN §3), so recovery learns of
+"""Signals other apps listen to. invoices never imports recovery, so recovery learns of
 new data this way and starts a reconciliation run."""
 
 from django.dispatch import Signal

@@ -124,7 +124,7 @@ def import_rejections_csv(request, pk: int):
     return csv_response(f"rejected-rows-{batch.pk}.csv", columns, rows)
 
 
-# --- tax-system sources (issue 5) ---
+# --- tax-system sources ---
 @login_required
 def tax_source_list(request):
     companies = Company.objects.for_user(request.user).select_related("tax_source").order_by("name")

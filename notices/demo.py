@@ -1,4 +1,4 @@
-"""Demo scenario: the Xi'an maintenance notices and the Beijing outage (issue 3), subscriptions (issue 4)."""
+"""Demo scenario: the Xi'an maintenance notices and the Beijing outage, subscriptions."""
 
 from __future__ import annotations
 

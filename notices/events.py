@@ -1,4 +1,4 @@
-"""The one door through which anything that happens reaches subscribers (DESIGN §3).
+"""The one door through which anything that happens reaches subscribers.
 
 Notices and incidents (this app) and reconciliation alerts (recovery) describe what happened as an
 `Event` and call `event_publish` after their transaction commits. Subscriptions decide who hears it.

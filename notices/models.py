@@ -1,4 +1,4 @@
-"""Tax-system catalogue, maintenance notices, incidents (issue 3); subscriptions and deliveries (issue 4).
+"""Tax-system catalogue, maintenance notices, incidents; subscriptions and deliveries.
 
 Status is never stored by hand: a system's state per function is derived from the notices and
 incidents that cover "now" (see `notices.status`). `StatusDay` rows are a precomputed cache of

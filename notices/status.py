@@ -1,4 +1,4 @@
-"""Derived status: each system's state per function, now and per calendar day (issue 3, item 7).
+"""Derived status: each system's state per function, now and per calendar day.
 
 Nothing here is typed by hand. A maintenance window covering a moment (unless cancelled) puts its
 functions in maintenance; an incident not yet resolved puts its functions in outage (major,

@@ -1,4 +1,4 @@
-"""The public status page's cache (DESIGN §9: what everyone opens during an outage).
+"""The public status page's cache.
 
 Entries are `(version, valid_until, html)` per kind and language. Any change to a notice, incident
 or incident update sets a new version (notices.signals), so a page rendered from data read before

@@ -1,7 +1,7 @@
 """Which outage or maintenance windows cover a time and place (for attributing invoice gaps).
 
 recovery uses this to attribute each gap to the incident or notice whose region, system and time
-cover the invoice's issue time. Implemented by the notices module (issue 3).
+cover the invoice's issue time. Implemented by the notices module.
 """
 
 from __future__ import annotations

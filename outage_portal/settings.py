@@ -446,7 +446,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 
 # --- Domain settings ------------------------------------------------------------------------
 try:
-    # Reconciliation tolerance on amounts (DESIGN §6): default none.
+    # Reconciliation tolerance on amounts: default none.
     RECONCILE_AMOUNT_TOLERANCE = Decimal(env_str("RECONCILE_AMOUNT_TOLERANCE") or "0.00")
 except InvalidOperation as exc:
     raise ImproperlyConfigured("RECONCILE_AMOUNT_TOLERANCE must be a decimal amount such as 0.01") from exc
@@ -470,7 +470,7 @@ IMPORT_BACKGROUND_BYTES = env_int("IMPORT_BACKGROUND_BYTES", 2 * 1024 * 1024)
 # An XLSX whose parts add up to more than this once inflated is refused before it is opened.
 XLSX_MAX_EXPANDED_BYTES = env_int("XLSX_MAX_EXPANDED_BYTES", 200 * 1024 * 1024)
 
-# invoices: tax-system sources (issue 5). The simulator `make run` starts, and what the demo points at.
+# invoices: tax-system sources. The simulator `make run` starts, and what the demo points at.
 SIMULATOR_PORT = env_int("SIMULATOR_PORT", 8001)
 TAX_SIMULATOR_URL = (env_str("TAX_SIMULATOR_URL") or f"http://127.0.0.1:{SIMULATOR_PORT}").rstrip("/")
 TAX_SIMULATOR_TOKEN = env_str("TAX_SIMULATOR_TOKEN") or "demo-simulator-token"
@@ -486,7 +486,7 @@ if TAX_SOURCE_MAX_RETRY_AFTER_SECONDS < 0:
 if TAX_FETCH_STALE_MINUTES < 1:
     raise ImproperlyConfigured("TAX_FETCH_STALE_MINUTES must be at least 1 minute")
 
-# Notifications (issue 4): HTTP timeouts per delivery, retries with exponential backoff, the claim
+# Notifications: HTTP timeouts per delivery, retries with exponential backoff, the claim
 # lease after which a delivery a dead worker held is sent again, and when a channel counts as failing.
 NOTIFY_HTTP_CONNECT_TIMEOUT = env_int("NOTIFY_HTTP_CONNECT_TIMEOUT", 5)
 NOTIFY_HTTP_READ_TIMEOUT = env_int("NOTIFY_HTTP_READ_TIMEOUT", 10)

@@ -1,4 +1,4 @@
-"""Validators shared by the apps: Chinese taxpayer identifiers (DESIGN §8) and the moments the portal takes."""
+"""Validators shared by the apps: Chinese taxpayer identifiers and the moments the portal takes."""
 
 from __future__ import annotations
 

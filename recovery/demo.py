@@ -1,4 +1,4 @@
-"""Demo scenario: reconciliation of the Beijing outage (issue 6) and reissue requests (issue 7)."""
+"""Demo scenario: reconciliation of the Beijing outage and reissue requests."""
 
 from __future__ import annotations
 

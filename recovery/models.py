@@ -69,7 +69,7 @@ class Decision(models.TextChoices):
 class MatchRule(models.Model):
     """One row of the ordered matching rule table (data, not code).
 
-    `method` is exact (raw code+number / 数电 number), normalised (DESIGN §6 key) or fuzzy (same
+    `method` is exact (raw code+number / 数电 number), normalised or fuzzy (same
     seller, buyer and total within `RECONCILE_FUZZY_DAYS`): a fuzzy match only suggests a pair.
     """
 
@@ -340,7 +340,7 @@ class Alert(models.Model):
         return f"alert:{self.pk}"
 
 
-# --- Reissue requests, deferred filings, hand-issued invoices (issue 7): defined in recovery/reissue/ ---
+# --- Reissue requests, deferred filings, hand-issued invoices: defined in recovery/reissue/ ---
 from .reissue.models import (  # noqa: E402, F401
     DeferredFiling,
     HandIssuedInvoice,

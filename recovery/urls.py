@@ -19,5 +19,5 @@ urlpatterns: list = [
     path("recovery/runs/", views.run_list, name="recovery-run-list"),
     path("recovery/runs/<int:pk>/", views.run_detail, name="recovery-run-detail"),
 ]
-urlpatterns += reissue_urls.urlpatterns  # issue 7: reissue requests, deferred filing, hand-issued invoices
+urlpatterns += reissue_urls.urlpatterns  # reissue requests, deferred filing, hand-issued invoices
 api_urlpatterns: list = router.urls + reissue_urls.api_urlpatterns

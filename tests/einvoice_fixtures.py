@@ -1,4 +1,4 @@
-"""Small realistic e-invoice and backup files, as the tax platform and Excel hand them out (DESIGN §8).
+"""Small realistic e-invoice and backup files, as the tax platform and Excel hand them out.
 
 `python -m tests.einvoice_fixtures` rewrites the copies kept in tests/data/; tests read those files,
 and the builders are importable for tests that need variations.

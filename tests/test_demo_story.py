@@ -1,4 +1,4 @@
-"""The product's story end to end, on the demo (issue 6, "Done when"): the Beijing outage's missing
+"""The product's story end to end, on the demo: the Beijing outage's missing
 invoices show up as gaps attributed to the incident, an alert is delivered, and once the tax system
 (the simulator) recovers, the next run resolves them: the reissue requests for those invoices are
 withdrawn (submitted) or flagged (approved), and whoever was alerted hears that the gaps resolved."""

@@ -1,4 +1,4 @@
-"""Subscriptions and notifications (issue 4): who hears about which event, on which channel, exactly once.
+"""Subscriptions and notifications: who hears about which event, on which channel, exactly once.
 
 - `services`: fan an `Event` out into `Delivery` rows; claim, send and record one delivery; sweep stuck ones;
   the writes behind pages and API (subscriptions, channels, visitor opt-in, unsubscribe).

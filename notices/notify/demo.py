@@ -1,4 +1,4 @@
-"""Demo subscriptions (issue 4): bj_finance follows 北京 by email and through a WeCom robot and a signed
+"""Demo subscriptions: bj_finance follows 北京 by email and through a WeCom robot and a signed
 webhook, both pointing at `scripts/notify_receiver.py` on 127.0.0.1:8765; xa_finance follows 西安.
 
 Idempotent: nothing is created twice. Deliveries come from the real paths: the reconciliation alerts the

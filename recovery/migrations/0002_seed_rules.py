@@ -2,7 +2,7 @@ from django.db import migrations
 
 RULES = [
     (1, "exact", "Same invoice code and number (or 数电 number) as written", False),
-    (2, "normalised", "Same normalised invoice key (DESIGN §6)", False),
+    (2, "normalised", "Same normalised invoice key", False),
     (3, "fuzzy", "Same seller, buyer and total within the fuzzy day window: suggestion only", True),
 ]
 

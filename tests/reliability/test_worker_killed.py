@@ -79,6 +79,7 @@ def killed_while_blocked(worker, lock_sql: str, send, job) -> None:
 
 def test_killed_worker_mid_import_fetch_run_and_deliveries(workers, receiver, beijing, xian, fiona, sim):
     alerts_hook = receiver()
+    hook = receiver(hang_first=1)  # started before the worker, which may reach only what was allowed then
     channel = notify.channel_create(owner=fiona, name="ERP", kind="webhook", url=alerts_hook.url, secret="k" * 24)
     notify.subscription_create(owner=fiona, channel=channel, kinds=["reconciliation_gaps"])
     worker = workers().start()
@@ -137,7 +138,6 @@ def test_killed_worker_mid_import_fetch_run_and_deliveries(workers, receiver, be
     assert run.attempts == 2 and run.new_gaps == 1
 
     # A batch of deliveries, killed with the first one in flight.
-    hook = receiver(hang_first=1)
     incidents = notify.channel_create(owner=fiona, name="IM", kind="webhook", url=hook.url, secret="k" * 24)
     notify.subscription_create(owner=fiona, channel=incidents, kinds=["incident_opened"])
     for n in range(3):
