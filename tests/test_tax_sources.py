@@ -23,6 +23,7 @@ from invoices.sources.fetch import tax_records_fetch, tax_source_save
 from outage_portal.demo import beijing_outage_window
 from recovery import services as recovery
 from recovery.models import Discrepancy, GapKind, GapStatus, RunState
+from response.models import CounterpartyCopy
 from tests.conftest import SIMULATOR_TOKEN, allow_outbound, free_port
 
 TOKEN = SIMULATOR_TOKEN  # the credential the `sim` fixture (conftest) accepts
@@ -388,7 +389,12 @@ def test_load_demo_points_both_companies_at_the_simulator_and_shows_the_beijing_
     assert {(source.kind, source.url) for source in TaxSource.objects.all()} == {
         ("simulator", settings.TAX_SIMULATOR_URL)
     }
-    bj_gaps = Discrepancy.objects.filter(company__credit_code="91110108MA01B2C3D0", status=GapStatus.OPEN)
+    # The demo's own outage, less what its playbook adds: orders lost from both sides, and the invoice a
+    # customer sent back (in our books now, still missing from the tax system).
+    copied = CounterpartyCopy.objects.exclude(batch=None).values("batch")
+    bj_gaps = Discrepancy.objects.filter(
+        company__credit_code="91110108MA01B2C3D0", status=GapStatus.OPEN, kind=GapKind.ONLY_IN_BOOKS
+    ).exclude(invoice__batch__in=copied)
     assert set(bj_gaps.values_list("invoice_key", flat=True)) == outage_keys(demo.demo_today())
     xa_gaps = Discrepancy.objects.filter(company__credit_code="91610131MA6TX1Y2KC")
     assert list(xa_gaps.values_list("kind", flat=True)) == [GapKind.STATUS_MISMATCH]
