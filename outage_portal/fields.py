@@ -87,7 +87,7 @@ def check_encryption_keys(app_configs, **kwargs):
     return [
         Warning(
             "FIELD_ENCRYPTION_KEYS is not set: secrets are encrypted with a key derived from SECRET_KEY.",
-            hint="Set FIELD_ENCRYPTION_KEYS to a key from Fernet.generate_key() (see docs/security-outbound.md).",
+            hint="Set FIELD_ENCRYPTION_KEYS to a key from Fernet.generate_key() (see docs/security.md).",
             id="outage_portal.W010",
         )
     ]

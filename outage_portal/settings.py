@@ -501,7 +501,7 @@ NOTIFY_QUEUE = env_str("NOTIFY_QUEUE") or ""  # empty: the notifications queue (
 if NOTIFY_LEASE_SECONDS <= NOTIFY_HTTP_CONNECT_TIMEOUT + NOTIFY_HTTP_READ_TIMEOUT:
     raise ImproperlyConfigured("NOTIFY_LEASE_SECONDS must exceed the HTTP connect + read timeouts")
 
-# --- Outbound requests, secrets at rest, API tokens, throttling (docs/security-outbound.md) -----
+# --- Outbound requests, secrets at rest, API tokens, throttling (docs/security.md) -----
 # Every request the portal sends goes through outage_portal.outbound. Private, loopback, link-local
 # and metadata addresses are refused unless listed here: networks or exact host:port pairs, e.g.
 # OUTBOUND_ALLOW="10.20.0.0/16,127.0.0.1:8765". The default allows nothing private.
