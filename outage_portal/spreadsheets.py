@@ -1,6 +1,6 @@
 """What every spreadsheet the portal hands out (CSV or XLSX) does to the text and numbers it carries.
 
-Every CSV and XLSX writer routes its cells through `escape_cell` (or `escape_row`)."""
+Every CSV and XLSX writer routes its cells through `escape_cell`."""
 
 from __future__ import annotations
 
@@ -28,10 +28,6 @@ def escape_cell(value) -> object:
     if isinstance(value, str) and value[:1] in FORMULA_STARTS and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
-
-
-def escape_row(values: Iterable) -> list:
-    return [escape_cell(value) for value in values]
 
 
 # --- Exports a finance reader opens in Excel or WPS -------------------------------------------

@@ -11,26 +11,27 @@ from outage_portal.client_ip import client_ip
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-class TokenRateThrottle(AnonRateThrottle):
+class ClientAddressMixin:
+    """Anonymous requests are counted by the same client address as the login lockout's, so one proxy is
+    never one bucket."""
+
+    def get_ident(self, request):
+        return client_ip(request) or super().get_ident(request)
+
+
+class TokenRateThrottle(ClientAddressMixin, AnonRateThrottle):
     """Password guesses through the token endpoint, per client address."""
 
     scope = "api-token"
-
-    def get_ident(self, request):
-        # The same client address as the login lockout's, so one proxy is never one bucket.
-        return client_ip(request) or super().get_ident(request)
 
     def get_rate(self):
         return settings.API_TOKEN_RATE
 
 
-class WriteRateThrottle(UserRateThrottle):
+class WriteRateThrottle(ClientAddressMixin, UserRateThrottle):
     """Writes (POST, PUT, PATCH, DELETE) per user, or per address before signing in; reads are free."""
 
     scope = "api-write"
-
-    def get_ident(self, request):
-        return client_ip(request) or super().get_ident(request)
 
     def get_rate(self):
         return settings.API_WRITE_RATE

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
@@ -81,11 +83,19 @@ def health(request):
 _swagger = SpectacularSwaggerSplitView.as_view(url_name="api-schema", metadata_class=None)
 
 
-def api_docs(request, *args, **kwargs):
-    """The API's Swagger page: like the schema it reads, for signed-in users unless API_DOCS_PUBLIC."""
-    if not settings.API_DOCS_PUBLIC and not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    return _swagger(request, *args, **kwargs)
+def _api_docs_page(view):
+    """The API's documentation pages, like the schema they read: signed-in users only unless API_DOCS_PUBLIC."""
+
+    @wraps(view)
+    def page(request, *args, **kwargs):
+        if not settings.API_DOCS_PUBLIC and not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return page
+
+
+api_docs = _api_docs_page(_swagger)
 
 
 # Our template: the package's own preconnects to Google Fonts and starts ReDoc inline.
@@ -94,12 +104,7 @@ _redoc = SpectacularRedocView.as_view(url_name="api-schema", template_name="api/
 
 # ReDoc renders with styled-components, which writes its styles inline: allowed on this page alone,
 # for styles only (scripts stay 'self').
-@csp_update({"style-src": ["'unsafe-inline'"]})
-def api_redoc(request, *args, **kwargs):
-    """The API's ReDoc page, for signed-in users unless API_DOCS_PUBLIC, like the Swagger page."""
-    if not settings.API_DOCS_PUBLIC and not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    return _redoc(request, *args, **kwargs)
+api_redoc = csp_update({"style-src": ["'unsafe-inline'"]})(_api_docs_page(_redoc))
 
 
 def too_many_files_message() -> str:
