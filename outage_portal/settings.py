@@ -555,9 +555,6 @@ if API_TOKEN_TTL_HOURS < 1:
 # and how many days before a filing deadline the dashboard reminds accountants during an outage.
 HAND_ISSUED_ENTRY_DAYS = env_int("HAND_ISSUED_ENTRY_DAYS", 7)
 DEFERRED_FILING_REMIND_DAYS = env_int("DEFERRED_FILING_REMIND_DAYS", 5)
-# bench/ only: serves a bare constant view, the floor the status-page benchmark compares against.
-BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
-
 
 LOGGING = {
     "version": 1,
