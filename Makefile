@@ -33,7 +33,8 @@ run: install
 	# The demo's emails and webhooks link to the address the server is about to listen on.
 	# Development (DEBUG on, as scripts/run.sh serves it): load_demo refuses a portal with DEBUG off.
 	# It fetches from the local simulator and sends to the demo's receiver: exactly those two may be reached.
-	DEBUG=$${DEBUG:-1} SITE_URL=$${SITE_URL:-http://$${HOST:-127.0.0.1}:$${PORT:-8000}} \
+	# The demo app (demo/) owns load_demo and the simulator, so it is in even where DEMO=0 is exported.
+	DEMO=1 DEBUG=$${DEBUG:-1} SITE_URL=$${SITE_URL:-http://$${HOST:-127.0.0.1}:$${PORT:-8000}} \
 	  OUTBOUND_ALLOW=$${OUTBOUND_ALLOW:-127.0.0.1:$${SIMULATOR_PORT:-8001},127.0.0.1:8765} $(PY) manage.py load_demo
 	./scripts/run.sh
 

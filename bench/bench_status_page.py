@@ -3,7 +3,7 @@
 gunicorn (2 sync workers) serves the project over a scratch database holding 20 systems, 500
 maintenance notices and 200 incidents with 120 days of history rows. A small load generator (pure
 Python: processes × threads, one connection per request, as sync workers close them) measures
-requests/s for the bare constant view (BENCH_ENDPOINTS=1) and for /status/, alternating, best of
+requests/s for the bare constant view (bench/urls.py) and for /status/, alternating, best of
 each. ratio = status requests/s ÷ bare requests/s; target ≥ 0.8.
 
 The database is SQLite under var/ by default, or a scratch `bench_status` database next to
@@ -48,8 +48,8 @@ def _env(database_url: str) -> dict:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "outage_portal.settings",
-        "BENCH_ENDPOINTS": "1",
+        # The portal's settings with the bench's URLconf, which adds the constant view (bench/urls.py).
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DEBUG": "0",
         "STATIC_MANIFEST": "0",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",

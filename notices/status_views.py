@@ -256,8 +256,3 @@ def status_ical(request):
     response = HttpResponse(cal.to_ical(), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="maintenance.ics"'
     return response
-
-
-def bench_constant(request):
-    """The floor of bench/bench_status_page.py: the cheapest response Django can give. BENCH_ENDPOINTS only."""
-    return HttpResponse(b"ok", content_type="text/plain")

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
@@ -56,6 +55,3 @@ api_urlpatterns: list = [
     # --- subscriptions, deliveries ---
     *notify_api.router.urls,
 ]
-
-if settings.BENCH_ENDPOINTS:  # bench/bench_status_page.py's floor: a constant response on the same server
-    urlpatterns.append(path("bench/constant/", status_views.bench_constant, name="bench-constant"))

@@ -57,6 +57,11 @@ INSTALLED_APPS = [
     "recovery",
     "response",
 ]
+# The demo app (demo/: `load_demo`, the tax-system simulator and its commands) is in unless DEMO=0,
+# which a production portal sets: nothing else depends on it, and its commands are then not offered.
+DEMO = env_bool("DEMO", True)
+if DEMO:
+    INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -550,17 +555,6 @@ if API_TOKEN_TTL_HOURS < 1:
 # and how many days before a filing deadline the dashboard reminds accountants during an outage.
 HAND_ISSUED_ENTRY_DAYS = env_int("HAND_ISSUED_ENTRY_DAYS", 7)
 DEFERRED_FILING_REMIND_DAYS = env_int("DEFERRED_FILING_REMIND_DAYS", 5)
-# bench/ only: serves a bare constant view, the floor the status-page benchmark compares against.
-BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
-
-# Steps of `manage.py load_demo`, in order; each app adds the part of the story it owns.
-DEMO_SCENARIO_STEPS = [
-    "outage_portal.demo.load",
-    "notices.demo.load",
-    "invoices.demo.load",
-    "recovery.demo.load",
-    "response.demo.load",
-]
 
 LOGGING = {
     "version": 1,

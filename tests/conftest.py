@@ -108,7 +108,7 @@ SIMULATOR_TOKEN = "test-simulator-token"
 @pytest.fixture
 def sim(settings):
     """A real tax-system simulator on an ephemeral port of 127.0.0.1, stopped after the test."""
-    from invoices.sources import simulator
+    from demo import simulator
 
     settings.TAX_SOURCE_RETRY_BACKOFF_MS = 1
     settings.TAX_SOURCE_MAX_RETRY_AFTER_SECONDS = 0  # the outage fault's Retry-After would hold each retry
@@ -132,7 +132,7 @@ def _own_simulator_port(settings):
     """Every test's `load_demo` starts its in-process simulator on a free port of its own, stopped
     after the test: on the default port it would outlive the test (keeping `make run` from starting
     its own there) or, with `make run` up, quietly use that one and whatever fault it is set to."""
-    from invoices.sources import simulator
+    from demo import simulator
 
     settings.TAX_SIMULATOR_URL = f"http://127.0.0.1:{free_port()}"
     allow_outbound(settings, settings.TAX_SIMULATOR_URL)

@@ -7,11 +7,11 @@ import io
 import pytest
 from django.utils import timezone
 
-from notices import demo as notices_demo
+from demo import foundation as foundation_demo
+from demo import notices as notices_demo
 from notices.conflicts import notice_warnings
 from notices.models import FilingDeadline, Incident, MaintenanceNotice, TextTemplate
 from notices.services import notice_state_at
-from outage_portal import demo as foundation_demo
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,9 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 from django.utils import timezone, translation
 
-from invoices import demo, sources
+from demo import invoices as invoices_demo
+from demo import simulator
+from invoices import sources
 from invoices.models import (
     Direction,
     ImportBatch,
@@ -24,7 +26,7 @@ from invoices.models import (
     TaxSourceKind,
 )
 from invoices.services import import_file
-from invoices.sources import client, fetch, simulator
+from invoices.sources import client, fetch
 from invoices.sources.fetch import tax_fetch_execute, tax_fetch_request, tax_records_fetch_directions
 from recovery.models import Discrepancy, ReconciliationRun, RunState
 from tests.conftest import allow_outbound
@@ -36,7 +38,7 @@ def both_period():
 
 
 def received_keys(key: str, today) -> set[str]:
-    return {invoice.record["digital_number"] for invoice in demo.demo_received_invoices(key, today=today)}
+    return {invoice.record["digital_number"] for invoice in invoices_demo.demo_received_invoices(key, today=today)}
 
 
 # --- purchases in the simulator ------------------------------------------------------------------------
@@ -60,15 +62,15 @@ def test_purchases_reconcile_without_gaps_while_beijing_sales_miss_the_outage(be
     configure(beijing, sim)
     today = sim.simulator.today
     for direction, invoices in (
-        (Direction.ISSUED, demo.demo_invoices("bj", today=today)),
-        (Direction.RECEIVED, demo.demo_received_invoices("bj", today=today)),
+        (Direction.ISSUED, invoices_demo.demo_invoices("bj", today=today)),
+        (Direction.RECEIVED, invoices_demo.demo_received_invoices("bj", today=today)),
     ):
         import_file(
             company=beijing,
             kind=ImportKind.BACKUP,
             direction=direction,
             filename=f"backup-{direction}.csv",
-            content=demo._csv([invoice.row() for invoice in invoices]),
+            content=invoices_demo._csv([invoice.row() for invoice in invoices]),
         )
     start, end = both_period()
     for direction in Direction.values:
@@ -207,12 +209,12 @@ def test_a_simulator_left_running_overnight_follows_the_day(beijing, settings):
             second = requests.get(f"{server.url}/health", timeout=5).json()
             assert second["today"] == "2026-11-26"
             # the Beijing data-sync window moved with the day, as load_demo would record it now
-            from outage_portal.demo import beijing_outage_window
+            from demo.foundation import beijing_outage_window
 
             start, _end = beijing_outage_window()
             assert second["missing"][0]["start"] == start.isoformat() != first["missing"][0]["start"]
             configure(beijing, server)
-            today = demo.demo_today()
+            today = invoices_demo.demo_today()
             period = (today - timedelta(days=35), today)
             fetched = fetch.tax_records_fetch(company=beijing, direction=Direction.RECEIVED, start=period[0],
                                               end=period[1])  # fmt: skip

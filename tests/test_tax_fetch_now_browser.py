@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from demo import simulator
 from invoices.models import TaxFetch, TaxSourceKind
-from invoices.sources import simulator
 from invoices.sources.fetch import tax_source_save
 from invoices.sources.tasks import tax_fetch_execute_task
 from tests.conftest import allow_outbound

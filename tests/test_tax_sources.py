@@ -15,12 +15,13 @@ from django.core.files.storage import storages
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
-from invoices import demo, sources
+from demo import invoices as invoices_demo
+from demo.foundation import beijing_outage_window
+from invoices import sources
 from invoices.models import BatchState, Direction, ImportBatch, ImportKind, TaxRecord, TaxSource, TaxSourceKind
 from invoices.services import import_file
 from invoices.sources import client
 from invoices.sources.fetch import tax_records_fetch, tax_source_save
-from outage_portal.demo import beijing_outage_window
 from recovery import services as recovery
 from recovery.models import Discrepancy, GapKind, GapStatus, RunState
 from response.models import CounterpartyCopy
@@ -55,7 +56,7 @@ def outage_keys(today) -> set[str]:
     start, end = beijing_outage_window()
     return {
         invoice.record["digital_number"]
-        for invoice in demo.demo_invoices("bj", today=today)
+        for invoice in invoices_demo.demo_invoices("bj", today=today)
         if start <= invoice.issued_at < end
     }
 
@@ -63,7 +64,7 @@ def outage_keys(today) -> set[str]:
 def test_fetch_stores_the_tax_systems_view_in_a_few_paged_calls(beijing, sim):
     configure(beijing, sim, page_size=50)
     report = fetch(beijing)
-    expected = {i.record["digital_number"] for i in demo.tax_system_invoices("bj", today=sim.simulator.today)}
+    expected = {i.record["digital_number"] for i in invoices_demo.tax_system_invoices("bj", today=sim.simulator.today)}
     expected -= outage_keys(sim.simulator.today)
     assert set(TaxRecord.objects.values_list("invoice_key", flat=True)) == expected
     assert report.received == report.created == len(expected) > 200
@@ -184,7 +185,7 @@ def test_month_spans_cut_a_period_at_month_ends():
 
 # --- the Beijing case, end to end ---------------------------------------------------------------------
 def import_backup(company, key, today):
-    content = demo._csv([invoice.row() for invoice in demo.demo_invoices(key, today=today)])
+    content = invoices_demo._csv([invoice.row() for invoice in invoices_demo.demo_invoices(key, today=today)])
     return import_file(
         company=company, kind=ImportKind.BACKUP, direction="issued", filename="备份.csv", content=content
     )
@@ -395,12 +396,13 @@ def test_load_demo_points_both_companies_at_the_simulator_and_shows_the_beijing_
     bj_gaps = Discrepancy.objects.filter(
         company__credit_code="91110108MA01B2C3D0", status=GapStatus.OPEN, kind=GapKind.ONLY_IN_BOOKS
     ).exclude(invoice__batch__in=copied)
-    assert set(bj_gaps.values_list("invoice_key", flat=True)) == outage_keys(demo.demo_today())
+    assert set(bj_gaps.values_list("invoice_key", flat=True)) == outage_keys(invoices_demo.demo_today())
     xa_gaps = Discrepancy.objects.filter(company__credit_code="91610131MA6TX1Y2KC")
     assert list(xa_gaps.values_list("kind", flat=True)) == [GapKind.STATUS_MISMATCH]
     # the purchases: backed up, fetched and reconciled without a gap in both companies
     received = {
-        key: {invoice.record["digital_number"] for invoice in demo.demo_received_invoices(key)} for key in ("bj", "xa")
+        key: {invoice.record["digital_number"] for invoice in invoices_demo.demo_received_invoices(key)}
+        for key in ("bj", "xa")
     }
     tax_received = TaxRecord.objects.filter(direction=Direction.RECEIVED)
     assert set(tax_received.values_list("invoice_key", flat=True)) == received["bj"] | received["xa"]

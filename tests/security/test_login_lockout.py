@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 from django.utils import timezone
 
+from demo.foundation import DEMO_PASSWORD
 from outage_portal.client_ip import client_ip
-from outage_portal.demo import DEMO_PASSWORD
 from outage_portal.models import User
 from tests.conftest import PASSWORD
 

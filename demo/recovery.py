@@ -7,7 +7,7 @@ def load(stdout) -> None:
     # --- reconciliation ---
     _load_reconciliation(stdout)
     # --- reissue requests ---
-    from .reissue import demo as reissue_demo
+    from demo import reissue as reissue_demo
 
     reissue_demo.load(stdout)
 
@@ -15,11 +15,10 @@ def load(stdout) -> None:
 def _load_reconciliation(stdout) -> None:
     """Reconcile the demo companies (after the invoices demo) so the dashboard shows the Beijing gaps.
     Idempotent: a period already reconciled successfully is not run again (gap rows are stable anyway)."""
+    from demo.foundation import demo_company
     from invoices.models import Direction
-    from outage_portal.demo import demo_company
-
-    from .models import ReconciliationRun, RunState, RunTrigger
-    from .services import default_period, reconciliation_run_create, reconciliation_run_execute
+    from recovery.models import ReconciliationRun, RunState, RunTrigger
+    from recovery.services import default_period, reconciliation_run_create, reconciliation_run_execute
 
     start, end = default_period()
     for key in ("bj", "xa"):

@@ -9,13 +9,12 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils import timezone
 
+from demo.foundation import beijing_outage_window, demo_company
 from invoices.models import Direction
-from outage_portal.demo import beijing_outage_window, demo_company
 from outage_portal.models import User
-
-from ..models import Discrepancy, GapKind, GapStatus
-from . import services
-from .models import DeferredFiling, HandIssuedInvoice, ReissueItem, ReissueRequest, ReviewState
+from recovery.models import Discrepancy, GapKind, GapStatus
+from recovery.reissue import services
+from recovery.reissue.models import DeferredFiling, HandIssuedInvoice, ReissueItem, ReissueRequest, ReviewState
 
 
 def _beijing_incident():

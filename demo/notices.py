@@ -8,14 +8,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-SEED_DIR = Path(__file__).resolve().parent / "demo_data"
+SEED_DIR = Path(__file__).resolve().parent / "data"
 
 
 def load(stdout) -> None:
     # --- notices and incidents ---
     _load_notices_and_incidents(stdout)
     # --- subscriptions ---
-    from notices.notify.demo import load as load_subscriptions
+    from demo.notify import load as load_subscriptions
 
     load_subscriptions(stdout)
     return None
@@ -163,7 +163,7 @@ def _load_notices_and_incidents(stdout) -> None:
     services.notice_states_advance()
 
     # The Beijing outage: a data-sync fault during maintenance left invoices missing.
-    from outage_portal.demo import beijing_outage_window
+    from demo.foundation import beijing_outage_window
 
     start, end = beijing_outage_window()
     title = "北京增值税发票管理系统数据同步故障，部分发票未显示"

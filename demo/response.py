@@ -24,8 +24,8 @@ def _lost_invoice_number(day) -> str:
 
 
 def _orders_csv(today) -> bytes:
-    from invoices.demo import CUSTOMERS, _customer_code, demo_invoices
-    from outage_portal.demo import beijing_outage_window
+    from demo.foundation import beijing_outage_window
+    from demo.invoices import CUSTOMERS, _customer_code, demo_invoices
 
     start, end = beijing_outage_window()
     days = {start.date(), end.date()}
@@ -79,17 +79,16 @@ def _einvoice_xml(*, number: str, issued_at, seller, buyer, amount: Decimal) -> 
 def load(stdout) -> None:
     import hashlib
 
-    from invoices.demo import CUSTOMERS, _customer_code, demo_today
+    from demo.foundation import beijing_outage_window, demo_company
+    from demo.invoices import CUSTOMERS, _customer_code, demo_today
+    from demo.reissue import _beijing_incident
     from invoices.models import Direction, ImportBatch, ImportKind
     from invoices.orders import orders_import
-    from outage_portal.demo import beijing_outage_window, demo_company
     from outage_portal.models import User
     from recovery.models import Discrepancy, GapKind, GapStatus
-    from recovery.reissue.demo import _beijing_incident
     from recovery.services import default_period, reconciliation_run_create, reconciliation_run_execute
-
-    from . import services
-    from .models import IncidentResponse, Step
+    from response import services
+    from response.models import IncidentResponse, Step
 
     company = demo_company("bj")
     accountant = User.objects.get(username="bj_accountant")

@@ -1,9 +1,9 @@
 """Demo scenario: a month of sales and purchases for both demo companies, and the tax system's view.
 
 One deterministic generator (`demo_invoices`) feeds both sides: the local backups imported here
-and the tax-system simulator (`invoices.sources.simulator`), so the two are views of the SAME
+and the tax-system simulator (`demo.simulator`), so the two are views of the SAME
 invoices. The simulator's default fault hides the Beijing invoices issued during the demo outage
-(`outage_portal.demo.beijing_outage_window`), so reconciliation shows them as "only in our books" —
+(`demo.foundation.beijing_outage_window`), so reconciliation shows them as "only in our books" —
 the Beijing case — until the fault is recovered. In Xi'an one invoice is voided in the tax system.
 The purchases (`demo_received_invoices`, a few a day from five suppliers) agree on both sides, so the
 received direction reconciles without gaps.
@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from outage_portal.demo import DEMO_COMPANIES
+from demo.foundation import DEMO_COMPANIES
 from outage_portal.validators import credit_code_check_character
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -205,11 +205,11 @@ def _import_once(stdout, *, company, kind: str, direction: str, filename: str, c
 def load(stdout) -> None:
     from django.conf import settings
 
+    from demo import simulator
+    from demo.foundation import demo_company
     from invoices import sources
     from invoices.models import Direction, ImportKind, TaxSource, TaxSourceKind
-    from invoices.sources import simulator
     from invoices.sources.fetch import tax_source_save
-    from outage_portal.demo import demo_company
 
     # The simulator must answer before the backups are imported: each import queues a
     # reconciliation, and reconciling fetches from the company's source first.

@@ -8,7 +8,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from invoices.sources.simulator import SimulatorServer, TaxSimulator
+from demo.simulator import SimulatorServer, TaxSimulator
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 """A tax-system simulator: a small HTTP service serving the demo companies' invoices as the tax
 system sees them, with faults that can be switched at runtime.
 
-Protocol (what `client.TaxApiClient` speaks):
+Protocol (what `invoices.sources.client.TaxApiClient` speaks):
 
     GET  /health                                     no auth; {"status": "ok", "simulator": true, "faults": {...}}
     GET  /api/v1/taxpayers/<credit code>/invoices    Bearer token; ?direction&from&to&page&page_size
@@ -17,7 +17,7 @@ a taxpayer issued inside a time window are silently left out — the Beijing dat
 `missing_demo` (the same for the demo's Beijing outage window, which follows the current day; on by
 default).
 
-The data is deterministic (`invoices.demo.tax_system_invoices`): sales and purchases of the DEMO_DAYS
+The data is deterministic (`demo.invoices.tax_system_invoices`): sales and purchases of the DEMO_DAYS
 before the current day (taken per request), so the portal's demo backups and the simulator describe
 the same invoices however long it runs. The simulator
 needs no database.
@@ -33,7 +33,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from .client import retry_after_seconds
+from invoices.sources.client import retry_after_seconds
 
 MAX_SPAN_DAYS = 31
 MAX_PAGE_SIZE = 500
@@ -131,7 +131,7 @@ class TaxSimulator:
     data-sync window (`missing_demo`) moves with it."""
 
     def __init__(self, *, token: str, today: date | None = None, beijing_missing: bool = True):
-        from outage_portal.demo import DEMO_COMPANIES
+        from demo.foundation import DEMO_COMPANIES
 
         self.token = token
         self.fixed_today = today
@@ -145,21 +145,21 @@ class TaxSimulator:
 
     @property
     def today(self) -> date:
-        from invoices.demo import demo_today
+        from demo.invoices import demo_today
 
         return self.fixed_today or demo_today()
 
     @property
     def demo_missing(self) -> MissingWindow:
         """The demo outage's Beijing data-sync window, as of today."""
-        from outage_portal.demo import beijing_outage_window
+        from demo.foundation import beijing_outage_window
 
         start, end = beijing_outage_window()
         return MissingWindow(taxpayer=self.beijing, start=start, end=end)
 
     def data(self, taxpayer: str, direction: str) -> list[tuple[datetime, dict]]:
         """The tax system's records of a taxpayer, regenerated when the day changes."""
-        from invoices.demo import tax_system_invoices
+        from demo.invoices import tax_system_invoices
 
         today = self.today
         with self.lock:

@@ -26,11 +26,10 @@ def load(stdout) -> None:
     from django.db import transaction
 
     from notices.models import Channel, Subscription
+    from notices.notify import services
+    from notices.notify.reminders import reminders_send
     from outage_portal import outbound
     from outage_portal.models import User
-
-    from . import services
-    from .reminders import reminders_send
 
     bj = User.objects.get(username="bj_finance")
     xa = User.objects.get(username="xa_finance")
