@@ -1,8 +1,9 @@
 """Tax-system catalogue, maintenance notices, incidents; subscriptions and deliveries.
 
 Status is never stored by hand: a system's state per function is derived from the notices and
-incidents that cover "now" (see `notices.status`). `StatusDay` rows are a precomputed cache of
-that derivation per calendar day (Asia/Shanghai), so the 90-day history bars cost one query.
+incidents that cover "now" (see `notices.status.derived`). `StatusDay` rows (`notices.status.models`)
+are a precomputed cache of that derivation per calendar day (Asia/Shanghai), so the 90-day history
+bars cost one query.
 """
 
 from __future__ import annotations
@@ -369,32 +370,6 @@ class TextTemplate(models.Model):
         return self.name
 
 
-class ComponentState(models.TextChoices):
-    """A system function's state, worst last (the order is used to pick the worst of several)."""
-
-    OPERATIONAL = "operational", _("Operational")
-    MAINTENANCE = "maintenance", _("Maintenance")
-    DEGRADED = "degraded", _("Degraded")
-    OUTAGE = "outage", _("Outage")
-
-
-class StatusDay(models.Model):
-    """Precomputed worst state of a system on one Asia/Shanghai calendar day (the 90-day history bar)."""
-
-    system = models.ForeignKey(TaxSystem, on_delete=models.CASCADE, related_name="status_days")
-    day = models.DateField()
-    state = models.CharField(max_length=20, choices=ComponentState.choices)
-    minutes_down = models.PositiveIntegerField(default=0)  # outage + degraded minutes that day
-    minutes_maintenance = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["system", "day"]
-        constraints = [models.UniqueConstraint(fields=["system", "day"], name="statusday_unique_day")]
-
-    def __str__(self) -> str:
-        return f"{self.system_id} {self.day} {self.state}"
-
-
 # --- Subscriptions, channels, deliveries --------------------------------------------------------
 
 
@@ -669,3 +644,8 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} #{self.number} {'ok' if self.ok else 'failed'}"
+
+
+# The status page's models live in its package, registered with this app. Imported after this
+# module's own models so the app lists those first; code imports them from the package, never from here.
+from notices.status import models as status_models  # noqa: E402, F401
