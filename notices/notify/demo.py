@@ -25,7 +25,7 @@ ALL_KINDS = [
 def load(stdout) -> None:
     from django.db import transaction
 
-    from notices.models import Channel, Subscription
+    from notices.notify.models import Channel, Subscription
     from outage_portal import outbound
     from outage_portal.models import User
 
