@@ -71,8 +71,9 @@ def prepare() -> None:
     from django.db import transaction
     from django.utils import timezone
 
-    from notices import status
-    from notices.models import Incident, IncidentUpdate, MaintenanceNotice, StatusDay, TaxSystem
+    from notices.models import Incident, IncidentUpdate, MaintenanceNotice, TaxSystem
+    from notices.status import derived
+    from notices.status.models import StatusDay
 
     call_command("migrate", verbosity=0)
     now = timezone.now()
@@ -122,14 +123,14 @@ def prepare() -> None:
             )
             for incident in incidents
         )
-    status.status_days_refresh_recent(now=now, days=121)
+    derived.status_days_refresh_recent(now=now, days=121)
 
     # One uncached render (what a change costs the first visitor after it), best of five, in-process.
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from notices import status_cache
+    from notices.status import cache as status_cache
 
     client, renders = Client(HTTP_HOST="127.0.0.1"), []
     for _ in range(5):

@@ -25,8 +25,8 @@ ALL_KINDS = [
 def load(stdout) -> None:
     from django.db import transaction
 
-    from notices.models import Channel, Subscription
     from notices.notify import services
+    from notices.notify.models import Channel, Subscription
     from notices.notify.reminders import reminders_send
     from outage_portal import outbound
     from outage_portal.models import User

@@ -7,5 +7,6 @@ class NoticesConfig(AppConfig):
     verbose_name = _("Tax systems, notices and incidents")
 
     def ready(self):
-        # Status: cache invalidation and history-day receivers, and the nightly task (not in tasks.py).
-        from notices import signals, status_tasks  # noqa: F401
+        # Status: cache invalidation and history-day receivers, and the nightly task (Celery's
+        # autodiscovery looks in notices.tasks and notices.notify.tasks only).
+        from notices.status import signals, tasks  # noqa: F401

@@ -7,10 +7,9 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from notices.grid import Function
+from notices.grid import Function, functions_include_any
 from notices.models import Incident, IncidentState, MaintenanceNotice, NoticeState, Severity, TaxSystem
 from notices.regions import resolve_region
-from notices.status_filters import functions_include_any
 from outage_portal.filters import MomentFilter
 
 

@@ -5,6 +5,7 @@ subscriptions, gap attribution). Regions are the provincial-level tax bureaus' s
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -23,6 +24,18 @@ def function_labels(functions) -> list[str]:
     """["issue", "file"] → their translated names, in the order given (an unknown value as it is)."""
     labels = dict(Function.choices)
     return [str(labels.get(f, f)) for f in functions or []]
+
+
+def functions_include_any(functions, field: str = "functions") -> Q:
+    """Rows whose JSON list of functions holds any of `functions`.
+
+    Matches the quoted token in the stored JSON text, which works on SQLite and PostgreSQL alike
+    (SQLite has no JSON `contains`); function values never contain one another once quoted.
+    """
+    query = Q()
+    for function in functions:
+        query |= Q(**{f"{field}__icontains": f'"{function}"'})
+    return query
 
 
 def validate_functions(value) -> None:

@@ -11,8 +11,10 @@ from datetime import datetime, timedelta
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from notices import status
+from notices.grid import Function
 from notices.models import Incident, IncidentState, IncidentUpdate, MaintenanceNotice, TaxSystem
+from notices.status import derived
+from notices.status.models import ComponentState
 
 UPCOMING_DAYS_PAGE = 30
 UPCOMING_DAYS_DASHBOARD = 14
@@ -35,7 +37,7 @@ def _windows(now: datetime, *, days: int, systems=None):
 def _active_incidents(now: datetime, *, systems=None):
     latest_first = IncidentUpdate.objects.order_by("-posted_at", "-pk")
     queryset = (
-        status.active_incidents(now)
+        derived.active_incidents(now)
         .select_related("system")
         .prefetch_related(Prefetch("updates", queryset=latest_first, to_attr="updates_latest_first"))
         .order_by("-started_at", "-pk")
@@ -74,27 +76,27 @@ def status_page(now: datetime) -> dict:
         .select_related("system")
         .order_by("-ended_at", "-pk")[:20]
     )
-    grid = status.status_grid(systems, notices=current, incidents=incidents)
-    today = status.local_date(now)
-    days = status.history([s.pk for s in systems], today=today)
+    grid = derived.status_grid(systems, notices=current, incidents=incidents)
+    today = derived.local_date(now)
+    days = derived.history([s.pk for s in systems], today=today)
     # By region, in the order regions first appear (a region's systems need not be contiguous).
     regions: dict[str, dict] = {}
     for row in grid:
-        row.history = status.history_bar(days[row.system.pk], today=today)
+        row.history = derived.history_bar(days[row.system.pk], today=today)
         regions.setdefault(row.system.region, {"region": row.system.region, "rows": []})["rows"].append(row)
-    affected = [row for row in grid if row.state != status.ComponentState.OPERATIONAL]
+    affected = [row for row in grid if row.state != ComponentState.OPERATIONAL]
     return {
         "now": now,
         "regions": list(regions.values()),
         "grid": grid,
         "affected": affected,
         # An outage (a major or critical incident) turns the banner red, not the yellow of maintenance.
-        "severe": any(row.state == status.ComponentState.OUTAGE for row in affected),
+        "severe": any(row.state == ComponentState.OUTAGE for row in affected),
         "current_windows": current,
         "upcoming_windows": upcoming,
         "incidents": incidents,
         "resolved_incidents": resolved,
-        "functions": status.Function.choices,
+        "functions": Function.choices,
         "valid_until": next_change(now, windows),
     }
 
@@ -104,15 +106,15 @@ def system_page(system: TaxSystem, now: datetime) -> dict:
     windows = _windows(now, days=UPCOMING_DAYS_PAGE, systems=[system])
     current, upcoming = _split(windows, now)
     incidents = _active_incidents(now, systems=[system])
-    [row] = status.status_grid([system], notices=current, incidents=incidents)
-    today = status.local_date(now)
-    row.history = status.history_bar(status.history([system.pk], today=today)[system.pk], today=today)
+    [row] = derived.status_grid([system], notices=current, incidents=incidents)
+    today = derived.local_date(now)
+    row.history = derived.history_bar(derived.history([system.pk], today=today)[system.pk], today=today)
     return {
         "status": row,
         "current_windows": current,
         "upcoming_windows": upcoming,
         "incidents": incidents,
-        "functions": status.Function.choices,
+        "functions": Function.choices,
     }
 
 
@@ -123,12 +125,12 @@ def dashboard_panels(now: datetime) -> dict:
     windows = _windows(now, days=UPCOMING_DAYS_DASHBOARD)
     current, upcoming = _split(windows, now)
     incidents = _active_incidents(now)
-    grid = status.status_grid(systems, notices=current, incidents=incidents)
+    grid = derived.status_grid(systems, notices=current, incidents=incidents)
     affected_cells = [(row, cell) for row in grid for cell in row.affected_cells]
     return {
         "now": now,
         "grid": grid,
-        "functions": status.Function.choices,
+        "functions": Function.choices,
         "affected_cells": affected_cells,
         "current_windows": current,
         "upcoming_windows": upcoming,

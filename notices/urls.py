@@ -1,9 +1,12 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from notices import api, feeds, status_api, status_views, views
+from notices import api, views
 from notices.notify import api as notify_api
 from notices.notify import urls as notify_urls
+from notices.status import api as status_api
+from notices.status import feeds
+from notices.status import views as status_views
 
 router = SimpleRouter()
 router.register("tax-systems", api.TaxSystemViewSet, basename="tax-system")

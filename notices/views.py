@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from notices import forms, selectors, services
 from notices.conflicts import notice_warnings, window_warnings
 from notices.filters import IncidentFilter, NoticeFilter
-from notices.grid import Function, function_labels
+from notices.grid import Function, function_labels, functions_include_any
 from notices.models import (
     FilingDeadline,
     Incident,
@@ -33,7 +33,6 @@ from notices.models import (
     TextTemplateKind,
 )
 from notices.rendering import checklist_items
-from notices.status_filters import functions_include_any
 from outage_portal.forms import form_add_service_errors, row_id
 from outage_portal.pages import filtered_page
 from outage_portal.timefmt import local_text

@@ -2,7 +2,7 @@
 
 import pytest
 
-from notices.models import Channel, Subscription
+from notices.notify.models import Channel, Subscription
 from tests import notify_fixtures
 
 seeded_tax_systems = notify_fixtures.seeded_tax_systems  # autouse: the catalogue is present

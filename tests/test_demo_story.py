@@ -9,7 +9,8 @@ from django.core import mail
 from django.core.management import call_command
 
 from invoices.models import Direction
-from notices.models import Delivery, DeliveryState, Incident
+from notices.models import Incident
+from notices.notify.models import Delivery, DeliveryState
 from outage_portal.models import Company
 from recovery import services as recovery
 from recovery.models import Alert, Discrepancy, GapKind, GapStatus, RunState

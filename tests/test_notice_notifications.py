@@ -8,8 +8,9 @@ from django.core import mail
 from django.utils import timezone
 
 from notices import services
-from notices.models import Delivery, DeliveryState, TaxSystem
+from notices.models import TaxSystem
 from notices.notify import services as notify
+from notices.notify.models import Delivery, DeliveryState
 
 
 def test_published_revised_and_cancelled_notice_reach_a_regional_subscriber_once_each(

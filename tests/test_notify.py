@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notices.events import Event, EventKind, event_publish
-from notices.models import Delivery, DeliveryState
 from notices.notify import services
+from notices.notify.models import Delivery, DeliveryState
 from outage_portal.timefmt import local_text
 from tests import notify_fixtures
 

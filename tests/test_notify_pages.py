@@ -10,8 +10,8 @@ from django.core import mail
 from django.urls import reverse
 
 from notices.events import EventKind
-from notices.models import Channel, Delivery, Subscription
 from notices.notify import services
+from notices.notify.models import Channel, Delivery, Subscription
 from notices.notify.tokens import unsubscribe_token
 from tests import notify_fixtures
 

@@ -10,8 +10,9 @@ import pytest
 import time_machine
 
 from notices.events import Event, EventKind, event_publish
-from notices.models import Delivery, MaintenanceNotice, NoticeState, TaxSystem
+from notices.models import MaintenanceNotice, NoticeState, TaxSystem
 from notices.notify import services
+from notices.notify.models import Delivery
 from notices.notify.reminders import reminders_send
 from tests import notify_fixtures
 
@@ -127,7 +128,7 @@ def test_reminder_text_names_the_start_time_in_china_time(notice, fiona, django_
 def test_reminder_still_retrying_when_its_window_is_cancelled_is_not_sent(
     notice, fiona, django_capture_on_commit_callbacks, settings
 ):
-    from notices.models import DeliveryState
+    from notices.notify.models import DeliveryState
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens: the first attempt fails

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from notices.events import Event, EventKind, event_publish
-from notices.models import Delivery, DeliveryState
 from notices.notify import services
+from notices.notify.models import Delivery, DeliveryState
 from tests import notify_fixtures
 from tests.conftest import wait_until
 from tests.test_reconciliation_worker import _children

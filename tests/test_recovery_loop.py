@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from notices.events import EventKind
-from notices.models import Delivery
 from notices.notify import services as notify
+from notices.notify.models import Delivery
 from recovery.models import Discrepancy, GapStatus
 from recovery.reissue import services
 from recovery.reissue.models import RequestedAction, ReviewState

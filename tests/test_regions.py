@@ -9,7 +9,8 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 
 from notices import selectors
-from notices.models import Incident, Subscription, TaxSystem
+from notices.models import Incident, TaxSystem
+from notices.notify.models import Subscription
 from notices.regions import REGION_NAMES, REGIONS, place_table, resolve_region
 from outage_portal import services
 from outage_portal.models import Company

@@ -9,8 +9,9 @@ import time_machine
 from django.core.cache import cache
 from django.urls import reverse
 
-from notices import status, status_cache
-from notices.models import ComponentState, StatusDay
+from notices.status import cache as status_cache
+from notices.status import derived
+from notices.status.models import ComponentState, StatusDay
 from tests.status_fixtures import at, bulk_history, make_incident, make_notice, make_update, system
 
 
@@ -70,7 +71,7 @@ def test_window_turns_a_system_maintenance_while_it_runs(client, db):
 
 def test_cancelled_window_changes_nothing(db):
     make_notice(start=at("2026-10-10 00:00"), end=at("2026-10-12 00:00"), state="cancelled")
-    [row] = status.current_status(at("2026-10-11 00:00"), systems=[system()])
+    [row] = derived.current_status(at("2026-10-11 00:00"), systems=[system()])
     assert row.state == ComponentState.OPERATIONAL
 
 
@@ -79,7 +80,7 @@ def test_worst_state_wins_and_severity_decides(db):
     make_notice(xian, start=at("2026-10-10 00:00"), end=at("2026-10-12 00:00"), functions=["issue", "query"])
     make_incident(xian, start=at("2026-10-10 09:00"), severity="minor", functions=["query", "download"])
     make_incident(xian, start=at("2026-10-10 09:30"), severity="critical", functions=["issue"])
-    [row] = status.current_status(at("2026-10-10 10:00"), systems=[xian])
+    [row] = derived.current_status(at("2026-10-10 10:00"), systems=[xian])
     states = {cell.function: cell.state for cell in row.cells if cell.offered}
     assert states == {
         "issue": "outage",
@@ -93,7 +94,7 @@ def test_worst_state_wins_and_severity_decides(db):
 
 def test_resolved_incident_no_longer_counts(db):
     make_incident(start=at("2026-10-10 07:00"), end=at("2026-10-10 09:00"))
-    [row] = status.current_status(at("2026-10-10 10:00"), systems=[system("beijing-vat-invoice")])
+    [row] = derived.current_status(at("2026-10-10 10:00"), systems=[system("beijing-vat-invoice")])
     assert row.state == ComponentState.OPERATIONAL
 
 
@@ -157,11 +158,11 @@ def test_status_page_queries_do_not_grow_with_history(client, db, django_assert_
     with time_machine.travel(now, tick=False):
         bulk_history(systems=20, notices=50, incidents=20, now=now)
         make_update(make_incident(start=now - timedelta(hours=2), severity="minor"))  # active, with an update
-        status.status_days_refresh_recent(days=120, now=now)
+        derived.status_days_refresh_recent(days=120, now=now)
         small = count()
         bulk_history(systems=20, notices=450, incidents=180, now=now)
         make_incident(start=now - timedelta(hours=1))
-        status.status_days_refresh_recent(days=120, now=now)
+        derived.status_days_refresh_recent(days=120, now=now)
         large = count()
         forget_cached_pages()
         with django_assert_max_num_queries(8):
@@ -189,7 +190,7 @@ def test_history_rows_follow_windows_and_incidents(db, committed):
 
 
 def test_nightly_task_extends_an_open_incident_into_the_new_day(db, committed):
-    from notices.status_tasks import status_days_nightly
+    from notices.status.tasks import status_days_nightly
 
     xian = system()
     with time_machine.travel(at("2026-10-10 23:00"), tick=False), committed():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from notices.models import Channel, Delivery
 from notices.notify import services as notify_services
+from notices.notify.models import Channel, Delivery
 from tests import notify_fixtures
 
 seeded_tax_systems = notify_fixtures.seeded_tax_systems  # autouse: the catalogue is present

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import notices.models
+import notices.notify.models
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100, verbose_name='name')),
                 ('kind', models.CharField(choices=[('wecom', 'WeCom group robot'), ('dingtalk', 'DingTalk group robot'), ('webhook', 'Signed JSON webhook')], max_length=20, verbose_name='kind')),
-                ('url', models.URLField(max_length=500, validators=[notices.models.validate_http_url], verbose_name='address')),
+                ('url', models.URLField(max_length=500, validators=[notices.notify.models.validate_http_url], verbose_name='address')),
                 ('secret', models.CharField(blank=True, max_length=200, verbose_name='secret')),
                 ('consecutive_failures', models.PositiveIntegerField(default=0, verbose_name='consecutive failures')),
                 ('failing_since', models.DateTimeField(blank=True, null=True, verbose_name='failing since')),
@@ -91,7 +91,7 @@ class Migration(migrations.Migration):
                 ('systems', models.JSONField(blank=True, default=list, verbose_name='systems')),
                 ('functions', models.JSONField(blank=True, default=list, verbose_name='functions')),
                 ('kinds', models.JSONField(default=list, verbose_name='event kinds')),
-                ('lead_minutes', models.JSONField(blank=True, default=notices.models.default_lead_minutes, verbose_name='reminder lead times (minutes)')),
+                ('lead_minutes', models.JSONField(blank=True, default=notices.notify.models.default_lead_minutes, verbose_name='reminder lead times (minutes)')),
                 ('confirmed_at', models.DateTimeField(blank=True, null=True, verbose_name='confirmed')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
                 ('channel', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to='notices.channel', verbose_name='channel')),

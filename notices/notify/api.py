@@ -13,7 +13,7 @@ from rest_framework.routers import SimpleRouter
 
 from notices.events import EventKind
 from notices.grid import Function
-from notices.models import CHANNEL_KINDS_STORED, Channel, Delivery, DeliveryAttempt, Subscription
+from notices.notify.models import CHANNEL_KINDS_STORED, Channel, Delivery, DeliveryAttempt, Subscription
 
 from . import services
 from .filters import DeliveryFilter

@@ -25,7 +25,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from notices.grid import function_labels
-from notices.models import ChannelKind, Delivery
+from notices.notify.models import ChannelKind, Delivery
 from notices.notify.tokens import unsubscribe_token
 from outage_portal import outbound
 from outage_portal.timefmt import local_text

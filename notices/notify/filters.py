@@ -6,7 +6,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from notices.events import EventKind
-from notices.models import ChannelKind, Delivery, DeliveryState
+from notices.notify.models import ChannelKind, Delivery, DeliveryState
 
 
 class DeliveryFilter(django_filters.FilterSet):

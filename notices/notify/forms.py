@@ -8,7 +8,8 @@ from django.utils.translation import pgettext_lazy
 
 from notices.events import EventKind
 from notices.grid import Function
-from notices.models import CHANNEL_KINDS_STORED, DEFAULT_LEAD_MINUTES, Channel, TaxSystem
+from notices.models import TaxSystem
+from notices.notify.models import CHANNEL_KINDS_STORED, DEFAULT_LEAD_MINUTES, Channel
 
 from .services import COMPANY_KINDS
 

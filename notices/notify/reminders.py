@@ -20,7 +20,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from notices.events import Event, EventKind
-from notices.models import MaintenanceNotice, NoticeState, Subscription
+from notices.models import MaintenanceNotice, NoticeState
+from notices.notify.models import Subscription
 from outage_portal.timefmt import local_text
 
 from .services import candidate_subscriptions, event_fanout, subscription_matches

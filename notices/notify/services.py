@@ -29,19 +29,17 @@ from django.utils.translation import gettext as _
 
 from notices.events import Event, EventKind
 from notices.grid import Function
-from notices.models import (
+from notices.models import MaintenanceNotice, NoticeState, TaxSystem
+from notices.notify import channels
+from notices.notify.models import (
     CHANNEL_KINDS_STORED,
     Channel,
     ChannelKind,
     Delivery,
     DeliveryAttempt,
     DeliveryState,
-    MaintenanceNotice,
-    NoticeState,
     Subscription,
-    TaxSystem,
 )
-from notices.notify import channels
 from notices.notify.tokens import confirm_payload, confirm_token, unsubscribe_subscription_id
 from notices.regions import resolve_region
 from outage_portal import outbound

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from notices.models import Channel, Delivery, Subscription
+from notices.notify.models import Channel, Delivery, Subscription
 from notices.views import notice_admin_required
 from outage_portal.forms import form_add_service_errors
 from outage_portal.pages import filtered_page

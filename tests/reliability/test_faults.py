@@ -17,8 +17,8 @@ from kombu import Connection
 from invoices.models import BatchState, ImportBatch, ImportKind, Invoice
 from invoices.services import import_batch_create, import_batch_enqueue
 from invoices.tasks import import_batch_process_task
-from notices.models import Delivery, DeliveryState
 from notices.notify import services as notify
+from notices.notify.models import Delivery, DeliveryState
 from recovery import services as recovery
 from recovery.models import Alert, ReconciliationRun, RunState
 from recovery.tasks import reconciliation_run_execute_task

@@ -17,8 +17,8 @@ from invoices.services import import_batch_create
 from invoices.sources.tasks import tax_fetch_execute_task
 from invoices.tasks import import_batch_process_task
 from notices.events import event_publish
-from notices.models import Delivery, DeliveryState
 from notices.notify import services as notify
+from notices.notify.models import Delivery, DeliveryState
 from recovery import services as recovery
 from recovery.models import Alert, Discrepancy, ReconciliationRun, RunState
 from recovery.tasks import reconciliation_run_execute_task

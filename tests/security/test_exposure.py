@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notices.models import ChannelKind, Delivery
+from notices.notify.models import ChannelKind, Delivery
 
 COMPANY_FILTERED = [
     "/api/reconciliation-runs/",

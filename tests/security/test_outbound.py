@@ -20,8 +20,8 @@ from django.utils import translation
 from invoices import sources
 from invoices.models import Direction, TaxSource, TaxSourceKind
 from invoices.sources.fetch import tax_records_fetch, tax_source_save
-from notices.models import Channel, Delivery, DeliveryState
 from notices.notify import services
+from notices.notify.models import Channel, Delivery, DeliveryState
 from outage_portal import outbound
 from tests.conftest import allow_outbound
 

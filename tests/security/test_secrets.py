@@ -13,8 +13,8 @@ from django.utils import translation
 
 from invoices.models import TaxSource, TaxSourceKind
 from invoices.sources.fetch import tax_source_save
-from notices.models import Channel
 from notices.notify import services as notify
+from notices.notify.models import Channel
 from outage_portal import fields
 from outage_portal.secret_migration import encrypt_column
 

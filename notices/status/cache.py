@@ -1,7 +1,7 @@
 """The public status page's cache.
 
 Entries are `(version, valid_until, html)` per kind and language. Any change to a notice, incident
-or incident update sets a new version (notices.signals), so a page rendered from data read before
+or incident update sets a new version (notices.status.signals), so a page rendered from data read before
 the change is never served after it, even if its render finished later. `valid_until` is the next
 moment the status changes by the clock alone (a window opening or closing, midnight), so a cached
 page never shows a window as upcoming after it started.

@@ -4,10 +4,9 @@ and functions a reader follows. Values are comma-separated: `?region=北京,西�
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from notices.grid import Function
+from notices.grid import Function, functions_include_any
 from notices.models import TaxSystem
 from notices.regions import resolve_region
 
@@ -18,18 +17,6 @@ class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
 
 class FunctionInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
     pass
-
-
-def functions_include_any(functions, field: str = "functions") -> Q:
-    """Rows whose JSON list of functions holds any of `functions`.
-
-    Matches the quoted token in the stored JSON text, which works on SQLite and PostgreSQL alike
-    (SQLite has no JSON `contains`); function values never contain one another once quoted.
-    """
-    query = Q()
-    for function in functions:
-        query |= Q(**{f"{field}__icontains": f'"{function}"'})
-    return query
 
 
 class StatusScopeFilter(django_filters.FilterSet):

@@ -4,7 +4,7 @@ Nothing here is typed by hand. A maintenance window covering a moment (unless ca
 functions in maintenance; an incident not yet resolved puts its functions in outage (major,
 critical) or degraded (minor); the worst state wins. `StatusDay` rows cache the same derivation per
 Asia/Shanghai day for the 90-day history bars: `status_days_refresh` recomputes the days a notice or
-incident touches (called when one changes, see notices.signals) and a nightly beat task recomputes
+incident touches (called when one changes, see notices.status.signals) and a nightly beat task recomputes
 yesterday and today for every system (ongoing incidents run into new days).
 """
 
@@ -19,15 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from notices.grid import Function
-from notices.models import (
-    ComponentState,
-    Incident,
-    MaintenanceNotice,
-    NoticeState,
-    Severity,
-    StatusDay,
-    TaxSystem,
-)
+from notices.models import Incident, MaintenanceNotice, NoticeState, Severity, TaxSystem
+from notices.status.models import ComponentState, StatusDay
 
 # Worst last: the index is the severity of a state.
 STATE_RANK = {state: rank for rank, state in enumerate(ComponentState.values)}

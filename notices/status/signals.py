@@ -4,7 +4,7 @@ The status page's cache gets a new version at once and again after the commit (a
 in between from data read before the commit must not outlive it). After the commit, the days a
 window or incident touches (before and after the change, so a moved window clears its old days)
 are recomputed. Changes made with `queryset.update()` bypass signals: call
-`notices.status.status_days_refresh_span` and `notices.status_cache.invalidate` after them.
+`notices.status.derived.status_days_refresh_span` and `notices.status.cache.invalidate` after them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from notices import status, status_cache
 from notices.models import Incident, IncidentUpdate, MaintenanceNotice, TaxSystem
+from notices.status import cache as status_cache
+from notices.status import derived
 
 
 def _span(instance) -> tuple[int, object, object] | None:
@@ -30,7 +31,7 @@ def _refresh_after_commit(spans) -> None:
 
     def refresh():
         for system_id, start, end in {span for span in spans if span and span[1]}:
-            status.status_days_refresh_span(system_id=system_id, start=start, end=end)
+            derived.status_days_refresh_span(system_id=system_id, start=start, end=end)
         status_cache.invalidate()
 
     transaction.on_commit(refresh)

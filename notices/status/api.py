@@ -10,10 +10,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from notices import status
 from notices.grid import Function
-from notices.models import ComponentState
-from notices.status_filters import status_scope
+from notices.status import derived
+from notices.status.filters import status_scope
+from notices.status.models import ComponentState
 
 
 class FunctionStatusSerializer(serializers.Serializer):
@@ -88,5 +88,5 @@ class StatusView(APIView):
         if not scope.is_valid():
             raise ValidationError(scope.errors)
         now = timezone.now()
-        grid = status.current_status(now, systems=scope.qs, functions=scope.functions)
+        grid = derived.current_status(now, systems=scope.qs, functions=scope.functions)
         return Response(_serialize(grid, now))

@@ -21,10 +21,12 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from notices import selectors, status, status_cache
-from notices.grid import function_labels
+from notices import selectors
+from notices.grid import function_labels, functions_include_any
 from notices.models import MaintenanceNotice, NoticeState
-from notices.status_filters import functions_include_any, status_scope
+from notices.status import cache as status_cache
+from notices.status import derived
+from notices.status.filters import status_scope
 from outage_portal.timefmt import local_text
 from outage_portal.validators import MOMENT_YEARS
 
@@ -141,7 +143,7 @@ def _parse_month(value: str | None, today: date) -> date:
 
 def status_calendar(request):
     """A month of maintenance windows, one cell per Asia/Shanghai day; windows spanning days appear on each."""
-    today = status.local_date(timezone.now())
+    today = derived.local_date(timezone.now())
     scope = status_scope(request.GET)
     try:
         first = _parse_month(request.GET.get("month"), today)
@@ -150,8 +152,8 @@ def status_calendar(request):
     if not scope.is_valid():
         return render(request, "notices/status_calendar.html", {"error": scope.error_message()}, status=400)
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
-    month_start, _next_day = status.local_day_bounds(first)
-    _last_start, month_end = status.local_day_bounds(last)
+    month_start, _next_day = derived.local_day_bounds(first)
+    _last_start, month_end = derived.local_day_bounds(last)
     windows = list(
         MaintenanceNotice.objects.not_cancelled()
         .overlapping(month_start, month_end)
@@ -162,9 +164,9 @@ def status_calendar(request):
     )
     by_day: dict[date, list] = {}
     for notice in windows:
-        day = max(status.local_date(notice.window_start), first)
+        day = max(derived.local_date(notice.window_start), first)
         # A window ending exactly at midnight does not touch the next day.
-        end_day = min(status.local_date(notice.window_end - timedelta(microseconds=1)), last)
+        end_day = min(derived.local_date(notice.window_end - timedelta(microseconds=1)), last)
         while day <= end_day:
             by_day.setdefault(day, []).append(notice)
             day += timedelta(days=1)

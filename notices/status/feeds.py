@@ -11,9 +11,9 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from notices.grid import function_labels
+from notices.grid import function_labels, functions_include_any
 from notices.models import Incident, IncidentUpdate, MaintenanceNotice, NoticeState
-from notices.status_filters import functions_include_any, status_scope
+from notices.status.filters import status_scope
 from outage_portal.timefmt import local_text
 
 FEED_ITEMS = 50
