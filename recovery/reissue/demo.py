@@ -13,9 +13,11 @@ from invoices.models import Direction
 from outage_portal.demo import beijing_outage_window, demo_company
 from outage_portal.models import User
 
+from ..deferred import services as deferred_services
+from ..deferred.models import DeferredFiling
 from ..models import Discrepancy, GapKind, GapStatus
 from . import services
-from .models import DeferredFiling, HandIssuedInvoice, ReissueItem, ReissueRequest, ReviewState
+from .models import HandIssuedInvoice, ReissueItem, ReissueRequest, ReviewState
 
 
 def _beijing_incident():
@@ -92,7 +94,7 @@ def load(stdout) -> None:
         deadline = upcoming.order_by("deadline").first()
         period = deadline.period if deadline else (today.replace(day=1) - timedelta(days=1)).replace(day=1)
         due = deadline.deadline if deadline else today.replace(day=15) if today.day < 15 else today + timedelta(days=5)
-        application = services.deferred_filing_create(
+        application = deferred_services.deferred_filing_create(
             company=company,
             user=accountant,
             period=period,

@@ -22,7 +22,7 @@ from outage_portal.spreadsheets import Column, xlsx_bytes
 from outage_portal.timefmt import local_text
 
 from . import uploads
-from .models import DeferredFiling, ReissueRequest
+from .models import ReissueRequest
 
 logger = logging.getLogger(__name__)
 COPY_CHUNK = 1024 * 1024
@@ -261,34 +261,6 @@ def request_pdf(request: ReissueRequest) -> bytes:
             flow.append(_p(f"{local_text(tr.at)} · {tr.get_to_state_display()} · {who} {tr.comment}", body))
         flow.append(Spacer(1, 12))
         flow.append(_p(_("Generated %(at)s") % {"at": local_text(ctx["generated_at"])}, body))
-        return flow
-
-    return _build(story)
-
-
-def deferred_filing_pdf(application: DeferredFiling) -> bytes:
-    """The printable deferred-filing application with the incident timeline as evidence."""
-    font, body, title, heading, cell = _styles()
-    from .services import incident_timeline
-
-    timeline = application.timeline_snapshot or incident_timeline(application.incident)
-
-    def story():
-        company = application.company
-        flow = [
-            _p(_("Deferred filing application") + f" {application.number}", title),
-            _p(f"{_('Company')}: {company.name}  ({company.credit_code})", body),
-            _p(f"{_('Period')}: {application.period:%Y-%m}  {_('Tax type')}: {application.tax_type}", body),
-            _p(f"{_('Deadline')}: {application.deadline.isoformat()}", body),
-        ]
-        if application.requested_deadline:
-            flow.append(_p(f"{_('Requested new deadline')}: {application.requested_deadline.isoformat()}", body))
-        flow.append(_p(_("Reason"), heading))
-        flow.append(_p(application.reason, body))
-        if application.incident is not None:
-            flow.append(_p(f"{_('Incident')}: {application.incident.title}", body))
-        flow += _timeline_flowables(timeline, font, cell, heading)
-        flow += _extra_flowables(company, application.incident, font, body, heading, cell)
         return flow
 
     return _build(story)
