@@ -59,22 +59,33 @@ INSERT_COLUMNS = (
     "incident_kind, incident_title, incident_url, first_seen_run_id, last_seen_run_id, first_seen_at, last_seen_at"
 )
 
+# What a gap found again takes from this run (the rest of its row, people's decisions included, stays).
+FOUND_AGAIN_COLUMNS = (
+    "last_seen_run_id",
+    "last_seen_at",
+    "invoice_id",
+    "tax_record_id",
+    "suggested_tax_record_id",
+    "suggested_invoice_id",
+    "issue_date",
+    "issued_at",
+    "amount_at_risk",
+    "rule",
+    "explanation",
+)
+# A resolved gap found again is open again; a gap people acknowledged stays acknowledged.
+REOPEN = f"CASE WHEN {GAP}.status = '{GapStatus.RESOLVED}' THEN '{GapStatus.OPEN}' ELSE {GAP}.status END"
+
+
+def _found_again(source: str, extra: tuple[str, ...] = ()) -> str:
+    """SET list of a gap found again, its new values read from `source` ("excluded" in an upsert)."""
+    taken = [f"{c} = {source}.{c}" for c in (*FOUND_AGAIN_COLUMNS, *extra)]
+    return ",\n    ".join([*taken, f"status = {REOPEN}", "resolved_by_run_id = NULL", "resolved_at = NULL"])
+
+
 ON_CONFLICT = f"""
 ON CONFLICT (company_id, direction, kind, gap_key) DO UPDATE SET
-    last_seen_run_id = excluded.last_seen_run_id,
-    last_seen_at = excluded.last_seen_at,
-    invoice_id = excluded.invoice_id,
-    tax_record_id = excluded.tax_record_id,
-    suggested_tax_record_id = excluded.suggested_tax_record_id,
-    suggested_invoice_id = excluded.suggested_invoice_id,
-    issue_date = excluded.issue_date,
-    issued_at = excluded.issued_at,
-    amount_at_risk = excluded.amount_at_risk,
-    rule = excluded.rule,
-    explanation = excluded.explanation,
-    status = CASE WHEN {GAP}.status = '{GapStatus.RESOLVED}' THEN '{GapStatus.OPEN}' ELSE {GAP}.status END,
-    resolved_by_run_id = NULL,
-    resolved_at = NULL
+    {_found_again("excluded")}
 """
 
 
@@ -201,14 +212,16 @@ def _slice_conditions(cursor, slices: int, values: dict, *, period: str) -> list
     return conditions
 
 
-def _insert_gaps(cursor, insert: str, values: dict) -> None:
-    """Run the gaps' INSERT: as an upsert where this period already holds gaps, else plainly.
+def _insert_gaps(cursor, found: str, values: dict) -> None:
+    """Write the gaps `found` selects (in INSERT_COLUMNS order): as an upsert where this period already
+    holds gaps, else plainly.
 
     The upsert checks every row against the unique index before writing it, about a quarter of the
-    statement's cost; a period never compared before (the big first run after an import) has nothing to collide
-    with. Should a gap of another period collide after all (a key whose invoice moved to this period),
-    the plain INSERT fails and, back at its savepoint, the upsert runs: the same rows either way.
+    statement's cost; a period never compared before (the big first run after an import) has nothing to
+    collide with. Should a gap of another period collide after all (a key whose invoice moved to this
+    period), the plain INSERT fails and, back at its savepoint, the upsert runs: the same rows either way.
     """
+    insert = f"INSERT INTO {GAP} ({INSERT_COLUMNS}) {found}"
     cursor.execute(
         f"SELECT 1 FROM {GAP} WHERE company_id = %(company)s AND direction = %(direction)s "
         "AND issue_date BETWEEN %(start)s AND %(end)s LIMIT 1",
@@ -387,7 +400,7 @@ def compare(*, run, now, end: date | None = None) -> None:
                   WHERE i.direction = %(direction)s AND i.issue_date BETWEEN %(start)s AND %(end)s) i
             WHERE i.invoice_key > i.first_key"""
         )
-        _insert_gaps(cursor, f"INSERT INTO {GAP} ({INSERT_COLUMNS}) {' UNION ALL '.join(selects)}", values)
+        _insert_gaps(cursor, " UNION ALL ".join(selects), values)
         _drop_scratch_tables(cursor)
         # 5. Orders in an outage window that no invoice on either side covers (before step 6, which
         #    would take their gaps from earlier runs as resolved).
@@ -404,10 +417,10 @@ def compare(*, run, now, end: date | None = None) -> None:
 # --- Orders and contracts: invoices lost from both sides --------------------------------------------
 ORD = "invoices_order"
 CANDIDATES = "recon_order_candidates"  # per-connection scratch table: the orders no invoice covers by party
-ORDER_ON_CONFLICT = ON_CONFLICT.replace(
-    "suggested_invoice_id = excluded.suggested_invoice_id,",
-    "suggested_invoice_id = excluded.suggested_invoice_id,\n    order_id = excluded.order_id,",
-)
+ORDER_ON_CONFLICT = f"""
+ON CONFLICT (company_id, direction, kind, gap_key) DO UPDATE SET
+    {_found_again("excluded", ("order_id",))}
+"""
 
 
 def _shift(column: str, days: str) -> str:
