@@ -213,13 +213,12 @@ def _slice_conditions(cursor, slices: int, values: dict, *, period: str) -> list
 
 
 def _insert_gaps(cursor, found: str, values: dict) -> None:
-    """Write the gaps `found` selects (in INSERT_COLUMNS order): as an upsert where this period already
-    holds gaps, else plainly.
+    """Write the gaps `found` selects (in INSERT_COLUMNS order): plainly where this period holds no gap
+    yet, else as a rerun (`_write_rerun_gaps`).
 
-    The upsert checks every row against the unique index before writing it, about a quarter of the
-    statement's cost; a period never compared before (the big first run after an import) has nothing to
-    collide with. Should a gap of another period collide after all (a key whose invoice moved to this
-    period), the plain INSERT fails and, back at its savepoint, the upsert runs: the same rows either way.
+    A period never compared before (the big first run after an import) has nothing to collide with.
+    Should a gap of another period collide after all (a key whose invoice moved to this period), the
+    plain INSERT fails and, back at its savepoint, the upsert runs: the same rows either way.
     """
     insert = f"INSERT INTO {GAP} ({INSERT_COLUMNS}) {found}"
     cursor.execute(
@@ -227,14 +226,43 @@ def _insert_gaps(cursor, found: str, values: dict) -> None:
         "AND issue_date BETWEEN %(start)s AND %(end)s LIMIT 1",
         values,
     )
-    if cursor.fetchone() is None:
-        try:
-            with transaction.atomic():
-                cursor.execute(insert, values)
-            return
-        except IntegrityError:
-            pass
-    cursor.execute(f"{insert} {ON_CONFLICT}", values)
+    if cursor.fetchone() is not None:
+        _write_rerun_gaps(cursor, found, values)
+        return
+    try:
+        with transaction.atomic():
+            cursor.execute(insert, values)
+    except IntegrityError:
+        cursor.execute(f"{insert} {ON_CONFLICT}", values)
+
+
+def _write_rerun_gaps(cursor, found: str, values: dict) -> None:
+    """A rerun: the gaps new to the period inserted, then the gaps found again updated in one join.
+
+    The same rows as one upsert of them all, for less: an upsert probes the unique index and locks
+    each row before updating it, one row at a time (measured about a third of its time), where one
+    pass over the company's gaps finds the few new ones and one hash join the rest. New rows go first,
+    before the update leaves a second version of every gap for the search to step over, and they
+    already carry this run, so the update passes them by. Their ON CONFLICT catches a gap that another
+    period's run recorded meanwhile.
+    Still, every gap found again is written anew, with an entry in each index: `last_seen_run` is
+    indexed, so no update can stay on its page (HOT), and a rerun writes more than a first run's inserts.
+    """
+    named = f"WITH found ({INSERT_COLUMNS}) AS ({found})"
+    same_gap = (
+        f"{GAP}.company_id = %(company)s AND {GAP}.direction = %(direction)s "
+        f"AND {GAP}.kind = found.kind AND {GAP}.gap_key = found.gap_key"
+    )
+    cursor.execute(
+        f"""{named} INSERT INTO {GAP} ({INSERT_COLUMNS}) SELECT * FROM found
+        WHERE NOT EXISTS (SELECT 1 FROM {GAP} WHERE {same_gap}) {ON_CONFLICT}""",
+        values,
+    )
+    cursor.execute(
+        f"""{named} UPDATE {GAP} SET {_found_again("found")} FROM found
+        WHERE {same_gap} AND {GAP}.last_seen_run_id <> %(run)s""",
+        values,
+    )
 
 
 OWNER = "company_id = %(company)s AND direction = %(direction)s"
