@@ -443,11 +443,8 @@ def reissue_evidence_add(
     evidence = ReissueEvidence(
         request=request,
         kind=kind,
-        original_name=checked.name,
         storage_name=storage_name,
-        file_type=checked.file_type,
-        size=checked.size,
-        sha256=checked.sha256,
+        **uploads.file_fields(checked),
         uploaded_by=user,
     )
     try:
