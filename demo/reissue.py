@@ -12,9 +12,11 @@ from django.utils import timezone
 from demo.foundation import beijing_outage_window, demo_company
 from invoices.models import Direction
 from outage_portal.models import User
+from recovery.deferred import services as deferred_services
+from recovery.deferred.models import DeferredFiling
 from recovery.models import Discrepancy, GapKind, GapStatus
 from recovery.reissue import services
-from recovery.reissue.models import DeferredFiling, HandIssuedInvoice, ReissueItem, ReissueRequest, ReviewState
+from recovery.reissue.models import HandIssuedInvoice, ReissueItem, ReissueRequest, ReviewState
 
 
 def _beijing_incident():
@@ -91,7 +93,7 @@ def load(stdout) -> None:
         deadline = upcoming.order_by("deadline").first()
         period = deadline.period if deadline else (today.replace(day=1) - timedelta(days=1)).replace(day=1)
         due = deadline.deadline if deadline else today.replace(day=15) if today.day < 15 else today + timedelta(days=5)
-        application = services.deferred_filing_create(
+        application = deferred_services.deferred_filing_create(
             company=company,
             user=accountant,
             period=period,

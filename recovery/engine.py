@@ -59,22 +59,33 @@ INSERT_COLUMNS = (
     "incident_kind, incident_title, incident_url, first_seen_run_id, last_seen_run_id, first_seen_at, last_seen_at"
 )
 
+# What a gap found again takes from this run (the rest of its row, people's decisions included, stays).
+FOUND_AGAIN_COLUMNS = (
+    "last_seen_run_id",
+    "last_seen_at",
+    "invoice_id",
+    "tax_record_id",
+    "suggested_tax_record_id",
+    "suggested_invoice_id",
+    "issue_date",
+    "issued_at",
+    "amount_at_risk",
+    "rule",
+    "explanation",
+)
+# A resolved gap found again is open again; a gap people acknowledged stays acknowledged.
+REOPEN = f"CASE WHEN {GAP}.status = '{GapStatus.RESOLVED}' THEN '{GapStatus.OPEN}' ELSE {GAP}.status END"
+
+
+def _found_again(source: str, extra: tuple[str, ...] = ()) -> str:
+    """SET list of a gap found again, its new values read from `source` ("excluded" in an upsert)."""
+    taken = [f"{c} = {source}.{c}" for c in (*FOUND_AGAIN_COLUMNS, *extra)]
+    return ",\n    ".join([*taken, f"status = {REOPEN}", "resolved_by_run_id = NULL", "resolved_at = NULL"])
+
+
 ON_CONFLICT = f"""
 ON CONFLICT (company_id, direction, kind, gap_key) DO UPDATE SET
-    last_seen_run_id = excluded.last_seen_run_id,
-    last_seen_at = excluded.last_seen_at,
-    invoice_id = excluded.invoice_id,
-    tax_record_id = excluded.tax_record_id,
-    suggested_tax_record_id = excluded.suggested_tax_record_id,
-    suggested_invoice_id = excluded.suggested_invoice_id,
-    issue_date = excluded.issue_date,
-    issued_at = excluded.issued_at,
-    amount_at_risk = excluded.amount_at_risk,
-    rule = excluded.rule,
-    explanation = excluded.explanation,
-    status = CASE WHEN {GAP}.status = '{GapStatus.RESOLVED}' THEN '{GapStatus.OPEN}' ELSE {GAP}.status END,
-    resolved_by_run_id = NULL,
-    resolved_at = NULL
+    {_found_again("excluded")}
 """
 
 
@@ -201,27 +212,62 @@ def _slice_conditions(cursor, slices: int, values: dict, *, period: str) -> list
     return conditions
 
 
-def _insert_gaps(cursor, insert: str, values: dict) -> None:
-    """Run the gaps' INSERT: as an upsert where this period already holds gaps, else plainly.
+def _insert_gaps(cursor, found: str, values: dict) -> None:
+    """Write the gaps `found` selects (in INSERT_COLUMNS order): plainly where this period holds no gap
+    yet, else as a rerun (`_write_rerun_gaps`).
 
-    The upsert checks every row against the unique index before writing it, about a quarter of the
-    statement's cost; a period never compared before (the big first run after an import) has nothing to collide
-    with. Should a gap of another period collide after all (a key whose invoice moved to this period),
-    the plain INSERT fails and, back at its savepoint, the upsert runs: the same rows either way.
+    A period never compared before (the big first run after an import) has nothing to collide with.
+    Should a gap of another period collide after all (a key whose invoice moved to this period), the
+    plain INSERT fails and, back at its savepoint, the upsert runs: the same rows either way.
     """
+    insert = f"INSERT INTO {GAP} ({INSERT_COLUMNS}) {found}"
     cursor.execute(
         f"SELECT 1 FROM {GAP} WHERE company_id = %(company)s AND direction = %(direction)s "
         "AND issue_date BETWEEN %(start)s AND %(end)s LIMIT 1",
         values,
     )
-    if cursor.fetchone() is None:
-        try:
-            with transaction.atomic():
-                cursor.execute(insert, values)
-            return
-        except IntegrityError:
-            pass
-    cursor.execute(f"{insert} {ON_CONFLICT}", values)
+    if cursor.fetchone() is not None:
+        _write_rerun_gaps(cursor, found, values)
+        return
+    try:
+        with transaction.atomic():
+            cursor.execute(insert, values)
+    except IntegrityError:
+        cursor.execute(f"{insert} {ON_CONFLICT}", values)
+
+
+def _write_rerun_gaps(cursor, found: str, values: dict) -> None:
+    """A rerun: the gaps new to the period inserted, then the gaps found again updated in one join.
+
+    The same rows as one upsert of them all, for less: an upsert probes the unique index and locks
+    each row before updating it, one row at a time (measured about a third of its time), where one
+    pass over the company's gaps finds the few new ones and one hash join the rest. New rows go first,
+    before the update leaves a second version of every gap for the search to step over, and they
+    already carry this run, so the update passes them by. Their ON CONFLICT catches a gap that another
+    period's run recorded meanwhile.
+    Still, every gap found again is written anew, with an entry in each index: `last_seen_run` is
+    indexed, so no update can stay on its page (HOT), and a rerun writes more than a first run's inserts.
+    """
+    named = f"WITH found ({INSERT_COLUMNS}) AS ({found})"
+    same_gap = (
+        f"{GAP}.company_id = %(company)s AND {GAP}.direction = %(direction)s "
+        f"AND {GAP}.kind = found.kind AND {GAP}.gap_key = found.gap_key"
+    )
+    cursor.execute(
+        f"""{named} INSERT INTO {GAP} ({INSERT_COLUMNS}) SELECT * FROM found
+        WHERE NOT EXISTS (SELECT 1 FROM {GAP} WHERE {same_gap}) {ON_CONFLICT}""",
+        values,
+    )
+    cursor.execute(
+        f"""{named} UPDATE {GAP} SET {_found_again("found")} FROM found
+        WHERE {same_gap} AND {GAP}.last_seen_run_id <> %(run)s""",
+        values,
+    )
+
+
+OWNER = "company_id = %(company)s AND direction = %(direction)s"
+PERIOD = f"{OWNER} AND issue_date BETWEEN %(start)s AND %(end)s"
+OUTSIDE_PERIOD = "NOT BETWEEN %(start)s AND %(end)s"
 
 
 def compare(*, run, now, end: date | None = None) -> None:
@@ -231,153 +277,188 @@ def compare(*, run, now, end: date | None = None) -> None:
     small scratch table (the only statement reading all of the period's rows); everything after works
     on that table, and one INSERT writes every gap kind.
     """
+    fuzzy_on = MatchRule.objects.filter(method=MatchRule.Method.FUZZY, enabled=True).exists()
+    end = end or run.period_end  # a partial run compares only up to where the tax system's data reaches
+    values = _parameters(run, now=now, end=end)
+    with connection.cursor() as cursor:
+        _find_pairs(cursor, values)
+        _meet_twins_outside_period(cursor, values)
+        if fuzzy_on:
+            _suggest_fuzzy_matches(cursor, days=int(getattr(settings, "RECONCILE_FUZZY_DAYS", 3)))
+        _insert_gaps(cursor, _found_gaps(), values)
+        _drop_scratch_tables(cursor)
+        # Orders in an outage window that no invoice on either side covers (before the next step, which
+        # would take their gaps from earlier runs as resolved).
+        order_gaps(cursor, run=run, values=values, end=end)
+        _resolve_not_found(cursor, values)
+
+
+def _parameters(run, *, now, end: date) -> dict:
+    """The statements' parameters: the run's company, direction and period, the tolerance, the run and
+    its time, and the explanations' msgids."""
     ops = connection.ops
     tol = Decimal(getattr(settings, "RECONCILE_AMOUNT_TOLERANCE", Decimal("0")) or 0)
-    fuzzy_days = int(getattr(settings, "RECONCILE_FUZZY_DAYS", 3))
-    fuzzy_on = MatchRule.objects.filter(method=MatchRule.Method.FUZZY, enabled=True).exists()
-    now_db = ops.adapt_datetimefield_value(now)
-    end = end or run.period_end  # a partial run compares only up to where the tax system's data reaches
-    values = {
+    return {
         "company": run.company_id,
         "direction": run.direction,
         "start": ops.adapt_datefield_value(run.period_start),
         "end": ops.adapt_datefield_value(end),
         "tol": ops.adapt_decimalfield_value(tol, 16, 2),
         "run": run.pk,
-        "now": now_db,
+        "now": ops.adapt_datetimefield_value(now),
         **EXPLANATIONS,
     }
-    owner = "company_id = %(company)s AND direction = %(direction)s"
-    period = f"{owner} AND issue_date BETWEEN %(start)s AND %(end)s"
-    own_names = ", ".join(OWN_COLUMNS)
-    compared = _comparisons("i", "t")
 
-    with connection.cursor() as cursor:
-        postgresql = connection.vendor == "postgresql"
-        if postgresql:
-            # Compiling this one big join costs more than running it; one hash table fits in memory.
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL work_mem = '256MB'")
-            # The duplicate check's groups come from one ordered pass over the `invoice_period` index,
-            # index-only once vacuum has marked the pages all-visible (autovacuum does after an import);
-            # hashing a million groups costs as much as the join. The default random_page_cost (4, for
-            # spinning disks) hides that from the planner; at the SSD/cached value (PARALLEL_SETTINGS) it
-            # picks the index when the visibility map allows and still hashes when it does not (right
-            # after a large import, before autovacuum).
-            slices = _parallel_passes(cursor)
-        else:
-            slices = 1
-        _drop_scratch_tables(cursor)
-        # 1. The only statement reading all of the period's rows, two passes in one UNION ALL:
-        #    a. pairs missing on a side, or matched by key but differing in anything compared. The filter
-        #       is plain inequality, cheap on every row; the tolerance is judged on the few it lets through
-        #       (a pair differing only within the tolerance is kept but flags nothing);
-        #    b. possible duplicates in our books: (parties, date, total) held under two keys or more.
-        #    On PostgreSQL the join's slices and the duplicate check run at the same time in parallel
-        #    worker processes (see _parallel_passes); CREATE TABLE ... AS may use a parallel plan where
-        #    INSERT ... SELECT may not.
-        pair = {
-            "iid": "i.id",
-            "tid": "t.id",
-            "invoice_key": "COALESCE(i.invoice_key, t.invoice_key)",
-            **{c: f"CASE WHEN i.id IS NULL THEN t.{c} ELSE i.{c} END" for c in OWN_COLUMNS},
-            **compared,
-            "suggested_tid": "CAST(NULL AS bigint)",
-            "suggested_iid": "CAST(NULL AS bigint)",
-            "grouped": "FALSE",
-        }
-        group_has = {c: c for c in ("issue_date", "total", "seller_tax_id", "buyer_tax_id")}
-        group = ", ".join(group_has.get(c, "NULL") for c in pair if c != "grouped")
-        join_slices = []
-        for in_slice in _slice_conditions(cursor, slices, values, period=period):
-            join_slices.append(
-                f"""SELECT {", ".join(f"{sql} AS {c}" for c, sql in pair.items())}
-                FROM (SELECT id, {KEY_COLUMNS}, {own_names} FROM {INV} WHERE {period}{in_slice}) i
-                FULL OUTER JOIN (SELECT id, {KEY_COLUMNS}, {own_names} FROM {TAX} WHERE {period}{in_slice}) t
+
+def _find_pairs(cursor, values: dict) -> None:
+    """Step 1, the only statement reading all of the period's rows, two passes in one UNION ALL into
+    PAIRS, then the duplicate groups moved to DUPLICATES:
+    a. pairs missing on a side, or matched by key but differing in anything compared. The filter is
+       plain inequality, cheap on every row; the tolerance is judged on the few it lets through (a pair
+       differing only within the tolerance is kept but flags nothing);
+    b. possible duplicates in our books: (parties, date, total) held under two keys or more.
+    On PostgreSQL the join's slices and the duplicate check run at the same time in parallel worker
+    processes (see _parallel_passes); CREATE TABLE ... AS may use a parallel plan where INSERT ... SELECT
+    may not.
+    """
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:
+        # Compiling this one big join costs more than running it; one hash table fits in memory.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        # The duplicate check's groups come from one ordered pass over the `invoice_period` index,
+        # index-only once vacuum has marked the pages all-visible (autovacuum does after an import);
+        # hashing a million groups costs as much as the join. The default random_page_cost (4, for
+        # spinning disks) hides that from the planner; at the SSD/cached value (PARALLEL_SETTINGS) it
+        # picks the index when the visibility map allows and still hashes when it does not (right
+        # after a large import, before autovacuum).
+        slices = _parallel_passes(cursor)
+    else:
+        slices = 1
+    _drop_scratch_tables(cursor)
+    join_slices = [_pairs_in_slice(in_slice) for in_slice in _slice_conditions(cursor, slices, values, period=PERIOD)]
+    branches = " UNION ALL ".join((*join_slices, _duplicate_groups()))  # the first branch names the columns
+    cursor.execute(f"CREATE TEMPORARY TABLE {PAIRS} AS SELECT * FROM ({branches}) AS found", values)
+    if postgresql:
+        for setting in PARALLEL_SETTINGS:
+            cursor.execute(f"RESET {setting}")
+    cursor.execute(
+        f"""CREATE TEMPORARY TABLE {DUPLICATES} AS
+        SELECT seller_tax_id, buyer_tax_id, issue_date, total FROM {PAIRS} WHERE grouped"""
+    )
+    cursor.execute(f"DELETE FROM {PAIRS} WHERE grouped")
+    if postgresql:
+        # What the planner needs to know of the scratch tables (autovacuum never analyzes them):
+        # DUPLICATES is usually empty (look its members up by index); PAIRS holds thousands of pairs,
+        # so step 2 probes the key index for each only where the other table holds many rows outside
+        # the period, else hashes those few rows, and step 3 hashes on the total.
+        cursor.execute(f"ANALYZE {DUPLICATES}, {PAIRS} (iid, tid, total)")
+
+
+def _pair_columns() -> dict[str, str]:
+    """PAIRS' columns and the SQL filling each from books row `i` and tax row `t` of the join."""
+    return {
+        "iid": "i.id",
+        "tid": "t.id",
+        "invoice_key": "COALESCE(i.invoice_key, t.invoice_key)",
+        **{c: f"CASE WHEN i.id IS NULL THEN t.{c} ELSE i.{c} END" for c in OWN_COLUMNS},
+        **_comparisons("i", "t"),
+        "suggested_tid": "CAST(NULL AS bigint)",
+        "suggested_iid": "CAST(NULL AS bigint)",
+        "grouped": "FALSE",
+    }
+
+
+def _pairs_in_slice(in_slice: str) -> str:
+    """Step 1a for one slice of the invoice key: the full outer join's unmatched or differing pairs."""
+    own_names = ", ".join(OWN_COLUMNS)
+    return f"""SELECT {", ".join(f"{sql} AS {c}" for c, sql in _pair_columns().items())}
+                FROM (SELECT id, {KEY_COLUMNS}, {own_names} FROM {INV} WHERE {PERIOD}{in_slice}) i
+                FULL OUTER JOIN (SELECT id, {KEY_COLUMNS}, {own_names} FROM {TAX} WHERE {PERIOD}{in_slice}) t
                   ON t.company_id = i.company_id AND t.direction = i.direction AND t.invoice_key = i.invoice_key
                 WHERE i.id IS NULL OR t.id IS NULL OR i.amount <> t.amount OR i.tax <> t.tax OR i.total <> t.total
                    OR i.status <> t.status OR i.seller_tax_id <> t.seller_tax_id
                    OR i.buyer_tax_id <> t.buyer_tax_id"""
-            )
-        duplicate_groups = f"""SELECT {group}, TRUE FROM {INV} WHERE {period}
-            GROUP BY issue_date, seller_tax_id, buyer_tax_id, total HAVING COUNT(*) > 1"""
-        branches = " UNION ALL ".join((*join_slices, duplicate_groups))  # the first branch names the columns
-        cursor.execute(f"CREATE TEMPORARY TABLE {PAIRS} AS SELECT * FROM ({branches}) AS found", values)
-        if postgresql:
-            for setting in PARALLEL_SETTINGS:
-                cursor.execute(f"RESET {setting}")
-        cursor.execute(
-            f"""CREATE TEMPORARY TABLE {DUPLICATES} AS
-            SELECT seller_tax_id, buyer_tax_id, issue_date, total FROM {PAIRS} WHERE grouped"""
-        )
-        cursor.execute(f"DELETE FROM {PAIRS} WHERE grouped")
-        if postgresql:
-            # What the planner needs to know of the scratch tables (autovacuum never analyzes them):
-            # DUPLICATES is usually empty (look its members up by index); PAIRS holds thousands of pairs,
-            # so step 2 probes the key index for each only where the other table holds many rows outside
-            # the period, else hashes those few rows, and step 3 hashes on the total.
-            cursor.execute(f"ANALYZE {DUPLICATES}, {PAIRS} (iid, tid, total)")
-        # 2. A twin dated outside the period is still a twin: our invoice's twin joins the pair (and is
-        #    compared with it); a tax record whose invoice lies in another period belongs to that run.
-        #    A twin inside the period met its pair in the join (same key, same slice): only look outside.
-        outside = "NOT BETWEEN %(start)s AND %(end)s"
-        twin = _comparisons(PAIRS, "t")
-        cursor.execute(
-            f"""UPDATE {PAIRS} SET tid = t.id, {", ".join(f"{c} = {sql}" for c, sql in twin.items())}
-            FROM {TAX} t
-            WHERE {PAIRS}.tid IS NULL AND t.company_id = %(company)s AND t.direction = %(direction)s
-              AND t.invoice_key = {PAIRS}.invoice_key AND t.issue_date {outside}""",
-            values,
-        )
-        cursor.execute(
-            f"""DELETE FROM {PAIRS} WHERE iid IS NULL AND EXISTS (SELECT 1 FROM {INV} i
-                WHERE i.company_id = %(company)s AND i.direction = %(direction)s
-                  AND i.invoice_key = {PAIRS}.invoice_key AND i.issue_date {outside})""",
-            values,
-        )
-        if fuzzy_on:
-            # 3. Fuzzy rule: suggest an unmatched record on the other side with the same parties and total
-            #    within N days, for a person to accept. A join between the two small unmatched sets.
-            for own_col, other_col, target in (("iid", "tid", "suggested_tid"), ("tid", "iid", "suggested_iid")):
-                cursor.execute(
-                    f"""UPDATE {PAIRS} SET {target} = s.candidate
-                    FROM (SELECT a.{own_col} AS owner_id, MIN(b.{other_col}) AS candidate
-                          FROM {PAIRS} a JOIN {PAIRS} b ON b.{own_col} IS NULL AND b.{other_col} IS NOT NULL
-                           AND b.seller_tax_id = a.seller_tax_id AND b.buyer_tax_id = a.buyer_tax_id
-                           AND b.total = a.total AND {_day_diff("b.issue_date", "a.issue_date")} <= {fuzzy_days}
-                          WHERE a.{other_col} IS NULL
-                          GROUP BY a.{own_col}) s
-                    WHERE {PAIRS}.{own_col} = s.owner_id AND {PAIRS}.{other_col} IS NULL"""
-                )
 
-        # 4. Every gap kind in one INSERT: the pair kinds from the scratch table, then the duplicates
-        #    (every member of a group but the one with the smallest key).
-        matched = "p.iid IS NOT NULL AND p.tid IS NOT NULL AND"
-        stamp = "'', '', '', '', '', %(run)s, %(run)s, %(now)s, %(now)s"
-        both = "p.iid, p.tid, NULL, NULL"  # invoice, tax record, suggested tax record, suggested invoice
-        pair_kinds = (  # kind, the four ids, amount at risk, explanation, which pairs
-            (GapKind.ONLY_IN_BOOKS, "p.iid, NULL, p.suggested_tid, NULL", "p.total", "only_in_books", "p.tid IS NULL"),
-            (
-                GapKind.ONLY_IN_TAX_SYSTEM,
-                "NULL, p.tid, NULL, p.suggested_iid",
-                "p.total",
-                "only_in_tax_system",
-                "p.iid IS NULL",
-            ),
-            (GapKind.AMOUNT_MISMATCH, both, "p.total_gap", "amount", f"{matched} p.amount_differs"),
-            (GapKind.STATUS_MISMATCH, both, "p.total", "status", f"{matched} p.status_differs"),
-            (GapKind.COUNTERPARTY_MISMATCH, both, "p.total", "counterparty", f"{matched} p.parties_differ"),
+
+def _duplicate_groups() -> str:
+    """Step 1b: the (parties, date, total) groups our books hold twice or more, in PAIRS' columns."""
+    group_has = {c: c for c in ("issue_date", "total", "seller_tax_id", "buyer_tax_id")}
+    group = ", ".join(group_has.get(c, "NULL") for c in _pair_columns() if c != "grouped")
+    return f"""SELECT {group}, TRUE FROM {INV} WHERE {PERIOD}
+            GROUP BY issue_date, seller_tax_id, buyer_tax_id, total HAVING COUNT(*) > 1"""
+
+
+def _meet_twins_outside_period(cursor, values: dict) -> None:
+    """Step 2. A twin dated outside the period is still a twin: our invoice's twin joins the pair (and is
+    compared with it); a tax record whose invoice lies in another period belongs to that run. A twin
+    inside the period met its pair in the join (same key, same slice): only look outside."""
+    twin = _comparisons(PAIRS, "t")
+    cursor.execute(
+        f"""UPDATE {PAIRS} SET tid = t.id, {", ".join(f"{c} = {sql}" for c, sql in twin.items())}
+        FROM {TAX} t
+        WHERE {PAIRS}.tid IS NULL AND t.company_id = %(company)s AND t.direction = %(direction)s
+          AND t.invoice_key = {PAIRS}.invoice_key AND t.issue_date {OUTSIDE_PERIOD}""",
+        values,
+    )
+    cursor.execute(
+        f"""DELETE FROM {PAIRS} WHERE iid IS NULL AND EXISTS (SELECT 1 FROM {INV} i
+            WHERE i.company_id = %(company)s AND i.direction = %(direction)s
+              AND i.invoice_key = {PAIRS}.invoice_key AND i.issue_date {OUTSIDE_PERIOD})""",
+        values,
+    )
+
+
+def _suggest_fuzzy_matches(cursor, *, days: int) -> None:
+    """Step 3, the fuzzy rule: suggest an unmatched record on the other side with the same parties and
+    total within `days`, for a person to accept. A join between the two small unmatched sets."""
+    for own_col, other_col, target in (("iid", "tid", "suggested_tid"), ("tid", "iid", "suggested_iid")):
+        cursor.execute(
+            f"""UPDATE {PAIRS} SET {target} = s.candidate
+            FROM (SELECT a.{own_col} AS owner_id, MIN(b.{other_col}) AS candidate
+                  FROM {PAIRS} a JOIN {PAIRS} b ON b.{own_col} IS NULL AND b.{other_col} IS NOT NULL
+                   AND b.seller_tax_id = a.seller_tax_id AND b.buyer_tax_id = a.buyer_tax_id
+                   AND b.total = a.total AND {_day_diff("b.issue_date", "a.issue_date")} <= {days}
+                  WHERE a.{other_col} IS NULL
+                  GROUP BY a.{own_col}) s
+            WHERE {PAIRS}.{own_col} = s.owner_id AND {PAIRS}.{other_col} IS NULL"""
         )
-        selects = [
-            f"""SELECT %(company)s, %(direction)s, '{kind}', p.invoice_key, p.invoice_key, {ids}, p.issue_date,
-                   p.issued_at, {at_risk}, 'normalised', %({explain})s, '{GapStatus.OPEN}', {stamp}
+
+
+# Step 4's pair kinds: kind, the four ids (invoice, tax record, suggested tax record, suggested
+# invoice), amount at risk, explanation, which pairs.
+_MATCHED = "p.iid IS NOT NULL AND p.tid IS NOT NULL AND"
+_BOTH = "p.iid, p.tid, NULL, NULL"
+PAIR_KINDS = (
+    (GapKind.ONLY_IN_BOOKS, "p.iid, NULL, p.suggested_tid, NULL", "p.total", "only_in_books", "p.tid IS NULL"),
+    (
+        GapKind.ONLY_IN_TAX_SYSTEM,
+        "NULL, p.tid, NULL, p.suggested_iid",
+        "p.total",
+        "only_in_tax_system",
+        "p.iid IS NULL",
+    ),
+    (GapKind.AMOUNT_MISMATCH, _BOTH, "p.total_gap", "amount", f"{_MATCHED} p.amount_differs"),
+    (GapKind.STATUS_MISMATCH, _BOTH, "p.total", "status", f"{_MATCHED} p.status_differs"),
+    (GapKind.COUNTERPARTY_MISMATCH, _BOTH, "p.total", "counterparty", f"{_MATCHED} p.parties_differ"),
+)
+# The columns every gap a run writes ends with (INSERT_COLUMNS from incident_kind on).
+STAMP = "'', '', '', '', '', %(run)s, %(run)s, %(now)s, %(now)s"
+
+
+def _found_gaps() -> str:
+    """Step 4: every gap kind in one UNION ALL, in INSERT_COLUMNS order: the pair kinds from the scratch
+    table, then the duplicates (every member of a group but the one with the smallest key)."""
+    selects = [
+        f"""SELECT %(company)s, %(direction)s, '{kind}', p.invoice_key, p.invoice_key, {ids}, p.issue_date,
+                   p.issued_at, {at_risk}, 'normalised', %({explain})s, '{GapStatus.OPEN}', {STAMP}
             FROM {PAIRS} p WHERE {where}"""
-            for kind, ids, at_risk, explain, where in pair_kinds
-        ]
-        selects.append(
-            f"""SELECT %(company)s, %(direction)s, '{GapKind.POSSIBLE_DUPLICATE}', i.invoice_key, i.invoice_key, i.id,
+        for kind, ids, at_risk, explain, where in PAIR_KINDS
+    ]
+    selects.append(
+        f"""SELECT %(company)s, %(direction)s, '{GapKind.POSSIBLE_DUPLICATE}', i.invoice_key, i.invoice_key, i.id,
                    NULL, NULL, NULL, i.issue_date, i.issued_at, i.total, 'fuzzy', %(duplicate)s, '{GapStatus.OPEN}',
-                   {stamp}
+                   {STAMP}
             FROM (SELECT i.id, i.invoice_key, i.issue_date, i.issued_at, i.total,
                          MIN(i.invoice_key) OVER (PARTITION BY i.seller_tax_id, i.buyer_tax_id, i.issue_date, i.total)
                            AS first_key
@@ -386,28 +467,27 @@ def compare(*, run, now, end: date | None = None) -> None:
                    AND i.buyer_tax_id = g.buyer_tax_id AND i.issue_date = g.issue_date AND i.total = g.total
                   WHERE i.direction = %(direction)s AND i.issue_date BETWEEN %(start)s AND %(end)s) i
             WHERE i.invoice_key > i.first_key"""
-        )
-        _insert_gaps(cursor, f"INSERT INTO {GAP} ({INSERT_COLUMNS}) {' UNION ALL '.join(selects)}", values)
-        _drop_scratch_tables(cursor)
-        # 5. Orders in an outage window that no invoice on either side covers (before step 6, which
-        #    would take their gaps from earlier runs as resolved).
-        order_gaps(cursor, run=run, values=values, end=end)
-        # Gaps of this period not found again: the tax system (or our books) caught up.
-        cursor.execute(
-            f"""UPDATE {GAP} SET status = '{GapStatus.RESOLVED}', resolved_by_run_id = %(run)s, resolved_at = %(now)s
-            WHERE {period} AND last_seen_run_id <> %(run)s
-              AND status IN ('{GapStatus.OPEN}', '{GapStatus.ACKNOWLEDGED}')""",
-            values,
-        )
+    )
+    return " UNION ALL ".join(selects)
+
+
+def _resolve_not_found(cursor, values: dict) -> None:
+    """Gaps of this period not found again: the tax system (or our books) caught up."""
+    cursor.execute(
+        f"""UPDATE {GAP} SET status = '{GapStatus.RESOLVED}', resolved_by_run_id = %(run)s, resolved_at = %(now)s
+        WHERE {PERIOD} AND last_seen_run_id <> %(run)s
+          AND status IN ('{GapStatus.OPEN}', '{GapStatus.ACKNOWLEDGED}')""",
+        values,
+    )
 
 
 # --- Orders and contracts: invoices lost from both sides --------------------------------------------
 ORD = "invoices_order"
 CANDIDATES = "recon_order_candidates"  # per-connection scratch table: the orders no invoice covers by party
-ORDER_ON_CONFLICT = ON_CONFLICT.replace(
-    "suggested_invoice_id = excluded.suggested_invoice_id,",
-    "suggested_invoice_id = excluded.suggested_invoice_id,\n    order_id = excluded.order_id,",
-)
+ORDER_ON_CONFLICT = f"""
+ON CONFLICT (company_id, direction, kind, gap_key) DO UPDATE SET
+    {_found_again("excluded", ("order_id",))}
+"""
 
 
 def _shift(column: str, days: str) -> str:
@@ -495,7 +575,6 @@ def order_gaps(cursor, *, run, values: dict, end: date) -> None:
     by_number = " AND ".join(
         f"NOT EXISTS ({side(t)} AND c.invoice_key <> '' AND x.invoice_key = c.invoice_key)" for t in (INV, TAX)
     )
-    stamp = "'', '', '', '', '', %(run)s, %(run)s, %(now)s, %(now)s"
     postgresql = connection.vendor == "postgresql"
     cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
     if postgresql:
@@ -512,7 +591,7 @@ def order_gaps(cursor, *, run, values: dict, end: date) -> None:
         SELECT %(company)s, %(direction)s, '{GapKind.ONLY_IN_ORDERS}', 'order:' || c.order_number,
                CASE WHEN c.invoice_key <> '' THEN c.invoice_key ELSE substr(c.order_number, 1, 32) END,
                NULL, NULL, NULL, NULL, c.order_date, NULL, c.total, 'orders', %(only_in_orders)s,
-               '{GapStatus.OPEN}', {stamp}, c.id
+               '{GapStatus.OPEN}', {STAMP}, c.id
         FROM {CANDIDATES} c
         WHERE {by_number}
         {ORDER_ON_CONFLICT}""",

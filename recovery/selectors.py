@@ -21,10 +21,9 @@ from .models import (
     GapStatus,
     MatchRule,
     ReconciliationRun,
-    ReissueItem,
-    ReissueRequest,
     RunState,
 )
+from .reissue.models import ReissueItem, ReissueRequest
 
 
 @dataclass(frozen=True)

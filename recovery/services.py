@@ -167,133 +167,155 @@ def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
 
 
 def _run_claimed(run_id: int, token: str) -> ReconciliationRun:
+    """Refresh the tax side, then, under the run's row lock, judge whether there is anything (plausible)
+    to compare, compare it and record the outcome; the gaps and the run's state commit together."""
+    run = ReconciliationRun.objects.select_related("company").get(pk=run_id)
+    if not _tax_side_refreshed(run, token):
+        return run
+    with transaction.atomic():
+        run = ReconciliationRun.objects.select_for_update().select_related("company").get(pk=run_id)
+        if run.state != RunState.RUNNING or run.claim_token != token:
+            return run  # another worker took it over (our lease expired) or finished it meanwhile
+        run.lease_expires_at = None
+        tax_side, book_side = _count_sides(run)
+        if book_side["n"] == 0 and tax_side["n"] == 0 and not _orders_in_period(run).exists():
+            return _finish_with_nothing(run)
+        if tax_side["n"] == 0 and _had_tax_records_before(run):
+            return _finish_implausible(run)
+        compare_until = _tax_data_reaches(run, tax_side["newest"], book_side["newest"])
+        engine.compare(run=run, now=timezone.now(), end=compare_until)
+        _attribute(run=run)
+        new_counts = _finish_compared(run, tax_count=tax_side["n"], compare_until=compare_until)
+        _follow_up(run, new_counts)
+    return run
+
+
+# What every finished run stores besides what its outcome sets (`_finish`).
+RUN_FINISHED_FIELDS = ("state", "finished_at", "invoices_compared", "tax_records_compared", "lease_expires_at")
+
+
+def _finish(run: ReconciliationRun, state: str, **outcome) -> ReconciliationRun:
+    """Store the run's final state and `outcome` (the fields its kind of ending sets)."""
+    run.state = state
+    for name, value in outcome.items():
+        setattr(run, name, value)
+    run.finished_at = timezone.now()
+    run.save(update_fields=[*outcome, *RUN_FINISHED_FIELDS])
+    return run
+
+
+def _tax_side_refreshed(run: ReconciliationRun, token: str) -> bool:
+    """Fetch the period's tax records from the source; a source failure fails the run (False)."""
     from invoices import sources
 
-    run = ReconciliationRun.objects.select_related("company").get(pk=run_id)
     try:
         sources.refresh_tax_records(
             company=run.company, direction=run.direction, start=run.period_start, end=run.period_end
         )
     except sources.SourceError as exc:
         reason = _("The tax-system source failed: %(reason)s") % {"reason": exc.reason}
-        _fail(run_id, reason, FailureKind.SOURCE, token=token)
+        _fail(run.pk, reason, FailureKind.SOURCE, token=token)
         run.refresh_from_db()
-        return run
+        return False
+    return True
 
-    with transaction.atomic():
-        run = ReconciliationRun.objects.select_for_update().select_related("company").get(pk=run_id)
-        if run.state != RunState.RUNNING or run.claim_token != token:
-            return run  # another worker took it over (our lease expired) or finished it meanwhile
-        run.lease_expires_at = None
-        tax_side = TaxRecord.objects.filter(**_in_period(run)).aggregate(n=Count("id"), newest=Max("issue_date"))
-        book_side = Invoice.objects.filter(**_in_period(run)).aggregate(n=Count("id"), newest=Max("issue_date"))
-        tax_count = tax_side["n"]
-        run.invoices_compared, run.tax_records_compared = book_side["n"], tax_count
-        orders = Order.objects.filter(
-            company_id=run.company_id, direction=run.direction, order_date__range=(run.period_start, run.period_end)
-        )
-        if book_side["n"] == 0 and tax_count == 0 and not orders.exists():
-            # Nothing on either side: say so rather than report "no gaps" as if something agreed.
-            run.state = RunState.NOTHING
-            run.counts = {**{k: 0 for k in GapKind.values}, "tax_records": 0}
-            run.failure_reason = _("Neither our books nor the tax system hold an invoice in this period.")
-            run.finished_at = timezone.now()
-            run.save(
-                update_fields=[
-                    "state",
-                    "counts",
-                    "failure_reason",
-                    "invoices_compared",
-                    "tax_records_compared",
-                    "finished_at",
-                    "lease_expires_at",
-                ]
-            )
-            return run
-        had_before = (
-            ReconciliationRun.objects.filter(
-                company_id=run.company_id,
-                direction=run.direction,
-                state__in=[RunState.SUCCEEDED, RunState.PARTIAL],
-                period_start__lte=run.period_end,
-                period_end__gte=run.period_start,
-                counts__tax_records__gt=0,
-            )
-            .exclude(pk=run.pk)
-            .exists()
-        )
-        if tax_count == 0 and had_before:
-            run.state = RunState.FAILED
-            run.failure_reason = _(
-                "The tax system returned nothing for a period that had records before; "
-                "no gaps were recorded until it returns data again."
-            )
-            run.failure_kind = FailureKind.IMPLAUSIBLE
-            run.finished_at = timezone.now()
-            run.save(
-                update_fields=[
-                    "state",
-                    "failure_reason",
-                    "failure_kind",
-                    "finished_at",
-                    "invoices_compared",
-                    "tax_records_compared",
-                    "lease_expires_at",
-                ]
-            )
-            return run
-        compare_until = _tax_data_reaches(run, tax_side["newest"], book_side["newest"])
-        now = timezone.now()
-        engine.compare(run=run, now=now, end=compare_until)
-        _attribute(run=run)
-        counts = {k: 0 for k in GapKind.values}
-        for row in Discrepancy.objects.filter(last_seen_run=run).values("kind").annotate(n=Count("id")).order_by():
-            counts[row["kind"]] = row["n"]
-        new_counts = {
-            row["kind"]: row["n"]
-            for row in Discrepancy.objects.filter(first_seen_run=run).values("kind").annotate(n=Count("id")).order_by()
-        }
-        counts["tax_records"] = tax_count
-        run.counts = counts
-        run.new_gaps = sum(new_counts.values())
-        run.resolved_gaps = Discrepancy.objects.filter(resolved_by_run=run).count()
-        run.state = RunState.SUCCEEDED
-        if compare_until < run.period_end:
-            run.state = RunState.PARTIAL
-            run.failure_reason = _(
-                "The tax system shows records only up to %(date)s; invoices after that day were not compared "
-                "yet, so they are not reported as missing."
-            ) % {"date": compare_until.isoformat()}
-        run.finished_at = timezone.now()
-        run.save(
-            update_fields=[
-                "counts",
-                "new_gaps",
-                "resolved_gaps",
-                "state",
-                "failure_reason",
-                "finished_at",
-                "invoices_compared",
-                "tax_records_compared",
-                "lease_expires_at",
-            ]
-        )
-        from .reissue.services import reissue_requests_close_seen, reissue_requests_flag_originals_seen
 
-        reissue_requests_close_seen(company_id=run.company_id)
-        # The loop closes: requests to reissue invoices the tax system now shows are flagged (and
-        # withdrawn when nothing is left to reissue), and whoever follows gap alerts hears of it.
-        reissue_requests_flag_originals_seen(company_id=run.company_id, now=run.finished_at)
-        if run.new_gaps:
-            # The outbox: the alert row (published_at empty) commits with the gaps. It is published
-            # after commit, and by `alerts_publish_pending` if this process dies before it could.
-            alert, _created = Alert.objects.get_or_create(
-                run=run, defaults={"company": run.company, "counts": new_counts}
-            )
-            transaction.on_commit(lambda: _publish_quietly(alert.pk))
-        if run.resolved_gaps:
-            transaction.on_commit(lambda: resolved_publish(run_id=run.pk))
-    return run
+def _count_sides(run: ReconciliationRun) -> tuple[dict, dict]:
+    """How many tax records and invoices the period holds on each side, and each side's newest date;
+    the counts are stored on the run."""
+    tax_side = TaxRecord.objects.filter(**_in_period(run)).aggregate(n=Count("id"), newest=Max("issue_date"))
+    book_side = Invoice.objects.filter(**_in_period(run)).aggregate(n=Count("id"), newest=Max("issue_date"))
+    run.invoices_compared, run.tax_records_compared = book_side["n"], tax_side["n"]
+    return tax_side, book_side
+
+
+def _orders_in_period(run: ReconciliationRun):
+    return Order.objects.filter(
+        company_id=run.company_id, direction=run.direction, order_date__range=(run.period_start, run.period_end)
+    )
+
+
+def _finish_with_nothing(run: ReconciliationRun) -> ReconciliationRun:
+    # Nothing on either side: say so rather than report "no gaps" as if something agreed.
+    return _finish(
+        run,
+        RunState.NOTHING,
+        counts={**{k: 0 for k in GapKind.values}, "tax_records": 0},
+        failure_reason=_("Neither our books nor the tax system hold an invoice in this period."),
+    )
+
+
+def _had_tax_records_before(run: ReconciliationRun) -> bool:
+    """Whether an earlier run over an overlapping period saw tax records (so none now is implausible)."""
+    return (
+        ReconciliationRun.objects.filter(
+            company_id=run.company_id,
+            direction=run.direction,
+            state__in=[RunState.SUCCEEDED, RunState.PARTIAL],
+            period_start__lte=run.period_end,
+            period_end__gte=run.period_start,
+            counts__tax_records__gt=0,
+        )
+        .exclude(pk=run.pk)
+        .exists()
+    )
+
+
+def _finish_implausible(run: ReconciliationRun) -> ReconciliationRun:
+    return _finish(
+        run,
+        RunState.FAILED,
+        failure_reason=_(
+            "The tax system returned nothing for a period that had records before; "
+            "no gaps were recorded until it returns data again."
+        ),
+        failure_kind=FailureKind.IMPLAUSIBLE,
+    )
+
+
+def _gap_counts(**run_filter) -> dict[str, int]:
+    """Gaps per kind among those matching `run_filter` (e.g. last_seen_run=run)."""
+    rows = Discrepancy.objects.filter(**run_filter).values("kind").annotate(n=Count("id")).order_by()
+    return {row["kind"]: row["n"] for row in rows}
+
+
+def _finish_compared(run: ReconciliationRun, *, tax_count: int, compare_until: date) -> dict[str, int]:
+    """Record what the comparison found (partial when the tax data stops early); returns the new gaps
+    per kind."""
+    counts = {**{k: 0 for k in GapKind.values}, **_gap_counts(last_seen_run=run), "tax_records": tax_count}
+    new_counts = _gap_counts(first_seen_run=run)
+    outcome = {
+        "counts": counts,
+        "new_gaps": sum(new_counts.values()),
+        "resolved_gaps": Discrepancy.objects.filter(resolved_by_run=run).count(),
+        "failure_reason": run.failure_reason,
+    }
+    state = RunState.SUCCEEDED
+    if compare_until < run.period_end:
+        state = RunState.PARTIAL
+        outcome["failure_reason"] = _(
+            "The tax system shows records only up to %(date)s; invoices after that day were not compared "
+            "yet, so they are not reported as missing."
+        ) % {"date": compare_until.isoformat()}
+    _finish(run, state, **outcome)
+    return new_counts
+
+
+def _follow_up(run: ReconciliationRun, new_counts: dict[str, int]) -> None:
+    """What a compared run sets off: reissue requests closed or flagged, alerts published after commit."""
+    from .reissue.services import reissue_requests_close_seen, reissue_requests_flag_originals_seen
+
+    reissue_requests_close_seen(company_id=run.company_id)
+    # The loop closes: requests to reissue invoices the tax system now shows are flagged (and
+    # withdrawn when nothing is left to reissue), and whoever follows gap alerts hears of it.
+    reissue_requests_flag_originals_seen(company_id=run.company_id, now=run.finished_at)
+    if run.new_gaps:
+        # The outbox: the alert row (published_at empty) commits with the gaps. It is published
+        # after commit, and by `alerts_publish_pending` if this process dies before it could.
+        alert, _created = Alert.objects.get_or_create(run=run, defaults={"company": run.company, "counts": new_counts})
+        transaction.on_commit(lambda: _publish_quietly(alert.pk))
+    if run.resolved_gaps:
+        transaction.on_commit(lambda: resolved_publish(run_id=run.pk))
 
 
 def _publish_quietly(alert_id: int) -> None:

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import api, views
+from .deferred import urls as deferred_urls
 from .reissue import urls as reissue_urls
 
 router = SimpleRouter()
@@ -19,5 +20,6 @@ urlpatterns: list = [
     path("recovery/runs/", views.run_list, name="recovery-run-list"),
     path("recovery/runs/<int:pk>/", views.run_detail, name="recovery-run-detail"),
 ]
-urlpatterns += reissue_urls.urlpatterns  # reissue requests, deferred filing, hand-issued invoices
-api_urlpatterns: list = router.urls + reissue_urls.api_urlpatterns
+urlpatterns += reissue_urls.urlpatterns  # reissue requests, hand-issued invoices
+urlpatterns += deferred_urls.urlpatterns
+api_urlpatterns: list = router.urls + reissue_urls.api_urlpatterns + deferred_urls.api_urlpatterns

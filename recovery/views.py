@@ -22,10 +22,10 @@ from outage_portal.pages import filtered_page
 from outage_portal.spreadsheets import Column, csv_response, xlsx_response
 
 from . import selectors, services
+from .deferred.reminders import deferred_filing_reminders
 from .filters import DiscrepancyFilter
 from .forms import RunForm
 from .models import Discrepancy, GapKind, GapStatus, MatchRule, ReconciliationRun
-from .reissue.reminders import deferred_filing_reminders
 from .reissue.services import ACTIVE_STATES, DRAFTERS
 
 OPEN = [GapStatus.OPEN, GapStatus.ACKNOWLEDGED]

@@ -3,16 +3,12 @@ requests to customers and suppliers. Roles are checked here: accountants and com
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import Count, Q
 from django.template.loader import render_to_string
@@ -594,16 +590,15 @@ def counterparty_request_close(*, request: CounterpartyRequest, user, note: str 
 COPY_TYPES = ("pdf", "png", "jpeg", "ofd")
 
 
-def _check_copy(name: str, content: bytes) -> tuple[str, str]:
-    """(checked name, file type). E-invoice XML besides what evidence takes (PDF, images, OFD)."""
+def _check_copy(name: str, content: bytes) -> uploads.CheckedUpload:
+    """The checked upload: e-invoice XML besides what evidence takes (PDF, images, OFD)."""
     if name.lower().endswith(".xml"):
         name = uploads.check_name(name)
         uploads.check_size(name=name, size=len(content))
         if not content.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"<"):
             raise ValidationError(_("%(name)s is not an XML file.") % {"name": name})
-        return name, "xml"
-    checked = uploads.check_upload(name=name, content=content, allowed=COPY_TYPES)
-    return checked.name, checked.file_type
+        return uploads.checked_as(name=name, file_type="xml", content=content)
+    return uploads.check_upload(name=name, content=content, allowed=COPY_TYPES)
 
 
 @transaction.atomic
@@ -614,19 +609,11 @@ def counterparty_copy_add(*, request: CounterpartyRequest, user, name: str, cont
     from invoices.services import import_file
 
     _require_responder(user, request.company_id)
-    name, file_type = _check_copy(name, content)
-    ext = "." + ("jpg" if file_type == "jpeg" else file_type)
-    storage_name = storages["private"].save(
-        f"counterparty-copies/{request.company_id}/{uuid.uuid4().hex}{ext}", ContentFile(content)
-    )
+    checked = _check_copy(name, content)
+    name, file_type = checked.name, checked.file_type
+    storage_name = uploads.store_private(folder=f"counterparty-copies/{request.company_id}", upload=checked)
     copy = CounterpartyCopy(
-        request=request,
-        original_name=name,
-        storage_name=storage_name,
-        file_type=file_type,
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        uploaded_by=user,
+        request=request, storage_name=storage_name, **uploads.file_fields(checked), uploaded_by=user
     )
     if file_type in ("xml", "ofd"):
         report = import_file(

@@ -15,6 +15,7 @@ from invoices.models import Direction, Invoice, TaxRecord
 from outage_portal import services as portal_services
 from outage_portal.models import Role
 from recovery import services as recovery_services
+from recovery.deferred import services as deferred_services
 from recovery.models import Discrepancy
 from recovery.reissue import services
 from tests.conftest import PASSWORD
@@ -133,7 +134,7 @@ def draft(company, user, gap_list, **kw):
 def application(company, user, **kw):
     """A deferred-filing application in draft: October's VAT, due 15 November, unless `kw` says otherwise."""
     values = {"period": date(2026, 10, 1), "tax_type": "增值税", "deadline": date(2026, 11, 15), "reason": "故障"}
-    return services.deferred_filing_create(company=company, user=user, **{**values, **kw})
+    return deferred_services.deferred_filing_create(company=company, user=user, **{**values, **kw})
 
 
 def submitted(company, user, gap_list, **kw):

@@ -17,6 +17,8 @@ from pypdf import PdfReader
 
 from invoices.models import Direction
 from notices import services as notices
+from recovery.deferred import pack as deferred_pack
+from recovery.deferred import services as deferred
 from recovery.models import Discrepancy, GapKind
 from recovery.reissue import pack
 from recovery.reissue import services as reissue
@@ -197,7 +199,7 @@ def test_the_response_goes_into_the_evidence_pack_and_the_deferred_filing_applic
     response = services.incident_response_open(company=beijing, user=alice, incident=incident)
     services.response_step_set(step=response.steps.get(step=Step.CHECK_BACKUPS), user=alice, done=True, note="备份完整")
     services.incident_response_update(response=response, user=alice, scope_departments="销售一部")
-    application = reissue.deferred_filing_create(
+    application = deferred.deferred_filing_create(
         company=beijing,
         user=alice,
         period=date(2026, 11, 1),
@@ -206,7 +208,9 @@ def test_the_response_goes_into_the_evidence_pack_and_the_deferred_filing_applic
         reason="系统故障",
         incident=incident,
     )
-    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pack.deferred_filing_pdf(application))).pages)
+    text = "".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(deferred_pack.deferred_filing_pdf(application))).pages
+    )
     assert "销售一部" in text and "备份完整" in text
     gap_request = reissue.reissue_request_create(company=beijing, user=alice, incident=incident)
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pack.request_pdf(gap_request))).pages)

@@ -172,7 +172,7 @@ def test_an_accountant_accepts_a_proposal_into_a_reissue_request_through_the_api
     assert refused.status_code == 403
     accepted = api_for(alice).post(f"/api/order-proposals/{gap.pk}/accept/", {"into": "reissue"}, format="json")
     assert accepted.status_code == 201
-    from recovery.models import ReissueRequest
+    from recovery.reissue.models import ReissueRequest
 
     request = ReissueRequest.objects.get(pk=accepted.json()["reissue_request"]["id"])
     item = request.items.get()
@@ -199,7 +199,7 @@ def test_a_proposal_recorded_as_a_hand_issued_invoice_from_the_page(beijing, out
     missing = client.post(f"/response/orders/proposals/{gap.pk}/accept/", {"into": "hand_issued"}, follow=True)
     assert "hand-issued" in missing.content.decode() or "手工" in missing.content.decode()
     client.post(f"/response/orders/proposals/{gap.pk}/accept/", {"into": "hand_issued", "invoice_number": "00012345"})
-    from recovery.models import HandIssuedInvoice
+    from recovery.reissue.models import HandIssuedInvoice
 
     hand = HandIssuedInvoice.objects.get()
     assert (hand.invoice_number, hand.total, hand.counterparty_tax_id) == ("00012345", Decimal("113.00"), CUSTOMER)

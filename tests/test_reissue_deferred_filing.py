@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from notices.models import FilingDeadline, Incident, IncidentUpdate, MaintenanceNotice, TaxSystem
 from outage_portal.timefmt import local_text
-from recovery.reissue import services
-from recovery.reissue.models import DeferredFiling, ReviewState
-from recovery.reissue.reminders import deferred_filing_reminders
+from recovery.deferred import services as deferred_services
+from recovery.deferred.models import DeferredFiling
+from recovery.deferred.reminders import deferred_filing_reminders
+from recovery.reissue.models import ReviewState
 from recovery.reissue.services import InvalidTransition
 from tests.reissue_fixtures import *  # noqa: F403 - fixtures: dave, erin, xavier
 
@@ -47,7 +48,7 @@ def deadline(db):
 
 
 def create(company, user, deadline, incident=None, **kw):
-    return services.deferred_filing_create(
+    return deferred_services.deferred_filing_create(
         company=company,
         user=user,
         period=deadline.period,
@@ -62,14 +63,14 @@ def create(company, user, deadline, incident=None, **kw):
 
 def test_workflow_snapshots_the_incident_timeline_at_submission(beijing, alice, bob, outage, deadline):
     application = create(beijing, alice, deadline, outage)
-    services.deferred_filing_submit(application=application, user=alice)
+    deferred_services.deferred_filing_submit(application=application, user=alice)
     application.refresh_from_db()
     assert [row["text"] for row in application.timeline_snapshot] == ["北京电子税务局无法申报", "申报功能不可用"]
-    services.deferred_filing_return(application=application, user=bob, comment="请写明故障时间")
-    services.deferred_filing_update(application=application, user=alice, reason="系统故障（3小时），无法申报")
-    services.deferred_filing_submit(application=application, user=alice)
-    services.deferred_filing_approve(application=application, user=bob)
-    services.deferred_filing_close(application=application, user=alice, comment="已提交税务局")
+    deferred_services.deferred_filing_return(application=application, user=bob, comment="请写明故障时间")
+    deferred_services.deferred_filing_update(application=application, user=alice, reason="系统故障（3小时），无法申报")
+    deferred_services.deferred_filing_submit(application=application, user=alice)
+    deferred_services.deferred_filing_approve(application=application, user=bob)
+    deferred_services.deferred_filing_close(application=application, user=alice, comment="已提交税务局")
     application.refresh_from_db()
     assert application.state == ReviewState.CLOSED
     assert list(application.transitions.values_list("to_state", flat=True)) == [
@@ -87,14 +88,14 @@ def test_same_rules_as_reissue_requests(beijing, alice, bob, erin, fiona, charli
         create(beijing, bob, deadline)
     application = create(beijing, erin, deadline)
     with pytest.raises(PermissionDenied):
-        services.deferred_filing_submit(application=application, user=fiona)
-    services.deferred_filing_submit(application=application, user=erin)
+        deferred_services.deferred_filing_submit(application=application, user=fiona)
+    deferred_services.deferred_filing_submit(application=application, user=erin)
     with pytest.raises(PermissionDenied, match="own"):
-        services.deferred_filing_approve(application=application, user=erin)
+        deferred_services.deferred_filing_approve(application=application, user=erin)
     with pytest.raises(ValidationError):
-        services.deferred_filing_return(application=application, user=bob, comment="")
+        deferred_services.deferred_filing_return(application=application, user=bob, comment="")
     with pytest.raises(InvalidTransition):
-        services.deferred_filing_close(application=application, user=erin)
+        deferred_services.deferred_filing_close(application=application, user=erin)
 
 
 def test_requested_deadline_must_be_later(beijing, alice, deadline):
@@ -135,11 +136,11 @@ def test_edit_page_changes_a_returned_application_and_turns_away_a_submitted_one
     url = reverse("deferred-filing-edit", args=[application.pk])
     assert "系统故障，无法申报" in client_for(alice).get(url).content.decode()
     assert client_for(charlie).get(url).status_code == 404
-    services.deferred_filing_submit(application=application, user=alice)
+    deferred_services.deferred_filing_submit(application=application, user=alice)
     response = client_for(alice).get(url, follow=True)
     assert response.redirect_chain[-1][0] == reverse("deferred-filing-detail", args=[application.pk])
     assert f"{application.number} can no longer be changed." in response.content.decode()
-    services.deferred_filing_return(application=application, user=bob, comment="写明影响的天数")
+    deferred_services.deferred_filing_return(application=application, user=bob, comment="写明影响的天数")
     body = {
         "period": deadline.period.isoformat(),
         "tax_type": "增值税",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django.core.management import call_command
 
-from recovery.reissue.models import DeferredFiling, HandIssuedInvoice, ReissueRequest, ReviewState
+from recovery.deferred.models import DeferredFiling
+from recovery.reissue.models import HandIssuedInvoice, ReissueRequest, ReviewState
 
 
 def test_demo_creates_the_reissue_story_once(db, monkeypatch):

@@ -83,7 +83,8 @@ def test_filtering_requests_by_invoice_number_keeps_each_requests_total(client_f
 
 
 def test_list_pages_page_on_and_keep_their_filters(client_for, beijing, alice):
-    from recovery.reissue.models import DeferredFiling, HandIssuedInvoice
+    from recovery.deferred.models import DeferredFiling
+    from recovery.reissue.models import HandIssuedInvoice
 
     HandIssuedInvoice.objects.bulk_create(
         HandIssuedInvoice(

@@ -1,5 +1,5 @@
-"""REST API for reissue requests (with transitions and evidence), deferred filings and hand-issued
-invoices. The same services as the pages, so the same rules hold: accountants draft and submit,
+"""REST API for reissue requests (with transitions and evidence) and hand-issued invoices, and the
+viewset deferred filings share. The same services as the pages, so the same rules hold: accountants draft and submit,
 reviewers approve or return, nobody approves their own request, another company's id is a 404."""
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ from outage_portal.models import Company
 
 from ..models import Discrepancy
 from . import services, uploads
-from .filters import DeferredFilingFilter, HandIssuedFilter, ReissueRequestFilter
+from .filters import HandIssuedFilter, ReissueRequestFilter
 from .models import (
-    DeferredFiling,
     EvidenceKind,
     HandIssuedInvoice,
     ReissueEvidence,
@@ -386,66 +385,6 @@ class ReissueEvidenceViewSet(
         evidence = self.get_object()
         return uploads.private_file_response(
             storage_name=evidence.storage_name, name=evidence.original_name, file_type=evidence.file_type
-        )
-
-
-class DeferredFilingSerializer(serializers.ModelSerializer):
-    number = serializers.CharField(read_only=True)
-    transitions = TransitionSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = DeferredFiling
-        fields = [
-            "id",
-            "number",
-            "company",
-            "state",
-            "incident",
-            "filing_deadline",
-            "period",
-            "tax_type",
-            "deadline",
-            "requested_deadline",
-            "reason",
-            "timeline_snapshot",
-            "created_by",
-            "created_at",
-            "submitted_at",
-            "approved_by",
-            "approved_at",
-            "closed_at",
-            "transitions",
-        ]
-        read_only_fields = [*REVIEW_READ_ONLY_FIELDS, "timeline_snapshot"]
-
-
-@extend_schema_view(return_=extend_schema(operation_id="deferred_filings_return"))
-class DeferredFilingViewSet(ReviewedApplicationViewSet):
-    serializer_class = DeferredFilingSerializer
-    workflow_moves = services.DEFERRED_FILING_MOVES
-    workflow_subject = "application"
-    filterset_class = DeferredFilingFilter
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return DeferredFiling.objects.none()
-        return (
-            DeferredFiling.objects.for_user(self.request.user)
-            .prefetch_related(_transitions_with_actors())
-            .order_by("-created_at", "-id")
-        )
-
-    def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        company = _scoped_company(self.request.user, data.pop("company"))
-        serializer.instance = services.deferred_filing_create(company=company, user=self.request.user, **data)
-
-    def perform_update(self, serializer):
-        self._refuse_company_change(serializer)
-        data = dict(serializer.validated_data)
-        data.pop("company", None)
-        serializer.instance = services.deferred_filing_update(
-            application=serializer.instance, user=self.request.user, **data
         )
 
 

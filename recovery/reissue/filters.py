@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from outage_portal.filters import company_filter
 
 from .models import (
-    DeferredFiling,
     HandIssuedInvoice,
     ReissueItem,
     ReissueReason,
@@ -33,15 +32,6 @@ class ReissueRequestFilter(django_filters.FilterSet):
         # A subquery, not a join through items: the list page sums each request's items, and a
         # second join would count every item once per matching item.
         return queryset.filter(pk__in=ReissueItem.objects.filter(invoice_key__startswith=value).values("request_id"))
-
-
-class DeferredFilingFilter(django_filters.FilterSet):
-    company = company_filter()
-    state = django_filters.ChoiceFilter(label=_("State"), choices=ReviewState.choices)
-
-    class Meta:
-        model = DeferredFiling
-        fields = ["company", "state"]
 
 
 class HandIssuedFilter(django_filters.FilterSet):

@@ -1,4 +1,5 @@
-"""Reissue requests, deferred-filing applications, their transition log, evidence and hand-issued invoices."""
+"""Reissue requests, the review workflow they share with deferred-filing applications (states, transition
+log, participants), evidence and hand-issued invoices. Deferred filings are in recovery/deferred/."""
 
 from __future__ import annotations
 
@@ -260,51 +261,6 @@ class ReissueItem(InvoiceCopy):
         return self.invoice_key
 
 
-class DeferredFiling(ReviewedApplication):
-    """A deferred-filing application (延期申报) for a filing period whose deadline an outage covers."""
-
-    filing_deadline = models.ForeignKey(
-        "notices.FilingDeadline",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("filing deadline"),
-    )
-    period = models.DateField(_("period"), help_text=_("First day of the month being filed."))
-    tax_type = models.CharField(_("tax type"), max_length=50, default="增值税")
-    deadline = models.DateField(_("deadline"))
-    requested_deadline = models.DateField(_("requested new deadline"), null=True, blank=True)
-    reason = models.TextField(_("reason"))
-    # The incident's timeline as it stood when the application was submitted: the evidence the bureau sees.
-    timeline_snapshot = models.JSONField(_("incident timeline"), default=list, blank=True)
-
-    number_prefix = "DF"
-
-    class Meta:
-        verbose_name = _("deferred-filing application")
-        verbose_name_plural = _("deferred-filing applications")
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            *_state_constraints("deferredfiling"),
-            models.CheckConstraint(
-                condition=~Q(state=ReviewState.REISSUED),
-                name="deferredfiling_never_reissued",
-                violation_error_message=_("A deferred-filing application is never reissued."),
-            ),
-            models.CheckConstraint(
-                condition=~Q(state=ReviewState.WITHDRAWN),
-                name="deferredfiling_never_withdrawn",
-                violation_error_message=_("A deferred-filing application is closed, not withdrawn."),
-            ),
-            models.CheckConstraint(
-                condition=Q(requested_deadline__isnull=True) | Q(requested_deadline__gt=F("deadline")),
-                name="deferredfiling_later_deadline",
-                violation_error_message=_("The requested deadline must be after the current one."),
-            ),
-        ]
-
-
 class ReviewTransition(models.Model):
     """One move of a reissue request or deferred-filing application: who, when, from, to and why."""
 
@@ -312,7 +268,7 @@ class ReviewTransition(models.Model):
         ReissueRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="transitions"
     )
     deferred_filing = models.ForeignKey(
-        DeferredFiling, null=True, blank=True, on_delete=models.CASCADE, related_name="transitions"
+        "recovery.DeferredFiling", null=True, blank=True, on_delete=models.CASCADE, related_name="transitions"
     )
     from_state = models.CharField(_("from"), max_length=12, choices=ReviewState.choices, blank=True)
     to_state = models.CharField(_("to"), max_length=12, choices=ReviewState.choices)
@@ -368,7 +324,7 @@ class ReviewParticipant(models.Model):
         ReissueRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="participants"
     )
     deferred_filing = models.ForeignKey(
-        DeferredFiling, null=True, blank=True, on_delete=models.CASCADE, related_name="participants"
+        "recovery.DeferredFiling", null=True, blank=True, on_delete=models.CASCADE, related_name="participants"
     )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     role = models.CharField(_("part"), max_length=10, choices=ParticipantRole.choices)

@@ -22,7 +22,7 @@ from outage_portal.spreadsheets import Column, xlsx_bytes
 from outage_portal.timefmt import local_text
 
 from . import uploads
-from .models import DeferredFiling, ReissueRequest
+from .models import ReissueRequest
 
 logger = logging.getLogger(__name__)
 COPY_CHUNK = 1024 * 1024
@@ -176,122 +176,130 @@ def _build(story_fn) -> bytes:
 def request_pdf(request: ReissueRequest) -> bytes:
     """The printable application for a reissue request (Chinese text drawn with an embedded font)."""
     ctx = request_context(request)
-    font, body, title, heading, cell = _styles()
+    styles = _styles()
+    font, body, _title, heading, cell = styles
 
     def story():
-        from reportlab.platypus import Spacer
+        return [
+            *_request_header(request, styles),
+            *_incident_section(ctx["incident"], ctx["timeline"], styles),
+            *_extra_flowables(request.company, ctx["incident"], font, body, heading, cell),
+            *_items_section(ctx["items"], ctx["totals"], styles),
+            *_evidence_section(ctx["evidence"], styles),
+            *_review_history(ctx["transitions"], styles),
+            *_generated(ctx["generated_at"], styles),
+        ]
 
-        company = request.company
-        flow = [
-            _p(_("Invoice reissue application") + f" {request.number}", title),
-            _p(f"{_('Company')}: {company.name}  ({company.credit_code})", body),
-            _p(f"{_('Region')}: {company.region}", body),
-            _p(f"{_('Requested action')}: {request.get_action_display()}", body),
-            _p(f"{_('Reason')}: {request.get_reason_display()}", body),
-        ]
-        if request.reason_detail:
-            flow.append(_p(request.reason_detail, body))
-        if request.counterparty_name or request.contact_name:
-            flow.append(
-                _p(
-                    f"{_('Customer / supplier')}: {request.counterparty_name}  {request.contact_name} "
-                    f"{request.contact_phone} {request.contact_email}",
-                    body,
-                )
+    return _build(story)
+
+
+def _request_header(request: ReissueRequest, styles) -> list:
+    """Who asks for what and why, and where the request stands."""
+    _font, body, title, _heading, _cell = styles
+    company = request.company
+    flow = [
+        _p(_("Invoice reissue application") + f" {request.number}", title),
+        _p(f"{_('Company')}: {company.name}  ({company.credit_code})", body),
+        _p(f"{_('Region')}: {company.region}", body),
+        _p(f"{_('Requested action')}: {request.get_action_display()}", body),
+        _p(f"{_('Reason')}: {request.get_reason_display()}", body),
+    ]
+    if request.reason_detail:
+        flow.append(_p(request.reason_detail, body))
+    if request.counterparty_name or request.contact_name:
+        flow.append(
+            _p(
+                f"{_('Customer / supplier')}: {request.counterparty_name}  {request.contact_name} "
+                f"{request.contact_phone} {request.contact_email}",
+                body,
             )
-        flow.append(_p(f"{_('State')}: {request.get_state_display()}", body))
-        incident = ctx["incident"]
-        if incident is not None:
-            flow.append(_p(_("Incident"), heading))
-            flow.append(
-                _p(
-                    f"{incident.title} — {local_text(incident.started_at)} → "
-                    f"{local_text(incident.ended_at) if incident.ended_at else _('ongoing')}",
-                    body,
-                )
-            )
-            if incident.impact_summary:
-                flow.append(_p(incident.impact_summary, body))
-            flow += _timeline_flowables(ctx["timeline"], font, cell, heading)
-        flow += _extra_flowables(request.company, incident, font, body, heading, cell)
-        flow.append(_p(_("Affected invoices"), heading))
-        rows = [
-            [
-                _("Invoice number"),
-                _("Issue date"),
-                _("Counterparty"),
-                _("Amount"),
-                _("Tax"),
-                _("Total"),
-                _("New number"),
-            ]
-        ]
-        for item in ctx["items"]:
-            rows.append(
-                [
-                    item.invoice_key,
-                    item.issue_date.isoformat(),
-                    _p(item.counterparty_name, cell),
-                    f"{item.amount:,.2f}",
-                    f"{item.tax:,.2f}",
-                    f"{item.total:,.2f}",
-                    item.new_invoice_key,
-                ]
-            )
-        t = ctx["totals"]
-        rows.append(
-            [
-                _("Total"),
-                "",
-                f"{len(ctx['items'])}",
-                f"{t['amount']:,.2f}",
-                f"{t['tax']:,.2f}",
-                f"{t['total']:,.2f}",
-                "",
-            ]
         )
-        flow.append(_table(rows, font, [110, 60, 110, 60, 50, 60, 70]))
-        if ctx["evidence"]:
-            flow.append(_p(_("Supporting documents"), heading))
-            for index, evidence in enumerate(ctx["evidence"], start=1):
-                flow.append(_p(f"{index}. {evidence.get_kind_display()}: {evidence.original_name}", body))
-        flow.append(_p(_("Review history"), heading))
-        for tr in ctx["transitions"]:
-            who = str(tr.actor) if tr.actor else _("the portal")
-            flow.append(_p(f"{local_text(tr.at)} · {tr.get_to_state_display()} · {who} {tr.comment}", body))
-        flow.append(Spacer(1, 12))
-        flow.append(_p(_("Generated %(at)s") % {"at": local_text(ctx["generated_at"])}, body))
-        return flow
-
-    return _build(story)
+    flow.append(_p(f"{_('State')}: {request.get_state_display()}", body))
+    return flow
 
 
-def deferred_filing_pdf(application: DeferredFiling) -> bytes:
-    """The printable deferred-filing application with the incident timeline as evidence."""
-    font, body, title, heading, cell = _styles()
-    from .services import incident_timeline
+def _incident_section(incident, timeline, styles) -> list:
+    """The incident the request cites: its title, span, impact and timeline (nothing without one)."""
+    if incident is None:
+        return []
+    font, body, _title, heading, cell = styles
+    flow = [
+        _p(_("Incident"), heading),
+        _p(
+            f"{incident.title} — {local_text(incident.started_at)} → "
+            f"{local_text(incident.ended_at) if incident.ended_at else _('ongoing')}",
+            body,
+        ),
+    ]
+    if incident.impact_summary:
+        flow.append(_p(incident.impact_summary, body))
+    return flow + _timeline_flowables(timeline, font, cell, heading)
 
-    timeline = application.timeline_snapshot or incident_timeline(application.incident)
 
-    def story():
-        company = application.company
-        flow = [
-            _p(_("Deferred filing application") + f" {application.number}", title),
-            _p(f"{_('Company')}: {company.name}  ({company.credit_code})", body),
-            _p(f"{_('Period')}: {application.period:%Y-%m}  {_('Tax type')}: {application.tax_type}", body),
-            _p(f"{_('Deadline')}: {application.deadline.isoformat()}", body),
+def _items_section(items, totals, styles) -> list:
+    """The affected invoices with a totals row."""
+    font, _body, _title, heading, cell = styles
+    header = [
+        _("Invoice number"),
+        _("Issue date"),
+        _("Counterparty"),
+        _("Amount"),
+        _("Tax"),
+        _("Total"),
+        _("New number"),
+    ]
+    rows = [header]
+    rows += [
+        [
+            item.invoice_key,
+            item.issue_date.isoformat(),
+            _p(item.counterparty_name, cell),
+            f"{item.amount:,.2f}",
+            f"{item.tax:,.2f}",
+            f"{item.total:,.2f}",
+            item.new_invoice_key,
         ]
-        if application.requested_deadline:
-            flow.append(_p(f"{_('Requested new deadline')}: {application.requested_deadline.isoformat()}", body))
-        flow.append(_p(_("Reason"), heading))
-        flow.append(_p(application.reason, body))
-        if application.incident is not None:
-            flow.append(_p(f"{_('Incident')}: {application.incident.title}", body))
-        flow += _timeline_flowables(timeline, font, cell, heading)
-        flow += _extra_flowables(company, application.incident, font, body, heading, cell)
-        return flow
+        for item in items
+    ]
+    rows.append(
+        [
+            _("Total"),
+            "",
+            f"{len(items)}",
+            f"{totals['amount']:,.2f}",
+            f"{totals['tax']:,.2f}",
+            f"{totals['total']:,.2f}",
+            "",
+        ]
+    )
+    return [_p(_("Affected invoices"), heading), _table(rows, font, [110, 60, 110, 60, 50, 60, 70])]
 
-    return _build(story)
+
+def _evidence_section(evidence, styles) -> list:
+    """The supporting documents by kind and name (the files themselves go into the ZIP)."""
+    if not evidence:
+        return []
+    _font, body, _title, heading, _cell = styles
+    return [_p(_("Supporting documents"), heading)] + [
+        _p(f"{index}. {file.get_kind_display()}: {file.original_name}", body)
+        for index, file in enumerate(evidence, start=1)
+    ]
+
+
+def _review_history(transitions, styles) -> list:
+    _font, body, _title, heading, _cell = styles
+    flow = [_p(_("Review history"), heading)]
+    for tr in transitions:
+        who = str(tr.actor) if tr.actor else _("the portal")
+        flow.append(_p(f"{local_text(tr.at)} · {tr.get_to_state_display()} · {who} {tr.comment}", body))
+    return flow
+
+
+def _generated(at, styles) -> list:
+    from reportlab.platypus import Spacer
+
+    _font, body, _title, _heading, _cell = styles
+    return [Spacer(1, 12), _p(_("Generated %(at)s") % {"at": local_text(at)}, body)]
 
 
 def request_xlsx(request: ReissueRequest) -> bytes:

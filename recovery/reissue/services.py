@@ -1,4 +1,4 @@
-"""Writes for reissue requests, deferred-filing applications and hand-issued invoices.
+"""Writes for reissue requests and hand-issued invoices, and the review workflow deferred filings share.
 
 Pages, API, demo and the reconciliation hook all call these. Role rules live here, once:
 only accountants draft, edit and submit; only reviewers approve or return; nobody approves or
@@ -30,7 +30,6 @@ from outage_portal.timefmt import local_text
 from ..models import Decision, Discrepancy, GapKind, GapStatus
 from . import uploads
 from .models import (
-    DeferredFiling,
     EvidenceKind,
     HandIssuedInvoice,
     ParticipantRole,
@@ -444,11 +443,8 @@ def reissue_evidence_add(
     evidence = ReissueEvidence(
         request=request,
         kind=kind,
-        original_name=checked.name,
         storage_name=storage_name,
-        file_type=checked.file_type,
-        size=checked.size,
-        sha256=checked.sha256,
+        **uploads.file_fields(checked),
         uploaded_by=user,
     )
     try:
@@ -786,65 +782,6 @@ def incident_timeline(incident) -> list[dict]:
     return [row(*m) for m in moments]
 
 
-DEFERRED_UPDATABLE = ("incident", "filing_deadline", "period", "tax_type", "deadline", "requested_deadline", "reason")
-
-
-@transaction.atomic
-def deferred_filing_create(
-    *,
-    company: Company,
-    user,
-    period: date,
-    tax_type: str,
-    deadline: date,
-    reason: str,
-    incident=None,
-    filing_deadline=None,
-    requested_deadline: date | None = None,
-) -> DeferredFiling:
-    _require_drafter(user, company)
-    application = DeferredFiling(
-        company=company,
-        created_by=user,
-        incident=incident,
-        filing_deadline=filing_deadline,
-        period=period,
-        tax_type=(tax_type or "").strip(),
-        deadline=deadline,
-        requested_deadline=requested_deadline,
-        reason=(reason or "").strip(),
-    )
-    return _save_draft(application, user=user)
-
-
-@transaction.atomic
-def deferred_filing_update(*, application: DeferredFiling, user, **fields) -> DeferredFiling:
-    return _update_fields(application, user=user, updatable=DEFERRED_UPDATABLE, fields=fields)
-
-
-@transaction.atomic
-def deferred_filing_submit(*, application: DeferredFiling, user, comment: str = "") -> DeferredFiling:
-    return _take(
-        SUBMIT, application, user=user, comment=comment, timeline_snapshot=incident_timeline(application.incident)
-    )
-
-
-@transaction.atomic
-def deferred_filing_approve(*, application: DeferredFiling, user, comment: str = "") -> DeferredFiling:
-    return _take(APPROVE, application, user=user, comment=comment)
-
-
-@transaction.atomic
-def deferred_filing_return(*, application: DeferredFiling, user, comment: str) -> DeferredFiling:
-    return _take(RETURN, application, user=user, comment=comment)
-
-
-@transaction.atomic
-def deferred_filing_close(*, application: DeferredFiling, user, comment: str = "") -> DeferredFiling:
-    """Close an approved application once it has been filed with the bureau."""
-    return _take(CLOSE_FILED, application, user=user, comment=comment)
-
-
 # The review moves of each kind by the name pages and API post them under ("record-reissued" takes
 # more than a comment, so callers add it themselves).
 REISSUE_REQUEST_MOVES = {
@@ -855,14 +792,6 @@ REISSUE_REQUEST_MOVES = {
     "withdraw": reissue_request_withdraw,
     "confirm-reissue": reissue_request_confirm_duplicates,
 }
-DEFERRED_FILING_MOVES = {
-    "submit": deferred_filing_submit,
-    "approve": deferred_filing_approve,
-    "return": deferred_filing_return,
-    "close": deferred_filing_close,
-}
-
-
 # --- Hand-issued invoices ----------------------------------------------------------------------
 
 

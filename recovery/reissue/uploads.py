@@ -180,10 +180,22 @@ def check_upload(
     return CheckedUpload(name=name, file_type=actual, file=file, size=size, sha256=_sha256(file))
 
 
+def checked_as(*, name: str, file_type: str, content: bytes | BinaryIO) -> CheckedUpload:
+    """An upload a caller's own check accepted (a type this module does not sniff, such as an
+    e-invoice XML), measured and hashed like the others so that it is stored and recorded alike."""
+    file = as_file(content)
+    return CheckedUpload(name=name, file_type=file_type, file=file, size=_size(file), sha256=_sha256(file))
+
+
+def file_fields(upload: CheckedUpload) -> dict:
+    """What a stored file's row records of its upload (evidence, counterparty copies)."""
+    return {"original_name": upload.name, "file_type": upload.file_type, "size": upload.size, "sha256": upload.sha256}
+
+
 def store_private(*, folder: str, upload: CheckedUpload) -> str:
     """Save into private storage under a generated name (never the user's) and return that name.
-    The storage copies the file a chunk at a time."""
-    ext = next(e for e, t in EXTENSIONS.items() if t == upload.file_type)
+    The storage copies the file a chunk at a time. A type without a known extension keeps its own."""
+    ext = next((e for e, t in EXTENSIONS.items() if t == upload.file_type), f".{upload.file_type}")
     upload.file.seek(0)
     return storages["private"].save(f"{folder}/{uuid.uuid4().hex}{ext}", File(upload.file))
 

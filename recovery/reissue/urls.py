@@ -6,7 +6,6 @@ from . import api, views
 router = SimpleRouter()
 router.register("reissue-requests", api.ReissueRequestViewSet, basename="reissue-request")
 router.register("reissue-evidence", api.ReissueEvidenceViewSet, basename="reissue-evidence")
-router.register("deferred-filings", api.DeferredFilingViewSet, basename="deferred-filing")
 router.register("hand-issued-invoices", api.HandIssuedInvoiceViewSet, basename="hand-issued-invoice")
 
 urlpatterns: list = [
@@ -32,16 +31,6 @@ urlpatterns: list = [
     path("recovery/reissue/<int:pk>/print/", views.request_print, name="reissue-request-print"),
     path("recovery/reissue/<int:pk>/pack.pdf", views.request_pack, {"fmt": "pdf"}, name="reissue-request-pdf"),
     path("recovery/reissue/<int:pk>/pack.zip", views.request_pack, {"fmt": "zip"}, name="reissue-request-zip"),
-    path("recovery/deferred-filing/", views.deferred_list, name="deferred-filing-list"),
-    path("recovery/deferred-filing/new/", views.deferred_edit, name="deferred-filing-new"),
-    path("recovery/deferred-filing/<int:pk>/", views.deferred_detail, name="deferred-filing-detail"),
-    path("recovery/deferred-filing/<int:pk>/edit/", views.deferred_edit, name="deferred-filing-edit"),
-    path("recovery/deferred-filing/<int:pk>/application.pdf", views.deferred_pdf, name="deferred-filing-pdf"),
-    re_path(
-        r"^recovery/deferred-filing/(?P<pk>[0-9]+)/(?P<action>submit|approve|return|close)/$",
-        views.deferred_transition,
-        name="deferred-filing-transition",
-    ),
     path("recovery/hand-issued/", views.hand_issued_list, name="hand-issued-list"),
     path("recovery/hand-issued/new/", views.hand_issued_new, name="hand-issued-new"),
     path("recovery/hand-issued/<int:pk>/scan/", views.hand_issued_scan, name="hand-issued-scan"),

@@ -10,8 +10,10 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from recovery.deferred import services as deferred_services
+from recovery.deferred.models import DeferredFiling
 from recovery.reissue import services
-from recovery.reissue.models import DeferredFiling, ReissueRequest, ReviewParticipant, ReviewState
+from recovery.reissue.models import ReissueRequest, ReviewParticipant, ReviewState
 from tests.reissue_fixtures import *  # noqa: F403 - fixtures: dave, erin, gaps, messages_in_english
 from tests.reissue_fixtures import PDF_BYTES, application, draft
 
@@ -76,13 +78,13 @@ def test_adding_evidence_makes_a_participant(beijing, alice, erin, gaps):
 
 def test_deferred_filing_edited_by_a_reviewer_is_not_approved_by_them(beijing, alice, erin, bob):
     app = application(beijing, alice)
-    services.deferred_filing_update(application=app, user=erin, reason="故障持续两天，无法申报")
-    services.deferred_filing_submit(application=app, user=alice)
+    deferred_services.deferred_filing_update(application=app, user=erin, reason="故障持续两天，无法申报")
+    deferred_services.deferred_filing_submit(application=app, user=alice)
     with pytest.raises(PermissionDenied):
-        services.deferred_filing_approve(application=app, user=erin)
+        deferred_services.deferred_filing_approve(application=app, user=erin)
     with pytest.raises(IntegrityError), transaction.atomic():
         DeferredFiling.objects.filter(pk=app.pk).update(
             state=ReviewState.APPROVED, approved_by=erin, approved_at=timezone.now()
         )
-    services.deferred_filing_approve(application=app, user=bob)
+    deferred_services.deferred_filing_approve(application=app, user=bob)
     assert state(app) == ReviewState.APPROVED

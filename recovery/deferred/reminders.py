@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from outage_portal.models import Company
 
-from .models import DeferredFiling, ReviewState
-from .services import DRAFTERS
+from ..reissue.models import ReviewState
+from ..reissue.services import DRAFTERS
+from .models import DeferredFiling
 
 
 @dataclass(frozen=True)
