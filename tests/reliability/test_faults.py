@@ -22,16 +22,13 @@ from notices.notify import services as notify
 from recovery import services as recovery
 from recovery.models import Alert, ReconciliationRun, RunState
 from recovery.tasks import reconciliation_run_execute_task
-from tests import notify_fixtures
 from tests.conftest import free_port, wait_until
+from tests.invoices.helpers import GOOD, csv_rows
+from tests.recovery.helpers import book
 from tests.reliability.conftest import waiting_on_lock
-from tests.reliability.test_worker_killed import assert_each_alert_published_once, assert_settled, gaps
-from tests.test_invoice_import import GOOD, csv_rows
-from tests.test_reconciliation import book
+from tests.reliability.helpers import assert_each_alert_published_once, assert_settled, gaps
 
-pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("worker")]
-receiver = notify_fixtures.receiver
-seeded_tax_systems = notify_fixtures.seeded_tax_systems
+pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("worker"), pytest.mark.usefixtures("seeded_tax_systems")]
 NOVEMBER = {"period_start": date(2026, 11, 1), "period_end": date(2026, 11, 30)}
 
 

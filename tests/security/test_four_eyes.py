@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from recovery.reissue import services
 from recovery.reissue.models import DeferredFiling, ReissueRequest, ReviewParticipant, ReviewState
-from tests.reissue_fixtures import *  # noqa: F403 - fixtures: dave, erin, gaps, messages_in_english
-from tests.reissue_fixtures import PDF_BYTES, application, draft
+from tests.recovery.reissue.fixtures import PDF_BYTES, application, draft
+
+pytestmark = pytest.mark.usefixtures("messages_in_english")
 
 
 def state(req):
