@@ -96,7 +96,9 @@ def test_killed_worker_is_replaced_and_the_import_succeeds(tmp_path):
                     os.killpg(pid, signal.SIGTERM)
                 except OSError:
                     pass
-        time.sleep(3)
+        deadline = time.monotonic() + 3  # their grace to end on SIGTERM, over once they all have
+        while any(alive(pid) for pid in tree) and time.monotonic() < deadline:
+            time.sleep(0.1)
         kill_all([pid for pid in tree if alive(pid)])
         if first.poll() is None:
             kill_all([first.pid, *descendants(first.pid)])

@@ -30,6 +30,7 @@ from tests.reliability.helpers import assert_each_alert_published_once, assert_s
 
 pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("worker"), pytest.mark.usefixtures("seeded_tax_systems")]
 NOVEMBER = {"period_start": date(2026, 11, 1), "period_end": date(2026, 11, 30)}
+BROKER_LOST = "Connection to broker lost"  # what a Celery worker logs when its broker goes away
 
 
 def subscribed(user, receiver, **options):
@@ -101,10 +102,10 @@ def private_redis(tmp_path):
         procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_until(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode == 0)
 
-    def restart():
+    def restart(noticed):
         procs[-1].terminate()
         procs[-1].wait(timeout=10)
-        time.sleep(1)  # the worker notices the broker has gone
+        wait_until(noticed, timeout=30)  # the worker notices the broker has gone before it is back
         start()
 
     start()
@@ -131,7 +132,8 @@ def test_redis_restarted_during_a_run(workers, receiver, beijing, fiona, private
                 cursor.execute("SELECT 1 FROM recovery_discrepancy WHERE company_id = %s FOR UPDATE", [beijing.pk])
             reconciliation_run_execute_task.apply_async((run.pk,), connection=broker)
             wait_until(waiting_on_lock, timeout=60)
-            restart()
+            lost, restarts = worker.output().count(BROKER_LOST), worker.restarts
+            restart(lambda: worker.output().count(BROKER_LOST) > lost or worker.restarts > restarts)
     run = wait_until(lambda: ReconciliationRun.objects.filter(pk=run.pk, state=RunState.SUCCEEDED).first(), 60)
     assert run.attempts == 1 and run.new_gaps == 1
     assert_settled()

@@ -55,6 +55,23 @@ def _wait_for_other_sessions_to_close(timeout: float = 15.0) -> None:
         time.sleep(0.2)
 
 
+def _idle(worker) -> bool:
+    """Nothing waits in the worker's queue and the worker holds no task: what was sent has been handled."""
+    import socket
+
+    from outage_portal.celery import app
+
+    with app.connection_for_write() as connection:
+        try:
+            if connection.default_channel.queue_declare(worker.queue, passive=True).message_count:
+                return False
+        except connection.channel_errors:
+            pass  # Redis keeps no empty list: a queue with nothing waiting is not there at all
+    inspect = app.control.inspect(destination=[f"{worker.queue}@{socket.gethostname()}"], timeout=1)
+    replies = [inspect.active(), inspect.reserved()]
+    return all(reply and not any(reply.values()) for reply in replies)
+
+
 def test_worker_killed_mid_send_delivers_each_event_once(worker_env, receiver, fiona):
     hook = receiver(hang_first=1)  # the first request never gets an answer
     channel = services.channel_create(owner=fiona, name="ERP", kind="webhook", url=hook.url, secret="k" * 24)
@@ -73,7 +90,7 @@ def test_worker_killed_mid_send_delivers_each_event_once(worker_env, receiver, f
     # Running everything again (publish, sweep) sends nothing more.
     event_publish(event("incident:1:opened"))
     services.deliveries_sweep()
-    time.sleep(2)
+    wait_until(lambda: _idle(worker_env), timeout=30)
     assert len(hook.requests) == 2 and len(hook.completed) == 1 and Delivery.objects.count() == 1
 
 
