@@ -1,4 +1,6 @@
-"""Real receivers on 127.0.0.1 for notification tests: an SMTP server (aiosmtpd) and HTTP receivers."""
+"""Real receivers on 127.0.0.1 for notification tests: an SMTP server (aiosmtpd) and HTTP receivers.
+
+A plugin of the root conftest: the reliability, journey and wording tests use these too."""
 
 from __future__ import annotations
 

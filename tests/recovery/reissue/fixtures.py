@@ -1,4 +1,6 @@
-"""Data for the reissue tests: Beijing gaps found by a real reconciliation run, requests in each state."""
+"""Data for the reissue tests: Beijing gaps found by a real reconciliation run, requests in each state.
+
+A plugin of the root conftest: the recovery, journey, reliability and security tests use these too."""
 
 from __future__ import annotations
 
