@@ -19,6 +19,9 @@ from outage_portal import services
 from outage_portal.celery import app as celery_app
 from outage_portal.models import Role
 
+# Fixtures of one area that tests of other areas use as well; the rest sit in each folder's conftest.py.
+pytest_plugins = ["tests.notices.fixtures", "tests.notices.notify.fixtures", "tests.recovery.reissue.fixtures"]
+
 PASSWORD = "correct-horse-battery-9"
 BEIJING_CODE = "91110108MA01B2C3D0"
 XIAN_CODE = "91610131MA6TX1Y2KC"

@@ -14,6 +14,21 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 PYTHON = str(Path(sys.executable))
 
 
+def children(pid: int) -> list[int]:
+    """The processes `pid` started itself (a worker's pool), from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
 def descendants(pid: int) -> list[int]:
     """Every process below `pid` (children, their children...), from /proc."""
     parents: dict[int, list[int]] = {}

@@ -17,9 +17,9 @@ from invoices.models import BatchState, ImportKind
 from invoices.services import import_file
 from recovery.reissue import pack, services, uploads
 from recovery.reissue.models import ReissueEvidence
-from tests.reissue_fixtures import *  # noqa: F403 - fixtures: gaps
-from tests.reissue_fixtures import PDF_BYTES, draft
-from tests.test_reissue_evidence import _form_data
+from tests.recovery.reissue.fixtures import PDF_BYTES, _form_data, draft
+
+pytestmark = pytest.mark.usefixtures("messages_in_english")
 
 BIG = 16 * 1024 * 1024
 MB = 1024 * 1024

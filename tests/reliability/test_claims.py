@@ -16,8 +16,8 @@ from invoices.services import import_batch_create, import_batch_process, import_
 from invoices.staging import Staging, staging_leftovers_drop
 from recovery import services as recovery
 from recovery.models import Alert, ReconciliationRun, RunState
-from tests.test_invoice_import import GOOD, csv_rows
-from tests.test_reconciliation import book
+from tests.invoices.helpers import GOOD, csv_rows
+from tests.recovery.helpers import book
 
 LEASE = timedelta(seconds=61)  # past the default lease
 

@@ -24,7 +24,7 @@ SUBMIT = f"""
 import io
 from invoices.services import import_submit
 from outage_portal import services
-from tests.test_invoice_import import HEADER as header
+from tests.invoices.helpers import HEADER as header
 company = services.company_create(name="北京华信科技有限公司", credit_code="91110108MA01B2C3D0", region="北京")
 rows = [
     f"011002300111,{{n:08d}},2026-11-18,91110108MA01B2C3D0,北京华信,91350100M000100Y43,福州客户,100.00,13.00,113.00,13%,增值税专用发票,正常"
@@ -96,7 +96,9 @@ def test_killed_worker_is_replaced_and_the_import_succeeds(tmp_path):
                     os.killpg(pid, signal.SIGTERM)
                 except OSError:
                     pass
-        time.sleep(3)
+        deadline = time.monotonic() + 3  # their grace to end on SIGTERM, over once they all have
+        while any(alive(pid) for pid in tree) and time.monotonic() < deadline:
+            time.sleep(0.1)
         kill_all([pid for pid in tree if alive(pid)])
         if first.poll() is None:
             kill_all([first.pid, *descendants(first.pid)])

@@ -22,17 +22,15 @@ from notices.notify.models import Delivery, DeliveryState
 from recovery import services as recovery
 from recovery.models import Alert, ReconciliationRun, RunState
 from recovery.tasks import reconciliation_run_execute_task
-from tests import notify_fixtures
 from tests.conftest import free_port, wait_until
+from tests.invoices.helpers import GOOD, csv_rows
+from tests.recovery.helpers import book
 from tests.reliability.conftest import waiting_on_lock
-from tests.reliability.test_worker_killed import assert_each_alert_published_once, assert_settled, gaps
-from tests.test_invoice_import import GOOD, csv_rows
-from tests.test_reconciliation import book
+from tests.reliability.helpers import assert_each_alert_published_once, assert_settled, gaps
 
-pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("worker")]
-receiver = notify_fixtures.receiver
-seeded_tax_systems = notify_fixtures.seeded_tax_systems
+pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("worker"), pytest.mark.usefixtures("seeded_tax_systems")]
 NOVEMBER = {"period_start": date(2026, 11, 1), "period_end": date(2026, 11, 30)}
+BROKER_LOST = "Connection to broker lost"  # what a Celery worker logs when its broker goes away
 
 
 def subscribed(user, receiver, **options):
@@ -104,10 +102,10 @@ def private_redis(tmp_path):
         procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_until(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode == 0)
 
-    def restart():
+    def restart(noticed):
         procs[-1].terminate()
         procs[-1].wait(timeout=10)
-        time.sleep(1)  # the worker notices the broker has gone
+        wait_until(noticed, timeout=30)  # the worker notices the broker has gone before it is back
         start()
 
     start()
@@ -134,7 +132,8 @@ def test_redis_restarted_during_a_run(workers, receiver, beijing, fiona, private
                 cursor.execute("SELECT 1 FROM recovery_discrepancy WHERE company_id = %s FOR UPDATE", [beijing.pk])
             reconciliation_run_execute_task.apply_async((run.pk,), connection=broker)
             wait_until(waiting_on_lock, timeout=60)
-            restart()
+            lost, restarts = worker.output().count(BROKER_LOST), worker.restarts
+            restart(lambda: worker.output().count(BROKER_LOST) > lost or worker.restarts > restarts)
     run = wait_until(lambda: ReconciliationRun.objects.filter(pk=run.pk, state=RunState.SUCCEEDED).first(), 60)
     assert run.attempts == 1 and run.new_gaps == 1
     assert_settled()

@@ -20,48 +20,17 @@ from notices.events import event_publish
 from notices.notify import services as notify
 from notices.notify.models import Delivery, DeliveryState
 from recovery import services as recovery
-from recovery.models import Alert, Discrepancy, ReconciliationRun, RunState
+from recovery.models import ReconciliationRun, RunState
 from recovery.tasks import reconciliation_run_execute_task
-from tests import notify_fixtures
 from tests.conftest import XIAN_CODE, wait_until
+from tests.invoices.helpers import GOOD, csv_rows
+from tests.invoices.sources.helpers import configure
+from tests.notices.notify.fixtures import event
+from tests.recovery.helpers import book
 from tests.reliability.conftest import waiting_on_lock
-from tests.test_invoice_import import GOOD, csv_rows
-from tests.test_notify_worker import event
-from tests.test_reconciliation import book
-from tests.test_tax_sources import configure
+from tests.reliability.helpers import assert_each_alert_published_once, assert_settled, gaps
 
-pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("worker")]
-receiver = notify_fixtures.receiver
-seeded_tax_systems = notify_fixtures.seeded_tax_systems
-
-
-def gaps(company) -> list[tuple[str, str, str]]:
-    return sorted(Discrepancy.objects.filter(company=company).values_list("kind", "invoice_key", "status"))
-
-
-def assert_settled() -> None:
-    """Nothing left queued or running, nothing waiting to be sent."""
-
-    def settled():
-        return not (
-            ImportBatch.objects.filter(state__in=[BatchState.QUEUED, BatchState.RUNNING]).exists()
-            or TaxFetch.objects.filter(state__in=[TaxFetchState.QUEUED, TaxFetchState.RUNNING]).exists()
-            or ReconciliationRun.objects.filter(state__in=[RunState.QUEUED, RunState.RUNNING]).exists()
-            or Delivery.objects.filter(state__in=[DeliveryState.PENDING, DeliveryState.SENDING]).exists()
-            or Alert.objects.filter(published_at__isnull=True).exists()
-        )
-
-    wait_until(settled, timeout=90)
-
-
-def assert_each_alert_published_once(hook, company) -> None:
-    assert not Alert.objects.filter(published_at__isnull=True).exists()
-    alerts = list(Alert.objects.filter(company=company))
-    assert alerts
-    for alert in alerts:
-        delivery = Delivery.objects.get(event_key=f"alert:{alert.pk}")  # one per target, and one target
-        accepted = [r for r in hook.completed if r["headers"]["X-Portal-Delivery"] == str(delivery.uuid)]
-        assert len(accepted) == 1, alert
+pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("worker"), pytest.mark.usefixtures("seeded_tax_systems")]
 
 
 def killed_while_blocked(worker, lock_sql: str, send, job) -> None:

