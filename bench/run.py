@@ -42,7 +42,8 @@ def _child(path: Path, entries_path: Path) -> None:
 def _describe(name: str, entry: dict) -> str:
     if "p95_ms" in entry:  # a page: server time under concurrent load, judged on its p95
         verdict = f"  target p95 ≤ {entry['target']} ms: {'ok' if _meets(entry) else 'MISSED'}"
-        return f"{name}: p50 {entry['p50_ms']:.0f} ms, p95 {entry['p95_ms']:.0f} ms, {entry['queries']} queries{verdict}"
+        measured = f"p50 {entry['p50_ms']:.0f} ms, p95 {entry['p95_ms']:.0f} ms, {entry['queries']} queries"
+        return f"{name}: {measured}{verdict}"
     if name == "growth":
         return _describe_growth(entry)
     target = entry.get("target")
@@ -53,6 +54,8 @@ def _describe(name: str, entry: dict) -> str:
     rss = f"  peak {entry['peak_rss_mb']:.0f} MB" if entry.get("peak_rss_mb") is not None else ""
     if entry.get("rps") is not None:
         measured = f"{entry['rps']:.0f} requests/s vs floor {entry['floor_rps']:.0f} requests/s"
+        if entry.get("p99_ms") is not None:
+            measured += f", p99 {entry['p99_ms']:.1f} ms vs {entry['floor_p99_ms']:.1f} ms"
     else:
         measured = f"{entry['seconds']:.3f}s vs floor {entry['floor_seconds']:.3f}s"
     return f"{name}: ratio {entry['ratio']:.2f} ({measured}){rss}{verdict}"
