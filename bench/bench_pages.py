@@ -77,13 +77,16 @@ def _load(ids: list[int], runs: dict[int, int]) -> None:
             f"INSERT INTO invoices_invoice ({COLUMNS}) {_records(ids)} FROM generate_series(1, %s) g", [TOTAL_ROWS]
         )
         cur.execute(
-            f"INSERT INTO invoices_taxrecord ({COLUMNS}, seen_at) {_records(ids)}, now() "
-            "FROM generate_series(1, %s) g",
+            f"INSERT INTO invoices_taxrecord ({COLUMNS}, seen_at) {_records(ids)}, now() FROM generate_series(1, %s) g",
             [TOTAL_ROWS],
         )
-        last_run = "(ARRAY[" + ",".join(str(runs[c]) for c in ids) + "])[array_position(ARRAY[" + ",".join(
-            str(c) for c in ids
-        ) + "], i.company_id)]"
+        last_run = (
+            "(ARRAY["
+            + ",".join(str(runs[c]) for c in ids)
+            + "])[array_position(ARRAY["
+            + ",".join(str(c) for c in ids)
+            + "], i.company_id)]"
+        )
         # First seen over the last 60 days (so the dashboard's 30-day trend moves); resolved ones a
         # week after they were found.
         cur.execute(
