@@ -309,12 +309,12 @@ def run() -> dict:
     try:
         import requests
 
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while True:
             try:
-                requests.get(base + "/health/", timeout=5)
+                requests.get(base + "/health/", timeout=30)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 if time.monotonic() > deadline:
                     raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.2)

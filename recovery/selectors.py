@@ -95,14 +95,20 @@ def gap_roles(user, company_ids) -> dict[int, set[str]]:
     return roles
 
 
-def user_may_decide(user) -> bool:
-    return Company.objects.for_user(user, roles=GAP_DECIDERS).exists()
+def member_roles(user) -> dict[int, set[str]]:
+    """The user's roles in each of their companies, in one query."""
+    roles: dict[int, set[str]] = {}
+    if user.is_authenticated:
+        for company_id, role in Membership.objects.filter(user=user).values_list("company_id", "role"):
+            roles.setdefault(company_id, set()).add(role)
+    return roles
 
 
-def user_may_draft_reissue(user) -> bool:
-    from .reissue.services import DRAFTERS
-
-    return Company.objects.for_user(user, roles=DRAFTERS).exists()
+def gaps_of(company_ids):
+    """The gaps of these companies (the user's, from `member_roles`): the same rows as
+    `Discrepancy.objects.for_user`, but by company id, so that for someone in one company the list's
+    order is read from the `discrepancy_list` index instead of sorting the company's every gap."""
+    return Discrepancy.objects.filter(company_id__in=sorted(company_ids))
 
 
 def open_requests_by_gap(gap_ids) -> dict[int, list[ReissueRequest]]:
@@ -295,9 +301,13 @@ TREND_DAYS = 30
 
 def _open_on(moment: datetime) -> Q:
     """Gaps open at `moment`: found before it, not resolved and not dismissed by then."""
+    return Q(first_seen_at__lt=moment) & _not_closed_by(moment)
+
+
+def _not_closed_by(moment: datetime) -> Q:
+    """Gaps not resolved and not dismissed before `moment` (whenever they were found)."""
     return (
-        Q(first_seen_at__lt=moment)
-        & ~Q(resolved_at__lt=moment)
+        ~Q(resolved_at__lt=moment)
         & ~Q(status=GapStatus.DISMISSED, decided_at__lt=moment)
         & ~Q(status=GapStatus.DISMISSED, decided_at__isnull=True)
     )
@@ -310,10 +320,16 @@ def gap_figures(user, *, today: date) -> dict:
     days = [today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
     ends = [datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz) for day in days]
     open_now = Q(status__in=OPEN_STATES)
-    row = Discrepancy.objects.for_user(user).aggregate(
-        n=Count("id", filter=open_now),
-        amount=Sum("amount_at_risk", filter=open_now),
-        **{f"d{i}": Count("id", filter=_open_on(end)) for i, end in enumerate(ends)},
+    # Only gaps still open at the start of the 30 days can count on any of them (or now): the rest of
+    # the history (resolved or dismissed before) is left out before the 31 counts are taken.
+    row = (
+        Discrepancy.objects.for_user(user)
+        .filter(Q(first_seen_at__lt=ends[-1]) & _not_closed_by(ends[0]) | open_now)
+        .aggregate(
+            n=Count("id", filter=open_now),
+            amount=Sum("amount_at_risk", filter=open_now),
+            **{f"d{i}": Count("id", filter=_open_on(end)) for i, end in enumerate(ends)},
+        )
     )
     return {
         "open": row["n"],
