@@ -108,3 +108,17 @@ def test_a_page_runs_as_many_queries_for_50_rows_as_for_5(page, client_for, api_
     few = _queries(client, path)
     _add(beijing, 6, 45)
     assert _queries(client, path) == few
+
+
+@pytest.mark.parametrize("orphans", [0, 10])
+def test_pages_found_by_key_first_hold_the_same_rows_in_the_same_order(beijing, orphans):
+    from django.core.paginator import Paginator
+
+    from outage_portal.pages import DeferredPaginator
+
+    _add(beijing, 1, 125)
+    invoices = Invoice.objects.filter(company=beijing).order_by("-issue_date", "invoice_key", "id")
+    plain, deferred = Paginator(invoices, 50, orphans=orphans), DeferredPaginator(invoices, 50, orphans=orphans)
+    assert deferred.num_pages == plain.num_pages
+    for number in plain.page_range:
+        assert list(deferred.page(number)) == list(plain.page(number))
