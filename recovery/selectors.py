@@ -7,7 +7,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import BooleanField, Case, Count, DateTimeField, F, Max, Q, Sum, Value, When
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -299,11 +300,6 @@ OPEN_STATES = (GapStatus.OPEN, GapStatus.ACKNOWLEDGED)
 TREND_DAYS = 30
 
 
-def _open_on(moment: datetime) -> Q:
-    """Gaps open at `moment`: found before it, not resolved and not dismissed by then."""
-    return Q(first_seen_at__lt=moment) & _not_closed_by(moment)
-
-
 def _not_closed_by(moment: datetime) -> Q:
     """Gaps not resolved and not dismissed before `moment` (whenever they were found)."""
     return (
@@ -315,27 +311,48 @@ def _not_closed_by(moment: datetime) -> Q:
 
 def gap_figures(user, *, today: date) -> dict:
     """Open gaps, amount at risk, and how many gaps were open at the end of each of the last 30 days:
-    one query over the user's gaps, whatever their number."""
+    one query over the user's gaps, whatever their number.
+
+    The query groups gaps by the day each was found and the day it closed (resolved, or dismissed;
+    whichever came first), a few hundred groups at most; the 30 counts are sums over those groups.
+    Gaps closed before the 30 days began count on none of them and are left out."""
     tz = timezone.get_current_timezone()
     days = [today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
     ends = [datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz) for day in days]
     open_now = Q(status__in=OPEN_STATES)
-    # Only gaps still open at the start of the 30 days can count on any of them (or now): the rest of
-    # the history (resolved or dismissed before) is left out before the 31 counts are taken.
-    row = (
+    closed_at = Case(
+        When(
+            Q(status=GapStatus.DISMISSED, resolved_at__isnull=False, decided_at__lt=F("resolved_at")),
+            then=F("decided_at"),
+        ),
+        When(resolved_at__isnull=False, then=F("resolved_at")),
+        When(status=GapStatus.DISMISSED, then=F("decided_at")),
+        default=None,
+        output_field=DateTimeField(),
+    )
+    groups = (
         Discrepancy.objects.for_user(user)
         .filter(Q(first_seen_at__lt=ends[-1]) & _not_closed_by(ends[0]) | open_now)
-        .aggregate(
-            n=Count("id", filter=open_now),
-            amount=Sum("amount_at_risk", filter=open_now),
-            **{f"d{i}": Count("id", filter=_open_on(end)) for i, end in enumerate(ends)},
+        .exclude(status=GapStatus.DISMISSED, decided_at__isnull=True)  # dismissed unseen: never open
+        .annotate(
+            found_on=TruncDate("first_seen_at", tzinfo=tz),
+            closed_on=TruncDate(closed_at, tzinfo=tz),
+            open_now=Case(When(open_now, then=Value(True)), default=Value(False), output_field=BooleanField()),
         )
+        .values("found_on", "closed_on", "open_now")
+        .annotate(n=Count("id"), amount=Sum("amount_at_risk"))
+        .order_by()
     )
-    return {
-        "open": row["n"],
-        "amount": row["amount"] or Decimal("0"),
-        "trend": [(day, row[f"d{i}"]) for i, day in enumerate(days)],
-    }
+    n, amount, trend = 0, Decimal("0"), [0] * TREND_DAYS
+    for group in groups:
+        if group["open_now"]:
+            n += group["n"]
+            amount += group["amount"] or Decimal("0")
+        found, closed = group["found_on"], group["closed_on"]
+        for i, day in enumerate(days):  # open at the end of `day`: found by then, not closed by then
+            if found <= day and (closed is None or closed > day):
+                trend[i] += group["n"]
+    return {"open": n, "amount": amount, "trend": list(zip(days, trend, strict=True))}
 
 
 def gaps_by_kind(user) -> list[dict]:

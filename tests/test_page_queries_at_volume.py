@@ -122,3 +122,48 @@ def test_pages_found_by_key_first_hold_the_same_rows_in_the_same_order(beijing, 
     assert deferred.num_pages == plain.num_pages
     for number in plain.page_range:
         assert list(deferred.page(number)) == list(plain.page(number))
+
+
+def test_the_dashboards_trend_counts_each_day_as_a_filter_per_day_would(fiona, beijing):
+    """The figures come from gaps grouped by the days they were found and closed; the reference here
+    counts each day with its own filter (open at the end of the day: found before, not resolved and
+    not dismissed by then; dismissed without a date: never open)."""
+    from datetime import datetime, time
+
+    from django.db.models import Count, Q, Sum
+
+    from recovery import selectors
+
+    _add(beijing, 1, 60)
+    now = timezone.now()
+    gaps = list(Discrepancy.objects.filter(company=beijing).order_by("pk"))
+    for i, gap in enumerate(gaps):
+        gap.first_seen_at = now - timedelta(days=i % 45, hours=i)
+        gap.status = [GapStatus.OPEN, GapStatus.ACKNOWLEDGED, GapStatus.RESOLVED, GapStatus.DISMISSED][i % 4]
+        gap.resolved_at = now - timedelta(days=i % 13) if gap.status == GapStatus.RESOLVED or i % 7 == 0 else None
+        gap.decided_at = None if i % 8 == 3 else now - timedelta(days=i % 17, hours=3)
+    Discrepancy.objects.bulk_update(gaps, ["first_seen_at", "status", "resolved_at", "decided_at"])
+
+    today = timezone.localdate()
+    tz = timezone.get_current_timezone()
+    days = [today - timedelta(days=selectors.TREND_DAYS - 1 - i) for i in range(selectors.TREND_DAYS)]
+    ends = [datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz) for day in days]
+
+    def open_on(moment):
+        return (
+            Q(first_seen_at__lt=moment)
+            & ~Q(resolved_at__lt=moment)
+            & ~Q(status=GapStatus.DISMISSED, decided_at__lt=moment)
+            & ~Q(status=GapStatus.DISMISSED, decided_at__isnull=True)
+        )
+
+    open_now = Q(status__in=selectors.OPEN_STATES)
+    row = Discrepancy.objects.filter(company=beijing).aggregate(
+        n=Count("id", filter=open_now),
+        amount=Sum("amount_at_risk", filter=open_now),
+        **{f"d{i}": Count("id", filter=open_on(end)) for i, end in enumerate(ends)},
+    )
+    figures = selectors.gap_figures(fiona, today=today)
+    assert figures["open"] == row["n"] and figures["amount"] == row["amount"]
+    assert figures["trend"] == [(day, row[f"d{i}"]) for i, day in enumerate(days)]
+    assert len({n for _day, n in figures["trend"]}) > 3  # the days differ: the test compares something
