@@ -54,12 +54,13 @@ FLOOR_SQL = """SELECT count(*) FROM invoices_order o
 def _floor(connection, company_id: int) -> float:
     from django.db import transaction
 
+    from bench.scratch import engine_session
+
     best = float("inf")
     for engine_settings in (False, True):
         with transaction.atomic(), connection.cursor() as cur:
             if engine_settings:
-                cur.execute("SET LOCAL jit = off")
-                cur.execute("SET LOCAL work_mem = '256MB'")
+                engine_session(cur)
             t0 = time.perf_counter()
             cur.execute(FLOOR_SQL, {"c": company_id})
             cur.fetchone()
@@ -71,6 +72,7 @@ def _timed_run(company) -> float:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from bench.scratch import engine_session
     from recovery import engine
     from recovery.models import ReconciliationRun
 
@@ -89,14 +91,13 @@ def _timed_run(company) -> float:
     }
     t0 = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:  # as compare() runs it: jit off, 256MB
-        cur.execute("SET LOCAL jit = off")
-        cur.execute("SET LOCAL work_mem = '256MB'")
+        engine_session(cur)
         engine.order_gaps(cur, run=run_, values=values, end=run_.period_end)
     return time.perf_counter() - t0
 
 
 def run() -> dict:
-    from bench.scratch import bench_database_url
+    from bench.scratch import bench_company, bench_database_url
 
     bench_database_url(SCRATCH_DB)
     import django
@@ -105,14 +106,11 @@ def run() -> dict:
     from django.core.management import call_command
     from django.db import connection
 
-    from outage_portal.models import Company
     from recovery import engine
     from recovery.models import Discrepancy, GapKind
 
     call_command("migrate", verbosity=0)
-    company, _ = Company.objects.get_or_create(
-        credit_code="91110108MA01B2C3D0", defaults={"name": "bench", "region": "北京"}
-    )
+    company = bench_company()
     # The whole year is one outage window: every order is compared.
     engine.order_windows = lambda *, run, end: [(run.period_start, end)]
     with connection.cursor() as cur:

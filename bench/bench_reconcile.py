@@ -64,12 +64,13 @@ def _floor(connection, company_id: int) -> float:
     """The fastest bare full outer join, with the server's settings and with the engine's."""
     from django.db import transaction
 
+    from bench.scratch import engine_session
+
     best = float("inf")
     for engine_settings in (False, True):
         with transaction.atomic(), connection.cursor() as cur:
             if engine_settings:
-                cur.execute("SET LOCAL jit = off")
-                cur.execute("SET LOCAL work_mem = '256MB'")
+                engine_session(cur)
             t0 = time.perf_counter()
             cur.execute(FLOOR_SQL, [company_id, company_id])
             cur.fetchone()
@@ -94,7 +95,7 @@ def _timed_run(company, now=None) -> float:
 
 
 def run() -> dict:
-    from bench.scratch import bench_database_url
+    from bench.scratch import bench_company, bench_database_url
 
     bench_database_url(SCRATCH_DB)
     import django
@@ -103,13 +104,10 @@ def run() -> dict:
     from django.core.management import call_command
     from django.db import connection
 
-    from outage_portal.models import Company
     from recovery.models import Discrepancy
 
     call_command("migrate", verbosity=0)
-    company, _ = Company.objects.get_or_create(
-        credit_code="91110108MA01B2C3D0", defaults={"name": "bench", "region": "北京"}
-    )
+    company = bench_company()
     with connection.cursor() as cur:  # the scratch tables only hold bench rows; no ORM cascade collection
         cur.execute(
             "TRUNCATE recovery_discrepancy, recovery_alert, recovery_reconciliationrun, "

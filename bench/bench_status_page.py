@@ -182,8 +182,9 @@ def _csrf_cookie(head: bytes) -> bytes:
     return b"csrftoken=" + head[start : head.index(b";", start)]
 
 
-def _client(args) -> tuple[int, int]:
-    """One process: `threads` clients requesting `path` until `seconds` pass. Returns (ok, failed)."""
+def _client(args) -> tuple[int, int, list[float]]:
+    """One process: `threads` clients requesting `path` until `seconds` pass. Returns (ok, failed,
+    each successful request's latency in seconds)."""
     port, path, seconds, threads = args
     deadline = time.monotonic() + seconds
     # What a browser sends: it accepts gzip (and keeps the CSRF cookie, see loop()).
@@ -191,6 +192,7 @@ def _client(args) -> tuple[int, int]:
         f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip, deflate\r\nConnection: close\r\n\r\n"
     ).encode()
     counts = [0, 0]
+    latencies: list[float] = []
     lock = threading.Lock()
 
     def loop():
@@ -198,7 +200,9 @@ def _client(args) -> tuple[int, int]:
         view = memoryview(bytearray(1 << 20))
         ok = failed = 0
         cookie = b""
+        mine: list[float] = []
         while time.monotonic() < deadline:
+            started = time.perf_counter()
             try:
                 if cookie:
                     code, _head = _hit(port, request.replace(b"\r\n\r\n", b"\r\nCookie: " + cookie + b"\r\n\r\n"), view)
@@ -206,18 +210,21 @@ def _client(args) -> tuple[int, int]:
                     code, head = _hit(port, request, view)
                     cookie = _csrf_cookie(head)
                 ok, failed = (ok + 1, failed) if code == 200 else (ok, failed + 1)
+                if code == 200:
+                    mine.append(time.perf_counter() - started)
             except OSError:
                 failed += 1
         with lock:
             counts[0] += ok
             counts[1] += failed
+            latencies.extend(mine)
 
     workers = [threading.Thread(target=loop) for _ in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    return counts[0], counts[1]
+    return counts[0], counts[1], latencies
 
 
 def _server_pids(pid: int) -> list[int]:
@@ -257,7 +264,16 @@ def _load(port: int, path: str, seconds: float, server_pid: int | None = None) -
     cpu = _cpu_seconds(pids) - cpu_before
     ok = sum(r[0] for r in results)
     failed = sum(r[1] for r in results)
-    return {"requests": ok, "failed": failed, "rps": ok / elapsed, "server_cpu_per_request": cpu / max(ok, 1)}
+    latencies = sorted(t for r in results for t in r[2])
+    # Client latency on loopback (the clients share the CPUs with the server): the slowest 1 % of answers.
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan")
+    return {
+        "requests": ok,
+        "failed": failed,
+        "rps": ok / elapsed,
+        "server_cpu_per_request": cpu / max(ok, 1),
+        "p99_seconds": p99,
+    }
 
 
 def _rss_mb(pid: int) -> float:
@@ -347,6 +363,9 @@ def run() -> dict:
             "failed": sum(r["failed"] for r in page + bare),
             "rps": round(best_page["rps"], 1),
             "floor_rps": round(best_bare["rps"], 1),
+            # Of the round with the best requests/s: 99 % of /status/ answers came at least this fast.
+            "p99_ms": round(1000 * best_page["p99_seconds"], 1),
+            "floor_p99_ms": round(1000 * best_bare["p99_seconds"], 1),
             # CPU the server spent per request (not wall time): what the page costs, whatever else runs.
             "server_cpu_ms": round(1000 * min(r["server_cpu_per_request"] for r in page), 3),
             "floor_server_cpu_ms": round(1000 * min(r["server_cpu_per_request"] for r in bare), 3),

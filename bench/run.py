@@ -40,6 +40,12 @@ def _child(path: Path, entries_path: Path) -> None:
 
 
 def _describe(name: str, entry: dict) -> str:
+    if "p95_ms" in entry:  # a page: server time under concurrent load, judged on its p95
+        verdict = f"  target p95 ≤ {entry['target']} ms: {'ok' if _meets(entry) else 'MISSED'}"
+        measured = f"p50 {entry['p50_ms']:.0f} ms, p95 {entry['p95_ms']:.0f} ms, {entry['queries']} queries"
+        return f"{name}: {measured}{verdict}"
+    if name == "growth":
+        return _describe_growth(entry)
     target = entry.get("target")
     verdict = ""
     if target is not None:
@@ -48,12 +54,30 @@ def _describe(name: str, entry: dict) -> str:
     rss = f"  peak {entry['peak_rss_mb']:.0f} MB" if entry.get("peak_rss_mb") is not None else ""
     if entry.get("rps") is not None:
         measured = f"{entry['rps']:.0f} requests/s vs floor {entry['floor_rps']:.0f} requests/s"
+        if entry.get("p99_ms") is not None:
+            measured += f", p99 {entry['p99_ms']:.1f} ms vs {entry['floor_p99_ms']:.1f} ms"
     else:
         measured = f"{entry['seconds']:.3f}s vs floor {entry['floor_seconds']:.3f}s"
     return f"{name}: ratio {entry['ratio']:.2f} ({measured}){rss}{verdict}"
 
 
+def _describe_growth(entry: dict) -> str:
+    sizes = ", ".join(
+        f"{s['rows']:,} rows {s['seconds']:.1f}s ({s['seconds_per_million']:.1f} s/M, {s['peak_rss_mb']:.0f} MB)"
+        for s in entry["sizes"]
+    )
+    verdict = "ok" if _meets(entry) else "MISSED"
+    return (
+        f"growth: {sizes}; s/M {entry['time_growth']:.2f}× (target ≤ {entry['time_target']}), "
+        f"RSS {entry['rss_growth']:.2f}× (target ≤ {entry['rss_target']}): {verdict}"
+    )
+
+
 def _meets(entry: dict) -> bool:
+    if "p95_ms" in entry:
+        return entry["p95_ms"] <= entry["target"]
+    if "time_growth" in entry:
+        return entry["time_growth"] <= entry["time_target"] and entry["rss_growth"] <= entry["rss_target"]
     target = entry.get("target")
     if target is None:
         return True

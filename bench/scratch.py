@@ -29,3 +29,22 @@ def bench_database_url(name: str) -> str:
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         os.environ["DATABASE_URL"] = scratch_database_url(name)
     return os.environ["DATABASE_URL"]
+
+
+# What recovery.engine.compare() sets for its transaction; the benchmarks' floors (and the orders
+# benchmark, which calls one step of compare() alone) run under the same settings, set here only.
+ENGINE_SESSION = (("jit", "off"), ("work_mem", "'256MB'"))
+
+
+def engine_session(cursor) -> None:
+    """Inside a transaction: the session settings compare() runs the engine's statements with."""
+    for setting, value in ENGINE_SESSION:
+        cursor.execute(f"SET LOCAL {setting} = {value}")
+
+
+def bench_company(credit_code: str = "91110108MA01B2C3D0", name: str = "bench"):
+    """The company a benchmark's rows belong to (Django must be set up), created when missing."""
+    from outage_portal.models import Company
+
+    company, _ = Company.objects.get_or_create(credit_code=credit_code, defaults={"name": name, "region": "北京"})
+    return company

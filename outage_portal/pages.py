@@ -7,7 +7,26 @@ from django.core.paginator import Page, Paginator
 PAGE_SIZE = 50
 
 
-def filtered_page(request, filterset) -> Page:
+class DeferredPaginator(Paginator):
+    """Finds a page's rows by primary key first (`pk IN (… LIMIT 50 OFFSET n)`), then reads only those.
+
+    With an index on the list's order that ends in the primary key, the rows a late page skips are
+    walked in the index alone (index-only) instead of read from the table one by one: page 20,000 of
+    a million invoices costs about what page 1 does. Same rows, same order."""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        if top + self.orphans >= self.count:
+            top = self.count
+        keys = self.object_list.values("pk")[bottom:top]  # in the list's own order
+        return self._get_page(self.object_list.filter(pk__in=keys), number, self)
+
+
+def filtered_page(request, filterset, *, deferred: bool = False) -> Page:
     """The filter's results, PAGE_SIZE a page. Templates include "_pagination.html", whose links
-    keep the filters through {% querystring %}."""
-    return Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    keep the filters through {% querystring %}. `deferred`: see DeferredPaginator (for long lists
+    whose order an index serves)."""
+    paginator = (DeferredPaginator if deferred else Paginator)(filterset.qs, PAGE_SIZE)
+    return paginator.get_page(request.GET.get("page"))

@@ -15,10 +15,18 @@ from rest_framework import exceptions, pagination, permissions
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from outage_portal.pages import DeferredPaginator
+
 
 class Pagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class DeferredPagination(Pagination):
+    """For long lists whose order an index serves: see outage_portal.pages.DeferredPaginator."""
+
+    django_paginator_class = DeferredPaginator
 
 
 def exception_handler(exc, context):

@@ -12,8 +12,9 @@ from rest_framework.response import Response
 from invoices.models import Direction, TaxRecord
 from outage_portal.api import OwnCompanyField
 from outage_portal.models import Company
+from outage_portal.rest import DeferredPagination
 
-from . import periods, services
+from . import periods, selectors, services
 from .filters import DiscrepancyFilter
 from .models import Alert, Discrepancy, ReconciliationRun
 
@@ -136,12 +137,15 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
 
 class GapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = GapSerializer
+    pagination_class = DeferredPagination
     permission_classes = [permissions.IsAuthenticated]
     filterset_class = DiscrepancyFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Discrepancy.objects.none()
+        if self.action == "list":  # by company id: the list's order comes from the discrepancy_list index
+            return selectors.gaps_of(selectors.member_roles(self.request.user)).order_by("-last_seen_at", "-id")
         return Discrepancy.objects.for_user(self.request.user).order_by("-last_seen_at", "-id")
 
     def _act(self, request, fn):

@@ -265,6 +265,9 @@ class Discrepancy(models.Model):
         indexes = [
             models.Index(fields=["company", "status", "kind"], name="discrepancy_status_kind"),
             models.Index(fields=["company", "direction", "issue_date"], name="discrepancy_period"),
+            # The gap list's and the API's order within a company: a page is read off the index, not
+            # sorted out of the company's every gap.
+            models.Index(fields=["company", "-last_seen_at", "-id"], name="discrepancy_list"),
             # Partial: a gap is written without a window, an assignee and (on one side) an invoice or a
             # tax record, so these stay out of the bulk insert; lookups by a value still use them.
             models.Index(

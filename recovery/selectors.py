@@ -7,7 +7,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import BooleanField, Case, Count, DateTimeField, F, Max, Q, Sum, Value, When
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -94,14 +95,20 @@ def gap_roles(user, company_ids) -> dict[int, set[str]]:
     return roles
 
 
-def user_may_decide(user) -> bool:
-    return Company.objects.for_user(user, roles=GAP_DECIDERS).exists()
+def member_roles(user) -> dict[int, set[str]]:
+    """The user's roles in each of their companies, in one query."""
+    roles: dict[int, set[str]] = {}
+    if user.is_authenticated:
+        for company_id, role in Membership.objects.filter(user=user).values_list("company_id", "role"):
+            roles.setdefault(company_id, set()).add(role)
+    return roles
 
 
-def user_may_draft_reissue(user) -> bool:
-    from .reissue.services import DRAFTERS
-
-    return Company.objects.for_user(user, roles=DRAFTERS).exists()
+def gaps_of(company_ids):
+    """The gaps of these companies (the user's, from `member_roles`): the same rows as
+    `Discrepancy.objects.for_user`, but by company id, so that for someone in one company the list's
+    order is read from the `discrepancy_list` index instead of sorting the company's every gap."""
+    return Discrepancy.objects.filter(company_id__in=sorted(company_ids))
 
 
 def open_requests_by_gap(gap_ids) -> dict[int, list[ReissueRequest]]:
@@ -292,11 +299,10 @@ OPEN_STATES = (GapStatus.OPEN, GapStatus.ACKNOWLEDGED)
 TREND_DAYS = 30
 
 
-def _open_on(moment: datetime) -> Q:
-    """Gaps open at `moment`: found before it, not resolved and not dismissed by then."""
+def _not_closed_by(moment: datetime) -> Q:
+    """Gaps not resolved and not dismissed before `moment` (whenever they were found)."""
     return (
-        Q(first_seen_at__lt=moment)
-        & ~Q(resolved_at__lt=moment)
+        ~Q(resolved_at__lt=moment)
         & ~Q(status=GapStatus.DISMISSED, decided_at__lt=moment)
         & ~Q(status=GapStatus.DISMISSED, decided_at__isnull=True)
     )
@@ -304,21 +310,48 @@ def _open_on(moment: datetime) -> Q:
 
 def gap_figures(user, *, today: date) -> dict:
     """Open gaps, amount at risk, and how many gaps were open at the end of each of the last 30 days:
-    one query over the user's gaps, whatever their number."""
+    one query over the user's gaps, whatever their number.
+
+    The query groups gaps by the day each was found and the day it closed (resolved, or dismissed;
+    whichever came first), a few hundred groups at most; the 30 counts are sums over those groups.
+    Gaps closed before the 30 days began count on none of them and are left out."""
     tz = timezone.get_current_timezone()
     days = [today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
     ends = [datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz) for day in days]
     open_now = Q(status__in=OPEN_STATES)
-    row = Discrepancy.objects.for_user(user).aggregate(
-        n=Count("id", filter=open_now),
-        amount=Sum("amount_at_risk", filter=open_now),
-        **{f"d{i}": Count("id", filter=_open_on(end)) for i, end in enumerate(ends)},
+    closed_at = Case(
+        When(
+            Q(status=GapStatus.DISMISSED, resolved_at__isnull=False, decided_at__lt=F("resolved_at")),
+            then=F("decided_at"),
+        ),
+        When(resolved_at__isnull=False, then=F("resolved_at")),
+        When(status=GapStatus.DISMISSED, then=F("decided_at")),
+        default=None,
+        output_field=DateTimeField(),
     )
-    return {
-        "open": row["n"],
-        "amount": row["amount"] or Decimal("0"),
-        "trend": [(day, row[f"d{i}"]) for i, day in enumerate(days)],
-    }
+    groups = (
+        Discrepancy.objects.for_user(user)
+        .filter(Q(first_seen_at__lt=ends[-1]) & _not_closed_by(ends[0]) | open_now)
+        .exclude(status=GapStatus.DISMISSED, decided_at__isnull=True)  # dismissed unseen: never open
+        .annotate(
+            found_on=TruncDate("first_seen_at", tzinfo=tz),
+            closed_on=TruncDate(closed_at, tzinfo=tz),
+            open_now=Case(When(open_now, then=Value(True)), default=Value(False), output_field=BooleanField()),
+        )
+        .values("found_on", "closed_on", "open_now")
+        .annotate(n=Count("id"), amount=Sum("amount_at_risk"))
+        .order_by()
+    )
+    n, amount, trend = 0, Decimal("0"), [0] * TREND_DAYS
+    for group in groups:
+        if group["open_now"]:
+            n += group["n"]
+            amount += group["amount"] or Decimal("0")
+        found, closed = group["found_on"], group["closed_on"]
+        for i, day in enumerate(days):  # open at the end of `day`: found by then, not closed by then
+            if found <= day and (closed is None or closed > day):
+                trend[i] += group["n"]
+    return {"open": n, "amount": amount, "trend": list(zip(days, trend, strict=True))}
 
 
 def gaps_by_kind(user) -> list[dict]:

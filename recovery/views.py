@@ -65,12 +65,9 @@ def dashboard(request):
     return render(request, "recovery/dashboard.html", context)
 
 
-def _filtered(request):
-    qs = (
-        Discrepancy.objects.for_user(request.user)
-        .select_related("company", "assignee")
-        .order_by("-last_seen_at", "-id")
-    )
+def _filtered(request, roles: dict[int, set[str]] | None = None):
+    gaps = Discrepancy.objects.for_user(request.user) if roles is None else selectors.gaps_of(roles)
+    qs = gaps.select_related("company", "assignee").order_by("-last_seen_at", "-id")
     return DiscrepancyFilter(request.GET or None, queryset=qs, request=request)
 
 
@@ -81,10 +78,11 @@ def _can_decide_any(user) -> bool:
 
 @login_required
 def gap_list(request):
-    filterset = _filtered(request)
-    page = filtered_page(request, filterset)
-    may_decide = selectors.user_may_decide(request.user)
-    may_draft = selectors.user_may_draft_reissue(request.user)
+    roles = selectors.member_roles(request.user)  # one query for the scope and both "may" checks
+    filterset = _filtered(request, roles)
+    page = filtered_page(request, filterset, deferred=True)
+    may_decide = any(held & set(selectors.GAP_DECIDERS) for held in roles.values())
+    may_draft = any(held & set(DRAFTERS) for held in roles.values())
     held = selectors.open_requests_by_gap(gap.pk for gap in page)
     for gap in page:
         gap.open_requests = held.get(gap.pk, [])
