@@ -80,8 +80,8 @@ def load(stdout) -> None:
     import hashlib
 
     from invoices.demo import CUSTOMERS, _customer_code, demo_today
+    from invoices.imports.orders import orders_import
     from invoices.models import Direction, ImportBatch, ImportKind
-    from invoices.orders import orders_import
     from outage_portal.demo import beijing_outage_window, demo_company
     from outage_portal.models import User
     from recovery.models import Discrepancy, GapKind, GapStatus

@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 from openpyxl import Workbook
 
+from invoices.imports.services import import_file
 from invoices.models import BatchState, ImportKind, Invoice, TaxRecord
-from invoices.services import import_file
 
 SELLER = "91110108MA01B2C3D0"
 BUYER = "91350100M000100Y43"

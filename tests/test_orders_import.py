@@ -12,8 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook
 
+from invoices.imports.orders import orders_import
 from invoices.models import BatchState, Direction, ImportKind, Order
-from invoices.orders import orders_import
 
 pytestmark = pytest.mark.django_db
 

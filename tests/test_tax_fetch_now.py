@@ -13,6 +13,7 @@ from django.db import IntegrityError
 from django.utils import timezone, translation
 
 from invoices import demo, sources
+from invoices.imports.services import import_file
 from invoices.models import (
     Direction,
     ImportBatch,
@@ -23,7 +24,6 @@ from invoices.models import (
     TaxSource,
     TaxSourceKind,
 )
-from invoices.services import import_file
 from invoices.sources import client, fetch, simulator
 from invoices.sources.fetch import tax_fetch_execute, tax_fetch_request, tax_records_fetch_directions
 from recovery.models import Discrepancy, ReconciliationRun, RunState

@@ -16,8 +16,8 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from invoices import demo, sources
+from invoices.imports.services import import_file
 from invoices.models import BatchState, Direction, ImportBatch, ImportKind, TaxRecord, TaxSource, TaxSourceKind
-from invoices.services import import_file
 from invoices.sources import client
 from invoices.sources.fetch import tax_records_fetch, tax_source_save
 from outage_portal.demo import beijing_outage_window

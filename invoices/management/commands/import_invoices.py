@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from invoices import services
+from invoices.imports import services
 from invoices.models import BatchState, Direction
 from outage_portal.models import Company
 

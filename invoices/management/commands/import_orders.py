@@ -2,10 +2,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from invoices.imports.orders import orders_import
+from invoices.imports.report import ImportReport
 from invoices.management.commands.import_invoices import _json_dumps
 from invoices.models import BatchState, Direction
-from invoices.orders import orders_import
-from invoices.services import ImportReport
 from outage_portal.models import Company
 
 

@@ -19,10 +19,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from invoices import parsers
+from invoices.imports import parsers
+from invoices.imports.parsers import (
+    FileRefused,
+    RowError,
+    clean_name,
+    clean_tax_id,
+    clean_tax_rate,
+    parse_date,
+    parse_money,
+)
 from invoices.keys import invoice_key, normalise_digits
 from invoices.models import BatchState, Direction, ImportBatch, ImportKind, ImportRejection, Order
-from invoices.parsers import FileRefused, RowError, clean_name, clean_tax_id, clean_tax_rate, parse_date, parse_money
 from invoices.signals import import_batch_succeeded
 from outage_portal.models import Company
 from outage_portal.validators import is_digits
@@ -242,7 +250,7 @@ def orders_import(
     `direction` None takes it from the headers (客户 = sales, 供应商 = purchases; sales when neither).
     A file refused as a whole fails the batch and stores no order.
     """
-    from invoices.services import import_batch_create
+    from invoices.imports.services import import_batch_create
 
     if direction not in (None, *Direction.values):
         raise ValueError(f"unknown direction {direction!r}")
@@ -280,7 +288,7 @@ def orders_import(
         )
     except Exception:
         logger.exception("order import batch %s failed", batch.pk)
-        from invoices.services import UNEXPECTED_FAILURE
+        from invoices.imports.services import UNEXPECTED_FAILURE
 
         ImportBatch.objects.filter(pk=batch.pk).update(
             state=BatchState.FAILED, failure_reason=str(UNEXPECTED_FAILURE), finished_at=timezone.now()

@@ -254,7 +254,7 @@ def iter_rows(stream: io.BufferedIOBase, filename: str) -> Iterator[tuple[int, d
 
 def reader_for(stream: io.BufferedIOBase, filename: str) -> Callable[[io.BufferedIOBase], Iterator[tuple[int, dict]]]:
     """The parser for this file, judged by its first bytes and its name."""
-    from invoices import einvoices
+    from invoices.imports import einvoice_files
 
     head = stream.read(64)
     stream.seek(0)
@@ -263,14 +263,14 @@ def reader_for(stream: io.BufferedIOBase, filename: str) -> Callable[[io.Buffere
         if name.endswith((".xlsx", ".xlsm")):
             return iter_xlsx
         if name.endswith(".ofd"):
-            return einvoices.iter_ofd
+            return einvoice_files.iter_ofd
         raise FileRefused(_("This is a zip archive, not a CSV, XLSX or OFD file."))
     if name.endswith((".xlsx", ".xlsm")):
         raise FileRefused(_("The file is named .xlsx but is not a spreadsheet."))
     if name.endswith(".ofd"):
         raise FileRefused(_("The file is named .ofd but is not an OFD (zip) archive."))
     if name.endswith(".xml") or head.lstrip(codecs.BOM_UTF8).lstrip().startswith(b"<"):
-        return einvoices.iter_xml
+        return einvoice_files.iter_xml
     return iter_csv
 
 
