@@ -89,7 +89,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         )
         if batch.state == BatchState.FAILED:  # refused as a whole: the API's one error shape
             raise serializers.ValidationError({"file": [batch.failure_reason]})
-        body = ImportReport(batch=batch).as_dict() | {"direction": batch.direction}
+        body = ImportReport(batch=batch).as_dict()
         return Response(body, status=status.HTTP_201_CREATED)
 
 
