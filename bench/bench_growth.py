@@ -1,7 +1,7 @@
 """The curve: import and reconcile at 0.1M, 1M and 3M rows, so costs that grow faster than the rows show.
 
 Each size runs in its own process (its peak RSS is its own) on a scratch database emptied first: write
-the GBK backup CSV of `bench_import.py`, import it through `invoices.services.import_file` (timed),
+the GBK backup CSV of `bench_import.py`, import it through `invoices.imports.services.import_file` (timed),
 derive the tax system's records from the imported rows with SQL (1 % missing, 1 % extra, 0.5 % with
 another total; not timed), VACUUM ANALYZE, then one reconciliation run over the year (timed, commit
 included). Per size: seconds, seconds per million rows and peak RSS. Targets: seconds per million
@@ -56,8 +56,8 @@ def one_size(rows: int) -> dict:
 
     from bench.bench_import import SELLER, write_backup_csv
     from bench.scratch import bench_company
+    from invoices.imports.services import import_file
     from invoices.models import ImportKind
-    from invoices.services import import_file
     from invoices.signals import import_batch_succeeded
     from recovery import engine
     from recovery.models import Discrepancy, ReconciliationRun

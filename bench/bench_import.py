@@ -1,9 +1,9 @@
 """Import benchmark: a 1,000,000-row local-backup CSV (GBK, as Excel saves it) through our real import path.
 
 The floor is a bare PostgreSQL `COPY` of the same file into a plain table of text columns, measured
-in the same run. Ours is `invoices.services.import_file` from the file on disk: hashing and keeping the
+in the same run. Ours is `invoices.imports.services.import_file` from the file on disk: hashing and keeping the
 original, decoding, parsing, validating every row, staging and merging into `invoices_invoice` (a
-plain CSV like this one goes through the COPY lane, `invoices/copylane.py`).
+plain CSV like this one goes through the COPY lane, `invoices/imports/copy_lane.py`).
 Peak RSS is this process's (it does the import). BENCH_ROWS sets a smaller count for quick runs.
 """
 
@@ -125,8 +125,8 @@ def run() -> dict:
     from django.core.management import call_command
     from django.db import connection
 
+    from invoices.imports.services import import_file
     from invoices.models import ImportKind
-    from invoices.services import import_file
     from invoices.signals import import_batch_succeeded
     from outage_portal.models import Company
 
@@ -143,14 +143,14 @@ def run() -> dict:
     floor = _copy_floor(url, path)
 
     phases = _PhaseLog()
-    logging.getLogger("invoices.services").addHandler(phases)
+    logging.getLogger("invoices.imports.services").addHandler(phases)
     t0 = time.perf_counter()
     with path.open("rb") as stream:
         report = import_file(
             company=company, kind=ImportKind.BACKUP, direction="issued", filename="备份.csv", stream=stream
         )
     seconds = time.perf_counter() - t0
-    logging.getLogger("invoices.services").removeHandler(phases)
+    logging.getLogger("invoices.imports.services").removeHandler(phases)
     batch = report.batch
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert batch.state == "succeeded" and batch.rows_created == ROWS, (batch.state, batch.failure_reason)

@@ -192,8 +192,8 @@ def _csv(rows) -> bytes:
 def _import_once(stdout, *, company, kind: str, direction: str, filename: str, content: bytes) -> None:
     import hashlib
 
+    from invoices.imports.services import import_file
     from invoices.models import ImportBatch
-    from invoices.services import import_file
 
     if ImportBatch.objects.filter(company=company, kind=kind, sha256=hashlib.sha256(content).hexdigest()).exists():
         return

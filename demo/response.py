@@ -82,8 +82,8 @@ def load(stdout) -> None:
     from demo.foundation import beijing_outage_window, demo_company
     from demo.invoices import CUSTOMERS, _customer_code, demo_today
     from demo.reissue import _beijing_incident
+    from invoices.imports.orders import orders_import
     from invoices.models import Direction, ImportBatch, ImportKind
-    from invoices.orders import orders_import
     from outage_portal.models import User
     from recovery.models import Discrepancy, GapKind, GapStatus
     from recovery.services import default_period, reconciliation_run_create, reconciliation_run_execute

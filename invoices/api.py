@@ -12,9 +12,9 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from invoices import services
 from invoices.filters import InvoiceRecordFilter
 from invoices.forms import IMPORT_ROLES
+from invoices.imports import services
 from invoices.models import (
     Direction,
     ImportBatch,

@@ -9,8 +9,8 @@ from celery import shared_task
 def import_batch_process_task(self, batch_id: int) -> str:
     """Parse a big upload in the background; a finished batch is left as it is, and one another
     worker holds is looked at again when its lease would expire."""
+    from invoices.imports.services import import_batch_process
     from invoices.models import BatchState
-    from invoices.services import import_batch_process
     from outage_portal.jobs import recheck_later
 
     batch = import_batch_process(batch_id=batch_id).batch
@@ -22,7 +22,7 @@ def import_batch_process_task(self, batch_id: int) -> str:
 @shared_task
 def import_originals_verify_task() -> dict[str, int]:
     """Beat entry: re-hash every kept original and flag the ones that changed or vanished."""
-    from invoices.services import import_originals_verify
+    from invoices.imports.services import import_originals_verify
 
     return import_originals_verify()
 
@@ -30,7 +30,7 @@ def import_originals_verify_task() -> dict[str, int]:
 @shared_task
 def import_staging_sweep_task() -> list[str]:
     """Beat entry: drop the staging tables a killed import left behind (PostgreSQL)."""
-    from invoices.staging import staging_leftovers_drop
+    from invoices.imports.staging import staging_leftovers_drop
 
     return staging_leftovers_drop()
 
@@ -38,7 +38,7 @@ def import_staging_sweep_task() -> list[str]:
 @shared_task
 def import_batches_sweep_task() -> dict[str, list[int]]:
     """Beat entry: queue again the imports a dead worker or a lost message left behind."""
-    from invoices.services import import_batches_sweep
+    from invoices.imports.services import import_batches_sweep
 
     return import_batches_sweep()
 

@@ -9,9 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from invoices import services
 from invoices.filters import InvoiceRecordFilter
 from invoices.forms import IMPORT_ROLES, ImportForm, TaxSourceForm
+from invoices.imports import services
+from invoices.imports.report import rejected_rows
 from invoices.models import ImportBatch, Invoice, TaxFetch, TaxRecord, TaxSource
 from invoices.sources import DEFAULT_FETCH_DAYS, SourceError, fetch
 from outage_portal.forms import form_add_service_errors
@@ -109,7 +110,7 @@ def import_list(request):
 def import_detail(request, pk: int):
     batch = get_object_or_404(ImportBatch.objects.for_user(request.user).select_related("company", "created_by"), pk=pk)
     # The first 500 reasons, grouped by row; the CSV download has them all.
-    rejected = services.rejected_rows(batch, batch.rejections.all()[:500])
+    rejected = rejected_rows(batch, batch.rejections.all()[:500])
     return render(request, "invoices/import_detail.html", {"batch": batch, "rejected_rows": rejected})
 
 

@@ -10,8 +10,8 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from invoices.imports.report import ImportReport
 from invoices.models import BatchState, Direction, InvoiceType, Order
-from invoices.services import ImportReport
 from notices.models import Incident, MaintenanceNotice
 from outage_portal.models import Company
 from recovery.models import Discrepancy, GapKind, GapStatus
@@ -72,7 +72,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
     def import_file(self, request):
         """Import one order or contract list; the answer is the row-level report of invoice imports."""
-        from invoices.orders import orders_import
+        from invoices.imports.orders import orders_import
 
         params = OrderImportSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -89,7 +89,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         )
         if batch.state == BatchState.FAILED:  # refused as a whole: the API's one error shape
             raise serializers.ValidationError({"file": [batch.failure_reason]})
-        body = ImportReport(batch=batch).as_dict() | {"direction": batch.direction}
+        body = ImportReport(batch=batch).as_dict()
         return Response(body, status=status.HTTP_201_CREATED)
 
 

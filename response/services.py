@@ -605,8 +605,8 @@ def _check_copy(name: str, content: bytes) -> uploads.CheckedUpload:
 def counterparty_copy_add(*, request: CounterpartyRequest, user, name: str, content: bytes) -> CounterpartyCopy:
     """Keep a copy the counterparty sent as evidence. An e-invoice file (XML or OFD) is imported into
     our books at once, and the invoices it holds are ticked off the request."""
+    from invoices.imports.services import import_file
     from invoices.models import BatchState, ImportKind
-    from invoices.services import import_file
 
     _require_responder(user, request.company_id)
     checked = _check_copy(name, content)

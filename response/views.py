@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from invoices.imports.orders import orders_import
 from invoices.models import Order
-from invoices.orders import orders_import
 from notices.models import Incident, MaintenanceNotice
 from outage_portal.forms import row_ids
 from outage_portal.models import Company

@@ -1,7 +1,7 @@
 """Tax-system sources: where `TaxRecord`s come from (export upload, HTTP API, simulator).
 
 Each company chooses one in its settings (`TaxSource`). Uploaded exports go through
-`invoices.services.import_file`; the API and the simulator speak the same paged JSON protocol
+`invoices.imports.services.import_file`; the API and the simulator speak the same paged JSON protocol
 (`client.TaxApiClient`) and are fetched by `fetch.tax_records_fetch`.
 
 The contract recovery relies on: `refresh_tax_records` pulls a company's records for a period from

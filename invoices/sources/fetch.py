@@ -23,6 +23,9 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from invoices.imports.parsers import validate_row
+from invoices.imports.services import WRITE_CHUNK, import_batch_succeed, records_write
+from invoices.imports.staging import DEFAULT_TYPE
 from invoices.models import (
     ACTIVE_FETCH_STATES,
     BatchState,
@@ -34,10 +37,7 @@ from invoices.models import (
     TaxRecord,
     TaxSource,
 )
-from invoices.parsers import validate_row
-from invoices.services import WRITE_CHUNK, import_batch_succeed, records_write
 from invoices.signals import import_batch_succeeded
-from invoices.staging import DEFAULT_TYPE
 from outage_portal import outbound
 from outage_portal.jobs import jobs_sweep, lease_kept
 from outage_portal.models import Company

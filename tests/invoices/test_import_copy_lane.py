@@ -16,10 +16,10 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from invoices import copylane
+from invoices.imports import copy_lane
+from invoices.imports.services import COMPARED_FIELDS, import_file
+from invoices.imports.staging import Staging
 from invoices.models import ImportBatch, ImportKind, Invoice
-from invoices.services import COMPARED_FIELDS, import_file
-from invoices.staging import Staging
 from tests.invoices.helpers import BUYER, SELLER, csv_bytes, usual_row
 
 pytestmark = [
@@ -31,7 +31,7 @@ pytestmark = [
 def staged(company, content: bytes, *, lane: bool, monkeypatch) -> dict:
     """What staging holds after loading `content` through the lane or through Python alone."""
     used = []
-    real_load = copylane.CopyLane.load
+    real_load = copy_lane.CopyLane.load
 
     def spy(self, stream, progress):
         result = real_load(self, stream, progress)
@@ -39,9 +39,9 @@ def staged(company, content: bytes, *, lane: bool, monkeypatch) -> dict:
         return result
 
     with monkeypatch.context() as patch:
-        patch.setattr(copylane.CopyLane, "load", spy)
+        patch.setattr(copy_lane.CopyLane, "load", spy)
         if not lane:
-            patch.setattr(copylane, "csv_layout", lambda stream: None)
+            patch.setattr(copy_lane, "csv_layout", lambda stream: None)
         batch = ImportBatch.objects.create(
             company=company, kind=ImportKind.BACKUP, direction="issued", original_name="b.csv", size=len(content)
         )
@@ -201,8 +201,8 @@ def test_the_lane_saves_progress_between_its_blocks(beijing, monkeypatch):
         real_progress(self, rows, percent)
 
     monkeypatch.setattr(Staging, "_progress", spy)
-    monkeypatch.setattr(copylane, "COPY_BLOCK", 2000)  # bytes per COPY statement
-    monkeypatch.setattr(copylane, "READ_BYTES", 1000)
+    monkeypatch.setattr(copy_lane, "COPY_BLOCK", 2000)  # bytes per COPY statement
+    monkeypatch.setattr(copy_lane, "READ_BYTES", 1000)
     content = csv_bytes([usual_row(n) for n in range(1, 60)])
     report = import_file(company=beijing, kind=ImportKind.BACKUP, direction="issued", filename="b.csv", content=content)
     assert report.batch.rows_created == 59

@@ -13,11 +13,11 @@ import io
 import pytest
 from django.db import connection
 
-from invoices import copylane, parsers
+from invoices.imports import copy_lane, parsers
+from invoices.imports.parsers import FileRefused, detect_encoding
+from invoices.imports.services import COMPARED_FIELDS, import_file
+from invoices.imports.staging import Staging
 from invoices.models import BatchState, ImportBatch, ImportKind, Invoice
-from invoices.parsers import FileRefused, detect_encoding
-from invoices.services import COMPARED_FIELDS, import_file
-from invoices.staging import Staging
 
 pytestmark = pytest.mark.django_db
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY lane is PostgreSQL's")
@@ -123,7 +123,7 @@ def imported(company, content: bytes) -> ImportBatch:
 
 @pytest.mark.parametrize(("boundary", "encoding", "char", "into"), cut_cases(parsers.SAMPLE_BYTES))
 def test_a_file_cut_inside_a_character_at_64_kb_imports_whole(beijing, monkeypatch, boundary, encoding, char, into):
-    monkeypatch.setattr(copylane, "csv_layout", lambda stream: None)  # the Python path alone
+    monkeypatch.setattr(copy_lane, "csv_layout", lambda stream: None)  # the Python path alone
     content, name = file_cut_at(boundary, encoding, char, into)
     batch = imported(beijing, content)
     assert batch.state == BatchState.SUCCEEDED, batch.failure_reason
@@ -162,7 +162,7 @@ def staged_through_lane(company, content: bytes) -> tuple[int | None, list[str]]
         stream = io.BytesIO(content)
         layout = stage.lane_layout(stream)
         assert layout is not None, "the lane should take a plain CSV file"
-        read = copylane.CopyLane(stage, layout).load(stream, lambda lines, offset: None)
+        read = copy_lane.CopyLane(stage, layout).load(stream, lambda lines, offset: None)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT buyer_name FROM {stage.quoted_rows} ORDER BY row_no")
             names = [name for (name,) in cursor.fetchall()]
@@ -182,8 +182,8 @@ def test_the_lane_takes_a_file_cut_inside_a_character_at_each_of_its_boundaries(
     """Boundaries: the 64 KB sample; with reads of 1,000 bytes and blocks of 3,000 and 5,000 bytes,
     a read and a block end at 3,000 and 5,000."""
     if boundary != parsers.SAMPLE_BYTES:
-        monkeypatch.setattr(copylane, "READ_BYTES", 1000)
-        monkeypatch.setattr(copylane, "COPY_BLOCK", boundary)
+        monkeypatch.setattr(copy_lane, "READ_BYTES", 1000)
+        monkeypatch.setattr(copy_lane, "COPY_BLOCK", boundary)
         monkeypatch.setattr(parsers, "SAMPLE_BYTES", boundary)  # the sample ends there too
     content, name = file_cut_at(boundary, encoding, char, into)
     read, names = staged_through_lane(beijing, content)
@@ -192,7 +192,7 @@ def test_the_lane_takes_a_file_cut_inside_a_character_at_each_of_its_boundaries(
 
 
 @postgres_only
-@pytest.mark.parametrize(("boundary", "encoding", "char", "into"), cut_cases(copylane.READ_BYTES)[::2])
+@pytest.mark.parametrize(("boundary", "encoding", "char", "into"), cut_cases(copy_lane.READ_BYTES)[::2])
 def test_the_lane_takes_a_file_cut_inside_a_character_at_its_real_read_size(beijing, boundary, encoding, char, into):
     content, name = file_cut_at(boundary, encoding, char, into)
     read, names = staged_through_lane(beijing, content)
@@ -203,11 +203,11 @@ def test_the_lane_takes_a_file_cut_inside_a_character_at_its_real_read_size(beij
 @pytest.mark.parametrize(("boundary", "encoding", "char", "into"), cut_cases(4000))
 def test_the_pipelined_import_lands_a_file_cut_inside_a_character(beijing, monkeypatch, boundary, encoding, char, into):
     """The whole import as a big file takes it: the lane in a second connection, block by block."""
-    monkeypatch.setattr(copylane, "READ_BYTES", 1000)
-    monkeypatch.setattr(copylane, "COPY_BLOCK", boundary)
+    monkeypatch.setattr(copy_lane, "READ_BYTES", 1000)
+    monkeypatch.setattr(copy_lane, "COPY_BLOCK", boundary)
     monkeypatch.setattr(parsers, "SAMPLE_BYTES", boundary)
     used = []
-    from invoices import pipeline
+    from invoices.imports import pipeline
 
     real = pipeline.import_pipelined
 
@@ -215,7 +215,7 @@ def test_the_pipelined_import_lands_a_file_cut_inside_a_character(beijing, monke
         used.append(stage.batch.pk)
         return real(stage, stream, layout)
 
-    monkeypatch.setattr("invoices.services.import_pipelined", spy)
+    monkeypatch.setattr("invoices.imports.services.import_pipelined", spy)
     content, name = file_cut_at(boundary, encoding, char, into, after=40)
     batch = imported(beijing, content)
     assert used == [batch.pk]

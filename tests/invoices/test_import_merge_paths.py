@@ -5,9 +5,9 @@ import csv
 import io
 from decimal import Decimal
 
+from invoices.imports.services import import_file
+from invoices.imports.staging import Staging
 from invoices.models import ImportKind, Invoice, InvoiceChange
-from invoices.services import import_file
-from invoices.staging import Staging
 
 SELLER = "91110108MA01B2C3D0"
 BUYER = "91350100M000100Y43"

@@ -1,6 +1,6 @@
 """A big plain CSV file on PostgreSQL is read in a second connection while its invoices are written.
 
-The pipeline (`invoices.pipeline`) is an optimisation: whatever a file holds, the invoices, the
+The pipeline (`invoices.imports.pipeline`) is an optimisation: whatever a file holds, the invoices, the
 report and the rejected rows are what the one-connection import gives, and a failure on either
 side stores nothing. Blocks are shrunk here to a few rows so that small files span many of them.
 """
@@ -13,10 +13,10 @@ import pytest
 from django.db import connection
 from django.utils import translation
 
-from invoices import copylane, pipeline
+from invoices.imports import copy_lane, pipeline
+from invoices.imports.services import COMPARED_FIELDS, import_file
+from invoices.imports.staging import Staging, staging_leftovers_drop
 from invoices.models import BatchState, ImportBatch, ImportKind, Invoice, InvoiceChange
-from invoices.services import COMPARED_FIELDS, import_file
-from invoices.staging import Staging, staging_leftovers_drop
 from tests.invoices.helpers import csv_bytes, usual_row
 
 pytestmark = [
@@ -31,8 +31,8 @@ FIELDS = ("invoice_key", "issue_date", "issued_at", "seller_tax_id", "buyer_tax_
 @pytest.fixture
 def pipelined(monkeypatch):
     """Blocks of about ten rows, and a record of every import that went through the pipeline."""
-    monkeypatch.setattr(copylane, "COPY_BLOCK", 2000)
-    monkeypatch.setattr(copylane, "READ_BYTES", 1000)
+    monkeypatch.setattr(copy_lane, "COPY_BLOCK", 2000)
+    monkeypatch.setattr(copy_lane, "READ_BYTES", 1000)
     used = []
     real = pipeline.import_pipelined
 
@@ -40,7 +40,7 @@ def pipelined(monkeypatch):
         used.append(stage.batch.pk)
         return real(stage, stream, layout)
 
-    monkeypatch.setattr("invoices.services.import_pipelined", spy)
+    monkeypatch.setattr("invoices.imports.services.import_pipelined", spy)
     return used
 
 
@@ -87,7 +87,7 @@ def test_a_big_file_lands_as_the_one_connection_import_lands_it(beijing, monkeyp
     through_pipeline = books(beijing)
 
     Invoice.objects.filter(company=beijing).delete()
-    monkeypatch.setattr(copylane, "COPY_BLOCK", 2**30)  # one block: no pipeline
+    monkeypatch.setattr(copy_lane, "COPY_BLOCK", 2**30)  # one block: no pipeline
     sequential = run(beijing, rows)
     assert pipelined == [batch.pk]
     assert (sequential.rows_created, sequential.issued_from, sequential.issued_to) == (
@@ -138,7 +138,7 @@ def test_a_quote_in_a_late_block_hands_the_whole_file_to_python(beijing, pipelin
 
 def test_a_failure_while_reading_stores_nothing(beijing, pipelined, monkeypatch):
     run(beijing, [usual_row(n) for n in range(500, 505)])
-    real_move = copylane.CopyLane._move_usual_rows
+    real_move = copy_lane.CopyLane._move_usual_rows
     blocks = []
 
     def move_then_fail(self):
@@ -147,7 +147,7 @@ def test_a_failure_while_reading_stores_nothing(beijing, pipelined, monkeypatch)
             raise RuntimeError("the disk is full")
         return real_move(self)
 
-    monkeypatch.setattr(copylane.CopyLane, "_move_usual_rows", move_then_fail)
+    monkeypatch.setattr(copy_lane.CopyLane, "_move_usual_rows", move_then_fail)
     batch = run(beijing, [usual_row(n) for n in range(1, 90)])
     assert batch.state == BatchState.FAILED and len(blocks) == 4
     assert Invoice.objects.filter(company=beijing).count() == 5  # only the earlier import's

@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from openpyxl import Workbook
 
-from invoices import copylane
+from invoices.imports import copy_lane
+from invoices.imports.services import import_file
 from invoices.models import BatchState, ImportKind, Invoice
-from invoices.services import import_file
 
 pytestmark = pytest.mark.django_db
 
@@ -78,8 +78,8 @@ def test_a_duplicate_in_a_digital_file_names_its_number_column(beijing):
 def test_the_copy_lane_names_columns_by_the_header_too(beijing, monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("the COPY lane is PostgreSQL's")
-    monkeypatch.setattr(copylane, "COPY_BLOCK", 2000)  # a file over one block goes through the pipeline
-    monkeypatch.setattr(copylane, "READ_BYTES", 1000)
+    monkeypatch.setattr(copy_lane, "COPY_BLOCK", 2000)  # a file over one block goes through the pipeline
+    monkeypatch.setattr(copy_lane, "READ_BYTES", 1000)
     rows = [row(n) for n in range(1, 40)]
     rows[20] = TWO_PROBLEMS.replace("0000002,", "0000099,")
     report = run(beijing, csv(*rows))

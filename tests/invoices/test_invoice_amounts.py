@@ -5,9 +5,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from invoices.imports.parsers import parse_money
+from invoices.imports.services import import_file
 from invoices.models import ImportKind, Invoice
-from invoices.parsers import parse_money
-from invoices.services import import_file
 from tests.invoices import einvoices as fx
 
 
@@ -63,7 +63,7 @@ def test_float_cells_of_the_platform_export_land_as_exact_cents(beijing):
 def test_a_memoised_tax_id_error_still_speaks_the_language_of_each_import():
     from django.utils import translation
 
-    from invoices.parsers import validate_row
+    from invoices.imports.parsers import validate_row
 
     raw = {"invoice_number": "25112000000000000009", "issue_date": "2025-01-06", "amount": "1", "tax": "0",
            "seller_tax_id": "91110108MA01B2C3D1"}  # fmt: skip

@@ -8,8 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
+from invoices.imports.services import UNEXPECTED_FAILURE, import_file
 from invoices.models import BatchState, ImportBatch, ImportKind, Invoice
-from invoices.services import UNEXPECTED_FAILURE, import_file
 from tests.invoices import einvoices as fx
 
 

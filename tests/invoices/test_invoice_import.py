@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 from openpyxl import Workbook
 
+from invoices.imports.services import import_file
 from invoices.models import BatchState, ImportKind, Invoice, TaxRecord
-from invoices.services import import_file
 from tests.invoices.helpers import BUYER, GOOD, SELLER, csv_rows
 
 
@@ -224,6 +224,18 @@ def test_command_prints_a_json_report(beijing, tmp_path, capsys):
     assert report["created"] == 2 and report["updated"] == 0 and report["unchanged"] == 0
     assert report["rejected"] == 1
     assert [(r["row"], [x["column"] for x in r["reasons"]]) for r in report["rejected_rows"]] == [(4, ["价税合计"])]
+
+
+def test_command_prints_a_line_per_file_then_per_rejected_row(beijing, tmp_path, capsys):
+    path = tmp_path / "b.csv"
+    bad = f"011002300111,00000005,2026-11-18,{SELLER},x,{BUYER},y,10.00,1.30,99.99,13%,,正常"
+    path.write_bytes(csv_rows(*GOOD, bad).encode("gbk"))
+    with translation.override("en"):
+        call_command("import_invoices", str(path), company=beijing.credit_code, kind="backup")
+    assert capsys.readouterr().out.splitlines() == [
+        "b.csv: Succeeded · read 3 · created 2 · updated 0 · unchanged 0 · rejected rows 1",
+        "  row 4: 价税合计: total 99.99 is not amount + tax (11.30)",
+    ]
 
 
 def test_command_fails_when_a_file_is_refused_whole(beijing, tmp_path):

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
+from invoices.imports.services import import_batch_create, import_batch_process
 from invoices.models import BatchState, ImportBatch, ImportKind
-from invoices.services import import_batch_create, import_batch_process
 from tests.invoices.helpers import GOOD, csv_rows
 
 pytestmark = pytest.mark.browser

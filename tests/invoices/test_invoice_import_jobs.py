@@ -7,8 +7,8 @@ import pytest
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from invoices.imports.services import import_batch_process, import_file, import_originals_verify
 from invoices.models import BatchState, ImportBatch, ImportKind, Integrity, Invoice, InvoiceChange
-from invoices.services import import_batch_process, import_file, import_originals_verify
 from invoices.tasks import import_originals_verify_task
 from tests.invoices.helpers import GOOD, csv_rows
 
@@ -111,7 +111,7 @@ def test_progress_of_another_companys_batch_is_404(client_for, alice, charlie, b
 
 
 def test_an_unexpected_error_fails_the_batch_and_stores_nothing(beijing, monkeypatch):
-    from invoices.staging import Staging
+    from invoices.imports.staging import Staging
 
     def explode(self):
         raise RuntimeError("disk full")
@@ -215,7 +215,7 @@ def test_integrity_verdicts_show_on_the_list_the_batch_page_and_the_api(client_f
 
 
 def test_integrity_check_hashes_in_chunks_not_whole_files(beijing, monkeypatch):
-    from invoices import services
+    from invoices.imports import services
 
     monkeypatch.setattr(services, "HASH_CHUNK", 7)
     batch = _three_batches(beijing)[2]

@@ -9,8 +9,8 @@ import pytest
 from django.conf import settings
 from django.core.files.storage import storages
 
+from invoices.imports.services import import_batch_create
 from invoices.models import BatchState, ImportBatch, ImportKind, Invoice
-from invoices.services import import_batch_create
 from invoices.tasks import import_batch_process_task
 from tests.conftest import wait_until
 from tests.invoices.helpers import GOOD, csv_rows

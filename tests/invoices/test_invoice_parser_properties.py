@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from invoices.imports.parsers import FileRefused, iter_rows, validate_row
+from invoices.imports.services import UNEXPECTED_FAILURE, import_file
 from invoices.models import BatchState, ImportKind, ImportRejection, Invoice
-from invoices.parsers import FileRefused, iter_rows, validate_row
-from invoices.services import UNEXPECTED_FAILURE, import_file
 from tests.invoices import einvoices as fx
 
 HEADER = fx.BACKUP_HEADER.split(",")

@@ -16,10 +16,10 @@ import pytest
 from django.utils import translation
 from openpyxl import Workbook
 
+from invoices.imports.parsers import clean_invoice_type
+from invoices.imports.services import import_file
 from invoices.invoice_types import lookup, normalise_label
 from invoices.models import PLATFORM_CODES, BatchState, ImportKind, Invoice, InvoiceType, TaxRecord
-from invoices.parsers import clean_invoice_type
-from invoices.services import import_file
 from outage_portal.validators import credit_code_check_character
 
 pytestmark = pytest.mark.django_db
@@ -329,8 +329,8 @@ def test_further_spellings_resolve(label, expected):
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_the_status_labels_the_portal_displays_import_back(language):
+    from invoices.imports.parsers import clean_status
     from invoices.models import InvoiceStatus
-    from invoices.parsers import clean_status
 
     with translation.override(language):
         for status in InvoiceStatus:

@@ -10,10 +10,11 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from openpyxl import Workbook
 
+from invoices.imports.orders import orders_import
 from invoices.models import BatchState, Direction, ImportKind, Order
-from invoices.orders import orders_import
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +105,19 @@ def test_the_command_reports_as_json_and_fails_on_a_refused_file(beijing, tmp_pa
     bad.write_bytes(b"a,b\r\n1,2\r\n")
     with pytest.raises(CommandError):
         call_command("import_orders", "--company", beijing.credit_code, str(bad))
+
+
+def test_the_command_prints_a_line_per_file_with_its_direction_then_per_rejected_row(beijing, tmp_path, capsys):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(SALES_CSV.encode("gbk"))
+    with translation.override("en"):
+        call_command("import_orders", "--company", beijing.credit_code, str(path))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == [
+        "orders.csv: Succeeded · issued · read 6 · created 3 · updated 0 · unchanged 0 · rejected 3",
+        "  row 5: order_number: no order or contract number",
+    ]
+    assert [line.split(":")[0] for line in lines[2:]] == ["  row 6", "  row 7"]
 
 
 def test_an_accountant_uploads_a_list_and_reads_its_report_on_the_import_page(beijing, alice, client_for):

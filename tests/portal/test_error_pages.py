@@ -14,8 +14,8 @@ def test_a_missing_page_says_so_in_chinese_with_the_portal_around_it(client_for,
 
 
 def test_another_companys_object_reads_as_missing_in_english_too(client_for, charlie, alice, beijing):
+    from invoices.imports.services import import_file
     from invoices.models import ImportKind
-    from invoices.services import import_file
     from tests.invoices.helpers import GOOD, csv_rows
 
     batch = import_file(

@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploaded
 from django.urls import reverse
 from openpyxl import Workbook
 
+from invoices.imports.services import import_file
 from invoices.models import BatchState, ImportKind
-from invoices.services import import_file
 from recovery.reissue import pack, services, uploads
 from recovery.reissue.models import ReissueEvidence
 from tests.recovery.reissue.fixtures import PDF_BYTES, _form_data, draft

@@ -11,9 +11,9 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
+from invoices.imports.services import import_batch_create, import_batch_process, import_batches_sweep
+from invoices.imports.staging import Staging, staging_leftovers_drop
 from invoices.models import BatchState, ImportBatch, ImportKind, Invoice
-from invoices.services import import_batch_create, import_batch_process, import_batches_sweep
-from invoices.staging import Staging, staging_leftovers_drop
 from recovery import services as recovery
 from recovery.models import Alert, ReconciliationRun, RunState
 from tests.invoices.helpers import GOOD, csv_rows

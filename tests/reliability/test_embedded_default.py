@@ -22,7 +22,7 @@ ROWS = 30000  # about 4 MB: above IMPORT_BACKGROUND_BYTES, so the upload goes to
 
 SUBMIT = f"""
 import io
-from invoices.services import import_submit
+from invoices.imports.services import import_submit
 from outage_portal import services
 from tests.invoices.helpers import HEADER as header
 company = services.company_create(name="北京华信科技有限公司", credit_code="91110108MA01B2C3D0", region="北京")

@@ -14,8 +14,8 @@ import pytest
 from django.db import connection, transaction
 from kombu import Connection
 
+from invoices.imports.services import import_batch_create, import_batch_enqueue
 from invoices.models import BatchState, ImportBatch, ImportKind, Invoice
-from invoices.services import import_batch_create, import_batch_enqueue
 from invoices.tasks import import_batch_process_task
 from notices.notify import services as notify
 from notices.notify.models import Delivery, DeliveryState

@@ -12,8 +12,8 @@ import pytest
 from django.db import connection, transaction
 
 from invoices import sources
+from invoices.imports.services import import_batch_create
 from invoices.models import BatchState, ImportBatch, ImportKind, Invoice, TaxFetch, TaxFetchState, TaxRecord
-from invoices.services import import_batch_create
 from invoices.sources.tasks import tax_fetch_execute_task
 from invoices.tasks import import_batch_process_task
 from notices.events import event_publish

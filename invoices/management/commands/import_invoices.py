@@ -1,9 +1,9 @@
-import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from invoices import services
+from invoices.imports import services
+from invoices.imports.report import reports_print
 from invoices.models import BatchState, Direction
 from outage_portal.models import Company
 
@@ -41,32 +41,9 @@ class Command(BaseCommand):
                 report = services.import_file(
                     company=target, kind=KINDS[kind], direction=direction, filename=path.name, stream=stream
                 )
-            reports.append(report.as_dict())
+            reports.append(report)
             if report.batch.state == BatchState.FAILED:
                 refused.append(f"{name}: {report.batch.failure_reason}")
-        if as_json:
-            summary = {
-                "created": sum(r["created"] for r in reports),
-                "updated": sum(r["updated"] for r in reports),
-                "unchanged": sum(r["unchanged"] for r in reports),
-                "rejected": sum(r["rejected"] for r in reports),
-                "rejected_rows": [row | {"file": r["file"]} for r in reports for row in r["rejected_rows"]],
-                "files": reports,
-            }
-            self.stdout.write(_json_dumps(summary))
-        else:
-            for r in reports:
-                self.stdout.write(
-                    f"{r['file']}: {r['state_label']} · read {r['read']} · created {r['created']} · "
-                    f"updated {r['updated']} · unchanged {r['unchanged']} · rejected rows {r['rejected']}"
-                    + (f" · {r['failure_reason']}" if r["failure_reason"] else "")
-                )
-                for row in r["rejected_rows"]:
-                    reasons = "; ".join(f"{reason['column']}: {reason['reason']}" for reason in row["reasons"])
-                    self.stdout.write(f"  row {row['row']}: {reasons}")
+        reports_print(reports, self.stdout.write, as_json=as_json)
         if refused:
             raise CommandError("; ".join(refused))
-
-
-def _json_dumps(data) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2)

@@ -2,10 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from invoices.management.commands.import_invoices import _json_dumps
+from invoices.imports.orders import orders_import
+from invoices.imports.report import ImportReport, reports_print
 from invoices.models import BatchState, Direction
-from invoices.orders import orders_import
-from invoices.services import ImportReport
 from outage_portal.models import Company
 
 
@@ -37,33 +36,9 @@ class Command(BaseCommand):
                 raise CommandError(f"{name}: no such file")
             with path.open("rb") as stream:
                 batch = orders_import(company=target, filename=path.name, stream=stream, direction=direction)
-            reports.append(ImportReport(batch=batch).as_dict() | {"direction": batch.direction})
+            reports.append(ImportReport(batch=batch))
             if batch.state == BatchState.FAILED:
                 refused.append(f"{name}: {batch.failure_reason}")
-        if options["json"]:
-            self.stdout.write(
-                _json_dumps(
-                    {
-                        "created": sum(r["created"] for r in reports),
-                        "updated": sum(r["updated"] for r in reports),
-                        "unchanged": sum(r["unchanged"] for r in reports),
-                        "rejected": sum(r["rejected"] for r in reports),
-                        "rejected_rows": [
-                            reject | {"file": r["file"]} for r in reports for reject in r["rejected_rows"]
-                        ],
-                        "files": reports,
-                    }
-                )
-            )
-        else:
-            for r in reports:
-                self.stdout.write(
-                    f"{r['file']}: {r['state_label']} · {r['direction']} · read {r['read']} · created {r['created']} · "
-                    f"updated {r['updated']} · unchanged {r['unchanged']} · rejected {r['rejected']}"
-                    + (f" · {r['failure_reason']}" if r["failure_reason"] else "")
-                )
-                for reject in r["rejected_rows"]:
-                    reasons = "; ".join(f"{why['column']}: {why['reason']}" for why in reject["reasons"])
-                    self.stdout.write(f"  row {reject['row']}: {reasons}")
+        reports_print(reports, self.stdout.write, as_json=options["json"], rejected_label="rejected")
         if refused:
             raise CommandError("; ".join(refused))

@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from demo import invoices as invoices_demo
 from demo import simulator
 from invoices import sources
+from invoices.imports.services import import_file
 from invoices.models import (
     Direction,
     ImportBatch,
@@ -25,7 +26,6 @@ from invoices.models import (
     TaxSource,
     TaxSourceKind,
 )
-from invoices.services import import_file
 from invoices.sources import client, fetch
 from invoices.sources.fetch import tax_fetch_execute, tax_fetch_request, tax_records_fetch_directions
 from recovery.models import Discrepancy, ReconciliationRun, RunState

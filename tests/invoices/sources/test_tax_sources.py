@@ -18,8 +18,8 @@ from django.utils import translation
 from demo import invoices as invoices_demo
 from demo.foundation import beijing_outage_window
 from invoices import sources
+from invoices.imports.services import import_file
 from invoices.models import BatchState, Direction, ImportBatch, ImportKind, TaxRecord, TaxSource, TaxSourceKind
-from invoices.services import import_file
 from invoices.sources import client
 from invoices.sources.fetch import tax_records_fetch, tax_source_save
 from recovery import services as recovery

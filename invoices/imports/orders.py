@@ -8,7 +8,6 @@ rows are validated in Python and written in chunks by one upsert each.
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,10 +18,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from invoices import parsers
+from invoices.imports import parsers
+from invoices.imports.parsers import (
+    FileRefused,
+    RowError,
+    clean_name,
+    clean_tax_id,
+    clean_tax_rate,
+    parse_date,
+    parse_money,
+)
+from invoices.imports.services import UNEXPECTED_FAILURE, import_batch_create, import_batch_succeed
+from invoices.imports.staging import MergeResult
 from invoices.keys import invoice_key, normalise_digits
 from invoices.models import BatchState, Direction, ImportBatch, ImportKind, ImportRejection, Order
-from invoices.parsers import FileRefused, RowError, clean_name, clean_tax_id, clean_tax_rate, parse_date, parse_money
 from invoices.signals import import_batch_succeeded
 from outage_portal.models import Company
 from outage_portal.validators import is_digits
@@ -85,7 +94,7 @@ def _rows(cells_iter, *, blank) -> Iterator[tuple[int, dict, dict[int, str]]]:
             found = map_order_header(cells)
             if found and _has_columns(found):
                 mapping = found
-            elif row_number >= 10:
+            elif row_number >= parsers.HEADER_ROWS:
                 break
             continue
         if blank(cells):
@@ -102,16 +111,13 @@ def iter_order_rows(stream: BinaryIO, filename: str) -> tuple[str | None, Iterat
     head = stream.read(64)
     stream.seek(0)
     name = filename.lower()
-    if head.startswith(b"PK"):
-        if not name.endswith((".xlsx", ".xlsm")):
-            raise FileRefused(_("This is a zip archive, not a CSV or XLSX file."))
+    if parsers.is_xlsx(head, name):
         cells_iter, closer = _xlsx_cells(stream)
-        blank = _blank_xlsx
+        blank = parsers.is_blank_xlsx
+    elif head.startswith(b"PK"):
+        raise FileRefused(_("This is a zip archive, not a CSV or XLSX file."))
     else:
-        if name.endswith((".xlsx", ".xlsm")):
-            raise FileRefused(_("The file is named .xlsx but is not a spreadsheet."))
-        encoding = parsers.detect_encoding(stream)
-        text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+        text = parsers.csv_text(stream)
         cells_iter, closer = csv.reader(text), text.detach
         blank = parsers.is_blank
     rows = _rows(cells_iter, blank=blank)
@@ -144,10 +150,6 @@ def iter_order_rows(stream: BinaryIO, filename: str) -> tuple[str | None, Iterat
             closer()
 
     return direction, all_rows()
-
-
-def _blank_xlsx(cells) -> bool:
-    return not any(c not in (None, "") for c in cells)
 
 
 def _xlsx_cells(stream: BinaryIO):
@@ -242,8 +244,6 @@ def orders_import(
     `direction` None takes it from the headers (客户 = sales, 供应商 = purchases; sales when neither).
     A file refused as a whole fails the batch and stores no order.
     """
-    from invoices.services import import_batch_create
-
     if direction not in (None, *Direction.values):
         raise ValueError(f"unknown direction {direction!r}")
     batch = import_batch_create(
@@ -259,15 +259,9 @@ def orders_import(
         implied, rows = iter_order_rows(stream, filename)
         direction = direction or implied or Direction.ISSUED
         with transaction.atomic():
-            counts = _write(batch=batch, company=company, direction=direction, rows=rows)
-            ImportBatch.objects.filter(pk=batch.pk).update(
-                state=BatchState.SUCCEEDED,
-                direction=direction,
-                progress_percent=100,
-                finished_at=timezone.now(),
-                **counts,
-            )
-            if counts["rows_created"] or counts["rows_updated"]:
+            rows_read, merged = _write(batch=batch, company=company, direction=direction, rows=rows)
+            import_batch_succeed(batch=batch, merged=merged, rows_read=rows_read, direction=direction)
+            if merged.created or merged.updated:
                 # Reconciliation re-checks the orders' dates, as after an invoice import.
                 batch.direction = direction
                 transaction.on_commit(lambda: import_batch_succeeded.send(sender=ImportBatch, batch=batch))
@@ -280,8 +274,6 @@ def orders_import(
         )
     except Exception:
         logger.exception("order import batch %s failed", batch.pk)
-        from invoices.services import UNEXPECTED_FAILURE
-
         ImportBatch.objects.filter(pk=batch.pk).update(
             state=BatchState.FAILED, failure_reason=str(UNEXPECTED_FAILURE), finished_at=timezone.now()
         )
@@ -289,7 +281,8 @@ def orders_import(
     return batch
 
 
-def _write(*, batch: ImportBatch, company: Company, direction: str, rows) -> dict:
+def _write(*, batch: ImportBatch, company: Company, direction: str, rows) -> tuple[int, MergeResult]:
+    """Upsert the valid rows and keep the rejected ones' reasons; the rows read, and what was done."""
     read = created = updated = unchanged = 0
     rejections: list[ImportRejection] = []
     seen: set[str] = set()
@@ -345,13 +338,11 @@ def _write(*, batch: ImportBatch, company: Company, direction: str, rows) -> dic
     flush()
     ImportRejection.objects.bulk_create(rejections, batch_size=CHUNK)
     rejected_rows = len({r.row for r in rejections})
-    return {
-        "rows_read": read,
-        "rows_processed": read,
-        "rows_created": created,
-        "rows_updated": updated,
-        "rows_unchanged": unchanged,
-        "rows_rejected": rejected_rows,
-        "issued_from": first,
-        "issued_to": last,
-    }
+    return read, MergeResult(
+        created=created,
+        updated=updated,
+        unchanged=unchanged,
+        rejected=rejected_rows,
+        issued_from=first,
+        issued_to=last,
+    )

@@ -22,11 +22,11 @@ from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from invoices.imports.parsers import SHANGHAI, RowError, iter_csv, iter_xlsx, reader_for, validate_row
 from invoices.models import BATCH_IN_PROGRESS_STATES, ImportBatch, Invoice, InvoiceChange, InvoiceType, TaxRecord
-from invoices.parsers import SHANGHAI, RowError, iter_csv, iter_xlsx, reader_for, validate_row
 
 if TYPE_CHECKING:
-    from invoices.copylane import CsvLayout
+    from invoices.imports.copy_lane import CsvLayout
 
 DEFAULT_TYPE = InvoiceType.DIGITAL_ORDINARY  # for a row that names no invoice type
 STAGE_CHUNK = 5000  # rows parsed between two writes to the staging table (and two progress updates)
@@ -123,7 +123,7 @@ class Staging:
     """Two staging tables for one batch: validated rows and rejected rows.
 
     On PostgreSQL they are unlogged tables, not temporary ones: the COPY lane may stage in a second
-    connection while the import's own transaction writes what is staged (`invoices.pipeline`), and a
+    connection while the import's own transaction writes what is staged (`invoices.imports.pipeline`), and a
     temporary table is seen by its connection alone. Unlogged, they cost no WAL, as temporary ones
     did; whoever created them drops them (`drop`), and `staging_leftovers_drop` sweeps up after a
     worker that died. On SQLite (one connection) they are temporary.
@@ -186,13 +186,13 @@ class Staging:
     def load(self, stream: BinaryIO) -> int:
         """Parse and validate every row into the staging tables; returns the rows read.
 
-        On PostgreSQL a plain CSV file goes through the COPY lane (see `copylane`), which hands the
+        On PostgreSQL a plain CSV file goes through the COPY lane (see `copy_lane`), which hands the
         rows it cannot judge in SQL back to `load_rows`; every other file, and one the lane declines,
-        is read here, row by row. (`invoices.pipeline` runs the lane beside the writes instead.)
+        is read here, row by row. (`invoices.imports.pipeline` runs the lane beside the writes instead.)
         """
         layout = self.lane_layout(stream)
         if layout is not None:
-            from invoices.copylane import CopyLane
+            from invoices.imports.copy_lane import CopyLane
 
             rows_read = CopyLane(self, layout).load(stream, self.copy_progress)
             if rows_read is not None:
@@ -203,7 +203,7 @@ class Staging:
         """The layout of a file the COPY lane can take (a plain CSV file, on PostgreSQL), else None."""
         if not self.postgres or reader_for(stream, self.batch.original_name) is not iter_csv:
             return None
-        from invoices.copylane import csv_layout
+        from invoices.imports.copy_lane import csv_layout
 
         layout = csv_layout(stream)
         if layout is not None:

@@ -25,8 +25,8 @@ from typing import BinaryIO
 from django.db import connection, transaction
 from django.utils import translation
 
-from invoices.copylane import CopyLane, CsvLayout
-from invoices.staging import MergeResult, NewRows, Staging
+from invoices.imports.copy_lane import CopyLane, CsvLayout
+from invoices.imports.staging import MergeResult, NewRows, Staging
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,6 @@ import io
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import cached_property
 from typing import BinaryIO
 
 from django.conf import settings
@@ -20,21 +18,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from invoices import copylane
+from invoices.imports import copy_lane
+from invoices.imports.parsers import FileRefused
+from invoices.imports.pipeline import import_pipelined
+from invoices.imports.report import ImportReport
+from invoices.imports.staging import MergeResult, Staging
 from invoices.models import (
     BatchState,
     Direction,
     ImportBatch,
     ImportKind,
-    ImportRejection,
     Integrity,
     Invoice,
     TaxRecord,
 )
-from invoices.parsers import FileRefused, RowError
-from invoices.pipeline import import_pipelined
 from invoices.signals import import_batch_succeeded
-from invoices.staging import MergeResult, Staging
 from outage_portal.jobs import ClaimLost, jobs_sweep, lease_kept
 from outage_portal.models import Company
 
@@ -60,47 +58,6 @@ COMPARED_FIELDS = (
     "invoice_type",
     "status",
 )
-
-
-@dataclass
-class ImportReport:
-    batch: ImportBatch
-
-    @cached_property
-    def rejected(self) -> list[RowError]:
-        return [RowError(r.row, r.column, r.reason) for r in self.batch.rejections.all()]
-
-    @cached_property
-    def rejected_rows(self) -> list[dict]:
-        """One entry per rejected row, with each of its reasons and the column, as the file names it."""
-        return rejected_rows(self.batch, self.batch.rejections.all())
-
-    def as_dict(self) -> dict:
-        b = self.batch
-        return {
-            "batch": b.pk,
-            "file": b.original_name,
-            "state": b.state,
-            "state_label": str(b.get_state_display()),
-            "failure_reason": b.failure_reason,
-            "read": b.rows_read,
-            "created": b.rows_created,
-            "updated": b.rows_updated,
-            "unchanged": b.rows_unchanged,
-            "rejected": b.rows_rejected,
-            "rejected_rows": self.rejected_rows,
-        }
-
-
-def rejected_rows(batch: ImportBatch, rejections: Iterable[ImportRejection]) -> list[dict]:
-    """Rejections (in row order) grouped by row: [{"row": 7, "reasons": [{"column": "发票票种",
-    "reason": "…"}, …]}, …], columns named by the file's own header."""
-    rows: list[dict] = []
-    for rejection in rejections:
-        if not rows or rows[-1]["row"] != rejection.row:
-            rows.append({"row": rejection.row, "reasons": []})
-        rows[-1]["reasons"].append({"column": batch.column_label(rejection.column), "reason": rejection.reason})
-    return rows
 
 
 def _target_model(kind: str):
@@ -209,7 +166,7 @@ def import_batch_process(*, batch_id: int) -> ImportReport:
     Parsing streams rows into staging tables (no real table touched, progress saved as it goes); one
     transaction merges them set-based into the invoices, writes the change log and the rejected rows,
     and finishes the batch. A big plain CSV file on PostgreSQL is parsed in a second connection
-    while that transaction writes each staged block (`invoices.pipeline`); every other file is
+    while that transaction writes each staged block (`invoices.imports.pipeline`); every other file is
     parsed first and merged after. Either way a crash leaves no half-written batch.
     """
     token = ImportBatch.objects.claim(
@@ -242,7 +199,7 @@ def _import_claimed(batch: ImportBatch, stage: Staging, token: str) -> None:
     started = time.perf_counter()
     with storages["private"].open(batch.storage_name, "rb") as stream:
         layout = stage.lane_layout(stream)
-        if layout is not None and batch.size > copylane.COPY_BLOCK:
+        if layout is not None and batch.size > copy_lane.COPY_BLOCK:
             # A big plain CSV file on PostgreSQL: read in a second connection while this one
             # writes. (A file of one block has nothing to overlap.)
             with transaction.atomic():
@@ -342,7 +299,7 @@ def import_batches_sweep() -> dict[str, list[int]]:
     expired lease, or the queue lost its message. Each stalled batch is taken once (a conditional
     UPDATE), logged, and failed for good after JOB_MAX_ATTEMPTS claims. The staging tables of claims
     that ended so (a dead worker's) are dropped too."""
-    from invoices.staging import staging_leftovers_drop
+    from invoices.imports.staging import staging_leftovers_drop
 
     done = jobs_sweep(
         ImportBatch,

@@ -88,6 +88,8 @@ STATUS_ALIASES: dict[str, str] = {
     **{choice.value: choice.value for choice in InvoiceStatus},
 }
 XLSX_EXPORT_SHEET = "发票基础信息"
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+HEADER_ROWS = 10  # the header may be anywhere in a file's first rows: exports put a title line above it
 
 
 def map_header(cells: list) -> dict[int, str]:
@@ -161,10 +163,30 @@ def is_blank(cells: list[str]) -> bool:
     return not "".join(cells).strip()
 
 
+def is_blank_xlsx(cells) -> bool:
+    """A spreadsheet row without a value in any cell: skipped, not reported."""
+    return not any(c not in (None, "") for c in cells)
+
+
+def csv_text(stream: BinaryIO) -> io.TextIOWrapper:
+    """The CSV file as text in its encoding (`detect_encoding`), line ends left to the csv module.
+    Detach it when done: closing it would close the stream."""
+    return io.TextIOWrapper(stream, encoding=detect_encoding(stream), newline="")
+
+
+def is_xlsx(head: bytes, name: str) -> bool:
+    """Whether a file is a spreadsheet, by its first bytes and its name (lower case): a zip archive
+    named .xlsx or .xlsm. A file so named that is no zip archive is refused."""
+    if not name.endswith(XLSX_SUFFIXES):
+        return False
+    if not head.startswith(b"PK"):
+        raise FileRefused(_("The file is named .xlsx but is not a spreadsheet."))
+    return True
+
+
 def iter_csv(stream: io.BufferedIOBase, headers: dict | None = None) -> Iterator[tuple[int, dict]]:
     """Rows of a CSV file; `headers`, if given, is filled with the file's header of each field."""
-    encoding = detect_encoding(stream)
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    text = csv_text(stream)
     try:
         reader = csv.reader(text)
         mapping: dict[int, str] = {}
@@ -176,7 +198,7 @@ def iter_csv(stream: io.BufferedIOBase, headers: dict | None = None) -> Iterator
                     if headers is not None:
                         headers.update(header_names(cells, mapping))
                     fields, pick, width = tuple(mapping.values()), itemgetter(*mapping), max(mapping) + 1
-                elif line_number >= 10:
+                elif line_number >= HEADER_ROWS:
                     break
                 continue
             if is_blank(cells):
@@ -238,10 +260,10 @@ def _xlsx_rows(workbook, headers: dict) -> Iterator[tuple[int, dict]]:
             if mapping:
                 require_columns(mapping)
                 headers.update(header_names(list(cells), mapping))
-            elif row_number >= 10:
+            elif row_number >= HEADER_ROWS:
                 break
             continue
-        if not any(c not in (None, "") for c in cells):
+        if is_blank_xlsx(cells):
             continue
         yield row_number, {field: cells[i] if i < len(cells) else None for i, field in mapping.items()}
     if not mapping:
@@ -254,23 +276,21 @@ def iter_rows(stream: io.BufferedIOBase, filename: str) -> Iterator[tuple[int, d
 
 def reader_for(stream: io.BufferedIOBase, filename: str) -> Callable[[io.BufferedIOBase], Iterator[tuple[int, dict]]]:
     """The parser for this file, judged by its first bytes and its name."""
-    from invoices import einvoices
+    from invoices.imports import einvoice_files
 
     head = stream.read(64)
     stream.seek(0)
     name = filename.lower()
+    if is_xlsx(head, name):
+        return iter_xlsx
     if head.startswith(b"PK"):
-        if name.endswith((".xlsx", ".xlsm")):
-            return iter_xlsx
         if name.endswith(".ofd"):
-            return einvoices.iter_ofd
+            return einvoice_files.iter_ofd
         raise FileRefused(_("This is a zip archive, not a CSV, XLSX or OFD file."))
-    if name.endswith((".xlsx", ".xlsm")):
-        raise FileRefused(_("The file is named .xlsx but is not a spreadsheet."))
     if name.endswith(".ofd"):
         raise FileRefused(_("The file is named .ofd but is not an OFD (zip) archive."))
     if name.endswith(".xml") or head.lstrip(codecs.BOM_UTF8).lstrip().startswith(b"<"):
-        return einvoices.iter_xml
+        return einvoice_files.iter_xml
     return iter_csv
 
 

@@ -18,7 +18,7 @@ from defusedxml import ElementTree as SafeET
 from django.utils.translation import gettext_lazy as _
 
 from invoices import invoice_types
-from invoices.parsers import FileRefused  # parsers imports this module only when a file needs it
+from invoices.imports.parsers import FileRefused  # parsers imports this module only when a file needs it
 
 MAX_XML_BYTES = 5 * 1024 * 1024  # an invoice XML is a few KB; anything near this is not one
 MAX_OFD_MEMBERS = 2000

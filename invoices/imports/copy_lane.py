@@ -32,8 +32,7 @@ from typing import BinaryIO
 import psycopg2
 from django.db import DatabaseError, connection, transaction
 
-from invoices.models import SELLER_ID_OPTIONAL_TYPES
-from invoices.parsers import (
+from invoices.imports.parsers import (
     MAX_AMOUNT,
     FileRefused,
     clean_buyer_id,
@@ -48,7 +47,8 @@ from invoices.parsers import (
     map_header,
     require_columns,
 )
-from invoices.staging import DEFAULT_TYPE, copy_text
+from invoices.imports.staging import DEFAULT_TYPE, copy_text
+from invoices.models import SELLER_ID_OPTIONAL_TYPES
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class CopyLane:
 
         Block by block: each block of the file is copied, judged and staged before the next is read,
         and then `staged(first_row, last_row)` hears of it, so that a writer in another connection
-        can store those rows while this one reads on (`invoices.pipeline`). A file declined part-way
+        can store those rows while this one reads on (`invoices.imports.pipeline`). A file declined part-way
         leaves the staging tables empty again, for the Python parser to fill from the start.
         """
         spent = dict.fromkeys(("copy", "judge", "move", "python"), 0.0)
