@@ -11,7 +11,7 @@ from notices.grid import Function
 from notices.models import Incident, IncidentState, MaintenanceNotice, NoticeState, Severity, TaxSystem
 from notices.regions import resolve_region
 from notices.status_filters import functions_include_any
-from outage_portal.filters import MomentFilter
+from outage_portal.filters import ListFilterSet, MomentFilter
 
 
 def _regions(request=None):
@@ -30,17 +30,7 @@ class RegionFilter(django_filters.ChoiceFilter):
     field_class = RegionChoiceField
 
 
-class _StyledFilterSet(django_filters.FilterSet):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.form.fields.values():
-            is_select = isinstance(field.widget, forms.Select)
-            field.widget.attrs.setdefault(
-                "class", "form-select form-select-sm" if is_select else "form-control form-control-sm"
-            )
-
-
-class NoticeFilter(_StyledFilterSet):
+class NoticeFilter(ListFilterSet):
     region = RegionFilter(label=_("Region"), field_name="system__region", choices=_regions)
     system = django_filters.ModelChoiceFilter(label=_("System"), queryset=TaxSystem.objects.all(), to_field_name="slug")
     function = django_filters.ChoiceFilter(label=_("Function"), choices=Function.choices, method="filter_function")
@@ -70,7 +60,7 @@ class NoticeFilter(_StyledFilterSet):
         return queryset.filter(Q(title__icontains=value) | Q(document_number__icontains=value))
 
 
-class IncidentFilter(_StyledFilterSet):
+class IncidentFilter(ListFilterSet):
     region = RegionFilter(label=_("Region"), field_name="system__region", choices=_regions)
     system = django_filters.ModelChoiceFilter(label=_("System"), queryset=TaxSystem.objects.all(), to_field_name="slug")
     function = django_filters.ChoiceFilter(label=_("Function"), choices=Function.choices, method="filter_function")
