@@ -9,10 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 from invoices.keys import normalise_digits
 from invoices.models import Direction, ImportKind, InvoiceStatus, InvoiceType
-from outage_portal.filters import company_filter
+from outage_portal.filters import ListFilterSet, company_filter
 
 
-class InvoiceRecordFilter(django_filters.FilterSet):
+class InvoiceRecordFilter(ListFilterSet):
     """Works for Invoice and TaxRecord alike (they share their fields)."""
 
     company = company_filter()
@@ -33,14 +33,6 @@ class InvoiceRecordFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(label=_("Status"), choices=InvoiceStatus.choices)
     invoice_type = django_filters.ChoiceFilter(label=_("Type"), choices=InvoiceType.choices)
     source = django_filters.ChoiceFilter(label=_("Source"), field_name="batch__kind", choices=ImportKind.choices)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.form.fields.values():
-            is_select = isinstance(field.widget, forms.Select)
-            field.widget.attrs.setdefault(
-                "class", "form-select form-select-sm" if is_select else "form-control form-control-sm"
-            )
 
     def filter_number(self, queryset, name, value):
         # Keys are stored normalised, so a pasted "'0110…" or full-width number still finds its invoice.

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from notices.grid import Function, functions_include_any
 from notices.models import Incident, IncidentState, MaintenanceNotice, NoticeState, Severity, TaxSystem
 from notices.regions import resolve_region
-from outage_portal.filters import MomentFilter
+from outage_portal.filters import ListFilterSet, MomentFilter
 
 
 def _regions(request=None):
@@ -29,17 +29,7 @@ class RegionFilter(django_filters.ChoiceFilter):
     field_class = RegionChoiceField
 
 
-class _StyledFilterSet(django_filters.FilterSet):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.form.fields.values():
-            is_select = isinstance(field.widget, forms.Select)
-            field.widget.attrs.setdefault(
-                "class", "form-select form-select-sm" if is_select else "form-control form-control-sm"
-            )
-
-
-class NoticeFilter(_StyledFilterSet):
+class NoticeFilter(ListFilterSet):
     region = RegionFilter(label=_("Region"), field_name="system__region", choices=_regions)
     system = django_filters.ModelChoiceFilter(label=_("System"), queryset=TaxSystem.objects.all(), to_field_name="slug")
     function = django_filters.ChoiceFilter(label=_("Function"), choices=Function.choices, method="filter_function")
@@ -69,7 +59,7 @@ class NoticeFilter(_StyledFilterSet):
         return queryset.filter(Q(title__icontains=value) | Q(document_number__icontains=value))
 
 
-class IncidentFilter(_StyledFilterSet):
+class IncidentFilter(ListFilterSet):
     region = RegionFilter(label=_("Region"), field_name="system__region", choices=_regions)
     system = django_filters.ModelChoiceFilter(label=_("System"), queryset=TaxSystem.objects.all(), to_field_name="slug")
     function = django_filters.ChoiceFilter(label=_("Function"), choices=Function.choices, method="filter_function")

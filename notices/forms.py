@@ -22,23 +22,6 @@ from outage_portal.validators import validate_moment
 DATETIME_HELP = _("Beijing time, e.g. 2026-10-12 24:00 (24:00 is the end of that day).")
 
 
-class StyledMixin:
-    """Bootstrap classes on every widget, so templates stay one loop."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
-                continue
-            if isinstance(widget, forms.CheckboxInput):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select")
-            else:
-                widget.attrs.setdefault("class", "form-control")
-
-
 class BeijingDateTimeField(forms.CharField):
     """A date and time typed in Beijing time; understands "24:00"."""
 
@@ -83,7 +66,7 @@ def _lines_to_list(text: str) -> list[str]:
     return [part.strip() for part in text.replace("，", ",").replace("、", ",").split(",") if part.strip()]
 
 
-class NoticeForm(StyledMixin, forms.Form):
+class NoticeForm(forms.Form):
     original_text = forms.CharField(
         label=_("Official notice text"),
         required=False,
@@ -147,16 +130,16 @@ class NoticeForm(StyledMixin, forms.Form):
         return {name: self.cleaned_data[name] for name in self.SERVICE_FIELDS}
 
 
-class CancelForm(StyledMixin, forms.Form):
+class CancelForm(forms.Form):
     reason = forms.CharField(label=_("Why is it cancelled?"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class ExtendForm(StyledMixin, forms.Form):
+class ExtendForm(forms.Form):
     new_end = BeijingDateTimeField(label=_("New end"))
     reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
 
 
-class IncidentForm(StyledMixin, forms.Form):
+class IncidentForm(forms.Form):
     original_text = forms.CharField(
         label=_("Report text"),
         required=False,
@@ -205,25 +188,25 @@ class IncidentForm(StyledMixin, forms.Form):
         return _lines_to_list(self.cleaned_data["impact_regions"])
 
 
-class IncidentUpdateForm(StyledMixin, forms.Form):
+class IncidentUpdateForm(forms.Form):
     state = forms.ChoiceField(
         label=_("State"), choices=[c for c in IncidentState.choices if c[0] != IncidentState.RESOLVED]
     )
     message = forms.CharField(label=_("Update (Markdown)"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class IncidentResolveForm(StyledMixin, forms.Form):
+class IncidentResolveForm(forms.Form):
     ended_at = BeijingDateTimeField(label=_("Ended"))
     message = forms.CharField(label=_("Closing update (Markdown)"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class PostmortemForm(StyledMixin, forms.Form):
+class PostmortemForm(forms.Form):
     cause = forms.CharField(label=_("Cause"), widget=forms.Textarea(attrs={"rows": 3}))
     lost = forms.CharField(label=_("What was lost"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     actions = forms.CharField(label=_("What was done"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class TaxSystemForm(StyledMixin, forms.ModelForm):
+class TaxSystemForm(forms.ModelForm):
     functions = FunctionsField(label=_("Functions"))
     url = forms.URLField(label=_("website"), required=False, assume_scheme="https")
 
@@ -232,7 +215,7 @@ class TaxSystemForm(StyledMixin, forms.ModelForm):
         fields = ["region", "name", "slug", "functions", "description", "url", "sort_order", "is_active"]
 
 
-class FilingDeadlineForm(StyledMixin, forms.ModelForm):
+class FilingDeadlineForm(forms.ModelForm):
     class Meta:
         model = FilingDeadline
         fields = ["region", "tax_type", "period", "deadline", "note"]
@@ -242,7 +225,7 @@ class FilingDeadlineForm(StyledMixin, forms.ModelForm):
         }
 
 
-class TextTemplateForm(StyledMixin, forms.ModelForm):
+class TextTemplateForm(forms.ModelForm):
     class Meta:
         model = TextTemplate
         fields = [

@@ -36,6 +36,16 @@ class MomentFilter(django_filters.IsoDateTimeFilter):
     field_class = MomentField
 
 
+class ListFilterSet(django_filters.FilterSet):
+    """Base of the FilterSets a list page shows above its table: their form renders compact, a row
+    of small fields (outage_portal.form_rendering)."""
+
+    def get_form_class(self):
+        form_class = super().get_form_class()
+        form_class.compact = True
+        return form_class
+
+
 class TenantFilterSet(drf_filters.FilterSet):
     """Base of the FilterSets DRF builds from a view's `filterset_fields`: a company is chosen among
     the user's own, so another company's id is refused exactly like an id that does not exist (no

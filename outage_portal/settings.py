@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # Django's own form templates, under the project's templates/django/forms/
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -103,6 +104,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Every form field renders one way: the project's templates/django/forms/ and Bootstrap classes by
+# widget type, decided in outage_portal.form_rendering.
+FORM_RENDERER = "outage_portal.form_rendering.FormRenderer"
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"

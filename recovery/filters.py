@@ -6,12 +6,12 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from invoices.models import Direction
-from outage_portal.filters import company_filter
+from outage_portal.filters import ListFilterSet, company_filter
 
 from .models import Discrepancy, GapKind, GapStatus
 
 
-class DiscrepancyFilter(django_filters.FilterSet):
+class DiscrepancyFilter(ListFilterSet):
     company = company_filter()
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=GapKind.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=GapStatus.choices)

@@ -18,6 +18,8 @@ PERIOD_HELP = _("A day (2025-11-05) or a month (2025-11). Leave both empty to co
 class RunForm(forms.Form):
     """Start a reconciliation run: a company the person decides for, a direction and a period."""
 
+    compact = True  # one row of small fields above the runs table
+
     company = forms.ModelChoiceField(label=_("Company"), queryset=Company.objects.none())
     direction = forms.ChoiceField(label=_("Direction"), choices=Direction.choices, initial=Direction.ISSUED)
     start = forms.CharField(label=_("From"), required=False, max_length=10, help_text=PERIOD_HELP)

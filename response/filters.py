@@ -8,10 +8,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from invoices.models import Direction
-from outage_portal.filters import company_filter
+from outage_portal.filters import ListFilterSet, company_filter
 
 
-class OrderFilter(django_filters.FilterSet):
+class OrderFilter(ListFilterSet):
     company = company_filter()
     direction = django_filters.ChoiceFilter(label=_("Direction"), choices=Direction.choices)
     number = django_filters.CharFilter(
@@ -24,14 +24,6 @@ class OrderFilter(django_filters.FilterSet):
     ordered_to = django_filters.DateFilter(
         label=_("To"), field_name="order_date", lookup_expr="lte", widget=forms.DateInput(attrs={"type": "date"})
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.form.fields.values():
-            is_select = isinstance(field.widget, forms.Select)
-            field.widget.attrs.setdefault(
-                "class", "form-select form-select-sm" if is_select else "form-control form-control-sm"
-            )
 
     def filter_counterparty(self, queryset, name, value):
         value = value.strip()

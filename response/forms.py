@@ -10,16 +10,7 @@ from outage_portal.models import Company
 from .services import RESPONDERS
 
 
-class _Styled:
-    def _style(self):
-        for field in self.fields.values():
-            if isinstance(field.widget, forms.CheckboxSelectMultiple | forms.CheckboxInput):
-                continue
-            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-            field.widget.attrs.setdefault("class", css)
-
-
-class OrderImportForm(_Styled, forms.Form):
+class OrderImportForm(forms.Form):
     company = forms.ModelChoiceField(label=_("Company"), queryset=Company.objects.none())
     direction = forms.ChoiceField(
         label=_("Direction"),
@@ -31,10 +22,9 @@ class OrderImportForm(_Styled, forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["company"].queryset = Company.objects.for_user(user, roles=RESPONDERS)
-        self._style()
 
 
-class ScopeForm(_Styled, forms.Form):
+class ScopeForm(forms.Form):
     fault_started_at = forms.DateTimeField(label=_("Fault started"), required=False)
     impact = forms.CharField(label=_("What it touched"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     scope_invoice_types = forms.MultipleChoiceField(
@@ -47,14 +37,9 @@ class ScopeForm(_Styled, forms.Form):
     scope_from = forms.DateTimeField(label=_("Hours from"), required=False)
     scope_to = forms.DateTimeField(label=_("Hours to"), required=False)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._style()
 
-
-class CopyForm(_Styled, forms.Form):
+class CopyForm(forms.Form):
     file = forms.FileField(label=_("Copy or e-invoice file (PDF, image, OFD or XML)"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._style()

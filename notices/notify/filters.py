@@ -7,9 +7,10 @@ from django.utils.translation import gettext_lazy as _
 
 from notices.events import EventKind
 from notices.notify.models import ChannelKind, Delivery, DeliveryState
+from outage_portal.filters import ListFilterSet
 
 
-class DeliveryFilter(django_filters.FilterSet):
+class DeliveryFilter(ListFilterSet):
     state = django_filters.ChoiceFilter(label=_("State"), choices=DeliveryState.choices)
     channel_kind = django_filters.ChoiceFilter(label=_("Channel"), choices=ChannelKind.choices)
     event_kind = django_filters.ChoiceFilter(label=_("Event"), choices=EventKind.choices)

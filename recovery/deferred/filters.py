@@ -5,13 +5,13 @@ from __future__ import annotations
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from outage_portal.filters import company_filter
+from outage_portal.filters import ListFilterSet, company_filter
 
 from ..reissue.models import ReviewState
 from .models import DeferredFiling
 
 
-class DeferredFilingFilter(django_filters.FilterSet):
+class DeferredFilingFilter(ListFilterSet):
     company = company_filter()
     state = django_filters.ChoiceFilter(label=_("State"), choices=ReviewState.choices)
 

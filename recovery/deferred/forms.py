@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from outage_portal.models import Company
 
-from ..reissue.forms import IncidentChoiceField, _incidents, _style
+from ..reissue.forms import IncidentChoiceField, _incidents
 from ..reissue.services import DRAFTERS
 
 
@@ -33,7 +33,6 @@ class DeferredFilingForm(forms.Form):
         self.fields["company"].queryset = Company.objects.for_user(user, roles=DRAFTERS)
         if application is not None:
             self.fields["company"].disabled = True
-        _style(self)
 
     def clean_period(self):
         period = self.cleaned_data["period"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from outage_portal.filters import company_filter
+from outage_portal.filters import ListFilterSet, company_filter
 
 from .models import (
     HandIssuedInvoice,
@@ -17,7 +17,7 @@ from .models import (
 )
 
 
-class ReissueRequestFilter(django_filters.FilterSet):
+class ReissueRequestFilter(ListFilterSet):
     company = company_filter()
     state = django_filters.ChoiceFilter(label=_("State"), choices=ReviewState.choices)
     reason = django_filters.ChoiceFilter(label=_("Reason"), choices=ReissueReason.choices)
@@ -34,7 +34,7 @@ class ReissueRequestFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=ReissueItem.objects.filter(invoice_key__startswith=value).values("request_id"))
 
 
-class HandIssuedFilter(django_filters.FilterSet):
+class HandIssuedFilter(ListFilterSet):
     company = company_filter()
     entered = django_filters.BooleanFilter(
         label=_("In the tax system"), field_name="entered_at", lookup_expr="isnull", exclude=True

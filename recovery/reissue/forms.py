@@ -33,15 +33,6 @@ class IncidentChoiceField(forms.ModelChoiceField):
         return f"{obj.title} ({local_text(obj.started_at)})"
 
 
-def _style(form: forms.BaseForm) -> None:
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxSelectMultiple | forms.HiddenInput):
-            continue
-        css = "form-select" if isinstance(widget, forms.Select) else "form-control"
-        widget.attrs.setdefault("class", css)
-
-
 class EvidenceFilesField(MultipleFileField):
     """Evidence files checked completely in the form (name, size, content), so nothing is stored
     unless every file passes."""
@@ -101,7 +92,6 @@ class ReissueRequestForm(forms.Form):
             gaps.distinct().select_related("company").order_by("company", "issue_date", "invoice_key")
         )
         self.fields["evidence"].widget.attrs["accept"] = uploads.accept_attribute()
-        _style(self)
 
     def clean(self):
         data = super().clean()
@@ -123,10 +113,6 @@ class ManualInvoiceForm(forms.Form):
     counterparty_name = forms.CharField(label=_("Counterparty"), max_length=200, required=False)
     amount = forms.DecimalField(label=_("Amount"), max_digits=16, decimal_places=2)
     tax = forms.DecimalField(label=_("Tax"), max_digits=16, decimal_places=2, min_value=Decimal("0"))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        _style(self)
 
     def clean_invoice_code(self):
         code = normalise_digits(self.cleaned_data.get("invoice_code"))
@@ -181,7 +167,6 @@ class HandIssuedInvoiceForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["company"].queryset = Company.objects.for_user(user, roles=DRAFTERS)
         self.fields["scan"].widget.attrs["accept"] = uploads.accept_attribute(uploads.SCAN_TYPES)
-        _style(self)
 
     def clean_scan(self):
         upload = self.cleaned_data.get("scan")

@@ -23,7 +23,7 @@
   end.addEventListener("input", checkOrder);
   form.addEventListener("submit", function (event) {
     if (event.submitter && event.submitter.name === "parse") return;
-    const box = document.getElementById("id_functions-choices") || form.querySelector(".field-functions");
+    const box = document.getElementById("id_functions") || form.querySelector(".field-functions");
     const chosen = form.querySelectorAll("input[name=functions]:checked").length;
     note(box, chosen ? "" : form.dataset.msgFunctions, "functions-check");
     checkOrder();

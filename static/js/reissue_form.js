@@ -26,7 +26,7 @@
     input.setCustomValidity(text || "");
     input.classList.toggle("is-invalid", !!text);
     var box = input.parentElement.querySelector('.live-error[data-for="' + input.name + '"]');
-    if (box) box.textContent = text || "";
+    if (box) { box.textContent = text || ""; box.hidden = !text; }
   }
   function digits(value) {
     return (value || "").replace(/[０-９]/g, function (d) { return String.fromCharCode(d.charCodeAt(0) - 0xfee0); })
