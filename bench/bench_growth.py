@@ -60,14 +60,14 @@ def one_size(rows: int) -> dict:
     from invoices.models import ImportKind
     from invoices.signals import import_batch_succeeded
     from recovery import engine
-    from recovery.models import Discrepancy, ReconciliationRun
+    from recovery.models import Gap, ReconciliationRun
 
     call_command("migrate", verbosity=0)
     import_batch_succeeded.disconnect(dispatch_uid="recovery.reconcile_after_import")  # the run is timed apart
     company = bench_company(SELLER[0], SELLER[1])
     with connection.cursor() as cur:
         cur.execute(
-            "TRUNCATE recovery_discrepancy, recovery_alert, recovery_reconciliationrun, invoices_invoicechange, "
+            "TRUNCATE recovery_gap, recovery_alert, recovery_reconciliationrun, invoices_invoicechange, "
             "invoices_invoice, invoices_taxrecord CASCADE"
         )
     path = scratch / "backup.csv"
@@ -106,7 +106,7 @@ def one_size(rows: int) -> dict:
     with transaction.atomic():
         engine.compare(run=run, now=timezone.now())
     reconcile_seconds = time.perf_counter() - t0
-    gaps = Discrepancy.objects.filter(company=company).count()
+    gaps = Gap.objects.filter(company=company).count()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     seconds = import_seconds + reconcile_seconds
     return {

@@ -107,7 +107,7 @@ def run() -> dict:
     from django.db import connection
 
     from recovery import engine
-    from recovery.models import Discrepancy, GapKind
+    from recovery.models import Gap, GapKind
 
     call_command("migrate", verbosity=0)
     company = bench_company()
@@ -115,7 +115,7 @@ def run() -> dict:
     engine.order_windows = lambda *, run, end: [(run.period_start, end)]
     with connection.cursor() as cur:
         cur.execute(
-            "TRUNCATE recovery_discrepancy, recovery_alert, recovery_reconciliationrun, "
+            "TRUNCATE recovery_gap, recovery_alert, recovery_reconciliationrun, "
             "invoices_invoice, invoices_taxrecord, invoices_order CASCADE"
         )
         cur.execute(
@@ -143,10 +143,10 @@ def run() -> dict:
     seconds = float("inf")
     for _attempt in range(RUNS):
         with connection.cursor() as cur:
-            cur.execute("TRUNCATE recovery_discrepancy, recovery_alert, recovery_reconciliationrun CASCADE")
+            cur.execute("TRUNCATE recovery_gap, recovery_alert, recovery_reconciliationrun CASCADE")
         seconds = min(seconds, _timed_run(company))
     floor = min(floor, _floor(connection, company.pk))
-    gaps = Discrepancy.objects.filter(company=company, kind=GapKind.ONLY_IN_ORDERS).count()
+    gaps = Gap.objects.filter(company=company, kind=GapKind.ONLY_IN_ORDERS).count()
     assert gaps == ROWS // 200, gaps  # exactly the orders lost from both sides
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(

@@ -90,7 +90,7 @@ def _load(ids: list[int], runs: dict[int, int]) -> None:
         # First seen over the last 60 days (so the dashboard's 30-day trend moves); resolved ones a
         # week after they were found.
         cur.execute(
-            f"""INSERT INTO recovery_discrepancy ({GAP_COLUMNS})
+            f"""INSERT INTO recovery_gap ({GAP_COLUMNS})
             SELECT i.company_id, 'issued', 'only_in_books', i.invoice_key, i.invoice_key, i.id, i.issue_date,
                 i.total, 'exact', '', CASE WHEN s.open THEN 'open' ELSE 'resolved' END, '', '', '', '', '',
                 {last_run}, {last_run}, CASE WHEN s.open THEN NULL ELSE {last_run} END,
@@ -118,7 +118,7 @@ def prepare() -> None:
 
     from invoices.models import BatchState, ImportBatch, ImportKind
     from outage_portal.models import Company, Membership, Role, User
-    from recovery.models import Discrepancy, ReconciliationRun, RunState, RunTrigger
+    from recovery.models import Gap, ReconciliationRun, RunState, RunTrigger
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cur:
@@ -130,7 +130,7 @@ def prepare() -> None:
         now = timezone.now()
         with connection.cursor() as cur:
             cur.execute(
-                "TRUNCATE recovery_discrepancy, recovery_alert, recovery_reconciliationrun, invoices_importbatch, "
+                "TRUNCATE recovery_gap, recovery_alert, recovery_reconciliationrun, invoices_importbatch, "
                 "invoices_invoice, invoices_taxrecord, bench_pages_size CASCADE"
             )
         with transaction.atomic():
@@ -172,7 +172,7 @@ def prepare() -> None:
             with connection.cursor() as cur:
                 cur.execute("INSERT INTO bench_pages_size VALUES (%s)", [TOTAL_ROWS])
         with connection.cursor() as cur:
-            for table in ("invoices_invoice", "invoices_taxrecord", "recovery_discrepancy",
+            for table in ("invoices_invoice", "invoices_taxrecord", "recovery_gap",
                           "recovery_reconciliationrun", "invoices_importbatch"):  # fmt: skip
                 cur.execute(f"VACUUM ANALYZE {table}")
             cur.execute("CHECKPOINT")
@@ -182,7 +182,7 @@ def prepare() -> None:
     Membership.objects.get_or_create(user=user, company=big, role=Role.FINANCE)
     client = Client()
     client.force_login(user)
-    gaps = Discrepancy.objects.filter(company=big)
+    gaps = Gap.objects.filter(company=big)
     invoices = BIG_ROWS
     gap = gaps.filter(status="open").order_by("-id").values_list("pk", flat=True).first()
     print(

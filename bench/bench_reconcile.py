@@ -104,13 +104,13 @@ def run() -> dict:
     from django.core.management import call_command
     from django.db import connection
 
-    from recovery.models import Discrepancy
+    from recovery.models import Gap
 
     call_command("migrate", verbosity=0)
     company = bench_company()
     with connection.cursor() as cur:  # the scratch tables only hold bench rows; no ORM cascade collection
         cur.execute(
-            "TRUNCATE recovery_discrepancy, recovery_alert, recovery_reconciliationrun, "
+            "TRUNCATE recovery_gap, recovery_alert, recovery_reconciliationrun, "
             "invoices_invoice, invoices_taxrecord CASCADE"
         )
     missing_each = ROWS // 100
@@ -134,11 +134,11 @@ def run() -> dict:
     seconds = float("inf")
     for _attempt in range(RUNS):  # each a first run: no gaps recorded yet
         with connection.cursor() as cur:
-            cur.execute("TRUNCATE recovery_discrepancy, recovery_alert, recovery_reconciliationrun CASCADE")
+            cur.execute("TRUNCATE recovery_gap, recovery_alert, recovery_reconciliationrun CASCADE")
         seconds = min(seconds, _timed_run(company))
     rerun_seconds = min(_timed_run(company) for _attempt in range(RUNS))  # every gap found again
     floor = min(floor, _floor(connection, company.pk))
-    gaps = Discrepancy.objects.filter(company=company).count()
+    gaps = Gap.objects.filter(company=company).count()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"reconciliation: {ROWS} rows, {gaps} gaps, {seconds:.2f}s (rerun {rerun_seconds:.2f}s) "

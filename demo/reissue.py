@@ -14,7 +14,7 @@ from invoices.models import Direction
 from outage_portal.models import User
 from recovery.deferred import services as deferred_services
 from recovery.deferred.models import DeferredFiling
-from recovery.models import Discrepancy, GapKind, GapStatus
+from recovery.models import Gap, GapKind, GapStatus
 from recovery.reissue import services
 from recovery.reissue.models import HandIssuedInvoice, ReissueItem, ReissueRequest, ReviewState
 
@@ -39,9 +39,9 @@ def load(stdout) -> None:
     incident = _beijing_incident()
     # Idempotent by author: once the demo accountant has requests, the demo leaves them alone.
     if not ReissueRequest.objects.filter(company=company, created_by=accountant).exists():
-        taken = ReissueItem.objects.exclude(discrepancy=None).values("discrepancy_id")
+        taken = ReissueItem.objects.exclude(gap=None).values("gap_id")
         gaps = list(
-            Discrepancy.objects.filter(
+            Gap.objects.filter(
                 company=company, kind=GapKind.ONLY_IN_BOOKS, status__in=[GapStatus.OPEN, GapStatus.ACKNOWLEDGED]
             )
             .exclude(pk__in=taken)

@@ -85,7 +85,7 @@ def load(stdout) -> None:
     from invoices.imports.orders import orders_import
     from invoices.models import Direction, ImportBatch, ImportKind
     from outage_portal.models import User
-    from recovery.models import Discrepancy, GapKind, GapStatus
+    from recovery.models import Gap, GapKind, GapStatus
     from recovery.services import default_period, reconciliation_run_create, reconciliation_run_execute
     from response import services
     from response.models import IncidentResponse, Step
@@ -132,7 +132,7 @@ def load(stdout) -> None:
         company=company, user=accountant, reason="税务系统故障期间暂停开票，待数据恢复并核对后再开。", response=response
     )
     lost = list(
-        Discrepancy.objects.filter(
+        Gap.objects.filter(
             company=company, kind=GapKind.ONLY_IN_ORDERS, status=GapStatus.OPEN, order__counterparty_name=CUSTOMERS[0]
         ).select_related("order")
     )

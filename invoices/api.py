@@ -261,7 +261,7 @@ class TaxSourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                 "last_fetch_at": source.last_fetch_at,
                 "last_fetch_error": source.last_fetch_error,
                 "fetches": fetches,
-                "status_url": request.build_absolute_uri(reverse("tax-source-fetch", args=[company.pk])),
+                "status_url": request.build_absolute_uri(reverse("api:tax-source-fetch", args=[company.pk])),
             }
         ).data
 

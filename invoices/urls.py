@@ -3,6 +3,8 @@ from rest_framework.routers import SimpleRouter
 
 from invoices import api, views
 
+app_name = "invoices"
+
 router = SimpleRouter()
 router.register("invoices", api.InvoiceViewSet, basename="invoice")
 router.register("tax-records", api.TaxRecordViewSet, basename="tax-record")

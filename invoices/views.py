@@ -94,8 +94,8 @@ def import_upload(request):
             for upload in data["files"]
         ]
         if len(batches) == 1:
-            return redirect("import-detail", pk=batches[0].pk)
-        return redirect("import-list")
+            return redirect("invoices:import-detail", pk=batches[0].pk)
+        return redirect("invoices:import-list")
     return render(request, "invoices/import_upload.html", {"form": form})
 
 
@@ -153,7 +153,7 @@ def tax_source_edit(request, company_pk: int):
     if request.method == "POST":
         if not can_edit:
             messages.error(request, _("Only a company admin can change where tax-system records come from."))
-            return redirect("tax-source-edit", company_pk=company.pk)
+            return redirect("invoices:tax-source-edit", company_pk=company.pk)
         form = TaxSourceForm(request.POST)
         if form.is_valid():
             try:
@@ -162,7 +162,7 @@ def tax_source_edit(request, company_pk: int):
                 form_add_service_errors(form, exc)
             else:
                 messages.success(request, _("Tax-system source saved."))
-                return redirect("tax-source-edit", company_pk=company.pk)
+                return redirect("invoices:tax-source-edit", company_pk=company.pk)
     return render(
         request,
         "invoices/tax_source_edit.html",
@@ -196,7 +196,7 @@ def tax_source_fetch(request, company_pk: int):
             messages.success(request, _("Fetch queued; this page shows its result when it is done."))
         else:
             messages.info(request, _("A fetch is already on its way; this page shows its result when it is done."))
-    return redirect("tax-source-edit", company_pk=company.pk)
+    return redirect("invoices:tax-source-edit", company_pk=company.pk)
 
 
 @login_required

@@ -55,7 +55,7 @@ def window_warnings(
             "end": local_text(other.window_end),
             "document": document_number,
         }
-        warnings.append(WindowWarning(code, text % params, reverse("notice-detail", args=[other.pk])))
+        warnings.append(WindowWarning(code, text % params, reverse("notices:notice-detail", args=[other.pk])))
 
     # Filing periods run from the first of the month to the deadline (inclusive, local days).
     local_start, local_end = timezone.localtime(start), timezone.localtime(end)

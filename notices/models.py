@@ -64,7 +64,7 @@ class TaxSystem(models.Model):
         return f"{self.region} · {self.name}"
 
     def get_absolute_url(self) -> str:
-        return reverse("system-detail", args=[self.slug])
+        return reverse("notices:system-detail", args=[self.slug])
 
     @property
     def spoken_name(self) -> str:
@@ -151,7 +151,7 @@ class MaintenanceNotice(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("notice-detail", args=[self.pk])
+        return reverse("notices:notice-detail", args=[self.pk])
 
     def clean(self) -> None:
         # The constraint keeps the table right; this puts its message beside the field for forms and the API.
@@ -285,7 +285,7 @@ class Incident(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("incident-detail", args=[self.pk])
+        return reverse("notices:incident-detail", args=[self.pk])
 
 
 class IncidentUpdate(models.Model):

@@ -8,6 +8,8 @@ from notices.status import api as status_api
 from notices.status import feeds
 from notices.status import views as status_views
 
+app_name = "notices"
+
 router = SimpleRouter()
 router.register("tax-systems", api.TaxSystemViewSet, basename="tax-system")
 router.register("notices", api.NoticeViewSet, basename="notice")

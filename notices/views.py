@@ -389,7 +389,7 @@ def manage_incident_new(request):
                 form_add_service_errors(form, exc)
             else:
                 messages.success(request, _("Incident opened."))
-                return redirect("manage-incident-detail", pk=incident.pk)
+                return redirect("notices:manage-incident-detail", pk=incident.pk)
     else:
         initial = {"started_at": timezone.now()}
         initial.update(_template_initial(request, TextTemplateKind.INCIDENT))
@@ -418,7 +418,7 @@ def manage_incident_edit(request, pk: int):
                 form_add_service_errors(form, exc)
             else:
                 messages.success(request, _("Incident saved."))
-                return redirect("manage-incident-detail", pk=incident.pk)
+                return redirect("notices:manage-incident-detail", pk=incident.pk)
     else:
         initial = {name: getattr(incident, name) for name in forms.IncidentForm.EDIT_FIELDS}
         initial["system"] = incident.system_id
@@ -491,7 +491,7 @@ def _incident_form_view(*, form_class, service, done, form_name: str):
                 form_add_service_errors(form, exc)
             else:
                 messages.success(request, done)
-                return redirect("manage-incident-detail", pk=incident.pk)
+                return redirect("notices:manage-incident-detail", pk=incident.pk)
         return _incident_manage_page(request, incident, **{form_name: form})
 
     return view
@@ -553,7 +553,7 @@ def manage_system_form(request, pk: int | None = None):
         instance=system,
         save=lambda data: services.tax_system_save(system=system, **data),
         heading=str(system) if system else _("New tax system"),
-        list_url="manage-system-list",
+        list_url="notices:manage-system-list",
     )
 
 
@@ -572,7 +572,7 @@ def manage_deadline_form(request, pk: int | None = None):
         instance=deadline,
         save=lambda data: services.filing_deadline_save(filing_deadline=deadline, **data),
         heading=_("Filing deadline"),
-        list_url="manage-calendar",
+        list_url="notices:manage-calendar",
     )
 
 
@@ -581,7 +581,7 @@ def manage_deadline_form(request, pk: int | None = None):
 def manage_deadline_delete(request, pk: int):
     services.filing_deadline_delete(filing_deadline=get_object_or_404(FilingDeadline, pk=pk))
     messages.success(request, _("Deadline removed."))
-    return redirect("manage-calendar")
+    return redirect("notices:manage-calendar")
 
 
 @notice_admin_required
@@ -600,7 +600,7 @@ def manage_template_form(request, pk: int | None = None):
         instance=template,
         save=lambda data: services.text_template_save(template=template, **data),
         heading=template.name if template else _("New text template"),
-        list_url="manage-template-list",
+        list_url="notices:manage-template-list",
     )
 
 
@@ -609,4 +609,4 @@ def manage_template_form(request, pk: int | None = None):
 def manage_template_delete(request, pk: int):
     services.text_template_delete(template=get_object_or_404(TextTemplate, pk=pk))
     messages.success(request, _("Template removed."))
-    return redirect("manage-template-list")
+    return redirect("notices:manage-template-list")

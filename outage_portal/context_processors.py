@@ -16,27 +16,27 @@ SOURCE_KEEPERS = frozenset({Role.COMPANY_ADMIN, Role.ACCOUNTANT})
 # company role. Items of one group share a dropdown when more than one of them is shown, so the bar
 # stays on one line at laptop width for the roles that see most.
 NAV_ITEMS: list[tuple[str, str, frozenset[str], str]] = [
-    (_("Dashboard"), "home", ANY_MEMBER | {"notice_admin"}, ""),
+    (_("Dashboard"), "portal:home", ANY_MEMBER | {"notice_admin"}, ""),
     # --- notices ---
-    (_("System status"), "status-page", ANY_MEMBER | {"notice_admin"}, ""),
-    (_("Manage notices"), "manage-notice-list", frozenset({"notice_admin"}), ""),
+    (_("System status"), "notices:status-page", ANY_MEMBER | {"notice_admin"}, ""),
+    (_("Manage notices"), "notices:manage-notice-list", frozenset({"notice_admin"}), ""),
     # --- recovery ---
-    (_("Gaps"), "recovery-gap-list", ANY_MEMBER, ""),
-    (_("Reissue requests"), "reissue-request-list", ANY_MEMBER, "recovery"),
-    (_("Deferred filing"), "deferred-filing-list", ANY_MEMBER, "recovery"),
-    (_("Hand-issued invoices"), "hand-issued-list", ANY_MEMBER, "recovery"),
+    (_("Gaps"), "recovery:recovery-gap-list", ANY_MEMBER, ""),
+    (_("Reissue requests"), "recovery:reissue-request-list", ANY_MEMBER, "recovery"),
+    (_("Deferred filing"), "recovery:deferred-filing-list", ANY_MEMBER, "recovery"),
+    (_("Hand-issued invoices"), "recovery:hand-issued-list", ANY_MEMBER, "recovery"),
     # --- invoices ---
-    (_("Invoices"), "invoice-list", ANY_MEMBER, "invoices"),
-    (_("Imports"), "import-list", ANY_MEMBER, "invoices"),
-    (_("Tax-system sources"), "tax-source-list", SOURCE_KEEPERS, "invoices"),
+    (_("Invoices"), "invoices:invoice-list", ANY_MEMBER, "invoices"),
+    (_("Imports"), "invoices:import-list", ANY_MEMBER, "invoices"),
+    (_("Tax-system sources"), "invoices:tax-source-list", SOURCE_KEEPERS, "invoices"),
     # --- subscriptions ---
-    (_("Subscriptions"), "notify-settings", ANY_MEMBER | {"notice_admin"}, ""),
-    (_("Deliveries"), "notify-deliveries", frozenset({"notice_admin"}), ""),
+    (_("Subscriptions"), "notices:notify-settings", ANY_MEMBER | {"notice_admin"}, ""),
+    (_("Deliveries"), "notices:notify-deliveries", frozenset({"notice_admin"}), ""),
     # --- incident response ---
-    (_("Incident response"), "response-list", ANY_MEMBER, "response"),
-    (_("Orders"), "response-order-list", ANY_MEMBER, "response"),
-    (_("Counterparty requests"), "response-request-list", ANY_MEMBER, "response"),
-    (_("Companies"), "company-page-list", ANY_MEMBER, ""),
+    (_("Incident response"), "response:response-list", ANY_MEMBER, "response"),
+    (_("Orders"), "response:response-order-list", ANY_MEMBER, "response"),
+    (_("Counterparty requests"), "response:response-request-list", ANY_MEMBER, "response"),
+    (_("Companies"), "portal:company-page-list", ANY_MEMBER, ""),
 ]
 GROUP_LABELS = {
     "recovery": pgettext_lazy("menu", "Recovery"),
@@ -53,7 +53,7 @@ def navigation(request):
     is_notice_admin = user.is_notice_admin
     if is_notice_admin:
         roles = roles | {"notice_admin"}
-    current = getattr(getattr(request, "resolver_match", None), "url_name", None)
+    current = getattr(getattr(request, "resolver_match", None), "view_name", None)
     shown = [(label, name, group) for label, name, audience, group in NAV_ITEMS if roles & audience]
     sizes: dict[str, int] = {}
     for _label, _name, group in shown:
@@ -61,7 +61,7 @@ def navigation(request):
     items: list[dict] = []
     groups: dict[str, dict] = {}
     for label, name, group in shown:
-        link = {"label": label, "url": reverse(name), "name": name, "active": name == current}
+        link = {"label": label, "url": reverse(name), "name": name.rpartition(":")[2], "active": name == current}
         if not group or sizes[group] < 2:
             items.append(link)
             continue

@@ -84,7 +84,7 @@ ROOT_URLCONF = "outage_portal.urls"
 WSGI_APPLICATION = "outage_portal.wsgi.application"
 AUTH_USER_MODEL = "outage_portal.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "login"
 
 TEMPLATES = [

@@ -19,11 +19,32 @@ from outage_portal import api, apitokens, views
 router = DefaultRouter()
 router.register("companies", api.CompanyViewSet, basename="company")
 
-urlpatterns = [
+# The project's own pages: {% url 'portal:home' %}. Auth views keep Django's bare names.
+portal_urlpatterns = [
     path("", recovery.views.dashboard, name="home"),
     path("companies/", views.company_list, name="company-page-list"),
     path("companies/<int:pk>/", views.company_detail, name="company-page-detail"),
     path("health/", views.health, name="health"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", views.api_docs, name="api-docs"),
+    path("api/redoc/", views.api_redoc, name="api-redoc"),
+    path("api/token/", apitokens.TokenView.as_view(), name="api-token"),
+    path("api/token/revoke/", apitokens.TokenRevokeView.as_view(), name="api-token-revoke"),
+    path("api/token/revoke-all/", apitokens.TokenRevokeAllView.as_view(), name="api-token-revoke-all"),
+]
+
+# Every API route under one namespace, so reverse("api:invoice-list") and DRF's own reversing
+# (request.resolver_match.namespace) find them all.
+api_urlpatterns = [
+    *router.urls,
+    *notices.urls.api_urlpatterns,
+    *invoices.urls.api_urlpatterns,
+    *recovery.urls.api_urlpatterns,
+    *response.urls.api_urlpatterns,
+]
+
+urlpatterns = [
+    path("", include((portal_urlpatterns, "portal"))),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -32,21 +53,11 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", views.api_docs, name="api-docs"),
-    path("api/redoc/", views.api_redoc, name="api-redoc"),
-    path("api/token/", apitokens.TokenView.as_view(), name="api-token"),
-    path("api/token/revoke/", apitokens.TokenRevokeView.as_view(), name="api-token-revoke"),
-    path("api/token/revoke-all/", apitokens.TokenRevokeAllView.as_view(), name="api-token-revoke-all"),
-    path("api/", include(router.urls)),
-    path("api/", include(notices.urls.api_urlpatterns)),
-    path("api/", include(invoices.urls.api_urlpatterns)),
-    path("api/", include(recovery.urls.api_urlpatterns)),
-    path("api/", include(response.urls.api_urlpatterns)),
-    path("", include(notices.urls.urlpatterns)),
-    path("", include(invoices.urls.urlpatterns)),
-    path("", include(recovery.urls.urlpatterns)),
-    path("", include(response.urls.urlpatterns)),
+    path("api/", include((api_urlpatterns, "api"))),
+    path("", include((notices.urls.urlpatterns, "notices"))),
+    path("", include((invoices.urls.urlpatterns, "invoices"))),
+    path("", include((recovery.urls.urlpatterns, "recovery"))),
+    path("", include((response.urls.urlpatterns, "response"))),
 ]
 
 # A form with more files than DATA_UPLOAD_MAX_NUMBER_FILES gets a page that says so.

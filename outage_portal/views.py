@@ -46,7 +46,7 @@ def company_detail(request, pk: int):
     if request.method == "POST":
         if not can_edit:
             messages.error(request, _("Only a company admin can change the company."))
-            return redirect("company-page-detail", pk=company.pk)
+            return redirect("portal:company-page-detail", pk=company.pk)
         form = CompanyForm(request.POST, instance=Company.objects.get(pk=company.pk))
         if form.is_valid():
             try:
@@ -59,7 +59,7 @@ def company_detail(request, pk: int):
                 form.add_error(None, exc)
             else:
                 messages.success(request, _("Company saved."))
-                return redirect("company-page-detail", pk=company.pk)
+                return redirect("portal:company-page-detail", pk=company.pk)
     members = company.memberships.select_related("user").order_by("user__username", "role")
     return render(
         request,
@@ -80,7 +80,7 @@ def health(request):
 # Swagger UI with its set-up script served from a URL of its own (?script), not inline, for the CSP.
 # No OPTIONS: its metadata would go through the page's HTML template renderer, which has no template
 # for it (a 500); answered 405 instead.
-_swagger = SpectacularSwaggerSplitView.as_view(url_name="api-schema", metadata_class=None)
+_swagger = SpectacularSwaggerSplitView.as_view(url_name="portal:api-schema", metadata_class=None)
 
 
 def _api_docs_page(view):
@@ -99,7 +99,7 @@ api_docs = _api_docs_page(_swagger)
 
 
 # Our template: the package's own preconnects to Google Fonts and starts ReDoc inline.
-_redoc = SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html", metadata_class=None)
+_redoc = SpectacularRedocView.as_view(url_name="portal:api-schema", template_name="api/redoc.html", metadata_class=None)
 
 
 # ReDoc renders with styled-components, which writes its styles inline: allowed on this page alone,

@@ -15,8 +15,8 @@ from outage_portal.models import Company
 from outage_portal.rest import DeferredPagination
 
 from . import periods, selectors, services
-from .filters import DiscrepancyFilter
-from .models import Alert, Discrepancy, ReconciliationRun
+from .filters import GapFilter
+from .models import Alert, Gap, ReconciliationRun
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -69,7 +69,7 @@ class GapSerializer(serializers.ModelSerializer):
     outcome = serializers.CharField(read_only=True, help_text="What happened to a resolved gap, in words.")
 
     class Meta:
-        model = Discrepancy
+        model = Gap
         fields = [
             "id",
             "company",
@@ -139,14 +139,14 @@ class GapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     serializer_class = GapSerializer
     pagination_class = DeferredPagination
     permission_classes = [permissions.IsAuthenticated]
-    filterset_class = DiscrepancyFilter
+    filterset_class = GapFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
-            return Discrepancy.objects.none()
+            return Gap.objects.none()
         if self.action == "list":  # by company id: the list's order comes from the discrepancy_list index
             return selectors.gaps_of(selectors.member_roles(self.request.user)).order_by("-last_seen_at", "-id")
-        return Discrepancy.objects.for_user(self.request.user).order_by("-last_seen_at", "-id")
+        return Gap.objects.for_user(self.request.user).order_by("-last_seen_at", "-id")
 
     def _act(self, request, fn):
         gap = self.get_object()
@@ -159,7 +159,7 @@ class GapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @extend_schema(request=ActionSerializer, responses=GapSerializer)
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
-        return self._act(request, lambda g, d: services.discrepancy_acknowledge(discrepancy=g, user=request.user))
+        return self._act(request, lambda g, d: services.gap_acknowledge(gap=g, user=request.user))
 
     @extend_schema(request=ActionSerializer, responses=GapSerializer)
     @action(detail=True, methods=["post"])
@@ -168,35 +168,31 @@ class GapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             user = None
             if d.get("assignee"):
                 user = get_object_or_404(get_user_model(), pk=d["assignee"], memberships__company_id=g.company_id)
-            services.discrepancy_assign(discrepancy=g, assignee=user, user=request.user)
+            services.gap_assign(gap=g, assignee=user, user=request.user)
 
         return self._act(request, fn)
 
     @extend_schema(request=ActionSerializer, responses=GapSerializer)
     @action(detail=True, methods=["post"])
     def comment(self, request, pk=None):
-        return self._act(
-            request, lambda g, d: services.discrepancy_comment(discrepancy=g, body=d["body"], user=request.user)
-        )
+        return self._act(request, lambda g, d: services.gap_comment(gap=g, body=d["body"], user=request.user))
 
     @extend_schema(request=ActionSerializer, responses=GapSerializer)
     @action(detail=True, methods=["post"])
     def dismiss(self, request, pk=None):
-        return self._act(
-            request, lambda g, d: services.discrepancy_dismiss(discrepancy=g, reason=d["reason"], user=request.user)
-        )
+        return self._act(request, lambda g, d: services.gap_dismiss(gap=g, reason=d["reason"], user=request.user))
 
     @extend_schema(request=ActionSerializer, responses=GapSerializer)
     @action(detail=True, methods=["post"], url_path="accept-suggestion")
     def accept_suggestion(self, request, pk=None):
-        return self._act(request, lambda g, d: services.discrepancy_accept_suggestion(discrepancy=g, user=request.user))
+        return self._act(request, lambda g, d: services.gap_accept_suggestion(gap=g, user=request.user))
 
     @extend_schema(request=ActionSerializer, responses=GapSerializer)
     @action(detail=True, methods=["post"])
     def link(self, request, pk=None):
         def fn(g, d):
             record = get_object_or_404(TaxRecord.objects.filter(company_id=g.company_id), pk=d.get("tax_record"))
-            services.discrepancy_link(discrepancy=g, tax_record=record, reason=d["reason"], user=request.user)
+            services.gap_link(gap=g, tax_record=record, reason=d["reason"], user=request.user)
 
         return self._act(request, fn)
 

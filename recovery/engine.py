@@ -5,7 +5,7 @@ in key order, into a small scratch table of pairs) and the duplicate check (an o
 pass). On PostgreSQL its branches run at the same time in parallel worker processes, the join cut
 into slices of the invoice key (see `_parallel_passes`); on SQLite, and on PostgreSQL without free
 workers, one after another. Gaps are written by one INSERT ... SELECT ... ON CONFLICT DO UPDATE over
-`recovery_discrepancy` (both SQLite ≥ 3.33 and PostgreSQL), so a gap found again keeps its row and
+`recovery_gap` (both SQLite ≥ 3.33 and PostgreSQL), so a gap found again keeps its row and
 only `last_seen_*` moves; a period holding no gap yet gets a plain INSERT (`_insert_gaps`).
 Explanations are fixed English msgids (translated when shown); numbers are shown from the compared
 rows.
@@ -50,7 +50,7 @@ EXPLANATIONS = {
 
 INV = "invoices_invoice"
 TAX = "invoices_taxrecord"
-GAP = "recovery_discrepancy"
+GAP = "recovery_gap"
 
 INSERT_COLUMNS = (
     "company_id, direction, kind, gap_key, invoice_key, invoice_id, tax_record_id, suggested_tax_record_id, "
@@ -534,7 +534,7 @@ def order_gaps(cursor, *, run, values: dict, end: date) -> None:
     its own so that both keep a hashable key, run only when the period holds such an order), copied
     into a scratch table. Only those few candidates are then looked up by the invoice number their
     order names, through the invoice key index. The gap's amount at risk is the order's total; the
-    proposed invoice is read from the order (`Discrepancy.order`).
+    proposed invoice is read from the order (`Gap.order`).
     """
     spans = order_windows(run=run, end=end)
     if not spans:

@@ -8,10 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from invoices.models import Direction
 from outage_portal.filters import ListFilterSet, company_filter
 
-from .models import Discrepancy, GapKind, GapStatus
+from .models import Gap, GapKind, GapStatus
 
 
-class DiscrepancyFilter(ListFilterSet):
+class GapFilter(ListFilterSet):
     company = company_filter()
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=GapKind.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=GapStatus.choices)
@@ -25,5 +25,5 @@ class DiscrepancyFilter(ListFilterSet):
     invoice_key = django_filters.CharFilter(label=_("Invoice number"), lookup_expr="startswith")
 
     class Meta:
-        model = Discrepancy
+        model = Gap
         fields = ["company", "kind", "status", "direction", "incident_kind", "incident_id", "invoice_key"]

@@ -185,7 +185,7 @@ def _engine_link(model):
     )
 
 
-class Discrepancy(models.Model):
+class Gap(models.Model):
     """One gap between our books and the tax system; stable across runs (same `gap_key` = same row)."""
 
     # Every gap is written by reconciliation in bulk, so each index costs on every run: the composite
@@ -199,7 +199,7 @@ class Discrepancy(models.Model):
     # SET NULL) when companies, runs, invoices or tax records are deleted through the ORM. The links
     # people set (decided_by, assignee) keep their foreign keys.
     company = models.ForeignKey(
-        Company, on_delete=models.CASCADE, related_name="discrepancies", db_index=False, db_constraint=False
+        Company, on_delete=models.CASCADE, related_name="gaps", db_index=False, db_constraint=False
     )
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
     kind = models.CharField(_("kind"), max_length=24, choices=GapKind.choices)
@@ -306,10 +306,10 @@ class Discrepancy(models.Model):
         return text % {"when": when}
 
 
-class DiscrepancyComment(models.Model):
+class GapComment(models.Model):
     """A note someone left on a gap."""
 
-    discrepancy = models.ForeignKey(Discrepancy, on_delete=models.CASCADE, related_name="comments")
+    gap = models.ForeignKey(Gap, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     body = models.TextField(_("comment"))
     created_at = models.DateTimeField(auto_now_add=True)

@@ -16,8 +16,8 @@ from notices.models import Incident
 from outage_portal.models import Company, Membership, Role
 
 from .models import (
-    Discrepancy,
     FailureKind,
+    Gap,
     GapKind,
     GapStatus,
     MatchRule,
@@ -106,9 +106,9 @@ def member_roles(user) -> dict[int, set[str]]:
 
 def gaps_of(company_ids):
     """The gaps of these companies (the user's, from `member_roles`): the same rows as
-    `Discrepancy.objects.for_user`, but by company id, so that for someone in one company the list's
-    order is read from the `discrepancy_list` index instead of sorting the company's every gap."""
-    return Discrepancy.objects.filter(company_id__in=sorted(company_ids))
+    `Gap.objects.for_user`, but by company id, so that for someone in one company the list's
+    order is read from the `gap_list` index instead of sorting the company's every gap."""
+    return Gap.objects.filter(company_id__in=sorted(company_ids))
 
 
 def open_requests_by_gap(gap_ids) -> dict[int, list[ReissueRequest]]:
@@ -117,21 +117,21 @@ def open_requests_by_gap(gap_ids) -> dict[int, list[ReissueRequest]]:
 
     held: dict[int, list[ReissueRequest]] = {}
     items = (
-        ReissueItem.objects.filter(discrepancy_id__in=list(gap_ids), request__state__in=ACTIVE_STATES)
+        ReissueItem.objects.filter(gap_id__in=list(gap_ids), request__state__in=ACTIVE_STATES)
         .select_related("request")
         .order_by("request_id")
     )
     for item in items:
-        held.setdefault(item.discrepancy_id, []).append(item.request)
+        held.setdefault(item.gap_id, []).append(item.request)
     return held
 
 
-def gap_for_page(user, pk: int) -> Discrepancy:
+def gap_for_page(user, pk: int) -> Gap:
     """One gap with everything its page shows beside it; another company's gap does not exist."""
     from django.shortcuts import get_object_or_404
 
     return get_object_or_404(
-        Discrepancy.objects.for_user(user).select_related(
+        Gap.objects.for_user(user).select_related(
             "company",
             "invoice",
             "tax_record",
@@ -147,7 +147,7 @@ def gap_for_page(user, pk: int) -> Discrepancy:
     )
 
 
-def gap_runs(gap: Discrepancy) -> list[ReconciliationRun]:
+def gap_runs(gap: Gap) -> list[ReconciliationRun]:
     """Every run that saw the gap: the company's runs of its direction whose period covers its issue
     date, from the run that first found it to the last that saw it, and the one that resolved it."""
     seen = Q(
@@ -164,9 +164,9 @@ def gap_runs(gap: Discrepancy) -> list[ReconciliationRun]:
     return list(ReconciliationRun.objects.filter(seen).select_related("created_by").order_by("created_at", "id"))
 
 
-def gap_requests(gap: Discrepancy) -> list[ReissueItem]:
+def gap_requests(gap: Gap) -> list[ReissueItem]:
     """Every reissue request that holds the gap, live or not, newest first."""
-    return list(ReissueItem.objects.filter(discrepancy=gap).select_related("request").order_by("-request__created_at"))
+    return list(ReissueItem.objects.filter(gap=gap).select_related("request").order_by("-request__created_at"))
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ class RuleOutcome:
     why: str
 
 
-def gap_rule_outcomes(gap: Discrepancy, rules: list[MatchRule]) -> list[RuleOutcome]:
+def gap_rule_outcomes(gap: Gap, rules: list[MatchRule]) -> list[RuleOutcome]:
     """Why each matching rule, in the order the engine tries them, did or did not pair the gap."""
     kind = gap.kind
     one_sided = kind in (GapKind.ONLY_IN_BOOKS, GapKind.ONLY_IN_TAX_SYSTEM)
@@ -239,7 +239,7 @@ class SideBySideRow:
     differs: bool
 
 
-def gap_sides(gap: Discrepancy) -> dict:
+def gap_sides(gap: Gap) -> dict:
     """Our record and the tax system's, field by field. A side the gap lacks shows the fuzzy rule's
     suggestion when there is one (marked as such), else nothing."""
     ours, ours_suggested = gap.invoice, False
@@ -330,7 +330,7 @@ def gap_figures(user, *, today: date) -> dict:
         output_field=DateTimeField(),
     )
     groups = (
-        Discrepancy.objects.for_user(user)
+        Gap.objects.for_user(user)
         .filter(Q(first_seen_at__lt=ends[-1]) & _not_closed_by(ends[0]) | open_now)
         .exclude(status=GapStatus.DISMISSED, decided_at__isnull=True)  # dismissed unseen: never open
         .annotate(
@@ -358,7 +358,7 @@ def gaps_by_kind(user) -> list[dict]:
     labels = dict(GapKind.choices)
     return [
         {"kind": r["kind"], "label": labels.get(r["kind"], r["kind"]), "n": r["n"], "amount": r["amount"]}
-        for r in Discrepancy.objects.for_user(user)
+        for r in Gap.objects.for_user(user)
         .filter(status__in=OPEN_STATES)
         .values("kind")
         .annotate(n=Count("id"), amount=Sum("amount_at_risk"))
@@ -368,7 +368,7 @@ def gaps_by_kind(user) -> list[dict]:
 
 def gaps_by_incident(user, limit: int = 20) -> list[dict]:
     return list(
-        Discrepancy.objects.for_user(user)
+        Gap.objects.for_user(user)
         .filter(status__in=OPEN_STATES)
         .values("incident_kind", "incident_id", "incident_title", "incident_url")
         .annotate(n=Count("id"), amount=Sum("amount_at_risk"))

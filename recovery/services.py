@@ -21,9 +21,9 @@ from . import engine, periods
 from .models import (
     Alert,
     Decision,
-    Discrepancy,
-    DiscrepancyComment,
     FailureKind,
+    Gap,
+    GapComment,
     GapKind,
     GapStatus,
     ReconciliationRun,
@@ -47,10 +47,8 @@ def _require_decider(user, company: Company | int, message: str) -> None:
         raise PermissionDenied(message)
 
 
-def _require_gap_decider(user, discrepancy: Discrepancy) -> None:
-    _require_decider(
-        user, discrepancy.company_id, _("Only accountants and company admins of this company decide about gaps.")
-    )
+def _require_gap_decider(user, gap: Gap) -> None:
+    _require_decider(user, gap.company_id, _("Only accountants and company admins of this company decide about gaps."))
 
 
 @transaction.atomic
@@ -275,7 +273,7 @@ def _finish_implausible(run: ReconciliationRun) -> ReconciliationRun:
 
 def _gap_counts(**run_filter) -> dict[str, int]:
     """Gaps per kind among those matching `run_filter` (e.g. last_seen_run=run)."""
-    rows = Discrepancy.objects.filter(**run_filter).values("kind").annotate(n=Count("id")).order_by()
+    rows = Gap.objects.filter(**run_filter).values("kind").annotate(n=Count("id")).order_by()
     return {row["kind"]: row["n"] for row in rows}
 
 
@@ -287,7 +285,7 @@ def _finish_compared(run: ReconciliationRun, *, tax_count: int, compare_until: d
     outcome = {
         "counts": counts,
         "new_gaps": sum(new_counts.values()),
-        "resolved_gaps": Discrepancy.objects.filter(resolved_by_run=run).count(),
+        "resolved_gaps": Gap.objects.filter(resolved_by_run=run).count(),
         "failure_reason": run.failure_reason,
     }
     state = RunState.SUCCEEDED
@@ -357,7 +355,7 @@ def _attribute(*, run: ReconciliationRun) -> None:
     start = datetime.combine(run.period_start, time.min, tzinfo=tz)
     end = datetime.combine(run.period_end + timedelta(days=1), time.min, tzinfo=tz)
     found = windows.outage_windows(regions=[run.company.region], start=start, end=end)
-    base = Discrepancy.objects.filter(last_seen_run=run, incident_id__isnull=True)
+    base = Gap.objects.filter(last_seen_run=run, incident_id__isnull=True)
     # Only windows that stop invoices from reaching the tax system explain a gap (a filing-only
     # window does not); an incident explains better than a maintenance window at the same time.
     relevant = [w for w in found if not w.functions or set(w.functions) & INVOICE_FLOW_FUNCTIONS]
@@ -416,7 +414,7 @@ def resolved_publish(*, run_id: int) -> None:
     run = ReconciliationRun.objects.select_related("company").filter(pk=run_id).first()
     if run is None:
         return
-    resolved = Discrepancy.objects.filter(resolved_by_run=run)
+    resolved = Gap.objects.filter(resolved_by_run=run)
     total = resolved.count()
     if not total:
         return
@@ -457,68 +455,68 @@ def resolved_publish(*, run_id: int) -> None:
 
 
 @transaction.atomic
-def discrepancy_acknowledge(*, discrepancy: Discrepancy, user) -> Discrepancy:
-    _require_gap_decider(user, discrepancy)
-    if discrepancy.status == GapStatus.OPEN:
-        discrepancy.status = GapStatus.ACKNOWLEDGED
-        discrepancy.full_clean()
-        discrepancy.save(update_fields=["status"])
-    return discrepancy
+def gap_acknowledge(*, gap: Gap, user) -> Gap:
+    _require_gap_decider(user, gap)
+    if gap.status == GapStatus.OPEN:
+        gap.status = GapStatus.ACKNOWLEDGED
+        gap.full_clean()
+        gap.save(update_fields=["status"])
+    return gap
 
 
 @transaction.atomic
-def discrepancy_assign(*, discrepancy: Discrepancy, assignee, user) -> Discrepancy:
-    _require_gap_decider(user, discrepancy)
-    if assignee is not None and not assignee.memberships.filter(company_id=discrepancy.company_id).exists():
+def gap_assign(*, gap: Gap, assignee, user) -> Gap:
+    _require_gap_decider(user, gap)
+    if assignee is not None and not assignee.memberships.filter(company_id=gap.company_id).exists():
         raise ValidationError({"assignee": _("The assignee must be a member of this company.")})
-    discrepancy.assignee = assignee
-    discrepancy.save(update_fields=["assignee"])
-    return discrepancy
+    gap.assignee = assignee
+    gap.save(update_fields=["assignee"])
+    return gap
 
 
 @transaction.atomic
-def discrepancy_comment(*, discrepancy: Discrepancy, body: str, user) -> DiscrepancyComment:
+def gap_comment(*, gap: Gap, body: str, user) -> GapComment:
     """Any member may comment (finance staff often know why an invoice is missing); comments decide nothing."""
-    if not has_role(user, discrepancy.company_id, *Role.values):
+    if not has_role(user, gap.company_id, *Role.values):
         raise PermissionDenied(_("Only members of this company comment on its gaps."))
-    comment = DiscrepancyComment(discrepancy=discrepancy, author=user, body=(body or "").strip())
+    comment = GapComment(gap=gap, author=user, body=(body or "").strip())
     comment.full_clean()
     comment.save()
     return comment
 
 
-def _decide(discrepancy: Discrepancy, *, decision: str, reason: str, user, status: str) -> Discrepancy:
-    discrepancy.decision = decision
-    discrepancy.decision_reason = reason
-    discrepancy.decided_by = user
-    discrepancy.decided_at = timezone.now()
-    discrepancy.status = status
-    discrepancy.full_clean()
-    discrepancy.save()
-    return discrepancy
+def _decide(gap: Gap, *, decision: str, reason: str, user, status: str) -> Gap:
+    gap.decision = decision
+    gap.decision_reason = reason
+    gap.decided_by = user
+    gap.decided_at = timezone.now()
+    gap.status = status
+    gap.full_clean()
+    gap.save()
+    return gap
 
 
 @transaction.atomic
-def discrepancy_dismiss(*, discrepancy: Discrepancy, reason: str, user) -> Discrepancy:
-    _require_gap_decider(user, discrepancy)
+def gap_dismiss(*, gap: Gap, reason: str, user) -> Gap:
+    _require_gap_decider(user, gap)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why this gap is dismissed.")})
-    return _decide(discrepancy, decision=Decision.IGNORED, reason=reason, user=user, status=GapStatus.DISMISSED)
+    return _decide(gap, decision=Decision.IGNORED, reason=reason, user=user, status=GapStatus.DISMISSED)
 
 
 @transaction.atomic
-def discrepancy_accept_suggestion(*, discrepancy: Discrepancy, user) -> Discrepancy:
-    _require_gap_decider(user, discrepancy)
-    if discrepancy.suggested_tax_record_id is None and discrepancy.suggested_invoice_id is None:
+def gap_accept_suggestion(*, gap: Gap, user) -> Gap:
+    _require_gap_decider(user, gap)
+    if gap.suggested_tax_record_id is None and gap.suggested_invoice_id is None:
         raise ValidationError(_("This gap has no suggested match to accept."))
-    return _decide(discrepancy, decision=Decision.ACCEPTED_SUGGESTION, reason="", user=user, status=GapStatus.DISMISSED)
+    return _decide(gap, decision=Decision.ACCEPTED_SUGGESTION, reason="", user=user, status=GapStatus.DISMISSED)
 
 
 @transaction.atomic
-def discrepancy_link(*, discrepancy: Discrepancy, tax_record: TaxRecord, reason: str, user) -> Discrepancy:
-    _require_gap_decider(user, discrepancy)
-    if tax_record.company_id != discrepancy.company_id or tax_record.direction != discrepancy.direction:
+def gap_link(*, gap: Gap, tax_record: TaxRecord, reason: str, user) -> Gap:
+    _require_gap_decider(user, gap)
+    if tax_record.company_id != gap.company_id or tax_record.direction != gap.direction:
         raise ValidationError({"tax_record": _("The record must belong to the same company and direction.")})
-    discrepancy.suggested_tax_record = tax_record
-    return _decide(discrepancy, decision=Decision.LINKED, reason=reason or "", user=user, status=GapStatus.DISMISSED)
+    gap.suggested_tax_record = tax_record
+    return _decide(gap, decision=Decision.LINKED, reason=reason or "", user=user, status=GapStatus.DISMISSED)

@@ -5,6 +5,8 @@ from . import api, views
 from .deferred import urls as deferred_urls
 from .reissue import urls as reissue_urls
 
+app_name = "recovery"
+
 router = SimpleRouter()
 router.register("reconciliation-runs", api.RunViewSet, basename="reconciliation-run")
 router.register("gaps", api.GapViewSet, basename="gap")

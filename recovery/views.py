@@ -23,9 +23,9 @@ from outage_portal.spreadsheets import Column, csv_response, xlsx_response
 
 from . import selectors, services
 from .deferred.reminders import deferred_filing_reminders
-from .filters import DiscrepancyFilter
+from .filters import GapFilter
 from .forms import RunForm
-from .models import Discrepancy, GapKind, GapStatus, MatchRule, ReconciliationRun
+from .models import Gap, GapKind, GapStatus, MatchRule, ReconciliationRun
 from .reissue.services import ACTIVE_STATES, DRAFTERS
 
 OPEN = [GapStatus.OPEN, GapStatus.ACKNOWLEDGED]
@@ -66,9 +66,9 @@ def dashboard(request):
 
 
 def _filtered(request, roles: dict[int, set[str]] | None = None):
-    gaps = Discrepancy.objects.for_user(request.user) if roles is None else selectors.gaps_of(roles)
+    gaps = Gap.objects.for_user(request.user) if roles is None else selectors.gaps_of(roles)
     qs = gaps.select_related("company", "assignee").order_by("-last_seen_at", "-id")
-    return DiscrepancyFilter(request.GET or None, queryset=qs, request=request)
+    return GapFilter(request.GET or None, queryset=qs, request=request)
 
 
 def _can_decide_any(user) -> bool:
@@ -118,14 +118,14 @@ def gap_detail(request, pk: int):
 
 def _gap_actions(user, reason: str) -> dict:
     return {
-        "acknowledge": lambda gap: services.discrepancy_acknowledge(discrepancy=gap, user=user),
-        "dismiss": lambda gap: services.discrepancy_dismiss(discrepancy=gap, reason=reason, user=user),
-        "assign_me": lambda gap: services.discrepancy_assign(discrepancy=gap, assignee=user, user=user),
-        "accept_suggestion": lambda gap: services.discrepancy_accept_suggestion(discrepancy=gap, user=user),
+        "acknowledge": lambda gap: services.gap_acknowledge(gap=gap, user=user),
+        "dismiss": lambda gap: services.gap_dismiss(gap=gap, reason=reason, user=user),
+        "assign_me": lambda gap: services.gap_assign(gap=gap, assignee=user, user=user),
+        "accept_suggestion": lambda gap: services.gap_accept_suggestion(gap=gap, user=user),
     }
 
 
-def _apply(request, gaps: list[Discrepancy], action: str) -> bool:
+def _apply(request, gaps: list[Gap], action: str) -> bool:
     """Apply one decision to every gap, all or none; say what happened. True when applied."""
     apply = _gap_actions(request.user, request.POST.get("reason", "")).get(action)
     if apply is None:
@@ -147,7 +147,7 @@ def _apply(request, gaps: list[Discrepancy], action: str) -> bool:
 def _start_reissue(request, gap_ids: list[int]):
     """The reissue form opens with these gaps ticked; the ids travel in the session, not in a URL."""
     request.session["reissue_gaps"] = gap_ids
-    return redirect("reissue-request-new")
+    return redirect("recovery:reissue-request-new")
 
 
 @login_required
@@ -157,20 +157,18 @@ def gap_bulk(request):
     action = request.POST.get("action", "")
     if not ids:
         messages.error(request, _("Tick at least one gap first."))
-        return redirect(request.POST.get("next") if _safe_next(request) else "recovery-gap-list")
+        return redirect(request.POST.get("next") if _safe_next(request) else "recovery:recovery-gap-list")
     if request.POST.get("reissue"):
-        mine = list(
-            Discrepancy.objects.for_user(request.user, roles=DRAFTERS).filter(pk__in=ids).values_list("pk", flat=True)
-        )
+        mine = list(Gap.objects.for_user(request.user, roles=DRAFTERS).filter(pk__in=ids).values_list("pk", flat=True))
         if not mine:
             messages.error(request, _("Only accountants prepare reissue requests."))
-            return redirect("recovery-gap-list")
+            return redirect("recovery:recovery-gap-list")
         return _start_reissue(request, mine)
     if not _can_decide_any(request.user):
         # The page offers no decision to this person; a crafted POST is refused outright.
         raise PermissionDenied(_("Only accountants and company admins decide about gaps."))
-    visible = Discrepancy.objects.for_user(request.user).filter(pk__in=ids)
-    gaps = list(Discrepancy.objects.for_user(request.user, roles=selectors.GAP_DECIDERS).filter(pk__in=ids))
+    visible = Gap.objects.for_user(request.user).filter(pk__in=ids)
+    gaps = list(Gap.objects.for_user(request.user, roles=selectors.GAP_DECIDERS).filter(pk__in=ids))
     if len(gaps) < visible.count():
         messages.error(request, _("Only accountants and company admins decide about gaps."))
     elif _apply(request, gaps, action):
@@ -178,7 +176,7 @@ def gap_bulk(request):
             request,
             ngettext("%(n)s gap updated.", "%(n)s gaps updated.", len(gaps)) % {"n": len(gaps)},
         )
-    return redirect(request.POST.get("next") if _safe_next(request) else "recovery-gap-list")
+    return redirect(request.POST.get("next") if _safe_next(request) else "recovery:recovery-gap-list")
 
 
 def _safe_next(request) -> bool:
@@ -196,24 +194,24 @@ def gap_act(request, pk: int):
     action = request.POST.get("action", "")
     if action == "comment":
         try:
-            services.discrepancy_comment(discrepancy=gap, body=request.POST.get("body", ""), user=request.user)
+            services.gap_comment(gap=gap, body=request.POST.get("body", ""), user=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         except PermissionDenied as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, _("Comment added."))
-        return redirect("recovery-gap-detail", pk=gap.pk)
+        return redirect("recovery:recovery-gap-detail", pk=gap.pk)
     if action == "reissue":
-        if not Discrepancy.objects.for_user(request.user, roles=DRAFTERS).filter(pk=gap.pk).exists():
+        if not Gap.objects.for_user(request.user, roles=DRAFTERS).filter(pk=gap.pk).exists():
             messages.error(request, _("Only accountants prepare reissue requests."))
-            return redirect("recovery-gap-detail", pk=gap.pk)
+            return redirect("recovery:recovery-gap-detail", pk=gap.pk)
         return _start_reissue(request, [gap.pk])
-    if not Discrepancy.objects.for_user(request.user, roles=selectors.GAP_DECIDERS).filter(pk=gap.pk).exists():
+    if not Gap.objects.for_user(request.user, roles=selectors.GAP_DECIDERS).filter(pk=gap.pk).exists():
         messages.error(request, _("Only accountants and company admins decide about gaps."))
     elif _apply(request, [gap], action):
         messages.success(request, _("Gap updated."))
-    return redirect("recovery-gap-detail", pk=gap.pk)
+    return redirect("recovery:recovery-gap-detail", pk=gap.pk)
 
 
 def export_columns() -> list[Column]:
@@ -286,7 +284,7 @@ def run_list(request):
                 form_add_service_errors(form, exc)
             else:
                 messages.success(request, _("Reconciliation run queued."))
-                return redirect("recovery-run-detail", pk=run.pk)
+                return redirect("recovery:recovery-run-detail", pk=run.pk)
     runs = ReconciliationRun.objects.for_user(request.user).select_related("company").order_by("-created_at", "-id")
     page = Paginator(runs, 50).get_page(request.GET.get("page"))
     return render(request, "recovery/run_list.html", {"page": page, "form": form})

@@ -14,7 +14,7 @@ from invoices.imports.report import ImportReport
 from invoices.models import BatchState, Direction, InvoiceType, Order
 from notices.models import Incident, MaintenanceNotice
 from outage_portal.models import Company
-from recovery.models import Discrepancy, GapKind, GapStatus
+from recovery.models import Gap, GapKind, GapStatus
 from recovery.reissue import uploads
 
 from . import services
@@ -100,7 +100,7 @@ class ProposalSerializer(serializers.ModelSerializer):
     proposed_invoice = serializers.SerializerMethodField()
 
     class Meta:
-        model = Discrepancy
+        model = Gap
         fields = [
             "id",
             "company",
@@ -144,9 +144,9 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
-            return Discrepancy.objects.none()
+            return Gap.objects.none()
         return (
-            Discrepancy.objects.for_user(self.request.user)
+            Gap.objects.for_user(self.request.user)
             .filter(kind=GapKind.ONLY_IN_ORDERS, order__isnull=False)
             .select_related("order")
             .order_by("issue_date", "id")
@@ -325,6 +325,9 @@ class ResponseViewSet(
 
 # --- Counterparty requests ---------------------------------------------------------------------
 class RequestItemSerializer(serializers.ModelSerializer):
+    # The API keeps the name its clients know; the model calls it a gap.
+    discrepancy = serializers.PrimaryKeyRelatedField(source="gap", read_only=True, allow_null=True)
+
     class Meta:
         model = CounterpartyRequestItem
         fields = [
@@ -413,7 +416,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         params = PrepareSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         gaps = list(
-            Discrepancy.objects.for_user(request.user).filter(
+            Gap.objects.for_user(request.user).filter(
                 pk__in=params.validated_data["gaps"], status__in=[GapStatus.OPEN, GapStatus.ACKNOWLEDGED]
             )
         )

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from invoices.models import Direction, ImportBatch, Invoice
 from notices.models import Incident, MaintenanceNotice
 from outage_portal.models import Company, CompanyScopedQuerySet
-from recovery.models import Discrepancy
+from recovery.models import Gap
 
 
 class Step(models.TextChoices):
@@ -258,8 +258,8 @@ class CounterpartyRequestItem(models.Model):
     """One invoice the letter asks for (from a gap, or the invoice an order implies)."""
 
     request = models.ForeignKey(CounterpartyRequest, on_delete=models.CASCADE, related_name="items")
-    discrepancy = models.ForeignKey(
-        Discrepancy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    gap = models.ForeignKey(
+        Gap, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
     )
     invoice_key = models.CharField(_("invoice number"), max_length=32, blank=True)
     order_number = models.CharField(_("order or contract number"), max_length=60, blank=True)

@@ -19,7 +19,7 @@ from invoices.models import Direction, Invoice, InvoiceType, Order, TaxRecord
 from notices.models import Incident, MaintenanceNotice
 from outage_portal.models import Company, Role
 from outage_portal.roles import has_role
-from recovery.models import Decision, Discrepancy, GapKind, GapStatus
+from recovery.models import Decision, Gap, GapKind, GapStatus
 from recovery.reissue import uploads
 
 from .models import (
@@ -93,7 +93,7 @@ def windows_by_region(regions: list[str], *, now: datetime | None = None) -> dic
 # --- Incident responses --------------------------------------------------------------------------
 def _window_gaps(response: IncidentResponse):
     kind = "incident" if response.incident_id else "notice"
-    return Discrepancy.objects.filter(
+    return Gap.objects.filter(
         company_id=response.company_id, incident_kind=kind, incident_id=response.incident_id or response.notice_id
     )
 
@@ -320,7 +320,7 @@ class Proposal:
     """The invoice an order implies: what an accountant accepts into a reissue request or records
     as a hand-issued invoice."""
 
-    gap: Discrepancy
+    gap: Gap
     order: Order
     direction: str
     counterparty_name: str
@@ -333,7 +333,7 @@ class Proposal:
     invoice_number: str  # the number the order names, if any
 
 
-def proposal_of(gap: Discrepancy) -> Proposal:
+def proposal_of(gap: Gap) -> Proposal:
     if gap.kind != GapKind.ONLY_IN_ORDERS or gap.order is None:
         raise ValidationError(_("Only a gap revealed by an order proposes an invoice."))
     o = gap.order
@@ -353,7 +353,7 @@ def proposal_of(gap: Discrepancy) -> Proposal:
 
 
 @transaction.atomic
-def order_proposal_accept(*, gap: Discrepancy, user, into: str, invoice_number: str = "", note: str = ""):
+def order_proposal_accept(*, gap: Gap, user, into: str, invoice_number: str = "", note: str = ""):
     """Accept the invoice an order implies: into a new draft reissue request ("reissue"), or as a
     hand-issued invoice written during the outage ("hand_issued", which needs its number).
     The gap records the decision; a reissue request resolves it when the reissued invoice appears."""
@@ -392,7 +392,7 @@ def order_proposal_accept(*, gap: Discrepancy, user, into: str, invoice_number: 
         reason = _("Recorded as hand-issued invoice %(number)s") % {"number": result.invoice_number}
     else:
         raise ValidationError({"into": _("Choose a reissue request or a hand-issued invoice.")})
-    Discrepancy.objects.filter(pk=gap.pk).update(
+    Gap.objects.filter(pk=gap.pk).update(
         decision=Decision.ACCEPTED_SUGGESTION,
         decision_reason=reason,
         decided_by=user,
@@ -408,7 +408,7 @@ class _Wanted:
     name: str
     tax_id: str
     direction: str
-    gap: Discrepancy
+    gap: Gap
     invoice_key: str
     order_number: str
     issue_date: date
@@ -417,7 +417,7 @@ class _Wanted:
     total: Decimal
 
 
-def _wanted(gap: Discrepancy) -> _Wanted:
+def _wanted(gap: Gap) -> _Wanted:
     issued = gap.direction == Direction.ISSUED
     if gap.order_id:
         o = gap.order
@@ -451,12 +451,12 @@ def letter_text(request: CounterpartyRequest, items: list) -> str:
 
 @transaction.atomic
 def counterparty_requests_prepare(
-    *, company: Company, user, gaps: list[Discrepancy], response: IncidentResponse | None = None
+    *, company: Company, user, gaps: list[Gap], response: IncidentResponse | None = None
 ) -> list[CounterpartyRequest]:
     """One request per customer or supplier of the selected gaps, each listing its invoices."""
     _require_responder(user, company)
     gaps = list(
-        Discrepancy.objects.filter(pk__in=[g.pk for g in gaps], company=company).select_related(
+        Gap.objects.filter(pk__in=[g.pk for g in gaps], company=company).select_related(
             "invoice", "tax_record", "order"
         )
     )
@@ -491,7 +491,7 @@ def counterparty_requests_prepare(
         items = [
             CounterpartyRequestItem(
                 request=request,
-                discrepancy=w.gap,
+                gap=w.gap,
                 invoice_key=w.invoice_key,
                 order_number=w.order_number,
                 issue_date=w.issue_date,

@@ -3,6 +3,8 @@ from rest_framework.routers import SimpleRouter
 
 from . import api, views
 
+app_name = "response"
+
 router = SimpleRouter()
 router.register("orders", api.OrderViewSet, basename="order")
 router.register("order-proposals", api.ProposalViewSet, basename="order-proposal")

@@ -19,7 +19,7 @@ from outage_portal.forms import row_ids
 from outage_portal.models import Company
 from outage_portal.pages import filtered_page
 from outage_portal.roles import has_role
-from recovery.models import Discrepancy, GapKind, GapStatus
+from recovery.models import Gap, GapKind, GapStatus
 from recovery.reissue import uploads
 
 from . import services
@@ -78,8 +78,8 @@ def response_start(request):
         response = services.incident_response_open(company=company, user=request.user, **window)
     except ValidationError as exc:
         _errors(request, exc)
-        return redirect("response-list")
-    return redirect("response-detail", pk=response.pk)
+        return redirect("response:response-list")
+    return redirect("response:response-detail", pk=response.pk)
 
 
 def _response(request, pk) -> IncidentResponse:
@@ -99,9 +99,9 @@ def response_detail(request, pk: int):
     )
     gaps = list(gaps)
     asked = dict(
-        CounterpartyRequestItem.objects.filter(discrepancy_id__in=[g.pk for g in gaps])
+        CounterpartyRequestItem.objects.filter(gap_id__in=[g.pk for g in gaps])
         .exclude(request__state=RequestState.CLOSED)
-        .values_list("discrepancy_id", "request_id")
+        .values_list("gap_id", "request_id")
     )
     for gap in gaps:
         gap.asked_in = asked.get(gap.pk)
@@ -143,7 +143,7 @@ def response_step(request, pk: int, step_pk: int):
         lambda: services.response_step_set(step=step, user=request.user, done=done, note=request.POST.get("note", "")),
         success=_("Checklist updated."),
     )
-    return redirect("response-detail", pk=response.pk)
+    return redirect("response:response-detail", pk=response.pk)
 
 
 @login_required
@@ -159,7 +159,7 @@ def response_scope(request, pk: int):
             lambda: services.incident_response_update(response=response, user=request.user, **form.cleaned_data),
             success=_("Scope saved."),
         )
-    return redirect("response-detail", pk=response.pk)
+    return redirect("response:response-detail", pk=response.pk)
 
 
 @login_required
@@ -173,7 +173,7 @@ def response_close(request, pk: int):
         ),
         success=_("Response closed."),
     )
-    return redirect("response-detail", pk=response.pk)
+    return redirect("response:response-detail", pk=response.pk)
 
 
 @login_required
@@ -190,7 +190,7 @@ def invoicing_pause(request):
         ),
         success=_("Invoicing is paused for %(company)s.") % {"company": company.name},
     )
-    return redirect(request.POST.get("next") or "response-list")
+    return redirect(request.POST.get("next") or "response:response-list")
 
 
 @login_required
@@ -202,7 +202,7 @@ def invoicing_resume(request):
         lambda: services.invoicing_resume(company=company, user=request.user, reason=request.POST.get("reason", "")),
         success=_("Invoicing may resume for %(company)s.") % {"company": company.name},
     )
-    return redirect(request.POST.get("next") or "response-list")
+    return redirect(request.POST.get("next") or "response:response-list")
 
 
 # --- Orders and the invoices they propose ------------------------------------------------------
@@ -211,7 +211,7 @@ def order_list(request):
     queryset = Order.objects.for_user(request.user).select_related("company").order_by("-order_date", "order_number")
     filterset = OrderFilter(request.GET or None, queryset=queryset, request=request)
     proposals = (
-        Discrepancy.objects.for_user(request.user)
+        Gap.objects.for_user(request.user)
         .filter(kind=GapKind.ONLY_IN_ORDERS, status__in=OPEN)
         .select_related("order", "company")
         .order_by("issue_date", "id")[:200]
@@ -245,8 +245,8 @@ def order_import(request):
             for upload in data["files"]
         ]
         if len(batches) == 1:
-            return redirect("import-detail", pk=batches[0].pk)
-        return redirect("import-list")
+            return redirect("invoices:import-detail", pk=batches[0].pk)
+        return redirect("invoices:import-list")
     return render(request, "response/order_import.html", {"form": form})
 
 
@@ -254,7 +254,7 @@ def order_import(request):
 @require_POST
 def proposal_accept(request, gap_pk: int):
     gap = get_object_or_404(
-        Discrepancy.objects.for_user(request.user).select_related("order", "company"),
+        Gap.objects.for_user(request.user).select_related("order", "company"),
         pk=gap_pk,
         kind=GapKind.ONLY_IN_ORDERS,
     )
@@ -265,12 +265,12 @@ def proposal_accept(request, gap_pk: int):
         )
     except ValidationError as exc:
         _errors(request, exc)
-        return redirect("response-order-list")
+        return redirect("response:response-order-list")
     if into == "reissue":
         messages.success(request, _("Reissue request %(number)s drafted.") % {"number": result.number})
-        return redirect("reissue-request-detail", pk=result.pk)
+        return redirect("recovery:reissue-request-detail", pk=result.pk)
     messages.success(request, _("Hand-issued invoice recorded."))
-    return redirect("response-order-list")
+    return redirect("response:response-order-list")
 
 
 # --- Requests to customers and suppliers -------------------------------------------------------
@@ -288,14 +288,12 @@ def request_list(request):
 @require_POST
 def request_prepare(request):
     gaps = list(
-        Discrepancy.objects.for_user(request.user)
-        .filter(pk__in=row_ids(request.POST.getlist("ids")))
-        .select_related("company")
+        Gap.objects.for_user(request.user).filter(pk__in=row_ids(request.POST.getlist("ids"))).select_related("company")
     )
     companies = {g.company for g in gaps}
     if len(companies) != 1:
         messages.error(request, _("Select gaps of one company."))
-        return redirect(request.POST.get("next") or "response-request-list")
+        return redirect(request.POST.get("next") or "response:response-request-list")
     response = None
     if request.POST.get("response"):
         response = IncidentResponse.objects.filter(company__in=companies, pk=request.POST["response"]).first()
@@ -305,11 +303,11 @@ def request_prepare(request):
         )
     except ValidationError as exc:
         _errors(request, exc)
-        return redirect(request.POST.get("next") or "response-request-list")
+        return redirect(request.POST.get("next") or "response:response-request-list")
     messages.success(request, _("%(n)s requests prepared, one per customer or supplier.") % {"n": len(made)})
     if len(made) == 1:
-        return redirect("response-request-detail", pk=made[0].pk)
-    return redirect("response-request-list")
+        return redirect("response:response-request-detail", pk=made[0].pk)
+    return redirect("response:response-request-list")
 
 
 def _request(request, pk) -> CounterpartyRequest:
@@ -364,7 +362,7 @@ def request_action(request, pk: int, action: str):
         raise PermissionDenied
     fn, success = actions[action]
     _act(request, fn, success=success)
-    return redirect("response-request-detail", pk=req.pk)
+    return redirect("response:response-request-detail", pk=req.pk)
 
 
 @login_required
@@ -383,7 +381,7 @@ def request_copy_add(request, pk: int):
         )
     else:
         messages.error(request, _("Choose a file."))
-    return redirect("response-request-detail", pk=req.pk)
+    return redirect("response:response-request-detail", pk=req.pk)
 
 
 @login_required

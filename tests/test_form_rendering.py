@@ -2,7 +2,7 @@
 
 from django import forms
 
-from recovery.filters import DiscrepancyFilter
+from recovery.filters import GapFilter
 
 
 class Sample(forms.Form):
@@ -40,7 +40,7 @@ def test_an_error_is_shown_inline_and_described():
 def test_list_filters_render_as_a_row_of_small_fields(rf):
     request = rf.get("/", {"status": "bogus"})
     request.user = type("Anonymous", (), {"is_authenticated": False})()
-    html = str(DiscrepancyFilter(request.GET, request=request).form)
+    html = str(GapFilter(request.GET, request=request).form)
     assert '<div class="col-auto field-status">' in html
     assert 'class="form-select form-select-sm is-invalid" id="id_status"' in html
     assert '<label class="form-label small mb-0" for="id_issued_from">' in html

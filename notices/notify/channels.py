@@ -215,7 +215,7 @@ def send_email(delivery: Delivery) -> int:
     unsubscribe_url = ""
     if delivery.subscription_id:
         unsubscribe_url = settings.SITE_URL + reverse(
-            "notify-unsubscribe", args=[unsubscribe_token(delivery.subscription_id)]
+            "notices:notify-unsubscribe", args=[unsubscribe_token(delivery.subscription_id)]
         )
     context = {"payload": payload, "lines": _lines(payload), "unsubscribe_url": unsubscribe_url}
     subject = _("[Tax outage portal] %(title)s") % {"title": payload["title"]}

@@ -536,7 +536,9 @@ def visitor_subscribe(
 
 
 def _send_confirmation(subscription: Subscription) -> None:
-    url = settings.SITE_URL + reverse("notify-confirm", args=[confirm_token(subscription.pk, subscription.email)])
+    url = settings.SITE_URL + reverse(
+        "notices:notify-confirm", args=[confirm_token(subscription.pk, subscription.email)]
+    )
     text = _(
         "Someone (hopefully you) asked to receive tax-system notices at this address.\n\n"
         "Confirm within three days: %(url)s\n\nIf it was not you, ignore this email; nothing will be sent."

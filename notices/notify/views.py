@@ -31,7 +31,7 @@ def _saved_or_errors(request, form, save, success_message):
         form_add_service_errors(form, exc)
         return None
     messages.success(request, success_message)
-    return redirect("notify-settings")
+    return redirect("notices:notify-settings")
 
 
 def _follow(form) -> dict:
@@ -118,7 +118,7 @@ def subscription_delete(request, pk: int):
     subscription = get_object_or_404(Subscription.objects.for_user(request.user), pk=pk)
     services.subscription_delete(subscription=subscription)
     messages.success(request, _("Subscription removed."))
-    return redirect("notify-settings")
+    return redirect("notices:notify-settings")
 
 
 @login_required
@@ -156,7 +156,7 @@ def channel_delete(request, pk: int):
     channel = get_object_or_404(Channel.objects.for_user(request.user), pk=pk)
     services.channel_delete(channel=channel)
     messages.success(request, _("Channel removed, with its subscriptions."))
-    return redirect("notify-settings")
+    return redirect("notices:notify-settings")
 
 
 @login_required
@@ -165,7 +165,7 @@ def channel_test(request, pk: int):
     channel = get_object_or_404(Channel.objects.for_user(request.user), pk=pk)
     services.channel_send_test(channel=channel, user=request.user)
     messages.info(request, _("Test message queued; its outcome appears under recent deliveries."))
-    return redirect("notify-settings")
+    return redirect("notices:notify-settings")
 
 
 def _client_ip(request) -> str:

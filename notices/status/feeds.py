@@ -38,7 +38,7 @@ class StatusFeed(Feed):
     subtitle = description
 
     def link(self, scope):
-        return reverse("status-page")
+        return reverse("notices:status-page")
 
     def feed_url(self, scope):
         url = reverse(self.url_name)
@@ -118,9 +118,9 @@ class StatusFeed(Feed):
 
 
 class StatusRssFeed(StatusFeed):
-    url_name = "status-rss"
+    url_name = "notices:status-rss"
 
 
 class StatusAtomFeed(StatusFeed):
-    url_name = "status-atom"
+    url_name = "notices:status-atom"
     feed_type = Atom1Feed

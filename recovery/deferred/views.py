@@ -50,7 +50,7 @@ def deferred_edit(request, pk: int | None = None):
         application = get_object_or_404(DeferredFiling.objects.for_user(request.user), pk=pk)
         if not application.is_editable:
             messages.error(request, _("%(number)s can no longer be changed.") % {"number": application.number})
-            return redirect("deferred-filing-detail", pk=pk)
+            return redirect("recovery:deferred-filing-detail", pk=pk)
         initial = {f: getattr(application, f) for f in services.DEFERRED_UPDATABLE}
         initial["company"] = application.company_id
     else:
@@ -73,7 +73,7 @@ def deferred_edit(request, pk: int | None = None):
             _form_add_refusal(form, exc)
         else:
             messages.success(request, _("%(number)s saved.") % {"number": application.number})
-            return redirect("deferred-filing-detail", pk=application.pk)
+            return redirect("recovery:deferred-filing-detail", pk=application.pk)
     return render(request, "recovery/deferred/deferred_form.html", {"form": form, "application": application})
 
 
@@ -129,7 +129,7 @@ def deferred_transition(request, pk: int, action: str):
         request,
         application,
         services.DEFERRED_FILING_MOVES[action],
-        detail_url="deferred-filing-detail",
+        detail_url="recovery:deferred-filing-detail",
         refused_context={},
         application=application,
     )

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import mixins, parsers, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from outage_portal.forms import row_id, row_ids
 from outage_portal.models import Company
 
-from ..models import Discrepancy
+from ..models import Gap
 from . import services, uploads
 from .filters import HandIssuedFilter, ReissueRequestFilter
 from .models import (
@@ -58,6 +58,9 @@ class TransitionSerializer(serializers.ModelSerializer):
 
 
 class ItemSerializer(serializers.ModelSerializer):
+    # The API keeps the name its clients know; the model calls it a gap.
+    discrepancy = serializers.PrimaryKeyRelatedField(source="gap", read_only=True, allow_null=True)
+
     class Meta:
         model = ReissueItem
         fields = [
@@ -99,7 +102,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_download_url(self, obj) -> str:
-        return reverse("reissue-evidence-download", args=[obj.pk])
+        return reverse("api:reissue-evidence-download", args=[obj.pk])
 
 
 class EvidenceUploadSerializer(serializers.Serializer):
@@ -107,7 +110,8 @@ class EvidenceUploadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=EvidenceKind.choices, default=EvidenceKind.OTHER)
 
 
-class ManualInvoiceSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="ManualInvoice")  # its name in the published API schema
+class HandEnteredInvoiceSerializer(serializers.Serializer):
     invoice_code = serializers.CharField(required=False, allow_blank=True, default="", max_length=12)
     invoice_number = serializers.CharField(max_length=24)
     issue_date = serializers.DateField()
@@ -123,7 +127,7 @@ class ReissueRequestSerializer(serializers.ModelSerializer):
     transitions = TransitionSerializer(many=True, read_only=True)
     evidence = EvidenceSerializer(many=True, read_only=True)
     gaps = serializers.ListField(child=serializers.IntegerField(), write_only=True, required=False)
-    manual_invoices = ManualInvoiceSerializer(many=True, write_only=True, required=False)
+    manual_invoices = HandEnteredInvoiceSerializer(many=True, write_only=True, required=False)
     reason = serializers.ChoiceField(choices=ReissueReason.choices, required=False)
     action = serializers.ChoiceField(choices=RequestedAction.choices, required=False)
 
@@ -279,14 +283,14 @@ class ReissueRequestViewSet(ReviewedApplicationViewSet):
         )
 
     def _gaps(self, ids):
-        found = list(Discrepancy.objects.for_user(self.request.user).filter(pk__in=row_ids(ids)))
+        found = list(Gap.objects.for_user(self.request.user).filter(pk__in=row_ids(ids)))
         missing = set(ids) - {g.pk for g in found}
         if missing:
             raise drf_exceptions.NotFound(_("No such gap: %(ids)s.") % {"ids": ", ".join(map(str, sorted(missing)))})
         return found
 
     def _manual(self, data):
-        return [services.ManualInvoice(**m) for m in data] if data is not None else None
+        return [services.HandEnteredInvoice(**m) for m in data] if data is not None else None
 
     def _fields(self, data) -> dict:
         return {k: v for k, v in data.items() if k in services.UPDATABLE}

@@ -16,10 +16,10 @@ from outage_portal.models import Company
 from outage_portal.timefmt import local_text
 from outage_portal.validators import is_digits
 
-from ..models import Discrepancy
+from ..models import Gap
 from . import uploads
 from .models import EvidenceKind, ReissueReason, RequestedAction
-from .services import DRAFTERS, OPEN_GAP_STATES, ManualInvoice
+from .services import DRAFTERS, OPEN_GAP_STATES, HandEnteredInvoice
 
 
 def _incidents():
@@ -57,7 +57,7 @@ class EvidenceFilesField(MultipleFileField):
 class ReissueRequestForm(forms.Form):
     company = forms.ModelChoiceField(label=_("Company"), queryset=Company.objects.none())
     gaps = RowsChoiceField(
-        label=_("Gaps"), queryset=Discrepancy.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Gaps"), queryset=Gap.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
     reason = forms.ChoiceField(label=_("Reason"), choices=ReissueReason.choices)
     incident = IncidentChoiceField(label=_("Incident"), queryset=_incidents(), required=False)
@@ -82,9 +82,9 @@ class ReissueRequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         companies = Company.objects.for_user(user, roles=DRAFTERS)
         self.fields["company"].queryset = companies
-        gaps = Discrepancy.objects.filter(company__in=companies.values("pk"), status__in=OPEN_GAP_STATES)
+        gaps = Gap.objects.filter(company__in=companies.values("pk"), status__in=OPEN_GAP_STATES)
         if request_obj is not None:
-            gaps = gaps | Discrepancy.objects.filter(reissue_items__request=request_obj)
+            gaps = gaps | Gap.objects.filter(reissue_items__request=request_obj)
             self.fields["company"].disabled = True
         elif not self.initial.get("company") and len(ids := list(companies.values_list("pk", flat=True)[:2])) == 1:
             self.initial["company"] = ids[0]  # the usual case: an accountant of one company
@@ -102,7 +102,7 @@ class ReissueRequestForm(forms.Form):
         return data
 
 
-class ManualInvoiceForm(forms.Form):
+class HandEnteredInvoiceForm(forms.Form):
     """One invoice the portal never saw."""
 
     invoice_code = forms.CharField(label=_("Invoice code"), max_length=12, required=False)
@@ -126,9 +126,9 @@ class ManualInvoiceForm(forms.Form):
             raise ValidationError(_("An invoice number has 8 digits (20 for a 数电 invoice)."))
         return number
 
-    def to_manual(self) -> ManualInvoice:
+    def to_manual(self) -> HandEnteredInvoice:
         d = self.cleaned_data
-        return ManualInvoice(
+        return HandEnteredInvoice(
             invoice_code=d["invoice_code"],
             invoice_number=d["invoice_number"],
             issue_date=d["issue_date"],
@@ -138,7 +138,7 @@ class ManualInvoiceForm(forms.Form):
         )
 
 
-ManualInvoiceFormSet = forms.formset_factory(ManualInvoiceForm, extra=0, can_delete=True)
+HandEnteredInvoiceFormSet = forms.formset_factory(HandEnteredInvoiceForm, extra=0, can_delete=True)
 
 
 class TransitionForm(forms.Form):
@@ -160,8 +160,8 @@ class HandIssuedInvoiceForm(forms.Form):
     scan = forms.FileField(label=_("Photo or scan"), required=False)
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    clean_invoice_code = ManualInvoiceForm.clean_invoice_code
-    clean_invoice_number = ManualInvoiceForm.clean_invoice_number
+    clean_invoice_code = HandEnteredInvoiceForm.clean_invoice_code
+    clean_invoice_number = HandEnteredInvoiceForm.clean_invoice_number
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

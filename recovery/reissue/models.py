@@ -225,8 +225,8 @@ class ReissueItem(InvoiceCopy):
     The new invoice's key is recorded when it is reissued; `seen_at` when the tax system shows it."""
 
     request = models.ForeignKey(ReissueRequest, on_delete=models.CASCADE, related_name="items")
-    discrepancy = models.ForeignKey(
-        "recovery.Discrepancy", null=True, blank=True, on_delete=models.SET_NULL, related_name="reissue_items"
+    gap = models.ForeignKey(
+        "recovery.Gap", null=True, blank=True, on_delete=models.SET_NULL, related_name="reissue_items"
     )
     invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     invoice_number = models.CharField(_("invoice number"), max_length=20, blank=True)

@@ -27,7 +27,7 @@ from outage_portal.models import Company, Role
 from outage_portal.roles import has_role
 from outage_portal.timefmt import local_text
 
-from ..models import Decision, Discrepancy, GapKind, GapStatus
+from ..models import Decision, Gap, GapKind, GapStatus
 from . import uploads
 from .models import (
     EvidenceKind,
@@ -55,7 +55,7 @@ class InvalidTransition(ValidationError):
 
 
 @dataclass(frozen=True)
-class ManualInvoice:
+class HandEnteredInvoice:
     """An invoice the portal never saw, entered by the accountant."""
 
     invoice_code: str
@@ -253,7 +253,7 @@ def _update_fields(subject, *, user, updatable: tuple, fields: dict):
 # --- Reissue requests: drafting ----------------------------------------------------------------
 
 
-def _item_from_gap(gap: Discrepancy) -> ReissueItem:
+def _item_from_gap(gap: Gap) -> ReissueItem:
     source = gap.invoice if gap.invoice_id else gap.tax_record
     counterparty = ""
     counterparty_tax_id = ""
@@ -270,7 +270,7 @@ def _item_from_gap(gap: Discrepancy) -> ReissueItem:
         counterparty, counterparty_tax_id = order.counterparty_name, order.counterparty_tax_id
         amount, tax = order.amount, order.tax
     return ReissueItem(
-        discrepancy=gap,
+        gap=gap,
         invoice_id=gap.invoice_id,
         direction=gap.direction,
         invoice_key=gap.invoice_key,
@@ -285,7 +285,7 @@ def _item_from_gap(gap: Discrepancy) -> ReissueItem:
     )
 
 
-def _item_from_manual(entry: ManualInvoice) -> ReissueItem:
+def _item_from_manual(entry: HandEnteredInvoice) -> ReissueItem:
     key = invoice_key(code=entry.invoice_code, number=entry.invoice_number)
     if not key:
         raise ValidationError({"items": _("Each invoice entered by hand needs an invoice number.")})
@@ -303,12 +303,12 @@ def _item_from_manual(entry: ManualInvoice) -> ReissueItem:
     )
 
 
-def _replace_items(request: ReissueRequest, *, gaps: list[Discrepancy], manual: list[ManualInvoice]) -> None:
+def _replace_items(request: ReissueRequest, *, gaps: list[Gap], manual: list[HandEnteredInvoice]) -> None:
     foreign = [g for g in gaps if g.company_id != request.company_id]
     if foreign:
         raise ValidationError({"gaps": _("Gaps must belong to the request's company.")})
     busy = (
-        ReissueItem.objects.filter(discrepancy__in=gaps, request__state__in=ACTIVE_STATES)
+        ReissueItem.objects.filter(gap__in=gaps, request__state__in=ACTIVE_STATES)
         .exclude(request=request)
         .select_related("request")
     )
@@ -330,12 +330,12 @@ def _replace_items(request: ReissueRequest, *, gaps: list[Discrepancy], manual: 
         # Field checks only (lengths, digits): each item was just built with a key and total =
         # amount + tax from a gap and invoice just read, and the table holds the constraints anyway.
         # Validating those again cost eight queries an invoice.
-        item.full_clean(exclude=["request", "discrepancy", "invoice"], validate_constraints=False)
+        item.full_clean(exclude=["request", "gap", "invoice"], validate_constraints=False)
     ReissueItem.objects.bulk_create(items)
 
 
-def _gaps_with_sources(gap_ids) -> list[Discrepancy]:
-    return list(Discrepancy.objects.filter(pk__in=list(gap_ids)).select_related("invoice", "tax_record", "order"))
+def _gaps_with_sources(gap_ids) -> list[Gap]:
+    return list(Gap.objects.filter(pk__in=list(gap_ids)).select_related("invoice", "tax_record", "order"))
 
 
 @transaction.atomic
@@ -351,8 +351,8 @@ def reissue_request_create(
     contact_name: str = "",
     contact_phone: str = "",
     contact_email: str = "",
-    gaps: list[Discrepancy] | None = None,
-    manual: list[ManualInvoice] | None = None,
+    gaps: list[Gap] | None = None,
+    manual: list[HandEnteredInvoice] | None = None,
 ) -> ReissueRequest:
     """Start a draft covering the given gaps and hand-entered invoices."""
     _require_drafter(user, company)
@@ -375,7 +375,7 @@ def reissue_request_create(
     return request
 
 
-def _incident_of(gaps: list[Discrepancy]) -> int | None:
+def _incident_of(gaps: list[Gap]) -> int | None:
     """The incident the gaps were attributed to by reconciliation, if they share one."""
     ids = {g.incident_id for g in gaps if g.incident_kind == "incident" and g.incident_id}
     if len(ids) != 1:
@@ -395,8 +395,8 @@ def reissue_request_update(
     *,
     request: ReissueRequest,
     user,
-    gaps: list[Discrepancy] | None = None,
-    manual: list[ManualInvoice] | None = None,
+    gaps: list[Gap] | None = None,
+    manual: list[HandEnteredInvoice] | None = None,
     **fields,
 ) -> ReissueRequest:
     """Change a draft or returned request (fields, and the invoices if `gaps`/`manual` are given)."""
@@ -404,12 +404,12 @@ def reissue_request_update(
     if gaps is None and manual is None:
         return request
     if gaps is None:
-        gap_ids = request.items.exclude(discrepancy=None).values_list("discrepancy_id", flat=True)
+        gap_ids = request.items.exclude(gap=None).values_list("gap_id", flat=True)
     else:
         gap_ids = [g.pk for g in gaps]
     if manual is None:
         manual = [
-            ManualInvoice(
+            HandEnteredInvoice(
                 invoice_code=i.invoice_code,
                 invoice_number=i.invoice_number,
                 issue_date=i.issue_date,
@@ -419,7 +419,7 @@ def reissue_request_update(
                 counterparty_tax_id=i.counterparty_tax_id,
                 direction=i.direction,
             )
-            for i in request.items.filter(discrepancy=None)
+            for i in request.items.filter(gap=None)
         ]
     _replace_items(request, gaps=_gaps_with_sources(gap_ids), manual=manual)
     return request
@@ -624,7 +624,7 @@ def reissue_requests_flag_originals_seen(*, company_id: int, now) -> tuple[list[
             request__action__in=_ORIGINAL_MAY_APPEAR,
             original_seen_at__isnull=True,
         )
-        .filter(Q(discrepancy__isnull=True) | Q(discrepancy__kind=GapKind.ONLY_IN_BOOKS))
+        .filter(Q(gap__isnull=True) | Q(gap__kind=GapKind.ONLY_IN_BOOKS))
         .filter(Exists(seen))
     )
     flagged = sorted(set(items.values_list("request_id", flat=True)))
@@ -682,7 +682,7 @@ def requesters_notify_originals_seen(*, request_ids: list[int]) -> int:
                 [
                     lead % {"number": req.number},
                     _("Invoices: %(keys)s") % {"keys": keys},
-                    settings.SITE_URL + reverse("reissue-request-detail", args=[req.pk]),
+                    settings.SITE_URL + reverse("recovery:reissue-request-detail", args=[req.pk]),
                 ]
             )
             send_mail(subject, body, None, [req.created_by.email], fail_silently=True)
@@ -694,9 +694,7 @@ def _resolve_gaps(*, request_ids: list[int], now) -> int:
     """Resolve the gaps of closed requests. A person's decision (`linked`) keeps a later run from
     reopening them as "found again"; we also re-resolve after every run (see close_seen)."""
     return (
-        Discrepancy.objects.filter(
-            reissue_items__request_id__in=request_ids, status__in=[*OPEN_GAP_STATES, GapStatus.RESOLVED]
-        )
+        Gap.objects.filter(reissue_items__request_id__in=request_ids, status__in=[*OPEN_GAP_STATES, GapStatus.RESOLVED])
         .exclude(status=GapStatus.RESOLVED, decision=Decision.LINKED)
         .update(
             status=GapStatus.RESOLVED,

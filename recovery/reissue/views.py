@@ -28,8 +28,8 @@ from outage_portal.roles import roles_in
 from . import pack, services, uploads
 from .filters import HandIssuedFilter, ReissueRequestFilter
 from .forms import (
+    HandEnteredInvoiceFormSet,
     HandIssuedInvoiceForm,
-    ManualInvoiceFormSet,
     ReissueRequestForm,
     TransitionForm,
 )
@@ -113,7 +113,7 @@ def _manual_from_items(req: ReissueRequest) -> list[dict]:
             "amount": i.amount,
             "tax": i.tax,
         }
-        for i in req.items.filter(discrepancy=None)
+        for i in req.items.filter(gap=None)
     ]
 
 
@@ -152,10 +152,10 @@ def request_edit(request, pk: int | None = None):
         )
         if not req.is_editable:
             messages.error(request, _("%(number)s can no longer be changed.") % {"number": req.number})
-            return redirect("reissue-request-detail", pk=req.pk)
+            return redirect("recovery:reissue-request-detail", pk=req.pk)
         initial = {name: getattr(req, name) for name in services.UPDATABLE}
         initial["company"] = req.company_id
-        initial["gaps"] = list(req.items.exclude(discrepancy=None).values_list("discrepancy_id", flat=True))
+        initial["gaps"] = list(req.items.exclude(gap=None).values_list("gap_id", flat=True))
     else:
         # Gaps ticked on the gap list or a gap's page arrive through the session (posted there, so no
         # token or id list lands in a URL); a link may still name them with ?gaps=.
@@ -170,7 +170,7 @@ def request_edit(request, pk: int | None = None):
     form = ReissueRequestForm(
         request.POST or None, request.FILES or None, user=request.user, request_obj=req, initial=initial
     )
-    formset = ManualInvoiceFormSet(
+    formset = HandEnteredInvoiceFormSet(
         request.POST or None, prefix="manual", initial=_manual_from_items(req) if req else None
     )
     if not form.fields["company"].queryset.exists():
@@ -185,7 +185,7 @@ def request_edit(request, pk: int | None = None):
                 messages.success(request, _("%(number)s submitted for review.") % {"number": req.number})
             else:
                 messages.success(request, _("Draft %(number)s saved.") % {"number": req.number})
-            return redirect("reissue-request-detail", pk=req.pk)
+            return redirect("recovery:reissue-request-detail", pk=req.pk)
     return render(
         request,
         "recovery/reissue/request_form.html",
@@ -261,7 +261,7 @@ def request_transition(request, pk: int, action: str):
     else:
         move = services.REISSUE_REQUEST_MOVES[action]
     return _transition_page(
-        request, req, move, detail_url="reissue-request-detail", refused_context={"req": req}, request=req
+        request, req, move, detail_url="recovery:reissue-request-detail", refused_context={"req": req}, request=req
     )
 
 
@@ -283,7 +283,7 @@ def evidence_remove(request, pk: int, evidence_pk: int):
         services.reissue_evidence_remove(evidence=evidence, user=request.user)
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, _error_text(exc))
-    return redirect("reissue-request-detail", pk=pk)
+    return redirect("recovery:reissue-request-detail", pk=pk)
 
 
 @login_required
@@ -349,7 +349,7 @@ def hand_issued_new(request):
             _form_add_refusal(form, exc)
         else:
             messages.success(request, _("Hand-issued invoice %(key)s recorded.") % {"key": row.invoice_key})
-            return redirect("hand-issued-list")
+            return redirect("recovery:hand-issued-list")
     return render(request, "recovery/reissue/hand_issued_form.html", {"form": form})
 
 

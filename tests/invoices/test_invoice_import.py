@@ -255,7 +255,7 @@ def test_command_names_a_missing_file_or_a_folder(beijing, tmp_path):
 def test_import_then_reconcile_finds_the_invoice_missing_from_the_tax_system(
     beijing, django_capture_on_commit_callbacks
 ):
-    from recovery.models import Discrepancy
+    from recovery.models import Gap
 
     import_file(
         company=beijing, kind=ImportKind.BACKUP, direction="issued", filename="b.csv", content=csv_rows(*GOOD).encode()
@@ -268,5 +268,5 @@ def test_import_then_reconcile_finds_the_invoice_missing_from_the_tax_system(
             filename="t.csv",
             content=csv_rows(GOOD[0]).encode(),
         )
-    kinds = set(Discrepancy.objects.filter(company=beijing).values_list("kind", "gap_key"))
+    kinds = set(Gap.objects.filter(company=beijing).values_list("kind", "gap_key"))
     assert ("only_in_books", "01100230011100000002") in kinds

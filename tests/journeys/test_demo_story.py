@@ -13,7 +13,7 @@ from notices.models import Incident
 from notices.notify.models import Delivery, DeliveryState
 from outage_portal.models import Company
 from recovery import services as recovery
-from recovery.models import Alert, Discrepancy, GapKind, GapStatus, RunState
+from recovery.models import Alert, Gap, GapKind, GapStatus, RunState
 from recovery.reissue.models import ReissueRequest, ReviewState
 from response.models import CounterpartyCopy
 
@@ -28,9 +28,9 @@ def test_beijing_outage_gaps_are_attributed_alerted_and_resolved_after_recovery(
     # An invoice a customer sent back during the company's response was lost from both sides: the tax
     # system lacks it even after it recovers (it goes to a reissue request), so it is not among these.
     copied = CounterpartyCopy.objects.exclude(batch=None).values("batch")
-    missing = Discrepancy.objects.filter(
-        company=beijing, kind=GapKind.ONLY_IN_BOOKS, direction=Direction.ISSUED
-    ).exclude(invoice__batch__in=copied)
+    missing = Gap.objects.filter(company=beijing, kind=GapKind.ONLY_IN_BOOKS, direction=Direction.ISSUED).exclude(
+        invoice__batch__in=copied
+    )
     assert missing.count() >= 10
     assert set(missing.values_list("incident_kind", "incident_id")) == {("incident", incident.pk)}
     assert set(missing.values_list("incident_url", flat=True)) == {incident.get_absolute_url()}

@@ -42,7 +42,7 @@ def second_beijing_company(db):
 
 
 def _suggestions(client, user):
-    body = client(user).get(reverse("home")).content.decode()
+    body = client(user).get(reverse("portal:home")).content.decode()
     return body
 
 
@@ -54,7 +54,7 @@ def test_failing_sources_in_a_region_suggest_an_incident(
     body = _suggestions(client_for, nora)
     assert 'data-region="北京"' in body
     assert "HTTP 503 from the tax system" in body
-    assert reverse("manage-incident-new") + "?region=%E5%8C%97%E4%BA%AC" in body
+    assert reverse("notices:manage-incident-new") + "?region=%E5%8C%97%E4%BA%AC" in body
     # Finance staff see their company's failed run, not the site-wide suggestion.
     assert "incident-suggestion" not in _suggestions(client_for, fiona)
 
@@ -90,12 +90,12 @@ def test_the_incident_page_leads_members_to_their_gaps_and_a_deferred_filing(cli
         system=system, title="北京开票中断", functions=["issue"], started_at=timezone.now() - timedelta(hours=1)
     )
     body = client_for(alice).get(incident.get_absolute_url()).content.decode()
-    assert f"{reverse('recovery-gap-list')}?incident_kind=incident&amp;incident_id={incident.pk}" in body
-    assert f"{reverse('deferred-filing-new')}?incident={incident.pk}" in body
+    assert f"{reverse('recovery:recovery-gap-list')}?incident_kind=incident&amp;incident_id={incident.pk}" in body
+    assert f"{reverse('recovery:deferred-filing-new')}?incident={incident.pk}" in body
     anonymous = Client().get(incident.get_absolute_url()).content.decode()
     assert 'id="incident-actions"' not in anonymous
     gaps = client_for(alice).get(
-        reverse("recovery-gap-list"), {"incident_kind": "incident", "incident_id": incident.pk}
+        reverse("recovery:recovery-gap-list"), {"incident_kind": "incident", "incident_id": incident.pk}
     )
     assert gaps.status_code == 200
 
@@ -103,7 +103,7 @@ def test_the_incident_page_leads_members_to_their_gaps_and_a_deferred_filing(cli
 def test_the_suggestion_opens_an_incident_form_filled_for_the_region(client_for, nora, db):
     system = TaxSystem.objects.get(region="北京", name="增值税发票管理系统")
     response = client_for(nora).get(
-        reverse("manage-incident-new"), {"region": "北京", "since": "2026-11-20T01:30:00+00:00"}
+        reverse("notices:manage-incident-new"), {"region": "北京", "since": "2026-11-20T01:30:00+00:00"}
     )
     form = response.context["form"]
     assert form.initial["system"] == system.pk
@@ -122,11 +122,11 @@ def test_the_suggestion_opens_an_incident_form_filled_for_the_region(client_for,
     ],
 )
 def test_a_hand_edited_since_still_opens_the_form(client_for, nora, db, since, shown):
-    response = client_for(nora).get(reverse("manage-incident-new"), {"region": "北京", "since": since})
+    response = client_for(nora).get(reverse("notices:manage-incident-new"), {"region": "北京", "since": since})
     assert response.status_code == 200
     assert shown in response.content.decode()
 
 
 def test_a_region_no_system_could_have_proposes_nothing(client_for, nora, db):
-    response = client_for(nora).get(reverse("manage-incident-new"), {"region": "北\x00京"})
+    response = client_for(nora).get(reverse("notices:manage-incident-new"), {"region": "北\x00京"})
     assert response.status_code == 200 and "system" not in response.context["form"].initial

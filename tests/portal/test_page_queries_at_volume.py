@@ -13,18 +13,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from invoices.models import BatchState, ImportBatch, ImportKind, Invoice, TaxRecord
-from recovery.models import Discrepancy, GapKind, GapStatus, ReconciliationRun, RunState
+from recovery.models import Gap, GapKind, GapStatus, ReconciliationRun, RunState
 
 PAGES = {
-    "dashboard": lambda gap: reverse("home"),
-    "gap list": lambda gap: reverse("recovery-gap-list"),
-    "gap list filtered": lambda gap: reverse("recovery-gap-list") + "?status=open&kind=only_in_books",
-    "gap list, a later page": lambda gap: reverse("recovery-gap-list") + "?page=2",
-    "gap page": lambda gap: reverse("recovery-gap-detail", args=[gap.pk]),
-    "invoice list": lambda gap: reverse("invoice-list"),
-    "invoice list filtered": lambda gap: reverse("invoice-list") + "?issued_from=2026-01-01&counterparty=客户",
-    "import list": lambda gap: reverse("import-list"),
-    "run list": lambda gap: reverse("recovery-run-list"),
+    "dashboard": lambda gap: reverse("portal:home"),
+    "gap list": lambda gap: reverse("recovery:recovery-gap-list"),
+    "gap list filtered": lambda gap: reverse("recovery:recovery-gap-list") + "?status=open&kind=only_in_books",
+    "gap list, a later page": lambda gap: reverse("recovery:recovery-gap-list") + "?page=2",
+    "gap page": lambda gap: reverse("recovery:recovery-gap-detail", args=[gap.pk]),
+    "invoice list": lambda gap: reverse("invoices:invoice-list"),
+    "invoice list filtered": lambda gap: reverse("invoices:invoice-list") + "?issued_from=2026-01-01&counterparty=客户",
+    "import list": lambda gap: reverse("invoices:import-list"),
+    "run list": lambda gap: reverse("recovery:recovery-run-list"),
     "gap API": lambda gap: "/api/gaps/",
     "run API": lambda gap: "/api/reconciliation-runs/",
     "invoice API": lambda gap: "/api/invoices/",
@@ -70,8 +70,8 @@ def _add(company, start: int, count: int) -> None:
         )
         for _ in range(count)
     )
-    Discrepancy.objects.bulk_create(
-        Discrepancy(
+    Gap.objects.bulk_create(
+        Gap(
             company=company,
             direction="issued",
             kind=GapKind.ONLY_IN_BOOKS,
@@ -102,7 +102,7 @@ def test_a_page_runs_as_many_queries_for_50_rows_as_for_5(page, client_for, api_
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     client = api_for(fiona) if page.endswith("API") else client_for(fiona)
     _add(beijing, 1, 5)
-    gap = Discrepancy.objects.filter(company=beijing).order_by("pk").first()
+    gap = Gap.objects.filter(company=beijing).order_by("pk").first()
     path = PAGES[page](gap)
     client.get(path)  # the first request of a session may settle one-off state
     few = _queries(client, path)
@@ -136,13 +136,13 @@ def test_the_dashboards_trend_counts_each_day_as_a_filter_per_day_would(fiona, b
 
     _add(beijing, 1, 60)
     now = timezone.now()
-    gaps = list(Discrepancy.objects.filter(company=beijing).order_by("pk"))
+    gaps = list(Gap.objects.filter(company=beijing).order_by("pk"))
     for i, gap in enumerate(gaps):
         gap.first_seen_at = now - timedelta(days=i % 45, hours=i)
         gap.status = [GapStatus.OPEN, GapStatus.ACKNOWLEDGED, GapStatus.RESOLVED, GapStatus.DISMISSED][i % 4]
         gap.resolved_at = now - timedelta(days=i % 13) if gap.status == GapStatus.RESOLVED or i % 7 == 0 else None
         gap.decided_at = None if i % 8 == 3 else now - timedelta(days=i % 17, hours=3)
-    Discrepancy.objects.bulk_update(gaps, ["first_seen_at", "status", "resolved_at", "decided_at"])
+    Gap.objects.bulk_update(gaps, ["first_seen_at", "status", "resolved_at", "decided_at"])
 
     today = timezone.localdate()
     tz = timezone.get_current_timezone()
@@ -158,7 +158,7 @@ def test_the_dashboards_trend_counts_each_day_as_a_filter_per_day_would(fiona, b
         )
 
     open_now = Q(status__in=selectors.OPEN_STATES)
-    row = Discrepancy.objects.filter(company=beijing).aggregate(
+    row = Gap.objects.filter(company=beijing).aggregate(
         n=Count("id", filter=open_now),
         amount=Sum("amount_at_risk", filter=open_now),
         **{f"d{i}": Count("id", filter=open_on(end)) for i, end in enumerate(ends)},

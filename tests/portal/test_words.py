@@ -19,7 +19,7 @@ def test_subscriptions_name_events_and_say_reminders_as_lead_times(client_for, f
         systems=["beijing-vat-invoice"],
         lead_minutes=[60, 1440],
     )
-    body = client_for(fiona).get(reverse("notify-settings")).content.decode()
+    body = client_for(fiona).get(reverse("notices:notify-settings")).content.decode()
     table = body[body.index('id="subscription-table"') : body.index("</table>", body.index('id="subscription-table"'))]
     assert "公告发布" in table and "故障发生" in table
     assert "提前 1 天 / 1 小时" in table
@@ -29,7 +29,7 @@ def test_subscriptions_name_events_and_say_reminders_as_lead_times(client_for, f
 
 
 def test_the_channel_name_field_is_not_a_task_name(client_for, fiona):
-    body = client_for(fiona).get(reverse("notify-settings")).content.decode()
+    body = client_for(fiona).get(reverse("notices:notify-settings")).content.decode()
     assert "渠道名称" in body and "任务名" not in body
 
 
@@ -45,29 +45,29 @@ def test_deliveries_say_the_event_in_words(client_for, nora, fiona):
         channel=channel,
         channel_kind=channel.kind,
     )
-    body = client_for(nora).get(reverse("notify-deliveries")).content.decode()
+    body = client_for(nora).get(reverse("notices:notify-deliveries")).content.decode()
     assert "对账发现差异" in body and ">reconciliation_gaps<" not in body
 
 
 def test_english_filter_labels_are_words_not_field_names(client_for, alice, fiona):
     client = client_for(alice)
     client.cookies["django_language"] = "en"
-    body = client.get(reverse("recovery-gap-list")).content.decode()
+    body = client.get(reverse("recovery:recovery-gap-list")).content.decode()
     for label in ("Kind", "Status", "Direction", "Issued from", "Invoice number"):
         assert f">{label}</label>" in body
     for lowercase in (">kind</label>", ">status</label>", ">window id</label>", ">invoice key</label>"):
         assert lowercase not in body
-    body = client.get(reverse("reissue-request-list")).content.decode()
+    body = client.get(reverse("recovery:reissue-request-list")).content.decode()
     assert ">State</label>" in body and ">state</label>" not in body
 
 
 def test_the_companies_menu_item_opens_a_page_with_members_and_roles(client_for, alice, carol, beijing):
     client = client_for(carol)
-    home = client.get(reverse("home")).content.decode()
+    home = client.get(reverse("portal:home")).content.decode()
     assert 'data-nav="company-page-list" href="/companies/"' in home
     page = client.get("/companies/")
     assert page["Content-Type"].startswith("text/html")
-    detail = client.get(reverse("company-page-detail", args=[beijing.pk])).content.decode()
+    detail = client.get(reverse("portal:company-page-detail", args=[beijing.pk])).content.decode()
     assert "alice" in detail and "会计" in detail and "公司管理员" in detail
 
 
@@ -82,9 +82,9 @@ def test_gap_states_read_as_people_say_them(client_for, alice):
 
 def test_api_docs_come_from_our_static_files(client_for, fiona):
     client = client_for(fiona)  # the docs, like the schema, are for signed-in people
-    body = client.get(reverse("api-docs")).content.decode()
+    body = client.get(reverse("portal:api-docs")).content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in body and "cdn" not in body.lower()
-    body = client.get(reverse("api-redoc")).content.decode()
+    body = client.get(reverse("portal:api-redoc")).content.decode()
     assert "/static/drf_spectacular_sidecar/redoc/" in body and "googleapis" not in body and "cdn" not in body
     assert "<script>" not in body  # no inline script
     assert "Content-Security-Policy" in body and "img-src 'self' data:" in body  # its CDN logo stays out

@@ -10,7 +10,7 @@ from django.utils import timezone
 from invoices.keys import invoice_key
 from invoices.models import Direction, Invoice, TaxRecord
 from recovery import services
-from recovery.models import Discrepancy, GapKind, ReconciliationRun, RunState
+from recovery.models import Gap, GapKind, ReconciliationRun, RunState
 
 DAY = date(2026, 11, 10)
 START, END = date(2026, 11, 1), date(2026, 11, 30)
@@ -53,7 +53,7 @@ def run(company, **kw):
 
 
 def kinds(company):
-    return sorted(Discrepancy.objects.filter(company=company).values_list("kind", "invoice_key"))
+    return sorted(Gap.objects.filter(company=company).values_list("kind", "invoice_key"))
 
 
 def _gaps(company, n, *, start=0, **extra):
@@ -67,9 +67,9 @@ def _gaps(company, n, *, start=0, **extra):
     )
     now = timezone.now()
     kinds = list(GapKind.values)
-    Discrepancy.objects.bulk_create(
+    Gap.objects.bulk_create(
         [
-            Discrepancy(
+            Gap(
                 company=company,
                 direction=Direction.ISSUED,
                 kind=extra.get("kind", kinds[i % len(kinds)]),

@@ -13,14 +13,14 @@ from invoices.models import Direction, TaxSource
 from notices import services as notice_services
 from notices.models import MaintenanceNotice, TaxSystem
 from recovery import selectors
-from recovery.models import Discrepancy, GapStatus, ReconciliationRun, RunState
+from recovery.models import Gap, GapStatus, ReconciliationRun, RunState
 from recovery.reissue import services as reissue_services
 from tests.recovery.reissue.fixtures import draft, make_gaps
 
 
 def _gap(company, run, key, *, found_days_ago, resolved_days_ago=None, amount="100.00"):
     now = timezone.now()
-    return Discrepancy.objects.create(
+    return Gap.objects.create(
         company=company,
         direction=Direction.ISSUED,
         kind="only_in_books",
@@ -66,7 +66,7 @@ def test_headline_cards_show_open_gaps_amount_waiting_and_ages(client_for, alice
     _gap(beijing, run, "A", found_days_ago=2, amount="1234.50")
     _gap(beijing, run, "B", found_days_ago=1, amount="10.00")
     TaxSource.objects.create(company=beijing, kind="simulator", last_fetch_at=timezone.now() - timedelta(hours=2))
-    body = client_for(alice).get(reverse("home")).content.decode()
+    body = client_for(alice).get(reverse("portal:home")).content.decode()
     assert 'id="figure-open-gaps">2<' in body
     assert "¥1,244.50" in body
     assert 'id="figure-waiting">0<' in body
@@ -77,7 +77,7 @@ def test_headline_cards_show_open_gaps_amount_waiting_and_ages(client_for, alice
 def test_the_chart_has_dated_axes_and_a_value_on_hover(client_for, alice, beijing):
     run = _run(beijing)
     _gap(beijing, run, "A", found_days_ago=3)
-    body = client_for(alice).get(reverse("home")).content.decode()
+    body = client_for(alice).get(reverse("portal:home")).content.decode()
     chart = body[body.index('id="gap-trend"') : body.index("</svg>")]
     today = timezone.localdate()
     assert '<text x="' in chart and today.strftime("%m-%d") in chart  # the x axis names days
@@ -87,13 +87,13 @@ def test_the_chart_has_dated_axes_and_a_value_on_hover(client_for, alice, beijin
 
 def test_every_dashboard_table_is_headed(client_for, alice, beijing):
     _gap(beijing, _run(beijing), "A", found_days_ago=1)
-    body = client_for(alice).get(reverse("home")).content.decode()
+    body = client_for(alice).get(reverse("portal:home")).content.decode()
     tables = re.findall(r"<table.*?</table>", body, flags=re.S)
     assert tables and all("<thead>" in t for t in tables if 'id="status-compact-grid"' not in t)
 
 
 def test_empty_states_say_what_it_means(client_for, alice, beijing):
-    body = client_for(alice).get(reverse("home")).content.decode()
+    body = client_for(alice).get(reverse("portal:home")).content.decode()
     assert "没有未处理差异：我方账簿与税务系统一致。" in body
 
 
@@ -101,10 +101,10 @@ def test_a_reviewer_sees_the_requests_waiting_for_review(client_for, alice, bob,
     monkeypatch.setattr("notices.events.event_publish", lambda *a, **k: None)
     gaps = make_gaps(beijing)
     req = reissue_services.reissue_request_submit(request=draft(beijing, alice, gaps[:1]), user=alice)
-    body = client_for(bob).get(reverse("home")).content.decode()
+    body = client_for(bob).get(reverse("portal:home")).content.decode()
     assert 'id="review-queue"' in body and req.number in body
     assert 'id="figure-waiting">1<' in body
-    assert 'id="review-queue"' not in client_for(alice).get(reverse("home")).content.decode()
+    assert 'id="review-queue"' not in client_for(alice).get(reverse("portal:home")).content.decode()
 
 
 def test_the_notice_admins_home_shows_notices_incidents_and_failing_sources(client_for, nora, beijing):
@@ -129,7 +129,7 @@ def test_the_notice_admins_home_shows_notices_incidents_and_failing_sources(clie
         message="正在排查",
     )
     TaxSource.objects.create(company=beijing, kind="simulator", last_fetch_error="连接超时")
-    body = client_for(nora).get(reverse("home")).content.decode()
+    body = client_for(nora).get(reverse("portal:home")).content.decode()
     assert "北京增值税发票系统升级" in body[body.index('id="notices-to-confirm"') :]
     assert "北京开票服务中断" in body[body.index('id="open-incidents"') :]
     assert "连接超时" in body[body.index('id="failing-sources"') :]
@@ -137,7 +137,7 @@ def test_the_notice_admins_home_shows_notices_incidents_and_failing_sources(clie
 
 
 def test_the_notice_admins_home_has_empty_states(client_for, nora):
-    body = client_for(nora).get(reverse("home")).content.decode()
+    body = client_for(nora).get(reverse("portal:home")).content.decode()
     assert "没有待确认的公告" in body and "没有未结束的故障。" in body and "所有数据源最近一次取数均成功。" in body
 
 
@@ -149,4 +149,4 @@ def test_home_queries_do_not_grow_with_gaps_and_companies(client_for, alice, bei
     # session, user, membership, permissions (2), menu roles, figures and trend (1), companies, runs,
     # backups, fetches, waiting, review queue, by kind, by incident, filing reminders (2), status (3).
     with django_assert_max_num_queries(20):
-        assert client.get(reverse("home")).status_code == 200
+        assert client.get(reverse("portal:home")).status_code == 200

@@ -24,7 +24,7 @@ def _gaps(beijing, monkeypatch):
 
 def test_gap_csv_speaks_chinese_with_names_not_codes(client_for, alice, beijing, monkeypatch):
     _gaps(beijing, monkeypatch)
-    text = client_for(alice).get(reverse("recovery-gap-export-csv")).content.decode("utf-8-sig")
+    text = client_for(alice).get(reverse("recovery:recovery-gap-export-csv")).content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][:7] == ["公司", "方向", "类型", "发票号码", "开票日期", "风险金额", "状态"]
     first = rows[1]
@@ -39,7 +39,7 @@ def test_gap_csv_speaks_chinese_with_names_not_codes(client_for, alice, beijing,
 
 def test_gap_xlsx_has_numbers_dates_widths_a_frozen_header_and_totals(client_for, alice, beijing, monkeypatch):
     _gaps(beijing, monkeypatch)
-    content = client_for(alice).get(reverse("recovery-gap-export-xlsx")).content
+    content = client_for(alice).get(reverse("recovery:recovery-gap-export-xlsx")).content
     ws = load_workbook(io.BytesIO(content)).active
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][0] == "公司" and ws.freeze_panes == "A2"
@@ -59,7 +59,9 @@ def test_an_english_reader_gets_english_headers(client_for, alice, beijing, monk
     _gaps(beijing, monkeypatch)
     client = client_for(alice)
     client.cookies["django_language"] = "en"
-    text = client.get(reverse("recovery-gap-export-csv"), HTTP_ACCEPT_LANGUAGE="en").content.decode("utf-8-sig")
+    text = client.get(reverse("recovery:recovery-gap-export-csv"), HTTP_ACCEPT_LANGUAGE="en").content.decode(
+        "utf-8-sig"
+    )
     header, first = list(csv.reader(io.StringIO(text)))[:2]
     assert header[:3] == ["Company", "Direction", "Kind"]
     assert first[2] == "Only in our books" and first[6] == "Open"
@@ -82,5 +84,5 @@ def test_rejected_rows_csv_is_headed_in_the_readers_language(client_for, alice, 
 
     batch = ImportBatch.objects.create(company=beijing, kind="backup", direction="issued", original_name="a.csv")
     ImportRejection.objects.create(batch=batch, row=4, column="total", reason="金额不是数字")
-    text = client_for(alice).get(reverse("import-rejections-csv", args=[batch.pk])).content.decode("utf-8-sig")
+    text = client_for(alice).get(reverse("invoices:import-rejections-csv", args=[batch.pk])).content.decode("utf-8-sig")
     assert text.splitlines()[0] == "行,列,原因"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from recovery.models import Discrepancy, DiscrepancyComment, GapKind, GapStatus
+from recovery.models import Gap, GapComment, GapKind, GapStatus
 from tests.recovery.reissue.fixtures import book, draft, make_gaps, reconcile, tax_record
 
 
@@ -18,8 +18,8 @@ def test_gap_page_sets_our_record_beside_the_tax_systems(client_for, fiona, beij
     book(beijing, number="00000007", amount="700.00", tax="91.00")
     tax_record(beijing, number="00000007", amount="690.00", tax="89.70")
     reconcile(beijing)
-    gap = Discrepancy.objects.get(kind=GapKind.AMOUNT_MISMATCH)
-    body = client_for(fiona).get(reverse("recovery-gap-detail", args=[gap.pk])).content.decode()
+    gap = Gap.objects.get(kind=GapKind.AMOUNT_MISMATCH)
+    body = client_for(fiona).get(reverse("recovery:recovery-gap-detail", args=[gap.pk])).content.decode()
     assert "金额不符" in body
     assert "791.00" in body and "779.70" in body  # both totals, side by side
     assert body.count('data-differs="1"') == 3  # amount, tax and total differ; nothing else
@@ -29,7 +29,7 @@ def test_gap_page_sets_our_record_beside_the_tax_systems(client_for, fiona, beij
 
 def test_a_gap_only_in_our_books_says_which_rules_found_nothing(client_for, alice, beijing, monkeypatch):
     gap = _gaps(beijing, monkeypatch)[0]
-    body = client_for(alice).get(reverse("recovery-gap-detail", args=[gap.pk])).content.decode()
+    body = client_for(alice).get(reverse("recovery:recovery-gap-detail", args=[gap.pk])).content.decode()
     assert "税务系统中没有" in body
     assert "税务系统中没有相同发票代码和号码的记录。" in body
     assert "待处理" in body and "打开" not in body
@@ -37,41 +37,41 @@ def test_a_gap_only_in_our_books_says_which_rules_found_nothing(client_for, alic
 
 def test_another_companys_gap_is_not_found(client_for, charlie, beijing, monkeypatch):
     gap = _gaps(beijing, monkeypatch)[0]
-    assert client_for(charlie).get(reverse("recovery-gap-detail", args=[gap.pk])).status_code == 404
-    response = client_for(charlie).post(reverse("recovery-gap-act", args=[gap.pk]), {"action": "acknowledge"})
+    assert client_for(charlie).get(reverse("recovery:recovery-gap-detail", args=[gap.pk])).status_code == 404
+    response = client_for(charlie).post(reverse("recovery:recovery-gap-act", args=[gap.pk]), {"action": "acknowledge"})
     assert response.status_code == 404
-    assert Discrepancy.objects.get(pk=gap.pk).status == GapStatus.OPEN
+    assert Gap.objects.get(pk=gap.pk).status == GapStatus.OPEN
 
 
 def test_finance_staff_read_and_comment_but_do_not_decide(client_for, fiona, beijing, monkeypatch):
     gap = _gaps(beijing, monkeypatch)[0]
     client = client_for(fiona)
-    body = client.get(reverse("recovery-gap-detail", args=[gap.pk])).content.decode()
+    body = client.get(reverse("recovery:recovery-gap-detail", args=[gap.pk])).content.decode()
     assert 'value="acknowledge"' not in body and 'id="start-reissue"' not in body
     assert 'id="read-only-note"' in body
-    client.post(reverse("recovery-gap-act", args=[gap.pk]), {"action": "dismiss", "reason": "x"})
-    assert Discrepancy.objects.get(pk=gap.pk).status == GapStatus.OPEN
-    client.post(reverse("recovery-gap-act", args=[gap.pk]), {"action": "comment", "body": "客户说已重开"})
-    body = client.get(reverse("recovery-gap-detail", args=[gap.pk])).content.decode()
-    assert "客户说已重开" in body and DiscrepancyComment.objects.count() == 1
+    client.post(reverse("recovery:recovery-gap-act", args=[gap.pk]), {"action": "dismiss", "reason": "x"})
+    assert Gap.objects.get(pk=gap.pk).status == GapStatus.OPEN
+    client.post(reverse("recovery:recovery-gap-act", args=[gap.pk]), {"action": "comment", "body": "客户说已重开"})
+    body = client.get(reverse("recovery:recovery-gap-detail", args=[gap.pk])).content.decode()
+    assert "客户说已重开" in body and GapComment.objects.count() == 1
 
 
 def test_accountant_dismisses_from_the_page_and_the_decision_shows(client_for, alice, beijing, monkeypatch):
     gap = _gaps(beijing, monkeypatch)[0]
     client = client_for(alice)
-    client.post(reverse("recovery-gap-act", args=[gap.pk]), {"action": "dismiss", "reason": "客户作废"})
+    client.post(reverse("recovery:recovery-gap-act", args=[gap.pk]), {"action": "dismiss", "reason": "客户作废"})
     gap.refresh_from_db()
     assert gap.status == GapStatus.DISMISSED and gap.decided_by == alice
-    body = client.get(reverse("recovery-gap-detail", args=[gap.pk])).content.decode()
+    body = client.get(reverse("recovery:recovery-gap-detail", args=[gap.pk])).content.decode()
     assert "已忽略" in body and "客户作废" in body and 'value="dismiss"' not in body
 
 
 def test_starting_a_reissue_request_from_the_page_posts_and_ticks_the_gap(client_for, alice, beijing, monkeypatch):
     gap = _gaps(beijing, monkeypatch)[0]
     client = client_for(alice)
-    assert client.get(reverse("recovery-gap-act", args=[gap.pk])).status_code == 405
-    response = client.post(reverse("recovery-gap-act", args=[gap.pk]), {"action": "reissue"})
-    assert response.status_code == 302 and response["Location"] == reverse("reissue-request-new")
+    assert client.get(reverse("recovery:recovery-gap-act", args=[gap.pk])).status_code == 405
+    response = client.post(reverse("recovery:recovery-gap-act", args=[gap.pk]), {"action": "reissue"})
+    assert response.status_code == 302 and response["Location"] == reverse("recovery:reissue-request-new")
     form = client.get(response["Location"]).content.decode()
     assert f'value="{gap.pk}" id="gap-{gap.pk}"' in form
     assert f'id="gap-{gap.pk}" data-amount="113.00" checked' in form
@@ -80,7 +80,7 @@ def test_starting_a_reissue_request_from_the_page_posts_and_ticks_the_gap(client
 def test_the_page_names_the_requests_holding_the_gap(client_for, alice, beijing, monkeypatch):
     gaps = _gaps(beijing, monkeypatch)
     req = draft(beijing, alice, [gaps[0]])
-    body = client_for(alice).get(reverse("recovery-gap-detail", args=[gaps[0].pk])).content.decode()
+    body = client_for(alice).get(reverse("recovery:recovery-gap-detail", args=[gaps[0].pk])).content.decode()
     assert 'id="gap-in-requests"' in body and req.number in body
     assert 'id="start-reissue"' not in body  # it is in one already
 
@@ -94,9 +94,9 @@ def test_gap_list_links_each_gap_and_marks_those_in_open_requests(
     # session, user, count, page, may decide, may draft, the live requests, the filter's companies,
     # and the menu's three (roles, permissions twice).
     with django_assert_max_num_queries(11):
-        body = client.get(reverse("recovery-gap-list")).content.decode()
+        body = client.get(reverse("recovery:recovery-gap-list")).content.decode()
     for gap in gaps:
-        assert f'href="{reverse("recovery-gap-detail", args=[gap.pk])}"' in body
+        assert f'href="{reverse("recovery:recovery-gap-detail", args=[gap.pk])}"' in body
     assert body.count('class="badge text-bg-info text-decoration-none in-request"') == 1
     assert f"已在 {req.number} 中" in body
     assert "所属故障或维护" in body and "维护时间" not in body
@@ -111,25 +111,25 @@ def test_gap_page_queries_do_not_grow_with_runs_and_comments(
     for _ in range(3):
         reconcile(beijing)
     for i in range(5):
-        DiscrepancyComment.objects.create(discrepancy=gap, author=alice, body=f"note {i}")
+        GapComment.objects.create(gap=gap, author=alice, body=f"note {i}")
     # session, user, gap, roles, requests, rules, runs, comments, and the menu's three.
     with django_assert_num_queries(11):
-        body = client.get(reverse("recovery-gap-detail", args=[gap.pk])).content.decode()
+        body = client.get(reverse("recovery:recovery-gap-detail", args=[gap.pk])).content.decode()
     assert body.count("再次发现") == 3 and body.count("note ") == 5
 
 
 def test_bulk_actions_show_only_to_those_who_may_use_them(client_for, alice, bob, fiona, beijing, monkeypatch):
     _gaps(beijing, monkeypatch)
     for user in (bob, fiona):
-        body = client_for(user).get(reverse("recovery-gap-list")).content.decode()
+        body = client_for(user).get(reverse("recovery:recovery-gap-list")).content.decode()
         assert 'id="bulk-actions"' not in body and 'name="ids"' not in body
-    body = client_for(alice).get(reverse("recovery-gap-list")).content.decode()
+    body = client_for(alice).get(reverse("recovery:recovery-gap-list")).content.decode()
     assert 'id="apply-selected" disabled' in body and 'id="reissue-selected" name="reissue" value="1" disabled' in body
 
 
 def test_applying_to_nothing_says_tick_first_not_updated_zero(client_for, alice, beijing, monkeypatch):
     _gaps(beijing, monkeypatch)
-    response = client_for(alice).post(reverse("recovery-gap-bulk"), {"action": "acknowledge"}, follow=True)
+    response = client_for(alice).post(reverse("recovery:recovery-gap-bulk"), {"action": "acknowledge"}, follow=True)
     body = response.content.decode()
     assert "请先勾选至少一条差异。" in body and "已更新 0" not in body
 
@@ -137,17 +137,17 @@ def test_applying_to_nothing_says_tick_first_not_updated_zero(client_for, alice,
 def test_finance_staff_cannot_decide_by_posting_the_bulk_form(client_for, fiona, beijing, monkeypatch):
     gaps = _gaps(beijing, monkeypatch)
     response = client_for(fiona).post(
-        reverse("recovery-gap-bulk"), {"action": "acknowledge", "ids": [g.pk for g in gaps]}, follow=True
+        reverse("recovery:recovery-gap-bulk"), {"action": "acknowledge", "ids": [g.pk for g in gaps]}, follow=True
     )
     assert "只有会计和公司管理员可以处理差异。" in response.content.decode()
-    assert not Discrepancy.objects.filter(status=GapStatus.ACKNOWLEDGED).exists()
+    assert not Gap.objects.filter(status=GapStatus.ACKNOWLEDGED).exists()
 
 
 def test_request_reissue_of_selected_posts_and_opens_the_form_with_them(client_for, alice, beijing, monkeypatch):
     gaps = _gaps(beijing, monkeypatch)
     client = client_for(alice)
-    response = client.post(reverse("recovery-gap-bulk"), {"reissue": "1", "ids": [gaps[0].pk, gaps[2].pk]})
-    assert response["Location"] == reverse("reissue-request-new")  # no token or ids in the URL
+    response = client.post(reverse("recovery:recovery-gap-bulk"), {"reissue": "1", "ids": [gaps[0].pk, gaps[2].pk]})
+    assert response["Location"] == reverse("recovery:reissue-request-new")  # no token or ids in the URL
     form = client.get(response["Location"]).content.decode()
     assert f'id="gap-{gaps[0].pk}" data-amount="113.00" checked' in form
     assert f'id="gap-{gaps[1].pk}" data-amount="226.00" >' in form
@@ -156,6 +156,7 @@ def test_request_reissue_of_selected_posts_and_opens_the_form_with_them(client_f
 def test_the_bulk_form_never_sends_anyone_elsewhere(client_for, alice, beijing, monkeypatch):
     gaps = _gaps(beijing, monkeypatch)
     response = client_for(alice).post(
-        reverse("recovery-gap-bulk"), {"action": "acknowledge", "ids": [gaps[0].pk], "next": "https://evil.example/"}
+        reverse("recovery:recovery-gap-bulk"),
+        {"action": "acknowledge", "ids": [gaps[0].pk], "next": "https://evil.example/"},
     )
-    assert response["Location"] == reverse("recovery-gap-list")
+    assert response["Location"] == reverse("recovery:recovery-gap-list")

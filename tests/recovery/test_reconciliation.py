@@ -15,7 +15,7 @@ from invoices.keys import invoice_key
 from notices import windows
 from notices.windows import OutageWindow
 from recovery import services
-from recovery.models import Alert, Decision, Discrepancy, GapKind, GapStatus, RunState
+from recovery.models import Alert, Decision, Gap, GapKind, GapStatus, RunState
 from tests.recovery.helpers import DAY, book, kinds, run, tax
 
 
@@ -47,7 +47,7 @@ def test_each_gap_kind_is_found_and_explained(beijing, published, django_capture
         ]
     )
     assert r.counts[GapKind.ONLY_IN_BOOKS] == 1 and r.counts[GapKind.POSSIBLE_DUPLICATE] == 1
-    gap = Discrepancy.objects.get(kind=GapKind.ONLY_IN_BOOKS)
+    gap = Gap.objects.get(kind=GapKind.ONLY_IN_BOOKS)
     assert gap.rule == "normalised" and "tax system lacks it" in gap.explanation
     assert gap.amount_at_risk == Decimal("113.00")
     assert len(published) == 1 and published[0].key == f"alert:{Alert.objects.get().pk}"
@@ -79,10 +79,10 @@ def test_rerun_keeps_the_same_rows_and_alerts_only_for_new_gaps(beijing, publish
     book(beijing, number="1")
     with django_capture_on_commit_callbacks(execute=True):
         first = run(beijing)
-    gap = Discrepancy.objects.get()
+    gap = Gap.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
         second = run(beijing)
-    again = Discrepancy.objects.get()
+    again = Gap.objects.get()
     assert again.pk == gap.pk
     assert again.first_seen_run_id == first.pk and again.last_seen_run_id == second.pk
     assert second.new_gaps == 0 and len(published) == 1
@@ -93,7 +93,7 @@ def test_gap_no_longer_found_is_resolved_by_the_clearing_run(beijing, published)
     run(beijing)
     tax(beijing, number="1")  # the tax system recovered
     clearing = run(beijing)
-    gap = Discrepancy.objects.get(invoice_key=invoice.invoice_key)
+    gap = Gap.objects.get(invoice_key=invoice.invoice_key)
     assert gap.status == GapStatus.RESOLVED and gap.resolved_by_run_id == clearing.pk
     assert clearing.resolved_gaps == 1
 
@@ -101,8 +101,8 @@ def test_gap_no_longer_found_is_resolved_by_the_clearing_run(beijing, published)
 def test_dismissal_survives_later_runs(beijing, alice, published):
     book(beijing, number="1")
     run(beijing)
-    gap = Discrepancy.objects.get()
-    services.discrepancy_dismiss(discrepancy=gap, reason="Issued on paper", user=alice)
+    gap = Gap.objects.get()
+    services.gap_dismiss(gap=gap, reason="Issued on paper", user=alice)
     run(beijing)
     gap.refresh_from_db()
     assert gap.status == GapStatus.DISMISSED and gap.decision == Decision.IGNORED
@@ -115,16 +115,16 @@ def test_dismiss_needs_a_reason(beijing, alice, published):
     book(beijing, number="1")
     run(beijing)
     with pytest.raises(ValidationError):
-        services.discrepancy_dismiss(discrepancy=Discrepancy.objects.get(), reason=" ", user=alice)
+        services.gap_dismiss(gap=Gap.objects.get(), reason=" ", user=alice)
 
 
 def test_fuzzy_rule_only_suggests_a_pair(beijing, alice, published):
     book(beijing, number="1", seller="S", buyer="B", amount="50.00")
     suggested = tax(beijing, number="901", seller="S", buyer="B", amount="50.00", issue_date=DAY + timedelta(days=2))
     run(beijing)
-    gap = Discrepancy.objects.get(kind=GapKind.ONLY_IN_BOOKS)
+    gap = Gap.objects.get(kind=GapKind.ONLY_IN_BOOKS)
     assert gap.suggested_tax_record_id == suggested.pk and gap.status == GapStatus.OPEN
-    services.discrepancy_accept_suggestion(discrepancy=gap, user=alice)
+    services.gap_accept_suggestion(gap=gap, user=alice)
     run(beijing)
     gap.refresh_from_db()
     assert gap.decision == Decision.ACCEPTED_SUGGESTION
@@ -138,7 +138,7 @@ def test_failing_source_fails_the_run_and_creates_no_gaps(beijing, monkeypatch, 
     book(beijing, number="1")
     r = run(beijing)
     assert r.state == RunState.FAILED and "timeout after 30 s" in r.failure_reason
-    assert not Discrepancy.objects.exists() and not published
+    assert not Gap.objects.exists() and not published
 
 
 def test_empty_tax_system_after_records_before_fails_without_gaps(beijing, published):
@@ -149,7 +149,7 @@ def test_empty_tax_system_after_records_before_fails_without_gaps(beijing, publi
     with translation.override("en"):
         r = run(beijing)
     assert r.state == RunState.FAILED and "returned nothing" in r.failure_reason
-    assert not Discrepancy.objects.exists()
+    assert not Gap.objects.exists()
 
 
 def test_gaps_are_attributed_to_the_covering_window(beijing, monkeypatch, published):
@@ -168,7 +168,7 @@ def test_gaps_are_attributed_to_the_covering_window(beijing, monkeypatch, publis
     book(beijing, number="2", issued_at=datetime(2026, 11, 10, 9, 0, tzinfo=UTC))
     book(beijing, number="3", issue_date=date(2026, 11, 12))
     run(beijing)
-    attributed = dict(Discrepancy.objects.values_list("invoice_key", "incident_id"))
+    attributed = dict(Gap.objects.values_list("invoice_key", "incident_id"))
     assert attributed == {
         invoice_key(code="1100231130", number="1"): 7,
         invoice_key(code="1100231130", number="2"): None,
@@ -179,7 +179,7 @@ def test_gaps_are_attributed_to_the_covering_window(beijing, monkeypatch, publis
 def test_other_companies_gaps_are_untouched(beijing, xian, published):
     book(xian, number="1")
     run(beijing)
-    assert not Discrepancy.objects.exists()
+    assert not Gap.objects.exists()
 
 
 def test_reconcile_command_prints_json_counts(beijing, capsys, published):
@@ -241,9 +241,9 @@ def test_attribution_prefers_incidents_and_ignores_filing_only_windows(beijing, 
     monkeypatch.setattr(windows, "outage_windows", lambda **kw: found)
     book(beijing, number="1", issued_at=datetime(2026, 11, 10, 2, 0, tzinfo=UTC))
     run(beijing)
-    gap = Discrepancy.objects.get()
+    gap = Gap.objects.get()
     assert (gap.incident_kind, gap.incident_id) == ("incident", 2)
     monkeypatch.setattr(windows, "outage_windows", lambda **kw: [found[2]])
-    Discrepancy.objects.update(incident_id=None, incident_kind="")
+    Gap.objects.update(incident_id=None, incident_kind="")
     run(beijing)
-    assert Discrepancy.objects.get().incident_id is None
+    assert Gap.objects.get().incident_id is None

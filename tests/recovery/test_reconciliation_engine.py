@@ -11,7 +11,7 @@ from django.forms.models import model_to_dict
 from invoices.keys import invoice_key
 from invoices.models import Direction
 from recovery import engine, services
-from recovery.models import Discrepancy, GapKind
+from recovery.models import Gap, GapKind
 from tests.recovery.helpers import DAY, END, START, book, kinds, run, tax
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def test_a_twin_dated_outside_the_period_is_still_compared(beijing):
     tax(beijing, number="1", amount="90.00", issue_date=END + timedelta(days=3))  # dated in the next period
     run(beijing)
     assert [k for k, _ in kinds(beijing)] == [GapKind.AMOUNT_MISMATCH]
-    gap = Discrepancy.objects.get()
+    gap = Gap.objects.get()
     assert gap.amount_at_risk == 10 and gap.tax_record_id is not None
 
 
@@ -46,7 +46,7 @@ def test_possible_duplicates_flag_every_copy_but_the_first_and_ignore_the_other_
     book(beijing, number="15", seller="S", buyer="B", amount="70.00", issue_date=DAY + timedelta(days=1))
     run(beijing)
     duplicates = sorted(
-        Discrepancy.objects.filter(kind=GapKind.POSSIBLE_DUPLICATE).values_list("invoice__invoice_number", flat=True)
+        Gap.objects.filter(kind=GapKind.POSSIBLE_DUPLICATE).values_list("invoice__invoice_number", flat=True)
     )
     assert duplicates == ["12", "13"]
 
@@ -67,9 +67,9 @@ def test_a_rerun_over_unchanged_data_writes_no_new_gap_and_changes_only_when_las
     book(beijing, number="4", seller="S", buyer="B", amount="70.00")
     book(beijing, number="5", seller="S", buyer="B", amount="70.00")  # possible duplicate of 4
     first = run(beijing)
-    before = {gap.pk: model_to_dict(gap) for gap in Discrepancy.objects.all()}
+    before = {gap.pk: model_to_dict(gap) for gap in Gap.objects.all()}
     second = run(beijing)
-    after = {gap.pk: model_to_dict(gap) for gap in Discrepancy.objects.all()}
+    after = {gap.pk: model_to_dict(gap) for gap in Gap.objects.all()}
     assert set(after) == set(before) and len(after) == 6
     assert second.new_gaps == 0 and second.counts == first.counts
     moving = {"last_seen_run", "last_seen_at"}
@@ -95,7 +95,7 @@ def test_a_gap_recorded_under_another_period_is_taken_over_not_written_twice(bei
     invoice.save()
     book(beijing, number="2")  # a gap new to every period
     later = run(beijing)
-    gaps = {gap.invoice_key: gap for gap in Discrepancy.objects.filter(company=beijing)}
+    gaps = {gap.invoice_key: gap for gap in Gap.objects.filter(company=beijing)}
     assert sorted(gaps) == [invoice.invoice_key, invoice_key(code="1100231130", number="2")]
     moved = gaps[invoice.invoice_key]
     assert (moved.issue_date, moved.first_seen_run_id, moved.last_seen_run_id) == (DAY, earlier.pk, later.pk)

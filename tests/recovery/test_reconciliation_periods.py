@@ -152,23 +152,23 @@ def test_the_run_form_starts_a_run_and_its_page_shows_period_and_counts(
     client = client_for(alice)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("recovery-run-list"),
+            reverse("recovery:recovery-run-list"),
             {"company": beijing.pk, "direction": "issued", "start": "2025-11", "end": ""},
             HTTP_ACCEPT_LANGUAGE="zh-hans",
         )
     run = ReconciliationRun.objects.get()
-    assert response.status_code == 302 and response.url == reverse("recovery-run-detail", args=[run.pk])
+    assert response.status_code == 302 and response.url == reverse("recovery:recovery-run-detail", args=[run.pk])
     page = client.get(response.url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "2025-11-01 – 2025-11-30" in page
     assert '<dd class="col-sm-9" id="run-invoices">1</dd>' in page
     assert '<dd class="col-sm-9" id="run-tax-records">0</dd>' in page
-    listing = client.get(reverse("recovery-run-list")).content.decode()
+    listing = client.get(reverse("recovery:recovery-run-list")).content.decode()
     assert 'id="run-form"' in listing and "2025-11-01 – 2025-11-30" in listing
 
 
 def test_the_run_form_shows_what_is_wrong_with_the_period(client_for, alice, beijing):
     response = client_for(alice).post(
-        reverse("recovery-run-list"),
+        reverse("recovery:recovery-run-list"),
         {"company": beijing.pk, "direction": "issued", "start": "0001-01-01", "end": "9999-12-31"},
         HTTP_ACCEPT_LANGUAGE="en",
     )
@@ -190,7 +190,7 @@ def test_the_run_list_costs_the_same_queries_for_one_or_many_runs(client_for, al
                 company=beijing, direction=Direction.ISSUED, period_start=first, period_end=last, enqueue=False
             )
         with CaptureQueriesContext(connection) as queries:
-            assert client.get(reverse("recovery-run-list")).status_code == 200
+            assert client.get(reverse("recovery:recovery-run-list")).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
 

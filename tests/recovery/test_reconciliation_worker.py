@@ -11,7 +11,7 @@ from django.db import connection, transaction
 
 from invoices.models import Direction
 from recovery import services
-from recovery.models import Alert, Discrepancy, ReconciliationRun, RunState
+from recovery.models import Alert, Gap, ReconciliationRun, RunState
 from recovery.tasks import reconciliation_run_execute_task
 from tests.conftest import wait_until
 from tests.recovery.helpers import book, tax
@@ -51,7 +51,7 @@ def test_killed_worker_retry_gives_same_gaps_and_one_alert(celery_worker_process
     celery_worker_process.start()
     with transaction.atomic():
         # Hold a gap row the run must update, so the worker blocks in the middle of its writes.
-        list(Discrepancy.objects.select_for_update().filter(invoice_key__endswith="1"))
+        list(Gap.objects.select_for_update().filter(invoice_key__endswith="1"))
         reconciliation_run_execute_task.apply_async((run.pk,), queue=celery_worker_process.queue)
         wait_until(_waiting_on_lock, timeout=90)
         assert ReconciliationRun.objects.get(pk=run.pk).state == RunState.RUNNING
@@ -62,7 +62,7 @@ def test_killed_worker_retry_gives_same_gaps_and_one_alert(celery_worker_process
         lambda: ReconciliationRun.objects.filter(pk=run.pk, state=RunState.SUCCEEDED).first(), timeout=120
     )
     assert done.attempts == 2
-    gaps = sorted(Discrepancy.objects.values_list("kind", "invoice_key", "first_seen_run_id"))
+    gaps = sorted(Gap.objects.values_list("kind", "invoice_key", "first_seen_run_id"))
     again = services.reconciliation_run_create(
         company=beijing,
         direction=Direction.ISSUED,
@@ -71,7 +71,7 @@ def test_killed_worker_retry_gives_same_gaps_and_one_alert(celery_worker_process
         enqueue=False,
     )
     services.reconciliation_run_execute(run_id=again.pk)
-    assert sorted(Discrepancy.objects.values_list("kind", "invoice_key", "first_seen_run_id")) == gaps
+    assert sorted(Gap.objects.values_list("kind", "invoice_key", "first_seen_run_id")) == gaps
     assert len(gaps) == 4
     assert Alert.objects.filter(run=run).count() == 1 and done.new_gaps == 1
     wait_until(lambda: Alert.objects.filter(run=run, published_at__isnull=False).exists(), timeout=30)

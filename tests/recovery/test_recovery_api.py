@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from invoices.models import Direction
-from recovery.models import Decision, Discrepancy, GapStatus, ReconciliationRun, RunState
+from recovery.models import Decision, Gap, GapStatus, ReconciliationRun, RunState
 from tests.recovery.helpers import _gaps, book, run, tax
 
 
@@ -22,13 +22,13 @@ def test_gap_list_is_scoped_and_filterable(api_for, alice, beijing, xian):
 
 def test_forged_gap_of_another_company_is_404(api_for, alice, xian):
     _gaps(xian, 1)
-    gap = Discrepancy.objects.get()
+    gap = Gap.objects.get()
     assert api_for(alice).post(f"/api/gaps/{gap.pk}/acknowledge/").status_code == 404
 
 
 def test_gap_actions(api_for, alice, bob, beijing):
     _gaps(beijing, 1)
-    gap = Discrepancy.objects.get()
+    gap = Gap.objects.get()
     api = api_for(alice)
     assert api.post(f"/api/gaps/{gap.pk}/acknowledge/").json()["status"] == GapStatus.ACKNOWLEDGED
     assert api.post(f"/api/gaps/{gap.pk}/assign/", {"assignee": bob.pk}).json()["assignee"] == bob.pk
@@ -66,14 +66,14 @@ def suggested_gap(beijing, published):
     book(beijing, number="1", amount="500.00", seller="S", buyer="B")
     tax(beijing, number="2", amount="500.00", seller="S", buyer="B")
     run(beijing)
-    return Discrepancy.objects.get(company=beijing, invoice_key__endswith="1", kind="only_in_books")
+    return Gap.objects.get(company=beijing, invoice_key__endswith="1", kind="only_in_books")
 
 
 @pytest.mark.parametrize("who", ["alice", "carol"])
 def test_accountants_and_company_admins_decide(request, api_for, suggested_gap, who):
     api = api_for(request.getfixturevalue(who))
     assert api.post(f"/api/gaps/{suggested_gap.pk}/accept-suggestion/").status_code == 200
-    assert Discrepancy.objects.get(pk=suggested_gap.pk).decision == Decision.ACCEPTED_SUGGESTION
+    assert Gap.objects.get(pk=suggested_gap.pk).decision == Decision.ACCEPTED_SUGGESTION
 
 
 def test_finance_may_still_comment(api_for, suggested_gap, fiona):
@@ -82,4 +82,4 @@ def test_finance_may_still_comment(api_for, suggested_gap, fiona):
 
 
 def test_accountants_see_the_bulk_actions(client_for, suggested_gap, alice):
-    assert 'id="bulk-actions"' in client_for(alice).get(reverse("recovery-gap-list")).content.decode()
+    assert 'id="bulk-actions"' in client_for(alice).get(reverse("recovery:recovery-gap-list")).content.decode()

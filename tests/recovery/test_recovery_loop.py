@@ -14,7 +14,7 @@ from django.utils import translation
 from notices.events import EventKind
 from notices.notify import services as notify
 from notices.notify.models import Delivery
-from recovery.models import Discrepancy, GapStatus
+from recovery.models import Gap, GapStatus
 from recovery.reissue import services
 from recovery.reissue.models import RequestedAction, ReviewState
 from tests.recovery.reissue.fixtures import draft, make_gaps, reconcile, tax_record
@@ -70,10 +70,10 @@ def test_a_request_still_holding_a_missing_invoice_is_flagged_and_withdrawn_in_o
     assert state(req) == ReviewState.SUBMITTED
     assert list(req.items.exclude(original_seen_at=None).values_list("invoice_key", flat=True)) == [six[0].invoice_key]
     client = client_for(alice)
-    page = client.get(reverse("reissue-request-detail", args=[req.pk])).content.decode()
+    page = client.get(reverse("recovery:reissue-request-detail", args=[req.pk])).content.decode()
     assert 'id="originals-seen"' in page and "reissuing would duplicate it" in page
     assert page.count("original-seen") == 1
-    response = client.post(reverse("reissue-request-transition", args=[req.pk, "withdraw"]))
+    response = client.post(reverse("recovery:reissue-request-transition", args=[req.pk, "withdraw"]))
     assert response.status_code == 302 and state(req) == ReviewState.WITHDRAWN
     # The invoices still missing may join a new request.
     draft(beijing, alice, six[1:3])
@@ -134,14 +134,16 @@ def test_a_gap_alert_subscription_receives_the_resolved_event(
 def test_resolved_gaps_say_what_happened(beijing, six, client_for, alice):
     recover(beijing, six[:1])
     reconcile(beijing)
-    gap = Discrepancy.objects.get(pk=six[0].pk)
+    gap = Gap.objects.get(pk=six[0].pk)
     assert gap.status == GapStatus.RESOLVED
     with translation.override("zh-hans"):
         assert gap.outcome.startswith("税务系统已显示此发票，差异已于 ")
         assert gap.outcome.endswith(" 解决。")
-    page = client_for(alice).get(reverse("recovery-gap-list"), {"status": "resolved"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    page = client_for(alice).get(
+        reverse("recovery:recovery-gap-list"), {"status": "resolved"}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
     assert "税务系统已显示此发票" in page.content.decode()
-    assert Discrepancy.objects.get(pk=six[1].pk).outcome == ""
+    assert Gap.objects.get(pk=six[1].pk).outcome == ""
 
 
 def test_a_red_letter_request_is_not_flagged(beijing, alice, six, django_capture_on_commit_callbacks):

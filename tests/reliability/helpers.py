@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from invoices.models import BatchState, ImportBatch, TaxFetch, TaxFetchState
 from notices.notify.models import Delivery, DeliveryState
-from recovery.models import Alert, Discrepancy, ReconciliationRun, RunState
+from recovery.models import Alert, Gap, ReconciliationRun, RunState
 from tests.conftest import wait_until
 
 
 def gaps(company) -> list[tuple[str, str, str]]:
-    return sorted(Discrepancy.objects.filter(company=company).values_list("kind", "invoice_key", "status"))
+    return sorted(Gap.objects.filter(company=company).values_list("kind", "invoice_key", "status"))
 
 
 def assert_settled() -> None:

@@ -60,7 +60,7 @@ def test_the_evidence_zip_is_built_in_a_file_and_streamed(client_for, beijing, a
     monkeypatch.setattr(pack, "request_pdf", lambda request: PDF_BYTES)  # a page or two, made in memory anyway
     peak = peak_memory(lambda: pack.request_zip(req).close())
     assert peak < 4 * MB, f"{peak / MB:.1f} MB held building a pack with a {BIG / MB:.0f} MB file"
-    response = client_for(alice).get(reverse("reissue-request-zip", args=[req.pk]))
+    response = client_for(alice).get(reverse("recovery:reissue-request-zip", args=[req.pk]))
     assert response.streaming and response["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.getvalue()))
     evidence = [info for info in archive.infolist() if info.filename.startswith("evidence/")]
@@ -73,7 +73,9 @@ def test_a_form_with_too_many_files_is_refused_with_a_message(settings, client_f
     client = client_for(alice)
     client.raise_request_exception = False  # Django answers it with the 400 page, as it would a browser
     page = client.post(
-        reverse("reissue-request-new"), _form_data(beijing, gaps, evidence=files), HTTP_ACCEPT_LANGUAGE="zh-hans"
+        reverse("recovery:reissue-request-new"),
+        _form_data(beijing, gaps, evidence=files),
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
     )
     assert page.status_code == 400
     assert "一次最多可上传 3 个文件" in page.content.decode()

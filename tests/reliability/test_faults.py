@@ -63,7 +63,7 @@ def test_session_ended_mid_run_and_tasks_delivered_twice(workers, receiver, beij
     run = new_run(beijing, "2")
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM recovery_discrepancy WHERE company_id = %s FOR UPDATE", [beijing.pk])
+            cursor.execute("SELECT 1 FROM recovery_gap WHERE company_id = %s FOR UPDATE", [beijing.pk])
             reconciliation_run_execute_task.delay(run.pk)
             for pid in wait_until(waiting_on_lock, timeout=60):
                 cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
@@ -129,7 +129,7 @@ def test_redis_restarted_during_a_run(workers, receiver, beijing, fiona, private
         run = new_run(beijing, "2")
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute("SELECT 1 FROM recovery_discrepancy WHERE company_id = %s FOR UPDATE", [beijing.pk])
+                cursor.execute("SELECT 1 FROM recovery_gap WHERE company_id = %s FOR UPDATE", [beijing.pk])
             reconciliation_run_execute_task.apply_async((run.pk,), connection=broker)
             wait_until(waiting_on_lock, timeout=60)
             lost, restarts = worker.output().count(BROKER_LOST), worker.restarts

@@ -99,7 +99,7 @@ def test_killed_worker_mid_import_fetch_run_and_deliveries(workers, receiver, be
     )  # fmt: skip
     killed_while_blocked(
         worker,
-        f"SELECT 1 FROM recovery_discrepancy WHERE company_id = {beijing.pk} FOR UPDATE",
+        f"SELECT 1 FROM recovery_gap WHERE company_id = {beijing.pk} FOR UPDATE",
         lambda: reconciliation_run_execute_task.delay(run.pk),
         run,
     )

@@ -14,7 +14,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from invoices.models import Invoice
-from recovery.models import Discrepancy, GapKind
+from recovery.models import Gap, GapKind
 from response import services
 from response.letters import request_pdf
 from response.models import CounterpartyRequest, RequestState
@@ -41,7 +41,7 @@ def lost(beijing, outage):
     order(beijing, "SO-2", party=BUYER[0], name=BUYER[1], amount="50.00", tax="6.50")
     order(beijing, "SO-3", party=OTHER, name="上海明远贸易有限公司")
     run(beijing)
-    return list(Discrepancy.objects.filter(kind=GapKind.ONLY_IN_ORDERS).order_by("gap_key"))
+    return list(Gap.objects.filter(kind=GapKind.ONLY_IN_ORDERS).order_by("gap_key"))
 
 
 def test_selected_gaps_become_one_chinese_letter_per_counterparty(beijing, alice, lost):
@@ -101,19 +101,21 @@ def test_a_file_that_is_not_what_it_claims_is_refused(beijing, alice, lost):
 
 def test_the_pages_prepare_send_and_receive(beijing, alice, fiona, lost, client_for):
     client = client_for(alice)
-    page = client.post(reverse("response-request-prepare"), {"ids": [lost[0].pk, lost[1].pk]}, follow=True)
+    page = client.post(reverse("response:response-request-prepare"), {"ids": [lost[0].pk, lost[1].pk]}, follow=True)
     request = CounterpartyRequest.objects.get()
-    assert page.redirect_chain[-1][0] == reverse("response-request-detail", args=[request.pk])
+    assert page.redirect_chain[-1][0] == reverse("response:response-request-detail", args=[request.pk])
     assert "福州闽江贸易有限公司" in page.content.decode()
-    client.post(reverse("response-request-action", args=[request.pk, "send"]), {"email": ""})
+    client.post(reverse("response:response-request-action", args=[request.pk, "send"]), {"email": ""})
     upload = SimpleUploadedFile("发票.xml", einvoice_xml(), content_type="application/xml")
-    detail = client.post(reverse("response-request-copy-add", args=[request.pk]), {"file": upload}, follow=True)
+    detail = client.post(
+        reverse("response:response-request-copy-add", args=[request.pk]), {"file": upload}, follow=True
+    )
     assert "✓ " + DIGITAL_NUMBER in detail.content.decode()
-    pdf = client.get(reverse("response-request-pdf", args=[request.pk]))
+    pdf = client.get(reverse("response:response-request-pdf", args=[request.pk]))
     assert pdf["Content-Type"] == "application/pdf"
-    listing = client_for(fiona).get(reverse("response-request-list")).content.decode()
+    listing = client_for(fiona).get(reverse("response:response-request-list")).content.decode()
     assert request.number in listing
-    refused = client_for(fiona).post(reverse("response-request-action", args=[request.pk, "close"]))
+    refused = client_for(fiona).post(reverse("response:response-request-action", args=[request.pk, "close"]))
     assert refused.status_code == 403
     request.refresh_from_db()
     assert request.state == RequestState.RECEIVED
@@ -151,10 +153,10 @@ def test_an_ofd_e_invoice_sent_back_is_imported_too(beijing, alice, lost):
 def test_list_pages_cost_a_fixed_number_of_queries(beijing, alice, lost, client_for, django_assert_max_num_queries):
     services.counterparty_requests_prepare(company=beijing, user=alice, gaps=lost)
     client = client_for(alice)
-    client.get(reverse("response-request-list"))
+    client.get(reverse("response:response-request-list"))
     with django_assert_max_num_queries(10):
-        assert client.get(reverse("response-request-list")).status_code == 200
+        assert client.get(reverse("response:response-request-list")).status_code == 200
     with django_assert_max_num_queries(10):
-        assert client.get(reverse("response-order-list")).status_code == 200
+        assert client.get(reverse("response:response-order-list")).status_code == 200
     with django_assert_max_num_queries(8):
-        assert client.get(reverse("response-list")).status_code == 200
+        assert client.get(reverse("response:response-list")).status_code == 200

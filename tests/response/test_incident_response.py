@@ -18,7 +18,7 @@ from invoices.models import Direction
 from notices import services as notices
 from recovery.deferred import pack as deferred_pack
 from recovery.deferred import services as deferred
-from recovery.models import Discrepancy, GapKind
+from recovery.models import Gap, GapKind
 from recovery.reissue import pack
 from recovery.reissue import services as reissue
 from response import services
@@ -70,7 +70,7 @@ def test_an_accountant_starts_a_response_with_the_playbook_and_a_prefilled_scope
         company=beijing, direction=Direction.ISSUED, enqueue=False, period_start=date.today() - timedelta(days=5)
     )
     recovery.reconciliation_run_execute(run_id=r.pk)
-    assert Discrepancy.objects.filter(incident_id=incident.pk).exists()
+    assert Gap.objects.filter(incident_id=incident.pk).exists()
     response = services.incident_response_open(company=beijing, user=alice, incident=incident)
     assert [s.step for s in response.steps.all()] == Step.values
     assert response.scope_invoice_types == ["digital_special", "e_ordinary"]  # incident's, then the gaps'
@@ -115,15 +115,15 @@ def test_a_pause_shows_in_every_members_header_until_lifted_with_a_reason(
     response = services.incident_response_open(company=beijing, user=alice, incident=incident)
     services.invoicing_pause(company=beijing, user=alice, reason="等待税务局确认故障范围", response=response)
     assert response.steps.get(step=Step.PAUSE_INVOICING).done  # the step ticks itself
-    page = client_for(fiona).get(reverse("invoice-list")).content.decode()
+    page = client_for(fiona).get(reverse("invoices:invoice-list")).content.decode()
     assert 'id="invoicing-paused"' in page and "等待税务局确认故障范围" in page
-    assert 'id="invoicing-paused"' not in client_for(charlie).get(reverse("invoice-list")).content.decode()
+    assert 'id="invoicing-paused"' not in client_for(charlie).get(reverse("invoices:invoice-list")).content.decode()
     with pytest.raises(ValidationError):
         services.invoicing_pause(company=beijing, user=alice, reason="again")
     with pytest.raises(ValidationError):
         services.invoicing_resume(company=beijing, user=alice, reason="  ")
     services.invoicing_resume(company=beijing, user=alice, reason="税务局确认数据已恢复")
-    assert 'id="invoicing-paused"' not in client_for(fiona).get(reverse("invoice-list")).content.decode()
+    assert 'id="invoicing-paused"' not in client_for(fiona).get(reverse("invoices:invoice-list")).content.decode()
     pause = InvoicingPause.objects.get()
     assert pause.lifted_by == alice and pause.lift_reason == "税务局确认数据已恢复"
     kinds = list(response.events.values_list("kind", flat=True))
@@ -132,9 +132,9 @@ def test_a_pause_shows_in_every_members_header_until_lifted_with_a_reason(
 
 def test_no_pause_costs_no_query_in_the_header(beijing, fiona, client_for, django_assert_max_num_queries):
     client = client_for(fiona)
-    client.get(reverse("response-list"))
+    client.get(reverse("response:response-list"))
     with django_assert_max_num_queries(12):
-        client.get(reverse("response-order-list"))
+        client.get(reverse("response:response-order-list"))
 
 
 def test_the_response_page_lists_windows_waiting_for_a_response_and_works_in_both_languages(
@@ -142,22 +142,24 @@ def test_the_response_page_lists_windows_waiting_for_a_response_and_works_in_bot
 ):
     make_notice(xian_vat, start=timezone.now() + timedelta(days=1))  # another region: not listed
     client = client_for(alice)
-    listing = client.get(reverse("response-list")).content.decode()
+    listing = client.get(reverse("response:response-list")).content.decode()
     assert incident.title in listing and "西安" not in listing
     started = client.post(
-        reverse("response-start"), {"company": beijing.pk, "kind": "incident", "window": incident.pk}, follow=True
+        reverse("response:response-start"),
+        {"company": beijing.pk, "kind": "incident", "window": incident.pk},
+        follow=True,
     )
     body = started.content.decode()
     assert 'id="checklist"' in body and "Check the local backups" in body
     client.post(reverse("set_language"), {"language": "zh-hans"})
-    zh = client.get(reverse("response-detail", args=[IncidentResponse.objects.get().pk])).content.decode()
+    zh = client.get(reverse("response:response-detail", args=[IncidentResponse.objects.get().pk])).content.decode()
     assert "检查本地备份" in zh and "暂停开票" in zh
 
 
 def test_the_scope_is_saved_from_the_page_and_timed_on_the_timeline(beijing, alice, incident, client_for):
     response = services.incident_response_open(company=beijing, user=alice, incident=incident)
     client_for(alice).post(
-        reverse("response-scope", args=[response.pk]),
+        reverse("response:response-scope", args=[response.pk]),
         {
             "scope_invoice_types": ["digital_special", "special"],
             "scope_customers": "上海明远贸易有限公司\n天津滨海物流有限公司",
@@ -238,7 +240,7 @@ def test_the_demo_beijing_company_has_a_response_in_progress(demo_with_simulator
     response = IncidentResponse.objects.get(company=beijing)
     assert response.state == "open" and response.steps.filter(done=True).count() >= 4
     assert InvoicingPause.objects.filter(company=beijing, lifted_at__isnull=True).exists()
-    lost = Discrepancy.objects.filter(company=beijing, kind=GapKind.ONLY_IN_ORDERS)
+    lost = Gap.objects.filter(company=beijing, kind=GapKind.ONLY_IN_ORDERS)
     assert lost.count() == 3
     request = CounterpartyRequest.objects.get(company=beijing)
     assert request.state == RequestState.RECEIVED and request.copies.get().file_type == "xml"
@@ -246,7 +248,9 @@ def test_the_demo_beijing_company_has_a_response_in_progress(demo_with_simulator
     assert Invoice.objects.filter(pk=received.received_invoice_id, company=beijing).exists()
     cache.set(services.PAUSED_CACHE_KEY, [])  # as the periodic refresh finds it
     services.paused_companies_refresh()
-    page = client_for(User.objects.get(username="bj_finance")).get(reverse("response-detail", args=[response.pk]))
+    page = client_for(User.objects.get(username="bj_finance")).get(
+        reverse("response:response-detail", args=[response.pk])
+    )
     assert 'id="invoicing-paused"' in page.content.decode()
     call_command("load_demo", force=True)  # again: nothing added
     assert IncidentResponse.objects.count() == 1 and CounterpartyRequest.objects.count() == 1

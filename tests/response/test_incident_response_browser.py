@@ -17,7 +17,7 @@ from invoices.models import Direction, Invoice
 from notices import services as notices
 from notices.models import TaxSystem
 from recovery import services as recovery
-from recovery.models import Discrepancy, GapKind
+from recovery.models import Gap, GapKind
 from response import services
 from response.models import CounterpartyRequest, IncidentResponse, RequestState
 from tests.invoices.einvoices import BUYER, DIGITAL_NUMBER, einvoice_xml
@@ -70,7 +70,7 @@ def test_the_beijing_playbook_in_the_browser(page, login, beijing, alice, fiona,
     # 2. Reconciliation finds the orders no invoice covers on either side.
     run = recovery.reconciliation_run_create(company=beijing, direction=Direction.ISSUED, enqueue=False)
     recovery.reconciliation_run_execute(run_id=run.pk)
-    assert Discrepancy.objects.filter(kind=GapKind.ONLY_IN_ORDERS).count() == 3
+    assert Gap.objects.filter(kind=GapKind.ONLY_IN_ORDERS).count() == 3
     page.goto(f"{base}/response/orders/")
     assert page.locator("#proposal-table tbody tr[data-order]").count() == 3
     page.screenshot(path=str(SHOTS / "orders.png"), full_page=True)
@@ -89,7 +89,7 @@ def test_the_beijing_playbook_in_the_browser(page, login, beijing, alice, fiona,
     assert page.locator('#checklist li[data-step="pause_invoicing"][data-done="1"]').count() == 1
 
     # 4. Ask the Fuzhou customer for copies of its two lost invoices.
-    for gap in Discrepancy.objects.filter(order__counterparty_tax_id=BUYER[0]):
+    for gap in Gap.objects.filter(order__counterparty_tax_id=BUYER[0]):
         page.check(f'#response-gaps input[value="{gap.pk}"]')
     page.click("#prepare-requests")
     page.wait_for_selector("#letter")

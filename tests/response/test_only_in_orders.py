@@ -13,7 +13,7 @@ from django.core.management import call_command
 from invoices.keys import invoice_key
 from invoices.models import Direction
 from notices import windows
-from recovery.models import Discrepancy, GapKind, GapStatus
+from recovery.models import Gap, GapKind, GapStatus
 from tests.recovery.helpers import DAY, book, run, tax
 from tests.response.helpers import CUSTOMER, order
 
@@ -26,9 +26,7 @@ def _no_alerts(monkeypatch):
 
 
 def only_in_orders(company):
-    return sorted(
-        Discrepancy.objects.filter(company=company, kind=GapKind.ONLY_IN_ORDERS).values_list("gap_key", flat=True)
-    )
+    return sorted(Gap.objects.filter(company=company, kind=GapKind.ONLY_IN_ORDERS).values_list("gap_key", flat=True))
 
 
 def test_an_order_no_invoice_covers_on_either_side_is_a_gap_lost_from_both(beijing, outage):
@@ -42,7 +40,7 @@ def test_an_order_no_invoice_covers_on_either_side_is_a_gap_lost_from_both(beiji
     order(beijing, "SO-5", day=date(2026, 11, 20))  # outside the window: just not invoiced yet
     r = run(beijing)
     assert only_in_orders(beijing) == ["order:SO-1"]
-    gap = Discrepancy.objects.get(kind=GapKind.ONLY_IN_ORDERS)
+    gap = Gap.objects.get(kind=GapKind.ONLY_IN_ORDERS)
     assert gap.order.order_number == "SO-1" and gap.amount_at_risk == Decimal("113.00")
     assert (gap.incident_kind, gap.incident_id) == ("incident", 7)  # attributed like every gap
     assert r.counts[GapKind.ONLY_IN_ORDERS] == 1
@@ -87,9 +85,9 @@ def test_an_order_named_only_by_its_customer_is_matched_by_name(beijing, outage)
 def test_the_gap_resolves_once_the_invoice_turns_up_and_a_rerun_keeps_the_row(beijing, outage):
     order(beijing, "SO-1")
     run(beijing)
-    first = Discrepancy.objects.get(kind=GapKind.ONLY_IN_ORDERS)
+    first = Gap.objects.get(kind=GapKind.ONLY_IN_ORDERS)
     run(beijing)
-    again = Discrepancy.objects.get(kind=GapKind.ONLY_IN_ORDERS)
+    again = Gap.objects.get(kind=GapKind.ONLY_IN_ORDERS)
     assert again.pk == first.pk and again.status == GapStatus.OPEN
     tax(beijing, number="77", buyer=CUSTOMER)  # the tax system catches up
     book(beijing, number="77", buyer=CUSTOMER)
@@ -120,7 +118,7 @@ def test_an_accountant_accepts_a_proposal_into_a_reissue_request_through_the_api
 ):
     order(beijing, "SO-1", amount="10000.00", tax="1300.00", name="上海明远贸易有限公司")
     run(beijing)
-    gap = Discrepancy.objects.get(kind=GapKind.ONLY_IN_ORDERS)
+    gap = Gap.objects.get(kind=GapKind.ONLY_IN_ORDERS)
     listed = api_for(alice).get("/api/order-proposals/").json()["results"]
     assert listed[0]["proposed_invoice"] == {
         "counterparty_name": "上海明远贸易有限公司",
@@ -156,7 +154,7 @@ def test_an_accountant_accepts_a_proposal_into_a_reissue_request_through_the_api
 def test_a_proposal_recorded_as_a_hand_issued_invoice_from_the_page(beijing, outage, alice, client_for):
     order(beijing, "SO-1")
     run(beijing)
-    gap = Discrepancy.objects.get(kind=GapKind.ONLY_IN_ORDERS)
+    gap = Gap.objects.get(kind=GapKind.ONLY_IN_ORDERS)
     client = client_for(alice)
     page = client.get("/response/orders/").content.decode()
     assert 'data-order="SO-1"' in page

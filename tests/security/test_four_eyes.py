@@ -41,7 +41,9 @@ def test_an_editor_who_is_also_a_reviewer_cannot_approve_through_the_service(edi
 
 
 def test_an_editor_cannot_approve_on_the_page(client_for, edited_by_erin, erin):
-    response = client_for(erin).post(reverse("reissue-request-transition", args=[edited_by_erin.pk, "approve"]))
+    response = client_for(erin).post(
+        reverse("recovery:reissue-request-transition", args=[edited_by_erin.pk, "approve"])
+    )
     assert response.status_code == 403 and "edited" in response.content.decode()
     assert state(edited_by_erin) == ReviewState.SUBMITTED
 

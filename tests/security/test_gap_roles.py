@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from invoices.models import Direction
 from recovery import services
-from recovery.models import Decision, Discrepancy, GapStatus, ReconciliationRun, RunState
+from recovery.models import Decision, Gap, GapStatus, ReconciliationRun, RunState
 from tests.recovery.helpers import book, run, tax
 
 
@@ -32,11 +32,11 @@ def gap(beijing, published):
     book(beijing, number="1", amount="500.00", seller="S", buyer="B")
     tax(beijing, number="2", amount="500.00", seller="S", buyer="B")
     run(beijing)
-    return Discrepancy.objects.get(company=beijing, invoice_key__endswith="1", kind="only_in_books")
+    return Gap.objects.get(company=beijing, invoice_key__endswith="1", kind="only_in_books")
 
 
 def unchanged(gap):
-    fresh = Discrepancy.objects.get(pk=gap.pk)
+    fresh = Gap.objects.get(pk=gap.pk)
     return fresh.status == GapStatus.OPEN and fresh.decision == Decision.NONE and fresh.assignee_id is None
 
 
@@ -67,21 +67,21 @@ def test_finance_and_reviewers_cannot_decide_about_gaps_in_the_api(request, api_
 def test_the_services_refuse_finance_and_reviewers(request, gap, who):
     user = request.getfixturevalue(who)
     with pytest.raises(PermissionDenied):
-        services.discrepancy_dismiss(discrepancy=gap, reason="paper invoice", user=user)
+        services.gap_dismiss(gap=gap, reason="paper invoice", user=user)
     with pytest.raises(PermissionDenied):
-        services.discrepancy_accept_suggestion(discrepancy=gap, user=user)
+        services.gap_accept_suggestion(gap=gap, user=user)
     with pytest.raises(PermissionDenied):
-        services.discrepancy_assign(discrepancy=gap, assignee=user, user=user)
+        services.gap_assign(gap=gap, assignee=user, user=user)
     assert unchanged(gap)
 
 
 @pytest.mark.parametrize("action", ["dismiss", "acknowledge", "assign_me"])
 def test_finance_gets_403_on_the_bulk_page_and_sees_no_bulk_actions(client_for, gap, fiona, action):
     client = client_for(fiona)
-    response = client.post(reverse("recovery-gap-bulk"), {"action": action, "ids": [gap.pk], "reason": "x"})
+    response = client.post(reverse("recovery:recovery-gap-bulk"), {"action": action, "ids": [gap.pk], "reason": "x"})
     assert response.status_code == 403
     assert unchanged(gap)
-    assert 'id="bulk-actions"' not in client.get(reverse("recovery-gap-list")).content.decode()
+    assert 'id="bulk-actions"' not in client.get(reverse("recovery:recovery-gap-list")).content.decode()
 
 
 @pytest.mark.parametrize("who", ["fiona", "bob"])
@@ -90,8 +90,11 @@ def test_finance_and_reviewers_cannot_start_runs(request, api_for, client_for, b
     response = api_for(user).post("/api/reconciliation-runs/", {"company": beijing.pk, "direction": "issued"})
     assert response.status_code == 403
     page = client_for(user)
-    assert page.post(reverse("recovery-run-list"), {"company": beijing.pk, "direction": "issued"}).status_code == 403
-    assert 'id="run-form"' not in page.get(reverse("recovery-run-list")).content.decode()
+    assert (
+        page.post(reverse("recovery:recovery-run-list"), {"company": beijing.pk, "direction": "issued"}).status_code
+        == 403
+    )
+    assert 'id="run-form"' not in page.get(reverse("recovery:recovery-run-list")).content.decode()
     with pytest.raises(PermissionDenied):
         services.reconciliation_run_create(company=beijing, direction=Direction.ISSUED, user=user, enqueue=False)
     assert not ReconciliationRun.objects.exists()

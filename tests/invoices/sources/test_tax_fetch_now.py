@@ -28,7 +28,7 @@ from invoices.models import (
 )
 from invoices.sources import client, fetch
 from invoices.sources.fetch import tax_fetch_execute, tax_fetch_request, tax_records_fetch_directions
-from recovery.models import Discrepancy, ReconciliationRun, RunState
+from recovery.models import Gap, ReconciliationRun, RunState
 from tests.conftest import allow_outbound
 from tests.invoices.sources.helpers import TOKEN, configure, set_faults
 
@@ -78,8 +78,8 @@ def test_purchases_reconcile_without_gaps_while_beijing_sales_miss_the_outage(be
             company=beijing, direction=direction, period_start=start, period_end=end, enqueue=False
         )
         assert recovery.reconciliation_run_execute(run_id=run.pk).state == RunState.SUCCEEDED
-    assert not Discrepancy.objects.filter(direction=Direction.RECEIVED).exists()
-    assert Discrepancy.objects.filter(direction=Direction.ISSUED).exists()  # the Beijing data-sync gap
+    assert not Gap.objects.filter(direction=Direction.RECEIVED).exists()
+    assert Gap.objects.filter(direction=Direction.ISSUED).exists()  # the Beijing data-sync gap
 
 
 # --- both directions as one unit ------------------------------------------------------------------------

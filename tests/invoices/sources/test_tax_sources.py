@@ -23,7 +23,7 @@ from invoices.models import BatchState, Direction, ImportBatch, ImportKind, TaxR
 from invoices.sources import client
 from invoices.sources.fetch import tax_records_fetch, tax_source_save
 from recovery import services as recovery
-from recovery.models import Discrepancy, GapKind, GapStatus, RunState
+from recovery.models import Gap, GapKind, GapStatus, RunState
 from response.models import CounterpartyCopy
 from tests.conftest import allow_outbound, free_port
 from tests.invoices.sources.helpers import TOKEN, configure, set_faults
@@ -191,7 +191,7 @@ def test_missing_beijing_invoices_are_gaps_until_the_simulator_recovers(beijing,
     run = reconcile(beijing)
     assert run.state == RunState.SUCCEEDED
     missing = outage_keys(sim.simulator.today)
-    gaps = Discrepancy.objects.filter(company=beijing, status=GapStatus.OPEN)
+    gaps = Gap.objects.filter(company=beijing, status=GapStatus.OPEN)
     assert set(gaps.values_list("invoice_key", flat=True)) == missing
     assert set(gaps.values_list("kind", flat=True)) == {GapKind.ONLY_IN_BOOKS}
 
@@ -199,7 +199,7 @@ def test_missing_beijing_invoices_are_gaps_until_the_simulator_recovers(beijing,
     assert response.json()["missing"] == []
     run = reconcile(beijing)
     assert run.state == RunState.SUCCEEDED and run.resolved_gaps == len(missing)
-    assert not Discrepancy.objects.filter(company=beijing, status=GapStatus.OPEN).exists()
+    assert not Gap.objects.filter(company=beijing, status=GapStatus.OPEN).exists()
 
 
 def test_a_failing_simulator_fails_reconciliation_without_gaps(beijing, sim, published):
@@ -209,14 +209,14 @@ def test_a_failing_simulator_fails_reconciliation_without_gaps(beijing, sim, pub
         import_backup(beijing, "bj", sim.simulator.today)  # queues (eagerly runs) a reconciliation
         run = reconcile(beijing)
     assert run.state == RunState.FAILED and "HTTP 503" in run.failure_reason
-    assert not Discrepancy.objects.exists() and TaxRecord.objects.count() == 0
+    assert not Gap.objects.exists() and TaxRecord.objects.count() == 0
 
 
 def test_xian_differs_by_one_voided_invoice(xian, sim, published):
     configure(xian, sim)
     import_backup(xian, "xa", sim.simulator.today)
     reconcile(xian)
-    assert list(Discrepancy.objects.values_list("kind", flat=True)) == [GapKind.STATUS_MISMATCH]
+    assert list(Gap.objects.values_list("kind", flat=True)) == [GapKind.STATUS_MISMATCH]
 
 
 # --- the simulator itself -----------------------------------------------------------------------------
@@ -379,11 +379,11 @@ def test_load_demo_points_both_companies_at_the_simulator_and_shows_the_beijing_
     # The demo's own outage, less what its playbook adds: orders lost from both sides, and the invoice a
     # customer sent back (in our books now, still missing from the tax system).
     copied = CounterpartyCopy.objects.exclude(batch=None).values("batch")
-    bj_gaps = Discrepancy.objects.filter(
+    bj_gaps = Gap.objects.filter(
         company__credit_code="91110108MA01B2C3D0", status=GapStatus.OPEN, kind=GapKind.ONLY_IN_BOOKS
     ).exclude(invoice__batch__in=copied)
     assert set(bj_gaps.values_list("invoice_key", flat=True)) == outage_keys(invoices_demo.demo_today())
-    xa_gaps = Discrepancy.objects.filter(company__credit_code="91610131MA6TX1Y2KC")
+    xa_gaps = Gap.objects.filter(company__credit_code="91610131MA6TX1Y2KC")
     assert list(xa_gaps.values_list("kind", flat=True)) == [GapKind.STATUS_MISMATCH]
     # the purchases: backed up, fetched and reconciled without a gap in both companies
     received = {
@@ -392,7 +392,7 @@ def test_load_demo_points_both_companies_at_the_simulator_and_shows_the_beijing_
     }
     tax_received = TaxRecord.objects.filter(direction=Direction.RECEIVED)
     assert set(tax_received.values_list("invoice_key", flat=True)) == received["bj"] | received["xa"]
-    assert not Discrepancy.objects.filter(direction=Direction.RECEIVED).exists()
+    assert not Gap.objects.filter(direction=Direction.RECEIVED).exists()
 
 
 def test_tax_simulator_fault_command_switches_faults_at_runtime(sim, capsys):

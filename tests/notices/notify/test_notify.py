@@ -173,7 +173,7 @@ def test_receiver_failing_twice_then_succeeding_gets_one_delivery_and_the_log_sh
     assert delivery.state == DeliveryState.DELIVERED and delivery.attempts == 3
     log = list(delivery.attempt_log.values_list("number", "ok", "status_code"))
     assert log == [(1, False, 500), (2, False, 500), (3, True, 200)]
-    page = client_for(fiona).get(reverse("notify-delivery-detail", args=[delivery.pk])).content.decode()
+    page = client_for(fiona).get(reverse("notices:notify-delivery-detail", args=[delivery.pk])).content.decode()
     assert page.count('data-ok="0"') == 2 and page.count('data-ok="1"') == 1
     channel.refresh_from_db()
     assert channel.consecutive_failures == 0 and not channel.is_failing
@@ -257,7 +257,7 @@ def test_channel_that_keeps_failing_is_marked_and_its_owner_told(
     publish(django_capture_on_commit_callbacks, notice_event(key="b"))
     channel.refresh_from_db()
     assert channel.is_failing and "500" in channel.last_error
-    page = client_for(fiona).get(reverse("notify-settings")).content.decode()
+    page = client_for(fiona).get(reverse("notices:notify-settings")).content.decode()
     assert "channel-failing" in page and "坏掉的群" in page
 
 

@@ -29,9 +29,9 @@ def webhook(fiona):
 
 def test_member_subscribes_to_a_region_by_email_from_the_settings_page(client_for, fiona):
     client = client_for(fiona)
-    assert client.get(reverse("notify-settings")).status_code == 200
+    assert client.get(reverse("notices:notify-settings")).status_code == 200
     response = client.post(
-        reverse("notify-subscription-create"),
+        reverse("notices:notify-subscription-create"),
         {
             "target": "email",
             "regions": ["北京"],
@@ -47,19 +47,20 @@ def test_member_subscribes_to_a_region_by_email_from_the_settings_page(client_fo
 
 def test_unknown_region_is_refused_with_a_message(client_for, fiona):
     response = client_for(fiona).post(
-        reverse("notify-subscription-create"), {"target": "email", "regions": ["火星"], "kinds": ["notice_published"]}
+        reverse("notices:notify-subscription-create"),
+        {"target": "email", "regions": ["火星"], "kinds": ["notice_published"]},
     )
     assert response.status_code == 400 and not Subscription.objects.exists()
 
 
 def test_channel_secret_is_never_shown_again(client_for, fiona, webhook):
     client = client_for(fiona)
-    assert SECRET not in client.get(reverse("notify-settings")).content.decode()
-    edit = client.get(reverse("notify-channel-edit", args=[webhook.pk])).content.decode()
+    assert SECRET not in client.get(reverse("notices:notify-settings")).content.decode()
+    edit = client.get(reverse("notices:notify-channel-edit", args=[webhook.pk])).content.decode()
     assert SECRET not in edit and "https://erp.example.cn/hook" in edit
     # Saving without a secret keeps the stored one.
     client.post(
-        reverse("notify-channel-edit", args=[webhook.pk]), {"name": "ERP 2", "url": "https://erp.example.cn/h2"}
+        reverse("notices:notify-channel-edit", args=[webhook.pk]), {"name": "ERP 2", "url": "https://erp.example.cn/h2"}
     )
     webhook.refresh_from_db()
     assert webhook.secret == SECRET and webhook.name == "ERP 2"
@@ -67,7 +68,9 @@ def test_channel_secret_is_never_shown_again(client_for, fiona, webhook):
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://example.cn/x", "file:///etc/passwd"])
 def test_channel_address_must_be_http_or_https(client_for, fiona, url):
-    response = client_for(fiona).post(reverse("notify-channel-create"), {"name": "x", "kind": "wecom", "url": url})
+    response = client_for(fiona).post(
+        reverse("notices:notify-channel-create"), {"name": "x", "kind": "wecom", "url": url}
+    )
     assert response.status_code == 400 and not Channel.objects.exists()
 
 
@@ -83,7 +86,7 @@ def test_send_test_message_button_reaches_the_channel(client_for, fiona, receive
     hook = receiver()
     channel = services.channel_create(owner=fiona, name="群", kind="wecom", url=hook.url)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(fiona).post(reverse("notify-channel-test", args=[channel.pk]))
+        response = client_for(fiona).post(reverse("notices:notify-channel-test", args=[channel.pk]))
     assert response.status_code == 302
     [request] = hook.requests
     assert json.loads(request["body"])["msgtype"] == "markdown"
@@ -94,17 +97,17 @@ def test_send_test_message_button_reaches_the_channel(client_for, fiona, receive
 def test_another_members_subscription_or_channel_is_404(client_for, fiona, alice, webhook):
     theirs = services.subscription_create(owner=fiona, kinds=["notice_published"], channel=webhook)
     client = client_for(alice)
-    assert client.get(reverse("notify-subscription-edit", args=[theirs.pk])).status_code == 404
-    assert client.post(reverse("notify-subscription-delete", args=[theirs.pk])).status_code == 404
-    assert client.get(reverse("notify-channel-edit", args=[webhook.pk])).status_code == 404
-    assert client.post(reverse("notify-channel-test", args=[webhook.pk])).status_code == 404
+    assert client.get(reverse("notices:notify-subscription-edit", args=[theirs.pk])).status_code == 404
+    assert client.post(reverse("notices:notify-subscription-delete", args=[theirs.pk])).status_code == 404
+    assert client.get(reverse("notices:notify-channel-edit", args=[webhook.pk])).status_code == 404
+    assert client.post(reverse("notices:notify-channel-test", args=[webhook.pk])).status_code == 404
     assert Subscription.objects.filter(pk=theirs.pk).exists()
 
 
 def test_member_edits_a_subscription_then_removes_it_and_a_channel_with_its_subscriptions(client_for, fiona, webhook):
     client = client_for(fiona)
     subscription = services.subscription_create(owner=fiona, kinds=["notice_published"], regions=["北京"])
-    url = reverse("notify-subscription-edit", args=[subscription.pk])
+    url = reverse("notices:notify-subscription-edit", args=[subscription.pk])
     assert client.get(url).status_code == 200
     refused = client.post(url, {"target": "email", "regions": ["火星"], "kinds": ["notice_published"]})
     assert refused.status_code == 200 and refused.context["form"].errors
@@ -114,18 +117,18 @@ def test_member_edits_a_subscription_then_removes_it_and_a_channel_with_its_subs
     assert subscription.channel == webhook and subscription.regions == ["陕西"]
     assert subscription.kinds == ["incident_opened"]
 
-    assert client.post(reverse("notify-channel-delete", args=[webhook.pk])).status_code == 302
+    assert client.post(reverse("notices:notify-channel-delete", args=[webhook.pk])).status_code == 302
     assert not Channel.objects.exists() and not Subscription.objects.exists()
 
     kept = services.subscription_create(owner=fiona, kinds=["notice_published"])
-    assert client.get(reverse("notify-subscription-delete", args=[kept.pk])).status_code == 405
-    assert client.post(reverse("notify-subscription-delete", args=[kept.pk])).status_code == 302
+    assert client.get(reverse("notices:notify-subscription-delete", args=[kept.pk])).status_code == 405
+    assert client.post(reverse("notices:notify-subscription-delete", args=[kept.pk])).status_code == 302
     assert not Subscription.objects.exists()
 
 
 def test_cannot_route_a_subscription_to_someone_elses_channel(client_for, alice, webhook):
     response = client_for(alice).post(
-        reverse("notify-subscription-create"), {"target": str(webhook.pk), "kinds": ["notice_published"]}
+        reverse("notices:notify-subscription-create"), {"target": str(webhook.pk), "kinds": ["notice_published"]}
     )
     assert response.status_code == 400 and not Subscription.objects.exists()
 
@@ -135,7 +138,8 @@ def test_cannot_route_a_subscription_to_someone_elses_channel(client_for, alice,
 
 def test_visitor_double_opt_in(client, db, django_capture_on_commit_callbacks):
     response = client.post(
-        reverse("notify-subscribe"), {"email": "wang@example.cn", "regions": ["北京"], "kinds": ["notice_published"]}
+        reverse("notices:notify-subscribe"),
+        {"email": "wang@example.cn", "regions": ["北京"], "kinds": ["notice_published"]},
     )
     assert response.status_code == 200
     subscription = Subscription.objects.get()
@@ -146,35 +150,37 @@ def test_visitor_double_opt_in(client, db, django_capture_on_commit_callbacks):
     assert client.get(link.replace("http://127.0.0.1:8000", "")).status_code == 200
     subscription.refresh_from_db()
     assert subscription.confirmed_at is not None
-    assert client.get(reverse("notify-confirm", args=["forged-token"])).status_code == 400
+    assert client.get(reverse("notices:notify-confirm", args=["forged-token"])).status_code == 400
 
 
 def test_visitor_confirmation_requests_are_rate_limited(client, db):
     data = {"email": "spam@example.cn", "kinds": ["notice_published"]}
-    codes = [client.post(reverse("notify-subscribe"), data).status_code for _ in range(4)]
+    codes = [client.post(reverse("notices:notify-subscribe"), data).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     assert len(mail.outbox) == 3 and Subscription.objects.count() == 1
 
 
 def test_visitor_cannot_follow_company_gaps(client, db):
-    response = client.post(reverse("notify-subscribe"), {"email": "x@example.cn", "kinds": ["reconciliation_gaps"]})
+    response = client.post(
+        reverse("notices:notify-subscribe"), {"email": "x@example.cn", "kinds": ["reconciliation_gaps"]}
+    )
     assert response.status_code == 400 and not mail.outbox
 
 
 def test_unsubscribe_link_works_without_login(client, fiona):
     subscription = services.subscription_create(owner=fiona, kinds=["notice_published"])
-    url = reverse("notify-unsubscribe", args=[unsubscribe_token(subscription.pk)])
+    url = reverse("notices:notify-unsubscribe", args=[unsubscribe_token(subscription.pk)])
     page = client.get(url)
     assert page.status_code == 200 and Subscription.objects.exists()  # a GET (a mail scanner) changes nothing
     assert client.post(url).status_code == 200
     assert not Subscription.objects.exists()
     assert client.post(url).status_code == 200  # again: already gone, same answer
-    assert client.get(reverse("notify-unsubscribe", args=["nonsense"])).status_code == 400
+    assert client.get(reverse("notices:notify-unsubscribe", args=["nonsense"])).status_code == 400
 
 
 def test_an_unsubscribe_link_opened_after_the_subscription_went_says_so(client, fiona):
     subscription = services.subscription_create(owner=fiona, kinds=["notice_published"])
-    url = reverse("notify-unsubscribe", args=[unsubscribe_token(subscription.pk)])
+    url = reverse("notices:notify-unsubscribe", args=[unsubscribe_token(subscription.pk)])
     services.subscription_delete(subscription=subscription)
     page = client.get(url)
     assert page.status_code == 200 and 'id="unsubscribed"' in page.content.decode()
@@ -186,7 +192,7 @@ def test_one_click_unsubscribe_post_needs_no_csrf_token(fiona):
 
     subscription = services.subscription_create(owner=fiona, kinds=["notice_published"])
     strict = Client(enforce_csrf_checks=True)
-    url = reverse("notify-unsubscribe", args=[unsubscribe_token(subscription.pk)])
+    url = reverse("notices:notify-unsubscribe", args=[unsubscribe_token(subscription.pk)])
     assert strict.post(url, {"List-Unsubscribe": "One-Click"}).status_code == 200
     assert not Subscription.objects.exists()
 
@@ -215,19 +221,19 @@ def test_deliveries_dashboard_for_notice_admins_with_filters(
     _deliveries(30, webhook)
     client = client_for(nora)
     with django_assert_max_num_queries(10):
-        page = client.get(reverse("notify-deliveries"), {"state": "failed", "event_kind": "incident_opened"})
+        page = client.get(reverse("notices:notify-deliveries"), {"state": "failed", "event_kind": "incident_opened"})
     body = page.content.decode()
     assert page.status_code == 200
     assert body.count('data-state="failed"') == 5  # i in 0, 6, 12, 18, 24
-    assert client_for(fiona).get(reverse("notify-deliveries")).status_code == 403
+    assert client_for(fiona).get(reverse("notices:notify-deliveries")).status_code == 403
     client.logout()
-    assert client.get(reverse("notify-deliveries")).status_code == 302  # to the login page
+    assert client.get(reverse("notices:notify-deliveries")).status_code == 302  # to the login page
 
 
 def test_navigation_offers_subscriptions_to_members_and_deliveries_to_notice_admins(client_for, fiona, nora):
-    member_page = client_for(fiona).get(reverse("notify-settings")).content.decode()
+    member_page = client_for(fiona).get(reverse("notices:notify-settings")).content.decode()
     assert 'data-nav="notify-settings"' in member_page and 'data-nav="notify-deliveries"' not in member_page
-    admin_page = client_for(nora).get(reverse("notify-settings")).content.decode()
+    admin_page = client_for(nora).get(reverse("notices:notify-settings")).content.decode()
     assert 'data-nav="notify-deliveries"' in admin_page
 
 
@@ -298,7 +304,7 @@ def test_settings_page_query_count_does_not_grow_with_rows(client_for, fiona, we
     _deliveries(8, webhook)
     client = client_for(fiona)
     with django_assert_max_num_queries(14):
-        response = client.get(reverse("notify-settings"))
+        response = client.get(reverse("notices:notify-settings"))
     assert (
         response.status_code == 200 and response.content.decode().count("/delete/") == 9
     )  # 8 subscriptions, 1 channel

@@ -27,7 +27,7 @@ def history(db):
     return {"xian": xian_notice, "beijing": beijing_notice, "incident": incident}
 
 
-@pytest.mark.parametrize("url_name", ["status-rss", "status-atom"])
+@pytest.mark.parametrize("url_name", ["notices:status-rss", "notices:status-atom"])
 def test_feeds_parse_with_chinese_titles_and_zoned_times(client, history, url_name):
     response = client.get(reverse(url_name))
     assert response.status_code == 200

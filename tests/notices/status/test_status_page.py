@@ -207,7 +207,7 @@ def test_history_bar_is_a_few_svg_paths(client, db, committed):
         make_incident(start=at("2026-10-10 07:00"), end=at("2026-10-10 09:00"))
         make_notice(system("beijing-vat-invoice"), start=at("2026-10-12 01:00"), end=at("2026-10-12 03:00"))
     with time_machine.travel(at("2026-10-20 08:00"), tick=False):
-        html = client.get(reverse("system-detail", args=["beijing-vat-invoice"])).content.decode()
+        html = client.get(reverse("notices:system-detail", args=["beijing-vat-invoice"])).content.decode()
     bar = html.split('class="history-bar"', 1)[1].split("</svg>", 1)[0]
     assert bar.count("<path") == 3  # operational, maintenance, outage
     assert "2026-10-10" in html.split('id="history-days"', 1)[1]
@@ -220,7 +220,7 @@ def test_system_page_shows_state_windows_and_incidents(client, db, django_assert
         make_notice(xian, start=at("2026-10-15 22:00"), end=at("2026-10-16 06:00"), title="即将维护")
         make_incident(xian, start=at("2026-10-10 07:00"), title="查验服务故障", functions=["query"])
         with django_assert_max_num_queries(10):
-            html = client.get(reverse("system-detail", args=[xian.slug])).content.decode()
+            html = client.get(reverse("notices:system-detail", args=[xian.slug])).content.decode()
     assert 'id="system-state" data-state="outage"' in html
     current = html.split('class="list-unstyled mb-3 current-windows"', 1)[1].split("</ul>", 1)[0]
     upcoming = html.split('class="list-unstyled mb-3 upcoming-windows"', 1)[1].split("</ul>", 1)[0]

@@ -18,7 +18,7 @@ from outage_portal import services as portal_services
 from outage_portal.models import Role
 from recovery import services as recovery_services
 from recovery.deferred import services as deferred_services
-from recovery.models import Discrepancy
+from recovery.models import Gap
 from recovery.reissue import services
 from tests.conftest import PASSWORD
 
@@ -73,7 +73,7 @@ def reconcile(company):
     return recovery_services.reconciliation_run_execute(run_id=run.pk)
 
 
-def make_gaps(company, n=3, *, start=1) -> list[Discrepancy]:
+def make_gaps(company, n=3, *, start=1) -> list[Gap]:
     """n invoices in our books that the tax system lacks (plus one it has), reconciled."""
     for i in range(start, start + n):
         book(company, number=f"{i:08d}", amount=f"{100 * i}.00", tax=f"{13 * i}.00")
@@ -81,7 +81,7 @@ def make_gaps(company, n=3, *, start=1) -> list[Discrepancy]:
     tax_record(company, number="00000999")
     reconcile(company)
     return list(
-        Discrepancy.objects.filter(
+        Gap.objects.filter(
             company=company, invoice_key__in=[f"1100231130{i:08d}" for i in range(start, start + n)]
         ).order_by("invoice_key")
     )

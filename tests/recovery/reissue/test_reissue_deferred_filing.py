@@ -106,7 +106,7 @@ def test_requested_deadline_must_be_later(beijing, alice, deadline):
 
 def test_pages_and_api_follow_the_rules(client_for, api_for, beijing, alice, bob, charlie, deadline, outage):
     response = client_for(alice).post(
-        reverse("deferred-filing-new"),
+        reverse("recovery:deferred-filing-new"),
         {
             "company": beijing.pk,
             "incident": outage.pk,
@@ -120,26 +120,26 @@ def test_pages_and_api_follow_the_rules(client_for, api_for, beijing, alice, bob
     assert response.status_code == 302
     application = DeferredFiling.objects.get()
     assert application.state == ReviewState.SUBMITTED
-    url = reverse("deferred-filing-transition", args=[application.pk, "approve"])
+    url = reverse("recovery:deferred-filing-transition", args=[application.pk, "approve"])
     assert client_for(alice).post(url).status_code == 403
     assert client_for(charlie).post(url).status_code == 404
     assert api_for(charlie).post(f"/api/deferred-filings/{application.pk}/approve/").status_code == 404
     assert api_for(alice).post(f"/api/deferred-filings/{application.pk}/approve/").status_code == 403
     response = api_for(bob).post(f"/api/deferred-filings/{application.pk}/return/", {"comment": "补充"}, format="json")
     assert response.status_code == 200 and response.json()["state"] == "returned"
-    assert client_for(charlie).get(reverse("deferred-filing-detail", args=[application.pk])).status_code == 404
+    assert client_for(charlie).get(reverse("recovery:deferred-filing-detail", args=[application.pk])).status_code == 404
 
 
 def test_edit_page_changes_a_returned_application_and_turns_away_a_submitted_one(
     client_for, beijing, alice, bob, charlie, deadline
 ):
     application = create(beijing, alice, deadline)
-    url = reverse("deferred-filing-edit", args=[application.pk])
+    url = reverse("recovery:deferred-filing-edit", args=[application.pk])
     assert "系统故障，无法申报" in client_for(alice).get(url).content.decode()
     assert client_for(charlie).get(url).status_code == 404
     deferred_services.deferred_filing_submit(application=application, user=alice)
     response = client_for(alice).get(url, follow=True)
-    assert response.redirect_chain[-1][0] == reverse("deferred-filing-detail", args=[application.pk])
+    assert response.redirect_chain[-1][0] == reverse("recovery:deferred-filing-detail", args=[application.pk])
     assert f"{application.number} can no longer be changed." in response.content.decode()
     deferred_services.deferred_filing_return(application=application, user=bob, comment="写明影响的天数")
     body = {
@@ -158,13 +158,13 @@ def test_edit_page_changes_a_returned_application_and_turns_away_a_submitted_one
 
 
 def test_new_form_is_prefilled_from_the_reminder(client_for, beijing, alice, deadline, outage):
-    url = reverse("deferred-filing-new") + f"?company={beijing.pk}&deadline={deadline.pk}&incident={outage.pk}"
+    url = reverse("recovery:deferred-filing-new") + f"?company={beijing.pk}&deadline={deadline.pk}&incident={outage.pk}"
     html = client_for(alice).get(url).content.decode()
     assert deadline.deadline.isoformat() in html and "北京电子税务局无法申报" in html
 
 
 def test_incident_choices_read_in_beijing_time_with_the_zone(client_for, alice, outage):
-    html = client_for(alice).get(reverse("deferred-filing-new")).content.decode()
+    html = client_for(alice).get(reverse("recovery:deferred-filing-new")).content.decode()
     assert f"北京电子税务局无法申报 ({local_text(outage.started_at)})" in html
     assert local_text(outage.started_at).endswith(" CST")
 
@@ -175,7 +175,7 @@ def test_dashboard_reminds_accountants_while_a_deadline_approaches_during_an_out
     with django_assert_max_num_queries(8):
         reminders = deferred_filing_reminders(user=alice)
     assert [(r.company, r.deadline, r.incident_id) for r in reminders] == [(beijing, deadline, outage.pk)]
-    html = client_for(alice).get(reverse("home")).content.decode()
+    html = client_for(alice).get(reverse("portal:home")).content.decode()
     assert 'id="filing-reminders"' in html and f"deadline={deadline.pk}" in html
     assert deferred_filing_reminders(user=fiona) == []  # finance staff do not file
     application = create(beijing, alice, deadline, outage)

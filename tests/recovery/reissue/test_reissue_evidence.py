@@ -93,7 +93,7 @@ def test_page_refuses_bad_upload_and_stores_nothing(
     bad = SimpleUploadedFile("placeholder", content, content_type="application/pdf")
     bad.name = filename
     response = client_for(alice).post(
-        reverse("reissue-request-new"), _form_data(beijing, gaps, evidence=[good, bad]), format="multipart"
+        reverse("recovery:reissue-request-new"), _form_data(beijing, gaps, evidence=[good, bad]), format="multipart"
     )
     assert response.status_code == 200
     assert message in response.content.decode()
@@ -109,7 +109,9 @@ def test_folders_in_an_upload_name_never_reach_the_disk(settings, client_for, be
     is then stored under a generated name inside the private root."""
     upload = SimpleUploadedFile("x.pdf", PDF_BYTES, content_type="application/pdf")
     upload.name = "../../../../tmp/evil.pdf"
-    response = client_for(alice).post(reverse("reissue-request-new"), _form_data(beijing, gaps, evidence=[upload]))
+    response = client_for(alice).post(
+        reverse("recovery:reissue-request-new"), _form_data(beijing, gaps, evidence=[upload])
+    )
     assert response.status_code == 302
     evidence = ReissueEvidence.objects.get()
     assert evidence.original_name == "evil.pdf"
@@ -121,7 +123,9 @@ def test_folders_in_an_upload_name_never_reach_the_disk(settings, client_for, be
 def test_page_refuses_oversize_upload(settings, client_for, beijing, alice, gaps):
     settings.MAX_UPLOAD_BYTES = 50
     big = SimpleUploadedFile("big.pdf", PDF_BYTES + b"0" * 100, content_type="application/pdf")
-    response = client_for(alice).post(reverse("reissue-request-new"), _form_data(beijing, gaps, evidence=[big]))
+    response = client_for(alice).post(
+        reverse("recovery:reissue-request-new"), _form_data(beijing, gaps, evidence=[big])
+    )
     assert response.status_code == 200
     assert "limit" in response.content.decode()
     assert stored_files(settings) == []
@@ -154,7 +158,7 @@ def test_evidence_is_stored_privately_and_downloadable_only_by_members(
     path = settings.PRIVATE_STORAGE_ROOT / evidence.storage_name
     assert path.read_bytes() == PDF_BYTES
     assert str(settings.MEDIA_ROOT) not in str(path) and "合同" not in evidence.storage_name
-    page_url = reverse("reissue-request-evidence", args=[req.pk, evidence.pk])
+    page_url = reverse("recovery:reissue-request-evidence", args=[req.pk, evidence.pk])
     response = client_for(fiona).get(page_url)
     assert response.status_code == 200 and b"".join(response.streaming_content) == PDF_BYTES
     assert response["Content-Type"] == "application/pdf" and response["X-Content-Type-Options"] == "nosniff"
@@ -173,7 +177,7 @@ def test_api_upload_then_zip_uses_safe_names(api_for, client_for, beijing, alice
     )
     assert response.status_code == 201, response.content
     assert response.json()["file_type"] == "pdf"
-    pack = client_for(alice).get(reverse("reissue-request-zip", args=[req.pk]))
+    pack = client_for(alice).get(reverse("recovery:reissue-request-zip", args=[req.pk]))
     names = zipfile.ZipFile(io.BytesIO(pack.getvalue())).namelist()
     assert f"{req.number}.pdf" in names and f"{req.number}-invoices.xlsx" in names
     assert "evidence/01-delivery_note-送货单 (1).pdf" in names
@@ -213,24 +217,28 @@ def test_page_removes_evidence_of_a_draft_and_explains_a_refusal(
     req = draft(beijing, alice, gaps)
     evidence = services.reissue_evidence_add(request=req, user=alice, name="合同.pdf", content=PDF_BYTES)
     kept = services.reissue_evidence_add(request=req, user=alice, name="订单.pdf", content=PDF_BYTES)
-    url = reverse("reissue-request-evidence-remove", args=[req.pk, evidence.pk])
+    url = reverse("recovery:reissue-request-evidence-remove", args=[req.pk, evidence.pk])
     assert client_for(charlie).post(url).status_code == 404
     response = client_for(bob).post(url, follow=True)
     assert "Only accountants of this company" in response.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(alice).post(url)
-    assert response.status_code == 302 and response["Location"] == reverse("reissue-request-detail", args=[req.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "recovery:reissue-request-detail", args=[req.pk]
+    )
     assert list(req.evidence.all()) == [kept]
     assert not (settings.PRIVATE_STORAGE_ROOT / evidence.storage_name).exists()
     services.reissue_request_submit(request=req, user=alice)
-    response = client_for(alice).post(reverse("reissue-request-evidence-remove", args=[req.pk, kept.pk]), follow=True)
+    response = client_for(alice).post(
+        reverse("recovery:reissue-request-evidence-remove", args=[req.pk, kept.pk]), follow=True
+    )
     assert "stays as it was submitted" in response.content.decode()
     assert req.evidence.filter(pk=kept.pk).exists()
 
 
 def test_page_shows_a_service_refusal_next_to_its_field(client_for, beijing, alice, gaps):
     draft(beijing, alice, gaps[:1])
-    response = client_for(alice).post(reverse("reissue-request-new"), _form_data(beijing, gaps[:1]))
+    response = client_for(alice).post(reverse("recovery:reissue-request-new"), _form_data(beijing, gaps[:1]))
     assert response.status_code == 200
     form = response.context["form"]
     assert "Already in another open request" in " ".join(form.errors["gaps"])
@@ -246,7 +254,7 @@ def test_edit_page_is_prefilled_saves_changes_and_refuses_a_submitted_request(cl
     outage = Incident.objects.create(system=system, title="北京电子税务局无法开票", started_at=timezone.now())
     req = draft(beijing, alice, gaps[:2], reason_detail="系统宕机", contact_phone="010-12345678", incident=outage)
     client = client_for(alice)
-    url = reverse("reissue-request-edit", args=[req.pk])
+    url = reverse("recovery:reissue-request-edit", args=[req.pk])
     form = client.get(url).context["form"]
     assert form["reason_detail"].value() == "系统宕机" and form["contact_phone"].value() == "010-12345678"
     assert str(form["incident"].value()) == str(outage.pk) and str(form["company"].value()) == str(beijing.pk)
@@ -260,13 +268,13 @@ def test_edit_page_is_prefilled_saves_changes_and_refuses_a_submitted_request(cl
 
     services.reissue_request_submit(request=req, user=alice)
     response = client.get(url, follow=True)
-    assert response.redirect_chain == [(reverse("reissue-request-detail", args=[req.pk]), 302)]
+    assert response.redirect_chain == [(reverse("recovery:reissue-request-detail", args=[req.pk]), 302)]
     assert f"{req.number} can no longer be changed." in response.content.decode()
 
 
 def test_edit_page_lists_the_files_already_attached(client_for, beijing, alice, gaps):
     req = draft(beijing, alice, gaps)
-    url = reverse("reissue-request-edit", args=[req.pk])
+    url = reverse("recovery:reissue-request-edit", args=[req.pk])
     assert "Already attached" not in client_for(alice).get(url).content.decode()
     services.reissue_evidence_add(request=req, user=alice, name="合同.pdf", content=PDF_BYTES)
     services.reissue_evidence_add(request=req, user=alice, name="订单.pdf", content=PDF_BYTES)

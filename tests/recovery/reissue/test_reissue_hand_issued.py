@@ -87,11 +87,11 @@ def test_page_lists_with_overdue_warning_and_outsiders_get_404(client_for, beiji
     row = record(
         beijing, alice, issue_date=timezone.localdate() - timedelta(days=5), scan_name="a.png", scan_content=PNG_BYTES
     )
-    html = client_for(alice).get(reverse("hand-issued-list")).content.decode()
+    html = client_for(alice).get(reverse("recovery:hand-issued-list")).content.decode()
     assert 'data-overdue="1"' in html and row.invoice_key in html
-    assert row.invoice_key not in client_for(charlie).get(reverse("hand-issued-list")).content.decode()
-    assert client_for(charlie).get(reverse("hand-issued-scan", args=[row.pk])).status_code == 404
-    response = client_for(alice).get(reverse("hand-issued-scan", args=[row.pk]))
+    assert row.invoice_key not in client_for(charlie).get(reverse("recovery:hand-issued-list")).content.decode()
+    assert client_for(charlie).get(reverse("recovery:hand-issued-scan", args=[row.pk])).status_code == 404
+    response = client_for(alice).get(reverse("recovery:hand-issued-scan", args=[row.pk]))
     assert response.status_code == 200 and b"".join(response.streaming_content) == PNG_BYTES
     assert response["Content-Type"] == "image/png" and response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Disposition"] == 'attachment; filename="a.png"'
@@ -108,9 +108,9 @@ def test_page_form_records_and_refuses_a_fake_photo(client_for, beijing, alice):
         "tax": "13.00",
     }
     fake = SimpleUploadedFile("photo.jpg", b"%PDF-1.4 not a photo", content_type="image/jpeg")
-    response = client_for(alice).post(reverse("hand-issued-new"), {**data, "scan": fake})
+    response = client_for(alice).post(reverse("recovery:hand-issued-new"), {**data, "scan": fake})
     assert response.status_code == 200 and "content is not one" in response.content.decode()
-    response = client_for(alice).post(reverse("hand-issued-new"), data)
+    response = client_for(alice).post(reverse("recovery:hand-issued-new"), data)
     assert response.status_code == 302
     assert HandIssuedInvoice.objects.get().total == Decimal("113.00")
 
@@ -154,7 +154,9 @@ def test_api_records_a_digital_invoice_without_a_code(api_for, beijing, alice):
 
 @pytest.mark.parametrize("number", ["²²²²²²²²", "٠٠٠٠٠٠٠١", "①①①①①①①①"])
 def test_an_invoice_number_in_other_digits_is_refused(number):
-    from recovery.reissue.forms import ManualInvoiceForm
+    from recovery.reissue.forms import HandEnteredInvoiceForm
 
-    form = ManualInvoiceForm(data={"invoice_number": number, "issue_date": "2026-11-18", "amount": "10", "tax": "1"})
+    form = HandEnteredInvoiceForm(
+        data={"invoice_number": number, "issue_date": "2026-11-18", "amount": "10", "tax": "1"}
+    )
     assert not form.is_valid() and "invoice_number" in form.errors

@@ -34,7 +34,7 @@ def test_hand_issued_and_deferred_lists_query_counts(
 ):
     _fill(beijing, alice)
     client, api = client_for(alice), api_for(alice)
-    for url in (reverse("hand-issued-list"), reverse("deferred-filing-list")):
+    for url in (reverse("recovery:hand-issued-list"), reverse("recovery:deferred-filing-list")):
         with django_assert_max_num_queries(10):
             assert client.get(url).status_code == 200
     for url in ("/api/hand-issued-invoices/", "/api/deferred-filings/", "/api/reissue-evidence/"):
@@ -43,9 +43,9 @@ def test_hand_issued_and_deferred_lists_query_counts(
 
 
 def test_gap_list_selection_opens_a_prefilled_request_form(client_for, beijing, alice, gaps):
-    html = client_for(alice).get(reverse("recovery-gap-list")).content.decode()
+    html = client_for(alice).get(reverse("recovery:recovery-gap-list")).content.decode()
     assert 'id="reissue-selected"' in html
-    url = reverse("reissue-request-new") + f"?ids={gaps[0].pk}&ids={gaps[2].pk}&action=acknowledge"
+    url = reverse("recovery:reissue-request-new") + f"?ids={gaps[0].pk}&ids={gaps[2].pk}&action=acknowledge"
     html = client_for(alice).get(url).content.decode()
     assert f'value="{gaps[0].pk}" id="gap-{gaps[0].pk}" data-amount="113.00" checked' in html
     assert f'value="{gaps[1].pk}" id="gap-{gaps[1].pk}" data-amount="226.00" >' in html
@@ -53,7 +53,7 @@ def test_gap_list_selection_opens_a_prefilled_request_form(client_for, beijing, 
 
 def test_only_accountants_open_the_forms(client_for, bob, fiona):
     for user in (bob, fiona):
-        for name in ("reissue-request-new", "deferred-filing-new", "hand-issued-new"):
+        for name in ("recovery:reissue-request-new", "recovery:deferred-filing-new", "recovery:hand-issued-new"):
             assert client_for(user).get(reverse(name)).status_code == 403
 
 
@@ -77,7 +77,7 @@ def test_filtering_requests_by_invoice_number_keeps_each_requests_total(client_f
 
     req = draft(beijing, alice, gaps)
     other = draft(beijing, alice, [], manual=[])
-    list_url = reverse("reissue-request-list")
+    list_url = reverse("recovery:reissue-request-list")
     for query in ("", "?invoice_key=1100231130", f"?invoice_key={gaps[1].invoice_key}"):
         html = client_for(alice).get(list_url + query).content.decode()
         assert req.number in html and "678.00" in html, query
@@ -112,7 +112,10 @@ def test_list_pages_page_on_and_keep_their_filters(client_for, beijing, alice):
         for i in range(55)
     )
     client = client_for(alice)
-    for name, query in (("hand-issued-list", "entered=false"), ("deferred-filing-list", "state=draft")):
+    for name, query in (
+        ("recovery:hand-issued-list", "entered=false"),
+        ("recovery:deferred-filing-list", "state=draft"),
+    ):
         html = client.get(f"{reverse(name)}?{query}").content.decode()
         assert f'href="?{query}&amp;page=2"' in html, name
         html = client.get(f"{reverse(name)}?{query}&page=2").content.decode()

@@ -51,7 +51,7 @@ def request_with_incident(beijing, alice, gaps, incident):
 
 
 def test_pdf_opens_and_its_text_layer_has_the_chinese(client_for, alice, request_with_incident, tmp_path):
-    response = client_for(alice).get(reverse("reissue-request-pdf", args=[request_with_incident.pk]))
+    response = client_for(alice).get(reverse("recovery:reissue-request-pdf", args=[request_with_incident.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(response.content))
     text = "".join(page.extract_text() for page in reader.pages)
@@ -138,7 +138,11 @@ def test_xlsx_keeps_a_formula_looking_name_as_text(request_with_incident):
 
 
 def test_print_view_shows_company_incident_timeline_and_totals(client_for, fiona, request_with_incident):
-    html = client_for(fiona).get(reverse("reissue-request-print", args=[request_with_incident.pk])).content.decode()
+    html = (
+        client_for(fiona)
+        .get(reverse("recovery:reissue-request-print", args=[request_with_incident.pk]))
+        .content.decode()
+    )
     for expected in (
         "北京华信科技有限公司",
         "北京数据同步故障",
@@ -161,6 +165,6 @@ def test_deferred_filing_pdf_has_the_incident_timeline(client_for, beijing, alic
         reason="税务系统故障，无法按期申报",
         incident=incident,
     )
-    response = client_for(alice).get(reverse("deferred-filing-pdf", args=[filing.pk]))
+    response = client_for(alice).get(reverse("recovery:deferred-filing-pdf", args=[filing.pk]))
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
     assert "税务系统故障" in text and "已定位为数据同步故障" in text

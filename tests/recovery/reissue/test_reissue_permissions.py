@@ -13,7 +13,7 @@ pytestmark = pytest.mark.usefixtures("messages_in_english")
 
 
 def page_post(client, req, action, **data):
-    return client.post(reverse("reissue-request-transition", args=[req.pk, action]), data)
+    return client.post(reverse("recovery:reissue-request-transition", args=[req.pk, action]), data)
 
 
 def api_post(api, req, action, data=None):
@@ -111,11 +111,11 @@ def test_another_company_gets_404_for_every_transition(
 def test_outsiders_see_nothing_of_a_request(client_for, api_for, beijing, alice, charlie, gaps):
     req = draft(beijing, alice, gaps)
     for name in (
-        "reissue-request-detail",
-        "reissue-request-edit",
-        "reissue-request-print",
-        "reissue-request-pdf",
-        "reissue-request-zip",
+        "recovery:reissue-request-detail",
+        "recovery:reissue-request-edit",
+        "recovery:reissue-request-print",
+        "recovery:reissue-request-pdf",
+        "recovery:reissue-request-zip",
     ):
         assert client_for(charlie).get(reverse(name, args=[req.pk])).status_code == 404, name
     assert api_for(charlie).get(f"/api/reissue-requests/{req.pk}/").status_code == 404
@@ -124,7 +124,7 @@ def test_outsiders_see_nothing_of_a_request(client_for, api_for, beijing, alice,
         == 404
     )
     assert api_for(charlie).get("/api/reissue-requests/").json()["count"] == 0
-    assert req.number not in client_for(charlie).get(reverse("reissue-request-list")).content.decode()
+    assert req.number not in client_for(charlie).get(reverse("recovery:reissue-request-list")).content.decode()
 
 
 def test_self_approval_is_refused_in_page_and_api(client_for, api_for, beijing, erin, bob, gaps):
@@ -143,7 +143,9 @@ def test_invalid_transition_is_a_400_with_a_clear_message(api_for, client_for, b
     response = api_post(api_for(bob), req, "approve")
     assert response.status_code == 400
     assert "cannot move" in response.json()["error"]["message"]
-    response = client_for(bob).post(reverse("reissue-request-transition", args=[req.pk, "approve"]), follow=True)
+    response = client_for(bob).post(
+        reverse("recovery:reissue-request-transition", args=[req.pk, "approve"]), follow=True
+    )
     assert "cannot move" in response.content.decode()
 
 
@@ -167,7 +169,7 @@ def test_api_names_the_gap_ids_it_does_not_know(api_for, xian, charlie, gaps, un
 
 def test_page_refuses_a_gap_id_beyond_any_key(client_for, beijing, alice, gaps):
     body = {"company": beijing.pk, "gaps": [gaps[0].pk, 2**64], "reason": "outage", "action": "reissue"}
-    response = client_for(alice).post(reverse("reissue-request-new"), body, HTTP_ACCEPT_LANGUAGE="en")
+    response = client_for(alice).post(reverse("recovery:reissue-request-new"), body, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200 and not ReissueRequest.objects.exists()
     assert str(2**64) in str(response.context["form"].errors["gaps"])
 
@@ -230,9 +232,11 @@ def test_record_reissued_page_shows_why_a_number_is_refused(client_for, beijing,
     req = approved(beijing, alice, bob, gaps[:1])
     item = req.items.get()
     response = client_for(alice).post(
-        reverse("reissue-request-transition", args=[req.pk, "record-reissued"]), {f"new_{item.pk}": "12ab"}, follow=True
+        reverse("recovery:reissue-request-transition", args=[req.pk, "record-reissued"]),
+        {f"new_{item.pk}": "12ab"},
+        follow=True,
     )
-    assert response.redirect_chain[-1][0] == reverse("reissue-request-detail", args=[req.pk])
+    assert response.redirect_chain[-1][0] == reverse("recovery:reissue-request-detail", args=[req.pk])
     assert "12ab is not an invoice number" in response.content.decode()
     assert state(req) == ReviewState.APPROVED
     page_post(client_for(alice), req, "record-reissued", **{f"new_{item.pk}": "26110000000000000001"})
@@ -247,13 +251,13 @@ def test_list_pages_and_api_keep_query_counts_flat(
         services.reissue_request_submit(request=draft(beijing, alice, [gap]), user=alice)
     client = client_for(alice)
     with django_assert_max_num_queries(12):
-        assert client.get(reverse("reissue-request-list")).status_code == 200
+        assert client.get(reverse("recovery:reissue-request-list")).status_code == 200
     api = api_for(alice)
     with django_assert_max_num_queries(12):
         assert api.get("/api/reissue-requests/").json()["count"] == 3
     req = ReissueRequest.objects.first()
     with django_assert_max_num_queries(16):
-        assert client.get(reverse("reissue-request-detail", args=[req.pk])).status_code == 200
+        assert client.get(reverse("recovery:reissue-request-detail", args=[req.pk])).status_code == 200
 
 
 def test_api_refuses_to_move_a_draft_to_another_company(api_for, beijing, xian, alice, gaps):

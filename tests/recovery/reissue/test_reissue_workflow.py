@@ -8,10 +8,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
-from recovery.models import Decision, Discrepancy, GapStatus
+from recovery.models import Decision, Gap, GapStatus
 from recovery.reissue import services
 from recovery.reissue.models import ReissueRequest, ReviewState, ReviewTransition
-from recovery.reissue.services import InvalidTransition, ManualInvoice
+from recovery.reissue.services import HandEnteredInvoice, InvalidTransition
 from tests.recovery.reissue.fixtures import DAY, approved, draft, reconcile, reissued, submitted, tax_record
 
 pytestmark = pytest.mark.usefixtures("messages_in_english")
@@ -27,7 +27,7 @@ def test_accountant_drafts_a_request_from_gaps_and_an_invoice_the_portal_never_s
         user=alice,
         gaps=gaps[:2],
         manual=[
-            ManualInvoice(
+            HandEnteredInvoice(
                 invoice_code="1100231130",
                 invoice_number="８８８８８８８８",
                 issue_date=DAY,
@@ -47,12 +47,12 @@ def test_accountant_drafts_a_request_from_gaps_and_an_invoice_the_portal_never_s
         and items[0].total == Decimal("113.00")
     )
     assert items[0].counterparty_name == "上海客户有限公司"
-    assert items[2].total == Decimal("56.50") and items[2].discrepancy is None
+    assert items[2].total == Decimal("56.50") and items[2].gap is None
     assert states(req) == [("", "draft")]
 
 
 def test_changing_only_the_gaps_or_only_the_hand_entered_invoices_keeps_the_other_kind(beijing, alice, gaps):
-    by_hand = ManualInvoice(
+    by_hand = HandEnteredInvoice(
         invoice_code="1100231130",
         invoice_number="88888888",
         issue_date=DAY,
@@ -66,7 +66,7 @@ def test_changing_only_the_gaps_or_only_the_hand_entered_invoices_keeps_the_othe
     services.reissue_request_update(request=req, user=alice, manual=[by_hand])
     services.reissue_request_update(request=req, user=alice, gaps=gaps[:1])
     assert sorted(req.items.values_list("invoice_key", flat=True)) == [gaps[0].invoice_key, "110023113088888888"]
-    kept = req.items.get(discrepancy=None)
+    kept = req.items.get(gap=None)
     assert (kept.total, kept.counterparty_name) == (Decimal("56.50"), "天津客户")
 
 
@@ -113,7 +113,7 @@ def test_full_workflow_logs_every_transition_with_who_and_why(beijing, alice, bo
 
 def test_request_closes_itself_when_the_new_numbers_appear_in_the_tax_system(beijing, alice, bob, gaps):
     req = reissued(beijing, alice, bob, gaps)
-    other = reissued(beijing, alice, bob, [], manual=[ManualInvoice("", "12345678", DAY, Decimal(1), Decimal(0))])
+    other = reissued(beijing, alice, bob, [], manual=[HandEnteredInvoice("", "12345678", DAY, Decimal(1), Decimal(0))])
     new_keys = list(req.items.values_list("new_invoice_key", flat=True))
     for key in new_keys[:-1]:
         tax_record(beijing, code="", number=key)
@@ -128,13 +128,11 @@ def test_request_closes_itself_when_the_new_numbers_appear_in_the_tax_system(bei
     assert other.state == ReviewState.REISSUED
     closing = req.transitions.get(to_state="closed")
     assert closing.actor is None
-    gap_states = set(Discrepancy.objects.filter(pk__in=[g.pk for g in gaps]).values_list("status", "decision"))
+    gap_states = set(Gap.objects.filter(pk__in=[g.pk for g in gaps]).values_list("status", "decision"))
     assert gap_states == {(GapStatus.RESOLVED, Decision.LINKED)}
     # The old numbers are still only in our books: a later run must not reopen the resolved gaps.
     reconcile(beijing)
-    assert set(Discrepancy.objects.filter(pk__in=[g.pk for g in gaps]).values_list("status", flat=True)) == {
-        GapStatus.RESOLVED
-    }
+    assert set(Gap.objects.filter(pk__in=[g.pk for g in gaps]).values_list("status", flat=True)) == {GapStatus.RESOLVED}
 
 
 def test_close_seen_is_set_based(beijing, alice, bob, gaps, django_assert_max_num_queries):
@@ -252,9 +250,9 @@ def test_a_gap_cannot_be_in_two_open_requests(beijing, alice, gaps):
 
 
 def test_gaps_of_another_company_are_refused(beijing, xian, alice, gaps):
-    Discrepancy.objects.filter(pk=gaps[0].pk).update(company=xian)
+    Gap.objects.filter(pk=gaps[0].pk).update(company=xian)
     with pytest.raises(ValidationError, match="company"):
-        draft(beijing, alice, list(Discrepancy.objects.filter(pk=gaps[0].pk)))
+        draft(beijing, alice, list(Gap.objects.filter(pk=gaps[0].pk)))
     assert not ReissueRequest.objects.exists()
 
 
