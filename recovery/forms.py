@@ -10,7 +10,7 @@ from invoices.models import Direction
 from outage_portal.models import Company
 
 from .periods import parse_period
-from .services import DECIDERS
+from .services import GAP_DECIDERS
 
 PERIOD_HELP = _("A day (2025-11-05) or a month (2025-11). Leave both empty to compare all of the company's records.")
 
@@ -27,7 +27,7 @@ class RunForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["company"].queryset = Company.objects.for_user(user, roles=DECIDERS)
+        self.fields["company"].queryset = Company.objects.for_user(user, roles=GAP_DECIDERS)
         for name in ("start", "end"):
             self.fields[name].widget.attrs.update({"placeholder": "2025-11", "inputmode": "numeric"})
 

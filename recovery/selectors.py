@@ -80,10 +80,6 @@ def incident_suggestions(*, now: datetime) -> list[IncidentSuggestion]:
 
 # --- Gaps: one gap's page, and what the gap list marks -----------------------------------------
 
-# Who may decide about a gap (acknowledge, dismiss, assign, accept a suggestion) and who starts
-# reissue requests; finance staff and reviewers read.
-GAP_DECIDERS = (Role.ACCOUNTANT, Role.COMPANY_ADMIN)
-
 
 def gap_roles(user, company_ids) -> dict[int, set[str]]:
     """The user's roles per company among `company_ids` (one query for a whole page of gaps)."""

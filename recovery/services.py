@@ -33,13 +33,14 @@ from .models import (
 DEFAULT_PERIOD_DAYS = periods.DEFAULT_PERIOD_DAYS
 default_period = periods.default_period
 
-# Who decides about gaps and starts runs; finance staff and reviewers read.
-DECIDERS = (Role.ACCOUNTANT, Role.COMPANY_ADMIN)
+# Who decides about gaps (acknowledge, dismiss, assign, accept a suggestion) and starts runs; finance
+# staff and reviewers read.
+GAP_DECIDERS = (Role.ACCOUNTANT, Role.COMPANY_ADMIN)
 logger = logging.getLogger(__name__)
 
 
 def can_decide(user, company: Company | int) -> bool:
-    return has_role(user, company, *DECIDERS)
+    return has_role(user, company, *GAP_DECIDERS)
 
 
 def _require_decider(user, company: Company | int, message: str) -> None:

@@ -73,7 +73,7 @@ def _filtered(request, roles: dict[int, set[str]] | None = None):
 
 def _can_decide_any(user) -> bool:
     """Whether the person decides about gaps in any of their companies (bulk actions, run form)."""
-    return Company.objects.for_user(user, roles=services.DECIDERS).exists()
+    return Company.objects.for_user(user, roles=services.GAP_DECIDERS).exists()
 
 
 @login_required
@@ -81,7 +81,7 @@ def gap_list(request):
     roles = selectors.member_roles(request.user)  # one query for the scope and both "may" checks
     filterset = _filtered(request, roles)
     page = filtered_page(request, filterset, deferred=True)
-    may_decide = any(held & set(selectors.GAP_DECIDERS) for held in roles.values())
+    may_decide = any(held & set(services.GAP_DECIDERS) for held in roles.values())
     may_draft = any(held & set(DRAFTERS) for held in roles.values())
     held = selectors.open_requests_by_gap(gap.pk for gap in page)
     for gap in page:
@@ -103,7 +103,7 @@ def gap_detail(request, pk: int):
         "recovery/gap_detail.html",
         {
             "gap": gap,
-            "may_decide": bool(roles & set(selectors.GAP_DECIDERS)),
+            "may_decide": bool(roles & set(services.GAP_DECIDERS)),
             "may_draft": bool(roles & set(DRAFTERS)),
             "rules": selectors.gap_rule_outcomes(gap, list(MatchRule.objects.order_by("position"))),
             "runs": selectors.gap_runs(gap),
@@ -168,7 +168,7 @@ def gap_bulk(request):
         # The page offers no decision to this person; a crafted POST is refused outright.
         raise PermissionDenied(_("Only accountants and company admins decide about gaps."))
     visible = Gap.objects.for_user(request.user).filter(pk__in=ids)
-    gaps = list(Gap.objects.for_user(request.user, roles=selectors.GAP_DECIDERS).filter(pk__in=ids))
+    gaps = list(Gap.objects.for_user(request.user, roles=services.GAP_DECIDERS).filter(pk__in=ids))
     if len(gaps) < visible.count():
         messages.error(request, _("Only accountants and company admins decide about gaps."))
     elif _apply(request, gaps, action):
@@ -207,7 +207,7 @@ def gap_act(request, pk: int):
             messages.error(request, _("Only accountants prepare reissue requests."))
             return redirect("recovery:recovery-gap-detail", pk=gap.pk)
         return _start_reissue(request, [gap.pk])
-    if not Gap.objects.for_user(request.user, roles=selectors.GAP_DECIDERS).filter(pk=gap.pk).exists():
+    if not Gap.objects.for_user(request.user, roles=services.GAP_DECIDERS).filter(pk=gap.pk).exists():
         messages.error(request, _("Only accountants and company admins decide about gaps."))
     elif _apply(request, [gap], action):
         messages.success(request, _("Gap updated."))
