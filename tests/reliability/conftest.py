@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from django.db import connection
 
 from outage_portal.celery import app as celery_app
 from tests.conftest import database_url_for_tests
-from tests.reliability.processes import ROOT, alive, descendants
+from tests.reliability.processes import ROOT, alive, descendants, wait_for_other_sessions_to_close
 
 # Short enough for a test to wait out, long enough for a loaded machine's heartbeat to keep up.
 FAST_JOBS = {
@@ -143,23 +142,7 @@ def workers(transactional_db, settings, tmp_path):
     for worker in started:
         worker.stop()
     celery_app.conf.task_always_eager = True
-    _wait_for_other_sessions_to_close()
-
-
-def _wait_for_other_sessions_to_close(timeout: float = 15.0) -> None:
-    """A killed worker's sessions end a moment after it; the test database is flushed and dropped
-    only once they have."""
-    if connection.vendor != "postgresql":
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0] == 0:
-                return
-        time.sleep(0.2)
+    wait_for_other_sessions_to_close()
 
 
 def waiting_on_lock() -> list[int]:

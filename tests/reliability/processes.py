@@ -97,3 +97,21 @@ def wait_for(predicate, timeout: float, interval: float = 0.3, what: str = "cond
             return value
         time.sleep(interval)
     raise AssertionError(f"{what} not met within {timeout}s")
+
+
+def wait_for_other_sessions_to_close(timeout: float = 15.0) -> None:
+    """A killed worker's PostgreSQL sessions end a moment after it does; the test database can only be
+    flushed and dropped once they have."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.2)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
 
@@ -15,7 +14,7 @@ from notices.notify import services
 from notices.notify.models import Delivery, DeliveryState
 from tests.conftest import wait_until
 from tests.notices.notify.fixtures import event
-from tests.reliability.processes import children
+from tests.reliability.processes import children, wait_for_other_sessions_to_close
 
 pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("worker"), pytest.mark.usefixtures("seeded_tax_systems")]
 
@@ -34,25 +33,7 @@ def worker_env(monkeypatch, settings, celery_worker_process):
         monkeypatch.setenv(name, value)
     yield celery_worker_process
     celery_worker_process.stop()
-    _wait_for_other_sessions_to_close()
-
-
-def _wait_for_other_sessions_to_close(timeout: float = 15.0) -> None:
-    """A killed worker's PostgreSQL sessions end a moment after it does; the test database can only
-    be dropped once they have."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0] == 0:
-                return
-        time.sleep(0.2)
+    wait_for_other_sessions_to_close()
 
 
 def _idle(worker) -> bool:
