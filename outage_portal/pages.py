@@ -12,7 +12,9 @@ class DeferredPaginator(Paginator):
 
     With an index on the list's order that ends in the primary key, the rows a late page skips are
     walked in the index alone (index-only) instead of read from the table one by one: page 20,000 of
-    a million invoices costs about what page 1 does. Same rows, same order."""
+    a million invoices costs about what page 1 does. A page nearer the end than the start is found by
+    walking the list backwards from its end, so the last pages cost what the first ones do. Same rows,
+    same order (the list's order must end in the primary key, so that it reverses exactly)."""
 
     def page(self, number):
         number = self.validate_number(number)
@@ -20,7 +22,10 @@ class DeferredPaginator(Paginator):
         top = min(bottom + self.per_page, self.count)
         if top + self.orphans >= self.count:
             top = self.count
-        keys = self.object_list.values("pk")[bottom:top]  # in the list's own order
+        if bottom > self.count - top:
+            keys = self.object_list.reverse().values("pk")[self.count - top : self.count - bottom]
+        else:
+            keys = self.object_list.values("pk")[bottom:top]
         return self._get_page(self.object_list.filter(pk__in=keys), number, self)
 
 

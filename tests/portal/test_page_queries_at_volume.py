@@ -111,12 +111,13 @@ def test_a_page_runs_as_many_queries_for_50_rows_as_for_5(page, client_for, api_
 
 
 @pytest.mark.parametrize("orphans", [0, 10])
-def test_pages_found_by_key_first_hold_the_same_rows_in_the_same_order(beijing, orphans):
+@pytest.mark.parametrize("rows", [125, 260])  # pages from the start, the middle and the end
+def test_pages_found_by_key_first_hold_the_same_rows_in_the_same_order(beijing, orphans, rows):
     from django.core.paginator import Paginator
 
     from outage_portal.pages import DeferredPaginator
 
-    _add(beijing, 1, 125)
+    _add(beijing, 1, rows)
     invoices = Invoice.objects.filter(company=beijing).order_by("-issue_date", "invoice_key", "id")
     plain, deferred = Paginator(invoices, 50, orphans=orphans), DeferredPaginator(invoices, 50, orphans=orphans)
     assert deferred.num_pages == plain.num_pages
