@@ -144,7 +144,7 @@ class GapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Gap.objects.none()
-        if self.action == "list":  # by company id: the list's order comes from the discrepancy_list index
+        if self.action == "list":  # by company id: the list's order comes from the gap_list index
             return selectors.gaps_of(selectors.member_roles(self.request.user)).order_by("-last_seen_at", "-id")
         return Gap.objects.for_user(self.request.user).order_by("-last_seen_at", "-id")
 

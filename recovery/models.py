@@ -252,8 +252,8 @@ class Gap(models.Model):
     objects = CompanyScopedQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("discrepancy")
-        verbose_name_plural = _("discrepancies")
+        verbose_name = _("gap")
+        verbose_name_plural = _("gaps")
         ordering = ["-last_seen_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -263,23 +263,23 @@ class Gap(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["company", "status", "kind"], name="discrepancy_status_kind"),
-            models.Index(fields=["company", "direction", "issue_date"], name="discrepancy_period"),
+            models.Index(fields=["company", "status", "kind"], name="gap_status_kind"),
+            models.Index(fields=["company", "direction", "issue_date"], name="gap_period"),
             # The gap list's and the API's order within a company: a page is read off the index, not
             # sorted out of the company's every gap.
-            models.Index(fields=["company", "-last_seen_at", "-id"], name="discrepancy_list"),
+            models.Index(fields=["company", "-last_seen_at", "-id"], name="gap_list"),
             # Partial: a gap is written without a window, an assignee and (on one side) an invoice or a
             # tax record, so these stay out of the bulk insert; lookups by a value still use them.
             models.Index(
                 fields=["company", "incident_kind", "incident_id"],
                 condition=Q(incident_id__isnull=False),
-                name="discrepancy_incident",
+                name="gap_incident",
             ),
             models.Index(
-                fields=["assignee", "status"], condition=Q(assignee__isnull=False), name="discrepancy_assignee"
+                fields=["assignee", "status"], condition=Q(assignee__isnull=False), name="gap_assignee"
             ),
-            models.Index(fields=["invoice"], condition=Q(invoice__isnull=False), name="discrepancy_invoice"),
-            models.Index(fields=["tax_record"], condition=Q(tax_record__isnull=False), name="discrepancy_tax_record"),
+            models.Index(fields=["invoice"], condition=Q(invoice__isnull=False), name="gap_invoice"),
+            models.Index(fields=["tax_record"], condition=Q(tax_record__isnull=False), name="gap_tax_record"),
         ]
 
     def __str__(self) -> str:
