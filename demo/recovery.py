@@ -18,7 +18,8 @@ def _load_reconciliation(stdout) -> None:
     from demo.foundation import demo_company
     from invoices.models import Direction
     from recovery.models import ReconciliationRun, RunState, RunTrigger
-    from recovery.services import default_period, reconciliation_run_create, reconciliation_run_execute
+    from recovery.periods import default_period
+    from recovery.services import reconciliation_run_create, reconciliation_run_execute
 
     start, end = default_period()
     for key in ("bj", "xa"):

@@ -86,7 +86,8 @@ def load(stdout) -> None:
     from invoices.models import Direction, ImportBatch, ImportKind
     from outage_portal.models import User
     from recovery.models import Gap, GapKind, GapStatus
-    from recovery.services import default_period, reconciliation_run_create, reconciliation_run_execute
+    from recovery.periods import default_period
+    from recovery.services import reconciliation_run_create, reconciliation_run_execute
     from response import services
     from response.models import IncidentResponse, Step
 

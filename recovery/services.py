@@ -31,7 +31,6 @@ from .models import (
 )
 
 DEFAULT_PERIOD_DAYS = periods.DEFAULT_PERIOD_DAYS
-default_period = periods.default_period
 
 # Who decides about gaps (acknowledge, dismiss, assign, accept a suggestion) and starts runs; finance
 # staff and reviewers read.
