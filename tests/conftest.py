@@ -393,8 +393,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until(predicate, timeout: float = 60.0, interval: float = 0.2):
-    """Poll predicate() until it returns a truthy value or the timeout passes (then fail)."""
+def wait_until(predicate, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):
+    """Poll predicate() until it returns a truthy value or the timeout passes (then fail, naming `what`)."""
     import time
 
     deadline = time.monotonic() + timeout
@@ -403,4 +403,4 @@ def wait_until(predicate, timeout: float = 60.0, interval: float = 0.2):
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
+    raise AssertionError(f"{what} not met within {timeout}s")

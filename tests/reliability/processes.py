@@ -89,16 +89,6 @@ def manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
     return done.stdout
 
 
-def wait_for(predicate, timeout: float, interval: float = 0.3, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{what} not met within {timeout}s")
-
-
 def wait_for_other_sessions_to_close(timeout: float = 15.0) -> None:
     """A killed worker's PostgreSQL sessions end a moment after it does; the test database can only be
     flushed and dropped once they have."""

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.processes import ROOT, alive, descendants, embedded_env, kill_all, manage, wait_for
+from tests.conftest import wait_until
+from tests.reliability.processes import ROOT, alive, descendants, embedded_env, kill_all, manage
 
 pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("worker")]
 ROWS = 30000  # about 4 MB: above IMPORT_BACKGROUND_BYTES, so the upload goes to the worker
@@ -65,7 +66,7 @@ def test_killed_worker_is_replaced_and_the_import_succeeds(tmp_path):
     first = start_worker(env)
     tree = []
     try:
-        wait_for(lambda: batch_row(db, pk)["rows_processed"] > 0, timeout=120, what="the import under way")
+        wait_until(lambda: batch_row(db, pk)["rows_processed"] > 0, timeout=120, what="the import under way")
         tree = [first.pid, *descendants(first.pid)]
         os.killpg(first.pid, signal.SIGKILL)  # the worker, its pool and its beat: nothing is left to finish
         first.wait(timeout=10)
@@ -74,7 +75,7 @@ def test_killed_worker_is_replaced_and_the_import_succeeds(tmp_path):
 
         second = start_worker(env)
         tree.append(second.pid)
-        done = wait_for(
+        done = wait_until(
             lambda: (row := batch_row(db, pk))["state"] in ("succeeded", "failed") and row,
             timeout=180,
             interval=2,

@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from tests.conftest import free_port
-from tests.reliability.processes import ROOT, alive, cmdline, descendants, embedded_env, kill_all, manage, wait_for
+from tests.conftest import free_port, wait_until
+from tests.reliability.processes import ROOT, alive, cmdline, descendants, embedded_env, kill_all, manage
 
 pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("worker")]
 
@@ -42,7 +42,7 @@ def _started(var_dir, *, through_parent: bool):
         worker = any("celery" in cmdline(pid) and " worker" in cmdline(pid) for pid in tree)
         return tree if worker and _listening(port) and _listening(simulator) else None
 
-    return proc, wait_for(everything_up, timeout=120, what="web server, simulator and worker up")
+    return proc, wait_until(everything_up, timeout=120, what="web server, simulator and worker up")
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ def test_run_stops_every_process_it_started(var_dir, sig, through_parent):
     try:
         assert len(tree) >= 4  # the simulator, the web server, the worker and its pool (and beat)
         os.kill(proc.pid, sig)
-        wait_for(lambda: not [pid for pid in tree if alive(pid)], timeout=40, what="every child gone")
+        wait_until(lambda: not [pid for pid in tree if alive(pid)], timeout=40, what="every child gone")
         proc.wait(timeout=10)
     finally:
         kill_all([pid for pid in [proc.pid, *tree] if alive(pid)])
