@@ -201,24 +201,15 @@ def test_the_lane_takes_a_file_cut_inside_a_character_at_its_real_read_size(beij
 
 @postgres_only
 @pytest.mark.parametrize(("boundary", "encoding", "char", "into"), cut_cases(4000))
-def test_the_pipelined_import_lands_a_file_cut_inside_a_character(beijing, monkeypatch, boundary, encoding, char, into):
+def test_the_pipelined_import_lands_a_file_cut_inside_a_character(
+    beijing, monkeypatch, pipelined, boundary, encoding, char, into
+):
     """The whole import as a big file takes it: the lane in a second connection, block by block."""
-    monkeypatch.setattr(copy_lane, "READ_BYTES", 1000)
     monkeypatch.setattr(copy_lane, "COPY_BLOCK", boundary)
     monkeypatch.setattr(parsers, "SAMPLE_BYTES", boundary)
-    used = []
-    from invoices.imports import pipeline
-
-    real = pipeline.import_pipelined
-
-    def spy(stage, stream, layout):
-        used.append(stage.batch.pk)
-        return real(stage, stream, layout)
-
-    monkeypatch.setattr("invoices.imports.services.import_pipelined", spy)
     content, name = file_cut_at(boundary, encoding, char, into, after=40)
     batch = imported(beijing, content)
-    assert used == [batch.pk]
+    assert pipelined == [batch.pk]
     assert batch.state == BatchState.SUCCEEDED, batch.failure_reason
     assert batch.rows_created == content.count(b"\n") - 1 and batch.rows_rejected == 0
     assert Invoice.objects.filter(buyer_name=name).count() == 1

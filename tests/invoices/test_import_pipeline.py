@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.utils import translation
 
-from invoices.imports import copy_lane, pipeline
+from invoices.imports import copy_lane
 from invoices.imports.services import COMPARED_FIELDS, import_file
 from invoices.imports.staging import Staging, staging_leftovers_drop
 from invoices.models import BatchState, ImportBatch, ImportKind, Invoice, InvoiceChange
@@ -26,22 +26,6 @@ pytestmark = [
 
 FIELDS = ("invoice_key", "issue_date", "issued_at", "seller_tax_id", "buyer_tax_id", "buyer_name", "amount", "tax",
           "total", "tax_rate", "invoice_type", "status")  # fmt: skip
-
-
-@pytest.fixture
-def pipelined(monkeypatch):
-    """Blocks of about ten rows, and a record of every import that went through the pipeline."""
-    monkeypatch.setattr(copy_lane, "COPY_BLOCK", 2000)
-    monkeypatch.setattr(copy_lane, "READ_BYTES", 1000)
-    used = []
-    real = pipeline.import_pipelined
-
-    def spy(stage, stream, layout):
-        used.append(stage.batch.pk)
-        return real(stage, stream, layout)
-
-    monkeypatch.setattr("invoices.imports.services.import_pipelined", spy)
-    return used
 
 
 def run(company, rows, **kwargs):
