@@ -43,8 +43,11 @@ api_urlpatterns = [
     *response.urls.api_urlpatterns,
 ]
 
+# URLs are matched in order: the notices' routes (the public status page among them, the busiest page)
+# come right after the few portal ones.
 urlpatterns = [
     path("", include((portal_urlpatterns, "portal"))),
+    path("", include((notices.urls.urlpatterns, "notices"))),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -54,7 +57,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", include((api_urlpatterns, "api"))),
-    path("", include((notices.urls.urlpatterns, "notices"))),
     path("", include((invoices.urls.urlpatterns, "invoices"))),
     path("", include((recovery.urls.urlpatterns, "recovery"))),
     path("", include((response.urls.urlpatterns, "response"))),
