@@ -212,7 +212,8 @@ class Gap(models.Model):
     # decisions, runs that saw or resolved a gap) go without one.
     # A rerun writes `last_seen_*` on every gap it finds again, so no index holds them: then the new row
     # version stays on its page with no new index entry (a HOT update, given the room the table's
-    # fillfactor keeps, migration 0016). A run's gaps are found through `gap_period` (`in_run_period`).
+    # fillfactor keeps, see migration gap_found_again_in_place). A run's gaps are found through
+    # `gap_period` (`in_run_period`).
     # The links the engine writes carry no database foreign key (db_constraint=False): PostgreSQL checks
     # a foreign key row by row at commit, and for the ~25,000 gaps of a million-invoice period those
     # checks cost as much as the whole comparison (the company's alone about 0.08 s per 25,000 gaps).
