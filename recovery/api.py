@@ -16,7 +16,7 @@ from outage_portal.rest import DeferredPagination
 
 from . import periods, selectors, services
 from .filters import GapFilter
-from .models import Alert, Gap, ReconciliationRun
+from .models import GAP_LIST_ORDER, Alert, Gap, ReconciliationRun
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -145,8 +145,8 @@ class GapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         if getattr(self, "swagger_fake_view", False):
             return Gap.objects.none()
         if self.action == "list":  # by company id: the list's order comes from the gap_list index
-            return selectors.gaps_of(selectors.member_roles(self.request.user)).order_by("-last_seen_at", "-id")
-        return Gap.objects.for_user(self.request.user).order_by("-last_seen_at", "-id")
+            return selectors.gaps_of(selectors.member_roles(self.request.user)).order_by(*GAP_LIST_ORDER)
+        return Gap.objects.for_user(self.request.user).order_by(*GAP_LIST_ORDER)
 
     def _act(self, request, fn):
         gap = self.get_object()

@@ -6,7 +6,9 @@ pass). On PostgreSQL its branches run at the same time in parallel worker proces
 into slices of the invoice key (see `_parallel_passes`); on SQLite, and on PostgreSQL without free
 workers, one after another. Gaps are written by one INSERT ... SELECT ... ON CONFLICT DO UPDATE over
 `recovery_gap` (both SQLite ≥ 3.33 and PostgreSQL), so a gap found again keeps its row and
-only `last_seen_*` moves; a period holding no gap yet gets a plain INSERT (`_insert_gaps`).
+only `last_seen_*` moves; a period holding no gap yet gets a plain INSERT (`_insert_gaps`). A rerun
+over unchanged data writes no more than a first run: no index holds what it changes, so on PostgreSQL
+each gap's new version stays on its page with no new index entry (see `_write_rerun_gaps`).
 Explanations are fixed English msgids (translated when shown); numbers are shown from the compared
 rows.
 """
@@ -245,8 +247,13 @@ def _write_rerun_gaps(cursor, found: str, values: dict) -> None:
     before the update leaves a second version of every gap for the search to step over, and they
     already carry this run, so the update passes them by. Their ON CONFLICT catches a gap that another
     period's run recorded meanwhile.
-    Still, every gap found again is written anew, with an entry in each index: `last_seen_run` is
-    indexed, so no update can stay on its page (HOT), and a rerun writes more than a first run's inserts.
+    Every gap found again still gets a new row version, but on PostgreSQL a cheap one: no index of
+    `recovery_gap` holds a column the update changes over unchanged data (`last_seen_*`; the others
+    are set to what they were), and the table keeps half of each page free (fillfactor 50), so the new
+    version stays on the gap's page with no new index entry (a HOT update). Over unchanged data that
+    costs less than the first run's inserts (which write every index). The room comes back when a page
+    is next read, once no transaction still sees the old versions: a long transaction open elsewhere
+    on the server can hold it, and then a rerun writes index entries again, as every rerun once did.
     """
     named = f"WITH found ({INSERT_COLUMNS}) AS ({found})"
     same_gap = (

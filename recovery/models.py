@@ -185,12 +185,35 @@ def _engine_link(model):
     )
 
 
+class GapQuerySet(CompanyScopedQuerySet):
+    def in_run_period(self, run: ReconciliationRun):
+        """The gaps of the run's company, direction and period, through the `gap_period` index: every gap
+        the run found or resolved is among them (filter those by `last_seen_run`, `first_seen_run` or
+        `resolved_by_run`, which have no index of their own)."""
+        return self.filter(
+            company_id=run.company_id,
+            direction=run.direction,
+            issue_date__gte=run.period_start,
+            issue_date__lte=run.period_end,
+        )
+
+
+# The gap list's order (pages, API): the gaps still there first (open, acknowledged, dismissed), newest
+# found first; then the resolved ones, most recently resolved first. What ordering by "last seen" showed
+# (every gap still there was last seen by its period's latest run), on columns a rerun leaves as they are.
+GAP_LIST_ORDER = (models.F("resolved_at").desc(nulls_first=True), models.F("id").desc())
+
+
 class Gap(models.Model):
     """One gap between our books and the tax system; stable across runs (same `gap_key` = same row)."""
 
     # Every gap is written by reconciliation in bulk, so each index costs on every run: the composite
     # indexes below lead with company_id and assignee_id, and the rarely followed links (suggestions,
-    # decisions, runs that first saw or resolved a gap) go without one.
+    # decisions, runs that saw or resolved a gap) go without one.
+    # A rerun writes `last_seen_*` on every gap it finds again, so no index holds them: then the new row
+    # version stays on its page with no new index entry (a HOT update, given the room the table's
+    # fillfactor keeps, see migration gap_found_again_in_place). A run's gaps are found through
+    # `gap_period` (`in_run_period`).
     # The links the engine writes carry no database foreign key (db_constraint=False): PostgreSQL checks
     # a foreign key row by row at commit, and for the ~25,000 gaps of a million-invoice period those
     # checks cost as much as the whole comparison (the company's alone about 0.08 s per 25,000 gaps).
@@ -234,7 +257,7 @@ class Gap(models.Model):
         ReconciliationRun, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     last_seen_run = models.ForeignKey(
-        ReconciliationRun, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        ReconciliationRun, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     resolved_by_run = models.ForeignKey(
         ReconciliationRun,
@@ -249,12 +272,12 @@ class Gap(models.Model):
     last_seen_at = models.DateTimeField(_("last seen"))
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
 
-    objects = CompanyScopedQuerySet.as_manager()
+    objects = GapQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("gap")
         verbose_name_plural = _("gaps")
-        ordering = ["-last_seen_at", "-id"]
+        ordering = GAP_LIST_ORDER
         constraints = [
             models.UniqueConstraint(
                 fields=["company", "direction", "kind", "gap_key"],
@@ -265,9 +288,10 @@ class Gap(models.Model):
         indexes = [
             models.Index(fields=["company", "status", "kind"], name="gap_status_kind"),
             models.Index(fields=["company", "direction", "issue_date"], name="gap_period"),
-            # The gap list's and the API's order within a company: a page is read off the index, not
-            # sorted out of the company's every gap.
-            models.Index(fields=["company", "-last_seen_at", "-id"], name="gap_list"),
+            # The gap list's and the API's order within a company (GAP_LIST_ORDER): a page is read off
+            # the index, not sorted out of the company's every gap. PostgreSQL puts NULLs first in a
+            # descending index: the gaps not resolved lead.
+            models.Index(fields=["company", "-resolved_at", "-id"], name="gap_list"),
             # Partial: a gap is written without a window, an assignee and (on one side) an invoice or a
             # tax record, so these stay out of the bulk insert; lookups by a value still use them.
             models.Index(
@@ -275,9 +299,7 @@ class Gap(models.Model):
                 condition=Q(incident_id__isnull=False),
                 name="gap_incident",
             ),
-            models.Index(
-                fields=["assignee", "status"], condition=Q(assignee__isnull=False), name="gap_assignee"
-            ),
+            models.Index(fields=["assignee", "status"], condition=Q(assignee__isnull=False), name="gap_assignee"),
             models.Index(fields=["invoice"], condition=Q(invoice__isnull=False), name="gap_invoice"),
             models.Index(fields=["tax_record"], condition=Q(tax_record__isnull=False), name="gap_tax_record"),
         ]

@@ -271,21 +271,21 @@ def _finish_implausible(run: ReconciliationRun) -> ReconciliationRun:
     )
 
 
-def _gap_counts(**run_filter) -> dict[str, int]:
-    """Gaps per kind among those matching `run_filter` (e.g. last_seen_run=run)."""
-    rows = Gap.objects.filter(**run_filter).values("kind").annotate(n=Count("id")).order_by()
+def _gap_counts(run: ReconciliationRun, **run_filter) -> dict[str, int]:
+    """Gaps per kind of the run's period matching `run_filter` (e.g. last_seen_run=run)."""
+    rows = Gap.objects.in_run_period(run).filter(**run_filter).values("kind").annotate(n=Count("id")).order_by()
     return {row["kind"]: row["n"] for row in rows}
 
 
 def _finish_compared(run: ReconciliationRun, *, tax_count: int, compare_until: date) -> dict[str, int]:
     """Record what the comparison found (partial when the tax data stops early); returns the new gaps
     per kind."""
-    counts = {**{k: 0 for k in GapKind.values}, **_gap_counts(last_seen_run=run), "tax_records": tax_count}
-    new_counts = _gap_counts(first_seen_run=run)
+    counts = {**{k: 0 for k in GapKind.values}, **_gap_counts(run, last_seen_run=run), "tax_records": tax_count}
+    new_counts = _gap_counts(run, first_seen_run=run)
     outcome = {
         "counts": counts,
         "new_gaps": sum(new_counts.values()),
-        "resolved_gaps": Gap.objects.filter(resolved_by_run=run).count(),
+        "resolved_gaps": Gap.objects.in_run_period(run).filter(resolved_by_run=run).count(),
         "failure_reason": run.failure_reason,
     }
     state = RunState.SUCCEEDED
@@ -355,7 +355,7 @@ def _attribute(*, run: ReconciliationRun) -> None:
     start = datetime.combine(run.period_start, time.min, tzinfo=tz)
     end = datetime.combine(run.period_end + timedelta(days=1), time.min, tzinfo=tz)
     found = windows.outage_windows(regions=[run.company.region], start=start, end=end)
-    base = Gap.objects.filter(last_seen_run=run, incident_id__isnull=True)
+    base = Gap.objects.in_run_period(run).filter(last_seen_run=run, incident_id__isnull=True)
     # Only windows that stop invoices from reaching the tax system explain a gap (a filing-only
     # window does not); an incident explains better than a maintenance window at the same time.
     relevant = [w for w in found if not w.functions or set(w.functions) & INVOICE_FLOW_FUNCTIONS]

@@ -25,7 +25,7 @@ from . import selectors, services
 from .deferred.reminders import deferred_filing_reminders
 from .filters import GapFilter
 from .forms import RunForm
-from .models import Gap, GapKind, GapStatus, MatchRule, ReconciliationRun
+from .models import GAP_LIST_ORDER, Gap, GapKind, GapStatus, MatchRule, ReconciliationRun
 from .reissue.services import ACTIVE_STATES, DRAFTERS
 
 OPEN = [GapStatus.OPEN, GapStatus.ACKNOWLEDGED]
@@ -67,7 +67,7 @@ def dashboard(request):
 
 def _filtered(request, roles: dict[int, set[str]] | None = None):
     gaps = Gap.objects.for_user(request.user) if roles is None else selectors.gaps_of(roles)
-    qs = gaps.select_related("company", "assignee").order_by("-last_seen_at", "-id")
+    qs = gaps.select_related("company", "assignee").order_by(*GAP_LIST_ORDER)
     return GapFilter(request.GET or None, queryset=qs, request=request)
 
 

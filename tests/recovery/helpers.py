@@ -10,7 +10,7 @@ from django.utils import timezone
 from invoices.keys import invoice_key
 from invoices.models import Direction, Invoice, TaxRecord
 from recovery import services
-from recovery.models import Gap, GapKind, ReconciliationRun, RunState
+from recovery.models import Gap, GapKind, GapStatus, ReconciliationRun, RunState
 
 DAY = date(2026, 11, 10)
 START, END = date(2026, 11, 1), date(2026, 11, 30)
@@ -87,3 +87,23 @@ def _gaps(company, n, *, start=0, **extra):
         batch_size=5000,
     )
     return run
+
+
+def gaps_in_every_state(company, n) -> list[int]:
+    """n gaps, every third resolved (at times out of step with the order they were found in), the rest
+    open, acknowledged or dismissed; returns their ids in the order the gap list shows them: the gaps
+    still there newest found first, then the resolved ones most recently resolved first."""
+    from datetime import timedelta
+
+    _gaps(company, n)
+    now = timezone.now()
+    gaps = list(Gap.objects.filter(company=company).order_by("pk"))
+    for i, gap in enumerate(gaps):
+        if i % 3 == 0:
+            gap.status, gap.resolved_at = GapStatus.RESOLVED, now - timedelta(hours=(i * 7) % 40)
+        else:
+            gap.status = (GapStatus.OPEN, GapStatus.ACKNOWLEDGED, GapStatus.DISMISSED)[i % 3]
+    Gap.objects.bulk_update(gaps, ["status", "resolved_at"])
+    still_there = sorted((g for g in gaps if g.resolved_at is None), key=lambda g: -g.pk)
+    resolved = sorted((g for g in gaps if g.resolved_at is not None), key=lambda g: (g.resolved_at, g.pk), reverse=True)
+    return [g.pk for g in still_there + resolved]

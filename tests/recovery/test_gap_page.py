@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
+import time_machine
 from django.urls import reverse
 
 from recovery.models import Gap, GapComment, GapKind, GapStatus
+from tests.recovery.helpers import gaps_in_every_state
 from tests.recovery.reissue.fixtures import book, draft, make_gaps, reconcile, tax_record
 
 
@@ -116,6 +121,35 @@ def test_gap_page_queries_do_not_grow_with_runs_and_comments(
     with django_assert_num_queries(11):
         body = client.get(reverse("recovery:recovery-gap-detail", args=[gap.pk])).content.decode()
     assert body.count("再次发现") == 3 and body.count("note ") == 5
+
+
+def test_after_a_rerun_the_gap_page_and_the_api_show_the_rerun_as_last_seen(
+    client_for, api_for, alice, beijing, monkeypatch
+):
+    monkeypatch.setattr("notices.events.event_publish", lambda *a, **k: None)
+    book(beijing, number="00000001")  # only in our books
+    with time_machine.travel(datetime(2026, 12, 1, 1, 0, tzinfo=UTC)):
+        first = reconcile(beijing)
+    with time_machine.travel(datetime(2026, 12, 2, 2, 30, tzinfo=UTC)):
+        second = reconcile(beijing)
+    gap = Gap.objects.get()
+    assert (gap.first_seen_run_id, gap.last_seen_run_id) == (first.pk, second.pk)
+    body = client_for(alice).get(reverse("recovery:recovery-gap-detail", args=[gap.pk])).content.decode()
+    assert re.search(r"首次发现</dt><dd[^>]*>2026-12-01 09:00<", body)  # shown in Asia/Shanghai
+    assert re.search(r"最近发现</dt><dd[^>]*>2026-12-02 10:30<", body)
+    assert body.count("再次发现") == 1  # both runs are listed as having seen it
+    assert api_for(alice).get(f"/api/gaps/{gap.pk}/").json()["last_seen_at"].startswith("2026-12-02T10:30")
+
+
+def test_the_gap_list_shows_the_gaps_still_there_newest_first_then_the_most_recently_resolved(
+    client_for, alice, beijing
+):
+    expected = gaps_in_every_state(beijing, 120)  # three pages; the later two are read from the list's end
+    client, shown = client_for(alice), []
+    for page in (1, 2, 3):
+        body = client.get(reverse("recovery:recovery-gap-list"), {"page": page}).content.decode()
+        shown += [int(pk) for pk in re.findall(r'<tr data-gap="(\d+)"', body)]
+    assert shown == expected
 
 
 def test_bulk_actions_show_only_to_those_who_may_use_them(client_for, alice, bob, fiona, beijing, monkeypatch):

@@ -88,6 +88,29 @@ def test_rerun_keeps_the_same_rows_and_alerts_only_for_new_gaps(beijing, publish
     assert second.new_gaps == 0 and len(published) == 1
 
 
+def test_a_rerun_reports_what_it_found_again_new_and_resolved_in_its_own_period(beijing, published):
+    book(beijing, number="1")
+    book(beijing, number="2")
+    book(beijing, number="9", issue_date=date(2026, 12, 10))  # December's: another period
+    december = services.reconciliation_run_execute(
+        run_id=services.reconciliation_run_create(
+            company=beijing,
+            direction="issued",
+            period_start=date(2026, 12, 1),
+            period_end=date(2026, 12, 31),
+            enqueue=False,
+        ).pk
+    )
+    first = run(beijing)
+    tax(beijing, number="2")  # the tax system caught up
+    book(beijing, number="3")  # new
+    second = run(beijing)
+    assert (first.counts[GapKind.ONLY_IN_BOOKS], first.new_gaps, first.resolved_gaps) == (2, 2, 0)
+    assert (second.counts[GapKind.ONLY_IN_BOOKS], second.new_gaps, second.resolved_gaps) == (2, 1, 1)
+    assert (december.counts[GapKind.ONLY_IN_BOOKS], december.new_gaps) == (1, 1)
+    assert Gap.objects.get(issue_date=date(2026, 12, 10)).last_seen_run_id == december.pk
+
+
 def test_gap_no_longer_found_is_resolved_by_the_clearing_run(beijing, published):
     invoice = book(beijing, number="1")
     run(beijing)

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from invoices.models import Direction
 from recovery.models import Decision, Gap, GapStatus, ReconciliationRun, RunState
-from tests.recovery.helpers import _gaps, book, run, tax
+from tests.recovery.helpers import _gaps, book, gaps_in_every_state, run, tax
 
 
 def test_gap_list_is_scoped_and_filterable(api_for, alice, beijing, xian):
@@ -18,6 +18,13 @@ def test_gap_list_is_scoped_and_filterable(api_for, alice, beijing, xian):
     api = api_for(alice)
     assert api.get("/api/gaps/").json()["count"] == 6
     assert api.get("/api/gaps/", {"kind": "only_in_books"}).json()["count"] == 1
+
+
+def test_the_gap_list_shows_the_gaps_still_there_newest_first_then_the_most_recently_resolved(api_for, alice, beijing):
+    expected = gaps_in_every_state(beijing, 120)  # three pages; the later two are read from the list's end
+    api = api_for(alice)
+    listed = [gap["id"] for page in (1, 2, 3) for gap in api.get("/api/gaps/", {"page": page}).json()["results"]]
+    assert listed == expected
 
 
 def test_forged_gap_of_another_company_is_404(api_for, alice, xian):
