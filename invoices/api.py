@@ -30,6 +30,7 @@ from invoices.sources import SourceError
 from invoices.sources.fetch import tax_fetch_request, tax_source_save
 from outage_portal.api import OwnCompanyField
 from outage_portal.models import Company, Role
+from outage_portal.rest import DeferredPagination
 from outage_portal.roles import has_role
 
 RECORD_FIELDS = ["id", "company", "direction", "invoice_key", *services.COMPARED_FIELDS, "batch"]
@@ -56,13 +57,21 @@ class _RecordViewSet(viewsets.ReadOnlyModelViewSet):
         model = self.serializer_class.Meta.model
         if getattr(self, "swagger_fake_view", False):
             return model.objects.none()
-        return model.objects.for_user(self.request.user).order_by("-issue_date", "invoice_key")
+        # By company id, as the invoice list page does: the order is then read from an index.
+        self.company_ids = list(Company.objects.for_user(self.request.user).values_list("pk", flat=True))
+        return model.objects.filter(company_id__in=self.company_ids).order_by("-issue_date", "invoice_key", "id")
+
+    def list_count(self, queryset) -> int | None:
+        """The list's count from the records' tally unless a filter narrows it (outage_portal.rest.Pagination)."""
+        filterset = self.filterset_class(self.request.query_params, queryset=queryset, request=self.request)
+        return filterset.tallied_count(self.company_ids)
 
 
 class InvoiceViewSet(_RecordViewSet):
     """The company's own invoice records (from backups)."""
 
     serializer_class = InvoiceSerializer
+    pagination_class = DeferredPagination  # its order is the `invoice_list` index's
 
 
 class TaxRecordViewSet(_RecordViewSet):

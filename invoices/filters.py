@@ -6,9 +6,10 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_filters.constants import EMPTY_VALUES
 
 from invoices.keys import normalise_digits
-from invoices.models import Direction, ImportKind, InvoiceStatus, InvoiceType
+from invoices.models import TALLIES, Direction, ImportKind, InvoiceStatus, InvoiceType
 from outage_portal.filters import ListFilterSet, company_filter
 
 
@@ -33,6 +34,21 @@ class InvoiceRecordFilter(ListFilterSet):
     status = django_filters.ChoiceFilter(label=_("Status"), choices=InvoiceStatus.choices)
     invoice_type = django_filters.ChoiceFilter(label=_("Type"), choices=InvoiceType.choices)
     source = django_filters.ChoiceFilter(label=_("Source"), field_name="batch__kind", choices=ImportKind.choices)
+
+    def tallied_count(self, company_ids) -> int | None:
+        """How many records the list holds (its queryset being these companies' records), from their
+        tally, when it is filtered by nothing but company and direction (what a list opens on); None
+        when any other filter narrows it, and the narrower set is counted."""
+        values = {}
+        if self.is_bound:
+            self.errors  # noqa: B018 -- validates the form; as in `qs`, an invalid filter filters nothing
+            values = self.form.cleaned_data
+        if any(value not in EMPTY_VALUES for name, value in values.items() if name not in ("company", "direction")):
+            return None
+        if values.get("company") is not None:
+            company_ids = [pk for pk in company_ids if pk == values["company"].pk]
+        tally = TALLIES[self.queryset.model]
+        return tally.objects.total(company_ids, direction=values.get("direction") or None)
 
     def filter_number(self, queryset, name, value):
         # Keys are stored normalised, so a pasted "'0110…" or full-width number still finds its invoice.

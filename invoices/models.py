@@ -293,6 +293,56 @@ class TaxRecord(InvoiceFields):
         ]
 
 
+class RecordTallyQuerySet(models.QuerySet):
+    def total(self, company_ids, *, direction: str | None = None) -> int:
+        """How many records these companies hold (in one direction, or both)."""
+        tallies = self.filter(company_id__in=company_ids)
+        if direction:
+            tallies = tallies.filter(direction=direction)
+        return tallies.aggregate(records=models.Sum("records"))["records"] or 0
+
+
+class RecordTally(models.Model):
+    """How many records a company holds in one direction, kept by the database itself: triggers on
+    the records' table add each INSERT's and DELETE's rows, grouped, once per statement (migration
+    0015), so imports through raw SQL, ORM writes, cascades and TRUNCATE all keep it exact. A list
+    shows "page N / M" from it instead of counting a million rows.
+
+    A company and direction may have several rows, to be added up: a writer takes one no other
+    transaction holds (or adds one), so concurrent imports into one company never wait on each
+    other's count. Only as many rows as writers ever overlapped."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_index=False)
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
+    records = models.BigIntegerField(_("records"), default=0)
+
+    objects = RecordTallyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.company_id} {self.direction}: {self.records}"
+
+
+class InvoiceTally(RecordTally):
+    class Meta:
+        verbose_name = _("invoice tally")
+        verbose_name_plural = _("invoice tallies")
+        indexes = [models.Index(fields=["company", "direction"], name="invoicetally_company")]
+
+
+class TaxRecordTally(RecordTally):
+    class Meta:
+        verbose_name = _("tax-system record tally")
+        verbose_name_plural = _("tax-system record tallies")
+        indexes = [models.Index(fields=["company", "direction"], name="taxrecordtally_company")]
+
+
+# The tally of each kind of record.
+TALLIES: dict[type[InvoiceFields], type[RecordTally]] = {Invoice: InvoiceTally, TaxRecord: TaxRecordTally}
+
+
 class ImportRejection(models.Model):
     """One row of an imported file that was not stored, and why."""
 

@@ -33,7 +33,8 @@ def invoice_list(request):
         .order_by("-issue_date", "invoice_key", "id")
     )
     filterset = InvoiceRecordFilter(request.GET or None, queryset=queryset, request=request)
-    page = filtered_page(request, filterset, deferred=True)
+    # "Page N / M" from the invoices' tally rather than counting a million of them, unless filtered.
+    page = filtered_page(request, filterset, deferred=True, count=filterset.tallied_count(company_ids))
     return render(request, "invoices/invoice_list.html", {"filter": filterset, "page": page})
 
 

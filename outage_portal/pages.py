@@ -7,7 +7,17 @@ from django.core.paginator import Page, Paginator
 PAGE_SIZE = 50
 
 
-class DeferredPaginator(Paginator):
+class ListPaginator(Paginator):
+    """A Paginator that may be told its count, when something cheaper than COUNT(*) knows it (for
+    invoices, their tally: `invoices.models.RecordTally`)."""
+
+    def __init__(self, object_list, per_page, *, count: int | None = None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        if count is not None:
+            self.count = count  # Paginator.count is a cached property: set, it is never counted
+
+
+class DeferredPaginator(ListPaginator):
     """Finds a page's rows by primary key first (`pk IN (… LIMIT 50 OFFSET n)`), then reads only those.
 
     With an index on the list's order that ends in the primary key, the rows a late page skips are
@@ -29,9 +39,9 @@ class DeferredPaginator(Paginator):
         return self._get_page(self.object_list.filter(pk__in=keys), number, self)
 
 
-def filtered_page(request, filterset, *, deferred: bool = False) -> Page:
+def filtered_page(request, filterset, *, deferred: bool = False, count: int | None = None) -> Page:
     """The filter's results, PAGE_SIZE a page. Templates include "_pagination.html", whose links
     keep the filters through {% querystring %}. `deferred`: see DeferredPaginator (for long lists
-    whose order an index serves)."""
-    paginator = (DeferredPaginator if deferred else Paginator)(filterset.qs, PAGE_SIZE)
+    whose order an index serves). `count`: how many results there are, when known without counting."""
+    paginator = (DeferredPaginator if deferred else ListPaginator)(filterset.qs, PAGE_SIZE, count=count)
     return paginator.get_page(request.GET.get("page"))

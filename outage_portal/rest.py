@@ -5,6 +5,8 @@ Kept apart from api.py modules because DRF imports these while it is itself impo
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import TooManyFilesSent
@@ -15,12 +17,22 @@ from rest_framework import exceptions, pagination, permissions
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from outage_portal.pages import DeferredPaginator
+from outage_portal.pages import DeferredPaginator, ListPaginator
 
 
 class Pagination(pagination.PageNumberPagination):
+    """A view that knows how many results its list holds without counting them (for invoices, from
+    their tally) says so through `list_count(queryset)`, which returns None when it does not."""
+
     page_size_query_param = "page_size"
     max_page_size = 500
+    django_paginator_class = ListPaginator
+
+    def paginate_queryset(self, queryset, request, view=None):
+        count = view.list_count(queryset) if hasattr(view, "list_count") else None
+        if count is not None:  # one pagination object per request: the view's
+            self.django_paginator_class = functools.partial(type(self).django_paginator_class, count=count)
+        return super().paginate_queryset(queryset, request, view)
 
 
 class DeferredPagination(Pagination):

@@ -1,9 +1,11 @@
 """Invoice list and detail, in pages and API: filters, tenancy and constant query counts."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from invoices.models import Invoice, TaxRecord
 
@@ -87,3 +89,68 @@ def test_lists_use_a_constant_number_of_queries(client_for, alice, beijing, url,
     client = client_for(alice)
     with django_assert_max_num_queries(12):
         assert client.get(url).status_code == 200
+
+
+def _many(company, count: int) -> None:
+    """`count` invoices over a hundred days, numbered from 1 (buyers 客户1…, 客户2…)."""
+    Invoice.objects.bulk_create(
+        Invoice(
+            company=company,
+            direction="issued",
+            invoice_key=key(n),
+            digital_number=key(n),
+            issue_date=date(2026, 1, 1) + timedelta(days=n % 100),
+            seller_tax_id=company.credit_code,
+            buyer_name=f"客户{n}有限公司",
+            amount=Decimal("100.00"),
+            tax=Decimal("13.00"),
+            total=Decimal("113.00"),
+            invoice_type="digital_special",
+        )
+        for n in range(1, count + 1)
+    )
+
+
+def _counted(captured) -> bool:
+    """Whether the invoices were counted (rather than their count read from the tally)."""
+    return any("COUNT(" in query["sql"].upper() and "invoices_invoice" in query["sql"] for query in captured)
+
+
+@pytest.mark.parametrize("number", [1, 2, 4, 6])  # the first pages, one found from the end, the last
+def test_the_invoice_list_shows_its_pages_from_the_tally_without_counting(client_for, alice, beijing, xian, number):
+    _many(beijing, 260)
+    _many(xian, 30)  # another company's invoices are neither shown nor counted
+    with CaptureQueriesContext(connection) as captured:
+        page = client_for(alice).get("/invoices/", {"page": number})
+    assert f"{number} / 6" in page.text
+    assert not _counted(captured)
+    expected = Invoice.objects.filter(company=beijing).order_by("-issue_date", "invoice_key", "id")
+    assert [i.pk for i in page.context["page"]] == [i.pk for i in expected[(number - 1) * 50 : number * 50]]
+    assert len(page.context["page"]) == (10 if number == 6 else 50)
+
+
+def test_a_filtered_invoice_list_counts_what_the_filter_leaves(client_for, alice, beijing):
+    _many(beijing, 260)
+    client = client_for(alice)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/invoices/", {"counterparty": "客户1", "page": 3})  # 1, 10–19, 100–199
+    assert "3 / 3" in page.text and len(page.context["page"]) == 11 and _counted(captured)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/invoices/", {"direction": "issued", "company": beijing.pk, "page": 2})
+    assert "2 / 6" in page.text and not _counted(captured)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/invoices/", {"direction": "received"})
+    assert page.context["page"].paginator.count == 0 and not _counted(captured)
+
+
+def test_the_invoice_api_counts_from_the_tally_unless_filtered(api_for, alice, beijing):
+    _many(beijing, 260)
+    api = api_for(alice)
+    with CaptureQueriesContext(connection) as captured:
+        data = api.get("/api/invoices/", {"page": 6}).json()
+    assert data["count"] == 260 and len(data["results"]) == 10 and not _counted(captured)
+    expected = Invoice.objects.filter(company=beijing).order_by("-issue_date", "invoice_key", "id")
+    assert [row["id"] for row in data["results"]] == [i.pk for i in expected[250:]]
+    with CaptureQueriesContext(connection) as captured:
+        data = api.get("/api/invoices/", {"counterparty": "客户1"}).json()
+    assert data["count"] == 111 and _counted(captured)

@@ -23,11 +23,14 @@ PAGES = {
     "gap page": lambda gap: reverse("recovery:recovery-gap-detail", args=[gap.pk]),
     "invoice list": lambda gap: reverse("invoices:invoice-list"),
     "invoice list filtered": lambda gap: reverse("invoices:invoice-list") + "?issued_from=2026-01-01&counterparty=客户",
+    "invoice list, one direction": lambda gap: reverse("invoices:invoice-list") + "?direction=issued",
     "import list": lambda gap: reverse("invoices:import-list"),
     "run list": lambda gap: reverse("recovery:recovery-run-list"),
     "gap API": lambda gap: "/api/gaps/",
     "run API": lambda gap: "/api/reconciliation-runs/",
     "invoice API": lambda gap: "/api/invoices/",
+    "invoice API, one direction": lambda gap: "/api/invoices/?direction=issued&page=last",
+    "tax-record API": lambda gap: "/api/tax-records/",
 }
 
 
