@@ -16,6 +16,7 @@ from invoices.filters import InvoiceRecordFilter
 from invoices.forms import IMPORT_ROLES
 from invoices.imports import services
 from invoices.models import (
+    RECORD_LIST_ORDER,
     Direction,
     ImportBatch,
     ImportKind,
@@ -59,7 +60,7 @@ class _RecordViewSet(viewsets.ReadOnlyModelViewSet):
             return model.objects.none()
         # By company id, as the invoice list page does: the order is then read from an index.
         self.company_ids = list(Company.objects.for_user(self.request.user).values_list("pk", flat=True))
-        return model.objects.filter(company_id__in=self.company_ids).order_by("-issue_date", "invoice_key", "id")
+        return model.objects.filter(company_id__in=self.company_ids).order_by(*RECORD_LIST_ORDER)
 
     def list_count(self, queryset) -> int | None:
         """The list's count from the records' tally unless a filter narrows it (outage_portal.rest.Pagination)."""

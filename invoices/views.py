@@ -13,7 +13,7 @@ from invoices.filters import InvoiceRecordFilter
 from invoices.forms import IMPORT_ROLES, ImportForm, TaxSourceForm
 from invoices.imports import services
 from invoices.imports.report import rejected_rows
-from invoices.models import ImportBatch, Invoice, TaxFetch, TaxRecord, TaxSource
+from invoices.models import RECORD_LIST_ORDER, ImportBatch, Invoice, TaxFetch, TaxRecord, TaxSource
 from invoices.sources import DEFAULT_FETCH_DAYS, SourceError, fetch
 from outage_portal.forms import form_add_service_errors
 from outage_portal.models import Company, Role
@@ -30,7 +30,7 @@ def invoice_list(request):
     queryset = (
         Invoice.objects.filter(company_id__in=company_ids)
         .select_related("company", "batch")
-        .order_by("-issue_date", "invoice_key", "id")
+        .order_by(*RECORD_LIST_ORDER)
     )
     filterset = InvoiceRecordFilter(request.GET or None, queryset=queryset, request=request)
     # "Page N / M" from the invoices' tally rather than counting a million of them, unless filtered.

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from invoices.models import Invoice, TaxRecord
+from invoices.models import RECORD_LIST_ORDER, Invoice, TaxRecord
 
 
 def make(model, company, key, **extra):
@@ -124,7 +124,7 @@ def test_the_invoice_list_shows_its_pages_from_the_tally_without_counting(client
         page = client_for(alice).get("/invoices/", {"page": number})
     assert f"{number} / 6" in page.text
     assert not _counted(captured)
-    expected = Invoice.objects.filter(company=beijing).order_by("-issue_date", "invoice_key", "id")
+    expected = Invoice.objects.filter(company=beijing).order_by(*RECORD_LIST_ORDER)
     assert [i.pk for i in page.context["page"]] == [i.pk for i in expected[(number - 1) * 50 : number * 50]]
     assert len(page.context["page"]) == (10 if number == 6 else 50)
 
@@ -149,7 +149,7 @@ def test_the_invoice_api_counts_from_the_tally_unless_filtered(api_for, alice, b
     with CaptureQueriesContext(connection) as captured:
         data = api.get("/api/invoices/", {"page": 6}).json()
     assert data["count"] == 260 and len(data["results"]) == 10 and not _counted(captured)
-    expected = Invoice.objects.filter(company=beijing).order_by("-issue_date", "invoice_key", "id")
+    expected = Invoice.objects.filter(company=beijing).order_by(*RECORD_LIST_ORDER)
     assert [row["id"] for row in data["results"]] == [i.pk for i in expected[250:]]
     with CaptureQueriesContext(connection) as captured:
         data = api.get("/api/invoices/", {"counterparty": "客户1"}).json()

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from invoices.models import BatchState, ImportBatch, ImportKind, Invoice, TaxRecord
+from invoices.models import RECORD_LIST_ORDER, BatchState, ImportBatch, ImportKind, Invoice, TaxRecord
 from recovery.models import Gap, GapKind, GapStatus, ReconciliationRun, RunState
 
 PAGES = {
@@ -121,7 +121,7 @@ def test_pages_found_by_key_first_hold_the_same_rows_in_the_same_order(beijing, 
     from outage_portal.pages import DeferredPaginator
 
     _add(beijing, 1, rows)
-    invoices = Invoice.objects.filter(company=beijing).order_by("-issue_date", "invoice_key", "id")
+    invoices = Invoice.objects.filter(company=beijing).order_by(*RECORD_LIST_ORDER)
     plain, deferred = Paginator(invoices, 50, orphans=orphans), DeferredPaginator(invoices, 50, orphans=orphans)
     assert deferred.num_pages == plain.num_pages
     for number in plain.page_range:
