@@ -8,13 +8,15 @@ nothing summarised, so a row trigger whose WHEN compares the summarised columns 
 change, and then only raises a transaction-local flag; the statement trigger aggregates the statement's
 old and new rows when the flag is up and returns at once when it is not. A row trigger writing the
 summary itself would update the same summary row once per gap, which PostgreSQL makes slower the more
-often it is done in one transaction. TRUNCATE empties the summary.
+often it is done in one transaction. TRUNCATE empties the summary (by a DELETE: a TRUNCATE naming
+both tables holds the summary open).
 SQLite (the embedded default): row triggers.
 
 The days are computed as the dashboard's TruncDate computes them, in settings.TIME_ZONE as it is when
 this migration runs.
 """
 
+# ruff: noqa: S608 -- only module constants and column names are interpolated.
 from django.conf import settings
 from django.db import migrations, models
 
@@ -139,7 +141,8 @@ def _postgresql(connection) -> list[str]:
             PERFORM set_config('{FLAG}', 'off', true);
             {_postgresql_add(f"{_keyed(connection, 'removed', -1)} UNION ALL {_keyed(connection, 'added', 1)}")}""",
         ),
-        _function("recovery_gap_summary_truncate", f"TRUNCATE {SUMMARY};", declare=""),
+        # DELETE, not TRUNCATE: a TRUNCATE naming both tables (Django's flush) holds the summary open.
+        _function("recovery_gap_summary_truncate", f"DELETE FROM {SUMMARY};", declare=""),
         """CREATE TRIGGER gap_summary_insert AFTER INSERT ON recovery_gap REFERENCING NEW TABLE AS added
         FOR EACH STATEMENT EXECUTE FUNCTION recovery_gap_summary_insert()""",
         """CREATE TRIGGER gap_summary_delete AFTER DELETE ON recovery_gap REFERENCING OLD TABLE AS removed
@@ -154,13 +157,21 @@ def _postgresql(connection) -> list[str]:
     ]
 
 
-def _sqlite_add(connection, row: str, sign: int) -> str:
-    key = _key(connection, row)
-    minus = "-" if sign < 0 else ""
+def _sqlite_add(connection, row: str) -> str:
+    """Count gap `row` in its summary row, creating it if need be."""
     return f"""INSERT INTO {SUMMARY} ({", ".join(KEY)}, gaps, amount_at_risk)
-        SELECT {", ".join(key.values())}, {sign}, {minus}{row}amount_at_risk WHERE {_counted(row)}
+        SELECT {", ".join(_key(connection, row).values())}, 1, {row}amount_at_risk WHERE {_counted(row)}
         ON CONFLICT ({", ".join(KEY)}) DO UPDATE
-        SET gaps = gaps + excluded.gaps, amount_at_risk = amount_at_risk + excluded.amount_at_risk;
+        SET gaps = gaps + excluded.gaps, amount_at_risk = amount_at_risk + excluded.amount_at_risk;"""
+
+
+def _sqlite_subtract(connection, row: str) -> str:
+    """Take gap `row` out of its summary row; a row left at zero gaps goes. Never creates a row: when
+    the summary was emptied first (Django's flush deletes table after table, in no set order), deleting
+    the gaps then leaves it empty."""
+    same_key = " AND ".join(f"{name} = ({sql})" for name, sql in _key(connection, row).items())
+    return f"""UPDATE {SUMMARY} SET gaps = gaps - 1, amount_at_risk = amount_at_risk - {row}amount_at_risk
+        WHERE {same_key} AND {_counted(row)};
         DELETE FROM {SUMMARY} WHERE company_id = {row}company_id AND gaps = 0;"""
 
 
@@ -168,11 +179,11 @@ def _sqlite(connection) -> list[str]:
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in SUMMARISED)
     return [
         f"""CREATE TRIGGER gap_summary_insert AFTER INSERT ON recovery_gap
-        BEGIN {_sqlite_add(connection, "NEW.", 1)} END""",
+        BEGIN {_sqlite_add(connection, "NEW.")} END""",
         f"""CREATE TRIGGER gap_summary_delete AFTER DELETE ON recovery_gap
-        BEGIN {_sqlite_add(connection, "OLD.", -1)} END""",
+        BEGIN {_sqlite_subtract(connection, "OLD.")} END""",
         f"""CREATE TRIGGER gap_summary_update AFTER UPDATE ON recovery_gap WHEN {changed}
-        BEGIN {_sqlite_add(connection, "OLD.", -1)} {_sqlite_add(connection, "NEW.", 1)} END""",
+        BEGIN {_sqlite_subtract(connection, "OLD.")} {_sqlite_add(connection, "NEW.")} END""",
     ]
 
 
@@ -191,7 +202,7 @@ def install(apps, schema_editor):
     elif connection.vendor == "sqlite":
         statements = _sqlite(connection)
     else:
-        raise NotImplementedError(f"the gap summary's triggers are written for PostgreSQL and SQLite, not {connection.vendor}")
+        raise NotImplementedError(f"the gap summary's triggers are for PostgreSQL and SQLite, not {connection.vendor}")
     # Triggers first: on PostgreSQL creating them locks recovery_gap against writes until this
     # migration commits, so no gap is written between the fill and the triggers.
     for sql in [*statements, _fill(connection)]:

@@ -288,14 +288,15 @@ def test_the_dashboard_reads_the_summary_not_the_gaps(client_for, fiona, beijing
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="TRUNCATE is PostgreSQL's")
-def test_truncating_the_gaps_empties_the_summary(beijing, fiona):
+@pytest.mark.parametrize("tables", ["recovery_gap", "recovery_gap, recovery_gapsummary"])  # the latter: a flush
+def test_truncating_the_gaps_empties_the_summary(beijing, fiona, tables):
     from tests.recovery.helpers import _gaps
 
     _gaps(beijing, 10)
     assert GapSummary.objects.exists()
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's transaction holds deferred checks
-        cursor.execute("TRUNCATE recovery_gap CASCADE")
+        cursor.execute(f"TRUNCATE {tables} CASCADE")
     assert not GapSummary.objects.exists()
     _assert_exact(fiona)
 
@@ -316,3 +317,17 @@ def test_a_rerun_writes_nothing_to_the_summary(beijing):
     assert before
     run(beijing)
     assert versions() == before
+
+
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="PostgreSQL is flushed with one TRUNCATE, which the trigger follows"
+)
+def test_deleting_gaps_after_the_summary_leaves_it_empty(beijing):
+    """Django's flush (between transactional tests) deletes table after table in no set order: gaps
+    deleted after their summary rows must not leave negative rows behind."""
+    from tests.recovery.helpers import _gaps
+
+    _gaps(beijing, 5)
+    GapSummary.objects.all().delete()
+    Gap.objects.all().delete()
+    assert not GapSummary.objects.exists()
