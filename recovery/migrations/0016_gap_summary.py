@@ -87,10 +87,16 @@ def _counted(row: str = "") -> str:
 
 
 def _keyed(connection, source: str, sign: int) -> str:
-    """SELECT of each counted gap of `source` as its summary key, `sign` gaps and `sign` × its amount."""
+    """SELECT of the counted gaps of `source` by summary key: `sign` × their number and amount.
+
+    Grouped first by the raw columns, then keyed: the rows of one statement mostly share their times
+    and window, so the key's local days are computed for a few groups, not for every gap (a third
+    of the aggregate's time over a run's 25,000 new gaps)."""
+    raw = ", ".join(c for c in SUMMARISED if c != "amount_at_risk")
     key = ", ".join(f"{sql} AS {name}" for name, sql in _key(connection).items())
-    minus = "-" if sign < 0 else ""
-    return f"SELECT {key}, {sign} AS n, {minus}amount_at_risk AS amount FROM {source} WHERE {_counted()}"
+    return f"""SELECT {key}, {sign} * n AS n, {sign} * amount AS amount
+        FROM (SELECT {raw}, count(*) AS n, sum(amount_at_risk) AS amount FROM {source} WHERE {_counted()}
+              GROUP BY {raw}) raw"""
 
 
 def _postgresql_add(deltas: str) -> str:
