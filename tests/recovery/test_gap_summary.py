@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from invoices.models import TaxRecord
 from recovery import selectors, services
-from recovery.models import Gap, GapStatus, GapSummary
+from recovery.models import Gap, GapKind, GapStatus, GapSummary
 from tests.recovery.helpers import book, run, tax
 
 pytestmark = pytest.mark.django_db
@@ -243,6 +243,32 @@ def test_runs_and_peoples_decisions_keep_the_summary_and_the_dashboard_exact(bei
     xian_id = xian.pk
     xian.delete()  # the company's gaps go with it, and so do its summary rows
     assert not GapSummary.objects.filter(company_id=xian_id).exists()
+    _assert_exact(fiona)
+
+
+def test_an_upsert_of_gaps_found_again_keeps_the_summary_exact(beijing, fiona):
+    """INSERT ... ON CONFLICT DO UPDATE (the engine's upsert): new gaps are inserted, gaps found again
+    are updated (a resolved one reopened, its amount changed) in the one statement."""
+    from tests.recovery.helpers import _gaps
+
+    _gaps(beijing, 6)
+    Gap.objects.filter(gap_key__in=["K00000001", "K00000002"]).update(
+        status=GapStatus.RESOLVED, resolved_at=timezone.now() - timedelta(days=1)
+    )
+    _assert_exact(fiona)
+    found = list(Gap.objects.filter(gap_key__in=["K00000001", "K00000003"]))
+    for gap in found:
+        gap.pk, gap.status, gap.resolved_at, gap.amount_at_risk = None, GapStatus.OPEN, None, Decimal("99.50")
+    fresh = Gap(**{f.attname: getattr(found[0], f.attname) for f in Gap._meta.concrete_fields})
+    fresh.gap_key, fresh.kind = "K99999999", GapKind.ONLY_IN_BOOKS
+    Gap.objects.bulk_create(
+        [*found, fresh],
+        update_conflicts=True,
+        unique_fields=["company", "direction", "kind", "gap_key"],
+        update_fields=["status", "resolved_at", "amount_at_risk"],
+    )
+    assert Gap.objects.get(gap_key="K00000001").status == GapStatus.OPEN
+    assert Gap.objects.filter(company=beijing).count() == 7
     _assert_exact(fiona)
 
 
