@@ -172,7 +172,7 @@ def prepare() -> None:
             with connection.cursor() as cur:
                 cur.execute("INSERT INTO bench_pages_size VALUES (%s)", [TOTAL_ROWS])
         with connection.cursor() as cur:
-            for table in ("invoices_invoice", "invoices_taxrecord", "recovery_gap",
+            for table in ("invoices_invoice", "invoices_taxrecord", "recovery_gap", "recovery_gapsummary",
                           "recovery_reconciliationrun", "invoices_importbatch"):  # fmt: skip
                 cur.execute(f"VACUUM ANALYZE {table}")
             cur.execute("CHECKPOINT")

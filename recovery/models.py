@@ -328,6 +328,64 @@ class Gap(models.Model):
         return text % {"when": when}
 
 
+class GapSummary(models.Model):
+    """How many gaps, and how much at risk, share one company, direction, kind, window, day found, day
+    closed and openness: what the dashboard reads instead of the gaps themselves.
+
+    Kept by the database, not by code: triggers on `recovery_gap` (migration 0016) add and subtract
+    every insert, delete, truncate and change of a column summarised here, whoever writes (the
+    engine's set-based SQL, services, cascades, the benchmark's loader). A row whose count reaches
+    zero is deleted. Days are local (settings.TIME_ZONE) as the dashboard shows them. A gap dismissed
+    without a decision time was never open as far as the figures go and is left out.
+    """
+
+    # No database foreign key, as on the gap: a company's summary rows go when its gaps are deleted.
+    company = models.ForeignKey(
+        Company, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+    is_open = models.BooleanField()  # open or acknowledged now
+    # The local day the gap closed (resolved, or dismissed, whichever came first); date.max while it
+    # has not, so that "still open at the end of day D" reads closed_on > D either way.
+    closed_on = models.DateField()
+    found_on = models.DateField()  # the local day of first_seen_at
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    kind = models.CharField(max_length=24, choices=GapKind.choices)
+    incident_kind = models.CharField(max_length=12)
+    incident_id = models.PositiveIntegerField()  # 0 for a gap no window explains (ids start at 1)
+    incident_title = models.CharField(max_length=200)
+    incident_url = models.CharField(max_length=300)
+    gaps = models.IntegerField()
+    amount_at_risk = models.DecimalField(max_digits=20, decimal_places=2)
+
+    objects = CompanyScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("gap summary")
+        verbose_name_plural = _("gap summaries")
+        constraints = [
+            # The triggers' upsert target. Its order serves the reads: a company's open rows, and its
+            # rows closed since a day, are each one range of it.
+            models.UniqueConstraint(
+                fields=[
+                    "company",
+                    "is_open",
+                    "closed_on",
+                    "found_on",
+                    "direction",
+                    "kind",
+                    "incident_kind",
+                    "incident_id",
+                    "incident_title",
+                    "incident_url",
+                ],
+                name="gap_summary_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_id} {self.kind} {self.found_on}–{self.closed_on}: {self.gaps}"
+
+
 class GapComment(models.Model):
     """A note someone left on a gap."""
 

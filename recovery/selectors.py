@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import BooleanField, Case, Count, DateTimeField, F, Max, Q, Sum, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,6 +19,7 @@ from .models import (
     Gap,
     GapKind,
     GapStatus,
+    GapSummary,
     MatchRule,
     ReconciliationRun,
     RunState,
@@ -295,81 +295,59 @@ OPEN_STATES = (GapStatus.OPEN, GapStatus.ACKNOWLEDGED)
 TREND_DAYS = 30
 
 
-def _not_closed_by(moment: datetime) -> Q:
-    """Gaps not resolved and not dismissed before `moment` (whenever they were found)."""
-    return (
-        ~Q(resolved_at__lt=moment)
-        & ~Q(status=GapStatus.DISMISSED, decided_at__lt=moment)
-        & ~Q(status=GapStatus.DISMISSED, decided_at__isnull=True)
-    )
-
-
 def gap_figures(user, *, today: date) -> dict:
     """Open gaps, amount at risk, and how many gaps were open at the end of each of the last 30 days:
-    one query over the user's gaps, whatever their number.
+    one query over the user's gap summary (`GapSummary`), whatever the number of gaps.
 
-    The query groups gaps by the day each was found and the day it closed (resolved, or dismissed;
-    whichever came first), a few hundred groups at most; the 30 counts are sums over those groups.
-    Gaps closed before the 30 days began count on none of them and are left out."""
-    tz = timezone.get_current_timezone()
+    The summary groups gaps by the day each was found and the day it closed (resolved, or dismissed;
+    whichever came first); the 30 counts are sums over those groups. Groups closed before the 30 days
+    began count on none of them and are left out."""
     days = [today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
-    ends = [datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz) for day in days]
-    open_now = Q(status__in=OPEN_STATES)
-    closed_at = Case(
-        When(
-            Q(status=GapStatus.DISMISSED, resolved_at__isnull=False, decided_at__lt=F("resolved_at")),
-            then=F("decided_at"),
-        ),
-        When(resolved_at__isnull=False, then=F("resolved_at")),
-        When(status=GapStatus.DISMISSED, then=F("decided_at")),
-        default=None,
-        output_field=DateTimeField(),
-    )
     groups = (
-        Gap.objects.for_user(user)
-        .filter(Q(first_seen_at__lt=ends[-1]) & _not_closed_by(ends[0]) | open_now)
-        .exclude(status=GapStatus.DISMISSED, decided_at__isnull=True)  # dismissed unseen: never open
-        .annotate(
-            found_on=TruncDate("first_seen_at", tzinfo=tz),
-            closed_on=TruncDate(closed_at, tzinfo=tz),
-            open_now=Case(When(open_now, then=Value(True)), default=Value(False), output_field=BooleanField()),
-        )
-        .values("found_on", "closed_on", "open_now")
-        .annotate(n=Count("id"), amount=Sum("amount_at_risk"))
+        GapSummary.objects.for_user(user)
+        .filter(Q(is_open=True) | Q(is_open=False, closed_on__gt=days[0], found_on__lte=days[-1]))
+        .values("found_on", "closed_on", "is_open")
+        .annotate(n=Sum("gaps"), amount=Sum("amount_at_risk"))
         .order_by()
     )
     n, amount, trend = 0, Decimal("0"), [0] * TREND_DAYS
     for group in groups:
-        if group["open_now"]:
+        if group["is_open"]:
             n += group["n"]
             amount += group["amount"] or Decimal("0")
-        found, closed = group["found_on"], group["closed_on"]
+        found, closed = group["found_on"], group["closed_on"]  # closed: date.max while not closed
         for i, day in enumerate(days):  # open at the end of `day`: found by then, not closed by then
-            if found <= day and (closed is None or closed > day):
+            if found <= day < closed:
                 trend[i] += group["n"]
     return {"open": n, "amount": amount, "trend": list(zip(days, trend, strict=True))}
 
 
 def gaps_by_kind(user) -> list[dict]:
+    """Open gaps and their amount at risk per kind (from the summary)."""
     labels = dict(GapKind.choices)
     return [
         {"kind": r["kind"], "label": labels.get(r["kind"], r["kind"]), "n": r["n"], "amount": r["amount"]}
-        for r in Gap.objects.for_user(user)
-        .filter(status__in=OPEN_STATES)
+        for r in GapSummary.objects.for_user(user)
+        .filter(is_open=True)
         .values("kind")
-        .annotate(n=Count("id"), amount=Sum("amount_at_risk"))
+        .annotate(n=Sum("gaps"), amount=Sum("amount_at_risk"))
         .order_by("kind")
     ]
 
 
 def gaps_by_incident(user, limit: int = 20) -> list[dict]:
-    return list(
-        Gap.objects.for_user(user)
-        .filter(status__in=OPEN_STATES)
+    """Open gaps and their amount at risk per window that explains them, most gaps first (from the
+    summary; gaps no window explains are one row, its incident_id None)."""
+    rows = list(
+        GapSummary.objects.for_user(user)
+        .filter(is_open=True)
         .values("incident_kind", "incident_id", "incident_title", "incident_url")
-        .annotate(n=Count("id"), amount=Sum("amount_at_risk"))
-        .order_by("-n")[:limit]
+        .annotate(n=Sum("gaps"), amount=Sum("amount_at_risk"))
+        .order_by("-n", "incident_kind", "incident_id", "incident_title", "incident_url")[:limit]
     )
+    for row in rows:
+        row["incident_id"] = row["incident_id"] or None  # the summary's 0: no window
+    return rows
 
 
 def waiting_for_review(user) -> list[ReissueRequest]:

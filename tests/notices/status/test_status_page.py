@@ -291,6 +291,27 @@ def test_dashboard_includes_the_panels(client_for, fiona):
     assert 'id="status-panels"' in html and "仍在处理的故障" in html
 
 
+def test_the_dashboards_compact_grid_badges_each_offered_function_with_its_state(client_for, fiona):
+    from django.utils.html import escape
+
+    from notices.grid import Function
+
+    make_incident(start=at("2020-01-01 00:00"), functions=["issue"], title="开票服务中断")
+    beijing = system("beijing-vat-invoice")
+    html = client_for(fiona).get("/").content.decode()
+    grid = html.split('id="status-compact-grid"', 1)[1].split("</table>", 1)[0]
+    row = grid.split(f"<td>{escape(str(beijing))}</td>", 1)[1].split("</tr>", 1)[0]
+    labels = dict(Function.choices)
+    offered = [f for f in Function.values if f in beijing.functions]  # in the grid's column order
+    states = {f: ComponentState.OUTAGE if f == "issue" else ComponentState.OPERATIONAL for f in offered}
+    expected = "".join(
+        f'<span class="badge state-{state}" title="{escape(labels[f])}: {escape(ComponentState(state).label)}">'
+        "&nbsp;</span>"
+        for f, state in states.items()
+    )
+    assert row == f"<td>{expected}</td>"
+
+
 def test_language_switch_works_from_the_cached_anonymous_page(db):
     import re
 
