@@ -332,7 +332,7 @@ class GapSummary(models.Model):
     """How many gaps, and how much at risk, share one company, direction, kind, window, day found, day
     closed and openness: what the dashboard reads instead of the gaps themselves.
 
-    Kept by the database, not by code: triggers on `recovery_gap` (migration 0016) add and subtract
+    Kept by the database, not by code: triggers on `recovery_gap` (migration `0017_gap_summary`) add and subtract
     every insert, delete, truncate and change of a column summarised here, whoever writes (the
     engine's set-based SQL, services, cascades, the benchmark's loader). A row whose count reaches
     zero is deleted. Days are local (settings.TIME_ZONE) as the dashboard shows them. A gap dismissed

@@ -285,7 +285,7 @@ def test_closing_a_reissue_request_resolves_its_gaps_in_the_summary(beijing, ali
 
 
 def test_the_summary_is_filled_from_the_gaps_already_recorded(beijing, fiona):
-    """What migration 0016 does for the gaps written before it: the summary it fills is exact."""
+    """What migration 0017_gap_summary does for the gaps written before it: the summary it fills is exact."""
     from tests.recovery.helpers import _gaps
 
     _gaps(beijing, 20)
