@@ -56,7 +56,9 @@ class Worker:
                 command, cwd=ROOT, env={**self.env, **env}, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
-            if beat:  # a process of its own, so killing the pool leaves the sweepers running
+            # A process of its own, so killing the pool leaves the sweepers running; started once per
+            # Worker (a second start() after a kill reuses it rather than leaving one behind).
+            if beat and (self.beat is None or self.beat.poll() is not None):
                 self.beat = subprocess.Popen(
                     [celery, "-A", "outage_portal", "beat", "--loglevel=INFO"],
                     cwd=ROOT, env={**self.env, **env}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
