@@ -14,7 +14,7 @@ from invoices.models import Direction
 from outage_portal.models import User
 from recovery.deferred import services as deferred_services
 from recovery.deferred.models import DeferredFiling
-from recovery.models import Gap, GapKind, GapStatus
+from recovery.models import OPEN_GAP_STATES, Gap, GapKind
 from recovery.reissue import services
 from recovery.reissue.models import HandIssuedInvoice, ReissueItem, ReissueRequest, ReviewState
 
@@ -41,9 +41,7 @@ def load(stdout) -> None:
     if not ReissueRequest.objects.filter(company=company, created_by=accountant).exists():
         taken = ReissueItem.objects.exclude(gap=None).values("gap_id")
         gaps = list(
-            Gap.objects.filter(
-                company=company, kind=GapKind.ONLY_IN_BOOKS, status__in=[GapStatus.OPEN, GapStatus.ACKNOWLEDGED]
-            )
+            Gap.objects.filter(company=company, kind=GapKind.ONLY_IN_BOOKS, status__in=OPEN_GAP_STATES)
             .exclude(pk__in=taken)
             .order_by("issue_date", "invoice_key")[:6]
         )

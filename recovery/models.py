@@ -57,6 +57,10 @@ class GapStatus(models.TextChoices):
     RESOLVED = "resolved", pgettext_lazy("gap status", "Resolved")
 
 
+# A gap still waiting for something to happen: what "open gaps" counts everywhere.
+OPEN_GAP_STATES = (GapStatus.OPEN, GapStatus.ACKNOWLEDGED)
+
+
 class Decision(models.TextChoices):
     """What a person decided about a gap; it survives every later run."""
 

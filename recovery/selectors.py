@@ -18,7 +18,6 @@ from .models import (
     FailureKind,
     Gap,
     GapKind,
-    GapStatus,
     GapSummary,
     MatchRule,
     ReconciliationRun,
@@ -291,7 +290,6 @@ def _shown(record, name: str) -> str | None:
 
 # --- The home page: each role's own work ------------------------------------------------------
 
-OPEN_STATES = (GapStatus.OPEN, GapStatus.ACKNOWLEDGED)
 TREND_DAYS = 30
 
 

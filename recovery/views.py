@@ -25,10 +25,8 @@ from . import selectors, services
 from .deferred.reminders import deferred_filing_reminders
 from .filters import GapFilter
 from .forms import RunForm
-from .models import GAP_LIST_ORDER, Gap, GapKind, GapStatus, MatchRule, ReconciliationRun
+from .models import GAP_LIST_ORDER, OPEN_GAP_STATES, Gap, GapKind, GapStatus, MatchRule, ReconciliationRun
 from .reissue.services import ACTIVE_STATES, DRAFTERS
-
-OPEN = [GapStatus.OPEN, GapStatus.ACKNOWLEDGED]
 
 
 @login_required
@@ -111,7 +109,7 @@ def gap_detail(request, pk: int):
             "open_items": [i for i in items if i.request.state in ACTIVE_STATES],
             "comments": gap.comments.select_related("author"),
             "sides": selectors.gap_sides(gap),
-            "is_open": gap.status in OPEN,
+            "is_open": gap.status in OPEN_GAP_STATES,
         },
     )
 

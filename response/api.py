@@ -14,7 +14,7 @@ from invoices.imports.report import ImportReport
 from invoices.models import BatchState, Direction, InvoiceType, Order
 from notices.models import Incident, MaintenanceNotice
 from outage_portal.models import Company
-from recovery.models import Gap, GapKind, GapStatus
+from recovery.models import OPEN_GAP_STATES, Gap, GapKind
 from recovery.reissue import uploads
 
 from . import services
@@ -416,9 +416,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         params = PrepareSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         gaps = list(
-            Gap.objects.for_user(request.user).filter(
-                pk__in=params.validated_data["gaps"], status__in=[GapStatus.OPEN, GapStatus.ACKNOWLEDGED]
-            )
+            Gap.objects.for_user(request.user).filter(pk__in=params.validated_data["gaps"], status__in=OPEN_GAP_STATES)
         )
         companies = {g.company_id for g in gaps}
         if len(companies) != 1:

@@ -19,7 +19,7 @@ from invoices.models import Direction, Invoice, InvoiceType, Order, TaxRecord
 from notices.models import Incident, MaintenanceNotice
 from outage_portal.models import Company, Role
 from outage_portal.roles import has_role
-from recovery.models import Decision, Gap, GapKind, GapStatus
+from recovery.models import OPEN_GAP_STATES, Decision, Gap, GapKind, GapStatus
 from recovery.reissue import uploads
 
 from .models import (
@@ -361,7 +361,7 @@ def order_proposal_accept(*, gap: Gap, user, into: str, invoice_number: str = ""
 
     proposal = proposal_of(gap)
     _require_responder(user, gap.company_id)
-    if gap.status not in (GapStatus.OPEN, GapStatus.ACKNOWLEDGED):
+    if gap.status not in OPEN_GAP_STATES:
         raise ValidationError(_("This gap is already dealt with."))
     if into == "reissue":
         result = reissue.reissue_request_create(

@@ -19,7 +19,7 @@ from outage_portal.forms import row_ids
 from outage_portal.models import Company
 from outage_portal.pages import filtered_page
 from outage_portal.roles import has_role
-from recovery.models import Gap, GapKind, GapStatus
+from recovery.models import OPEN_GAP_STATES, Gap, GapKind
 from recovery.reissue import uploads
 
 from . import services
@@ -35,7 +35,6 @@ from .models import (
     ResponseStep,
 )
 
-OPEN = (GapStatus.OPEN, GapStatus.ACKNOWLEDGED)
 ASKABLE = (GapKind.ONLY_IN_TAX_SYSTEM, GapKind.ONLY_IN_ORDERS, GapKind.ONLY_IN_BOOKS)
 
 
@@ -93,7 +92,7 @@ def response_detail(request, pk: int):
     response = _response(request, pk)
     gaps = (
         services._window_gaps(response)
-        .filter(status__in=OPEN, kind__in=ASKABLE)
+        .filter(status__in=OPEN_GAP_STATES, kind__in=ASKABLE)
         .select_related("invoice", "tax_record", "order")
         .order_by("issue_date", "id")[:200]
     )
@@ -212,7 +211,7 @@ def order_list(request):
     filterset = OrderFilter(request.GET or None, queryset=queryset, request=request)
     proposals = (
         Gap.objects.for_user(request.user)
-        .filter(kind=GapKind.ONLY_IN_ORDERS, status__in=OPEN)
+        .filter(kind=GapKind.ONLY_IN_ORDERS, status__in=OPEN_GAP_STATES)
         .select_related("order", "company")
         .order_by("issue_date", "id")[:200]
     )

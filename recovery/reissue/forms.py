@@ -16,10 +16,10 @@ from outage_portal.models import Company
 from outage_portal.timefmt import local_text
 from outage_portal.validators import is_digits
 
-from ..models import Gap
+from ..models import OPEN_GAP_STATES, Gap
 from . import uploads
 from .models import EvidenceKind, ReissueReason, RequestedAction
-from .services import DRAFTERS, OPEN_GAP_STATES, HandEnteredInvoice
+from .services import DRAFTERS, HandEnteredInvoice
 
 
 def _incidents():

@@ -27,7 +27,7 @@ from outage_portal.models import Company, Role
 from outage_portal.roles import has_role
 from outage_portal.timefmt import local_text
 
-from ..models import Decision, Gap, GapKind, GapStatus
+from ..models import OPEN_GAP_STATES, Decision, Gap, GapKind, GapStatus
 from . import uploads
 from .models import (
     EvidenceKind,
@@ -45,7 +45,6 @@ from .models import (
 
 DRAFTERS = (Role.ACCOUNTANT,)
 REVIEWERS = (Role.REVIEWER,)
-OPEN_GAP_STATES = (GapStatus.OPEN, GapStatus.ACKNOWLEDGED)
 # States in which an invoice is still being handled by a request (it may not join a second one).
 ACTIVE_STATES = (ReviewState.DRAFT, ReviewState.SUBMITTED, ReviewState.RETURNED, ReviewState.APPROVED)
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from invoices.models import RECORD_LIST_ORDER, BatchState, ImportBatch, ImportKind, Invoice, TaxRecord
-from recovery.models import Gap, GapKind, GapStatus, ReconciliationRun, RunState
+from recovery.models import OPEN_GAP_STATES, Gap, GapKind, GapStatus, ReconciliationRun, RunState
 
 PAGES = {
     "dashboard": lambda gap: reverse("portal:home"),
@@ -161,7 +161,7 @@ def test_the_dashboards_trend_counts_each_day_as_a_filter_per_day_would(fiona, b
             & ~Q(status=GapStatus.DISMISSED, decided_at__isnull=True)
         )
 
-    open_now = Q(status__in=selectors.OPEN_STATES)
+    open_now = Q(status__in=OPEN_GAP_STATES)
     row = Gap.objects.filter(company=beijing).aggregate(
         n=Count("id", filter=open_now),
         amount=Sum("amount_at_risk", filter=open_now),

@@ -19,11 +19,10 @@ from django.utils import timezone
 
 from invoices.models import TaxRecord
 from recovery import selectors, services
-from recovery.models import Gap, GapKind, GapStatus, GapSummary
+from recovery.models import OPEN_GAP_STATES, Gap, GapKind, GapStatus, GapSummary
 from tests.recovery.helpers import book, run, tax
 
 pytestmark = pytest.mark.django_db
-OPEN = (GapStatus.OPEN, GapStatus.ACKNOWLEDGED)
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +48,7 @@ def _summary_of_gaps() -> dict:
         closed = _closed_at(gap)
         key = (
             gap.company_id,
-            gap.status in OPEN,
+            gap.status in OPEN_GAP_STATES,
             timezone.localtime(closed).date() if closed else date.max,
             timezone.localtime(gap.first_seen_at).date(),
             gap.direction,
@@ -89,7 +88,7 @@ def _figures_from_gaps(user, today: date) -> dict:
     tz = timezone.get_current_timezone()
     days = [today - timedelta(days=selectors.TREND_DAYS - 1 - i) for i in range(selectors.TREND_DAYS)]
     ends = [datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz) for day in days]
-    open_now = Q(status__in=OPEN)
+    open_now = Q(status__in=OPEN_GAP_STATES)
     not_closed = (
         ~Q(resolved_at__lt=ends[0])
         & ~Q(status=GapStatus.DISMISSED, decided_at__lt=ends[0])
@@ -132,7 +131,7 @@ def _figures_from_gaps(user, today: date) -> dict:
 def _by_kind_from_gaps(user) -> list[tuple]:
     rows = (
         Gap.objects.for_user(user)
-        .filter(status__in=OPEN)
+        .filter(status__in=OPEN_GAP_STATES)
         .values("kind")
         .annotate(n=Count("id"), amount=Sum("amount_at_risk"))
         .order_by("kind")
@@ -143,7 +142,7 @@ def _by_kind_from_gaps(user) -> list[tuple]:
 def _by_incident_from_gaps(user) -> list[tuple]:
     rows = (
         Gap.objects.for_user(user)
-        .filter(status__in=OPEN)
+        .filter(status__in=OPEN_GAP_STATES)
         .values("incident_kind", "incident_id", "incident_title", "incident_url")
         .annotate(n=Count("id"), amount=Sum("amount_at_risk"))
     )
