@@ -41,7 +41,7 @@ class InvoiceRecordFilter(ListFilterSet):
         when any other filter narrows it, and the narrower set is counted."""
         values = {}
         if self.is_bound:
-            self.errors  # noqa: B018 -- validates the form; as in `qs`, an invalid filter filters nothing
+            self.is_valid()  # fills cleaned_data with the valid filters, the ones `qs` applies
             values = self.form.cleaned_data
         if any(value not in EMPTY_VALUES for name, value in values.items() if name not in ("company", "direction")):
             return None
