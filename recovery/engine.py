@@ -16,6 +16,7 @@ rows.
 # ruff: noqa: S608 -- only module constants and ints are interpolated; values go as parameters.
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
@@ -152,6 +153,20 @@ PARALLEL_SETTINGS = {
 }
 
 
+@contextmanager
+def _planner_settings(cursor, planner: dict[str, str]):
+    """PostgreSQL planner settings for the statements run inside, back to the session's after them
+    (the run's transaction goes on). Nothing on SQLite, which has no such settings."""
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:
+        for setting, value in planner.items():
+            cursor.execute(f"SET LOCAL {setting} = {value}")
+    yield
+    if postgresql:
+        for setting in planner:
+            cursor.execute(f"RESET {setting}")
+
+
 def _parallel_passes(cursor) -> int:
     """Let PostgreSQL spread the first statement over its worker processes; return the join's slices.
 
@@ -175,10 +190,7 @@ def _parallel_passes(cursor) -> int:
     With no worker free the leader runs the branches one after another: the same result, slower.
     """
     cursor.execute("SHOW max_parallel_workers_per_gather")
-    slices = max(1, int(cursor.fetchone()[0]))
-    for setting, value in PARALLEL_SETTINGS.items():
-        cursor.execute(f"SET LOCAL {setting} = {value}")
-    return slices
+    return max(1, int(cursor.fetchone()[0]))
 
 
 SAMPLE_PERCENT = 1  # of the invoice table's pages read to place the slices' bounds
@@ -260,16 +272,20 @@ def _write_rerun_gaps(cursor, found: str, values: dict) -> None:
         f"{GAP}.company_id = %(company)s AND {GAP}.direction = %(direction)s "
         f"AND {GAP}.kind = found.kind AND {GAP}.gap_key = found.gap_key"
     )
-    cursor.execute(
-        f"""{named} INSERT INTO {GAP} ({INSERT_COLUMNS}) SELECT * FROM found
-        WHERE NOT EXISTS (SELECT 1 FROM {GAP} WHERE {same_gap}) {ON_CONFLICT}""",
-        values,
-    )
-    cursor.execute(
-        f"""{named} UPDATE {GAP} SET {_found_again("found")} FROM found
-        WHERE {same_gap} AND {GAP}.last_seen_run_id <> %(run)s""",
-        values,
-    )
+    # Right after a first run the planner may not know yet of the gaps it added (autovacuum analyzes
+    # them within a minute or so): taking the company's gaps for a handful, it would compare every gap
+    # found with every gap held, 25 s for 25,000 gaps instead of one pass.
+    with _planner_settings(cursor, {"enable_nestloop": "off"}):
+        cursor.execute(
+            f"""{named} INSERT INTO {GAP} ({INSERT_COLUMNS}) SELECT * FROM found
+            WHERE NOT EXISTS (SELECT 1 FROM {GAP} WHERE {same_gap}) {ON_CONFLICT}""",
+            values,
+        )
+        cursor.execute(
+            f"""{named} UPDATE {GAP} SET {_found_again("found")} FROM found
+            WHERE {same_gap} AND {GAP}.last_seen_run_id <> %(run)s""",
+            values,
+        )
 
 
 OWNER = "company_id = %(company)s AND direction = %(direction)s"
@@ -345,10 +361,8 @@ def _find_pairs(cursor, values: dict) -> None:
     _drop_scratch_tables(cursor)
     join_slices = [_pairs_in_slice(in_slice) for in_slice in _slice_conditions(cursor, slices, values, period=PERIOD)]
     branches = " UNION ALL ".join((*join_slices, _duplicate_groups()))  # the first branch names the columns
-    cursor.execute(f"CREATE TEMPORARY TABLE {PAIRS} AS SELECT * FROM ({branches}) AS found", values)
-    if postgresql:
-        for setting in PARALLEL_SETTINGS:
-            cursor.execute(f"RESET {setting}")
+    with _planner_settings(cursor, PARALLEL_SETTINGS):
+        cursor.execute(f"CREATE TEMPORARY TABLE {PAIRS} AS SELECT * FROM ({branches}) AS found", values)
     cursor.execute(
         f"""CREATE TEMPORARY TABLE {DUPLICATES} AS
         SELECT seller_tax_id, buyer_tax_id, issue_date, total FROM {PAIRS} WHERE grouped"""
@@ -582,16 +596,13 @@ def order_gaps(cursor, *, run, values: dict, end: date) -> None:
     by_number = " AND ".join(
         f"NOT EXISTS ({side(t)} AND c.invoice_key <> '' AND x.invoice_key = c.invoice_key)" for t in (INV, TAX)
     )
-    postgresql = connection.vendor == "postgresql"
     cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
-    if postgresql:
-        # As in compare(): CREATE TABLE ... AS may run its hash joins in parallel worker processes where
-        # INSERT ... SELECT may not; the planner expects most orders to come through (it cannot know
-        # nearly all are covered), hence no cost for handing rows between processes.
-        cursor.execute("SET LOCAL parallel_tuple_cost = 0")
-    cursor.execute(f"CREATE TEMPORARY TABLE {CANDIDATES} AS {' UNION ALL '.join(branches)}", params)
-    if postgresql:
-        cursor.execute("RESET parallel_tuple_cost")
+    # As in _find_pairs(): CREATE TABLE ... AS may run its hash joins in parallel worker processes where
+    # INSERT ... SELECT may not; the planner expects most orders to come through (it cannot know
+    # nearly all are covered), hence no cost for handing rows between processes.
+    with _planner_settings(cursor, {"parallel_tuple_cost": "0"}):
+        cursor.execute(f"CREATE TEMPORARY TABLE {CANDIDATES} AS {' UNION ALL '.join(branches)}", params)
+    if connection.vendor == "postgresql":
         cursor.execute(f"ANALYZE {CANDIDATES}")  # a few rows: look their invoice numbers up by index
     cursor.execute(
         f"""INSERT INTO {GAP} ({INSERT_COLUMNS}, order_id)
