@@ -121,6 +121,9 @@ if IS_SQLITE:
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # SQLite keeps a covering index's key columns only (invoices' `invoice_period`): what PostgreSQL
+    # reads from the included ones, SQLite reads from the rows, which at its sizes is as good.
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
