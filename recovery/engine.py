@@ -236,9 +236,10 @@ def _insert_gaps(cursor, found: str, values: dict) -> None:
     plain INSERT fails and, back at its savepoint, the upsert runs: the same rows either way.
     """
     insert = f"INSERT INTO {GAP} ({INSERT_COLUMNS}) {found}"
+    # In the period index's order, so that only the index answers (as in Staging._holds_keys_between).
     cursor.execute(
         f"SELECT 1 FROM {GAP} WHERE company_id = %(company)s AND direction = %(direction)s "
-        "AND issue_date BETWEEN %(start)s AND %(end)s LIMIT 1",
+        "AND issue_date BETWEEN %(start)s AND %(end)s ORDER BY company_id, direction, issue_date LIMIT 1",
         values,
     )
     if cursor.fetchone() is not None:
