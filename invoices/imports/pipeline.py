@@ -51,6 +51,10 @@ class _Reader(threading.Thread):
     def run(self) -> None:
         try:
             translation.activate(self.language)
+            with connection.cursor() as cursor:
+                # A block's raw cells outgrow the default 8 MB of this (new) session's buffers for
+                # temporary tables, and then go to disk and back between the lane's statements.
+                cursor.execute("SET temp_buffers = '64MB'")
             self.stage.create()
             rows_read = CopyLane(self.stage, self.layout).load(self.stream, self.stage.copy_progress, self._staged)
             if rows_read is None:
