@@ -53,6 +53,7 @@ class TaxRecordSerializer(serializers.ModelSerializer):
 
 class _RecordViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = InvoiceRecordFilter
+    pagination_class = DeferredPagination  # the order is an index's: `invoice_list`, `taxrecord_list`
 
     def get_queryset(self):
         model = self.serializer_class.Meta.model
@@ -72,7 +73,6 @@ class InvoiceViewSet(_RecordViewSet):
     """The company's own invoice records (from backups)."""
 
     serializer_class = InvoiceSerializer
-    pagination_class = DeferredPagination  # its order is the `invoice_list` index's
 
 
 class TaxRecordViewSet(_RecordViewSet):

@@ -298,6 +298,8 @@ class TaxRecord(InvoiceFields):
         indexes = [
             models.Index(fields=["company", "direction", "issue_date"], name="taxrecord_period"),
             models.Index(fields=["company", "seller_tax_id", "buyer_tax_id", "issue_date"], name="taxrecord_parties"),
+            # The tax-record API's order, as `invoice_list` is the invoice list's.
+            models.Index(fields=["company", "issue_date", "invoice_key", "id"], name="taxrecord_list"),
         ]
 
 

@@ -31,6 +31,7 @@ PAGES = {
     "invoice API": lambda gap: "/api/invoices/",
     "invoice API, one direction": lambda gap: "/api/invoices/?direction=issued&page=last",
     "tax-record API": lambda gap: "/api/tax-records/",
+    "tax-record API, a late page": lambda gap: "/api/tax-records/?direction=issued&page=last",
 }
 
 
