@@ -209,3 +209,41 @@ def test_a_blocks_statements_read_that_block_not_every_row_staged(beijing):
     assert after[0] == before[0], "no staged row read but through the index"
     assert after[1] == before[1] + 2
     assert Invoice.objects.filter(company=beijing).count() == 1000
+
+
+def test_a_blocks_check_for_keys_already_held_reads_the_key_index_not_the_table(beijing):
+    """Before adding a block the writer asks whether the company already holds a key in the block's
+    range. Asked of the table while the planner's figures still promise many rows there (gathered
+    before those rows went), PostgreSQL read the table from its start looking for one: every block of
+    a big import read the whole table."""
+
+    def staged_file(rows: int) -> Staging:
+        batch = ImportBatch.objects.create(
+            company=beijing, kind=ImportKind.BACKUP, direction="issued", original_name="b.csv", state=BatchState.RUNNING
+        )
+        stage = Staging(model=Invoice, batch=batch, compared=COMPARED_FIELDS)
+        stage.create()
+        assert stage.load(io.BytesIO(csv_bytes([usual_row(n) for n in range(1, rows + 1)]))) == rows
+        return stage
+
+    def seq_scans() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'invoices_invoice'")
+            return cursor.fetchone()[0]
+
+    first = staged_file(20000)
+    try:
+        assert first.add_new(first.summary()).created == 20000
+    finally:
+        first.drop()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE invoices_invoice")
+    Invoice.objects.filter(company=beijing).delete()  # the figures still count 20,000 rows in the range
+    again = staged_file(20000)
+    try:
+        before = seq_scans()
+        staged = again.summary((2, 20001))
+        assert again.add_new(staged).created == 20000
+        assert seq_scans() == before, "the table was read, not the index"
+    finally:
+        again.drop()
