@@ -105,6 +105,29 @@ def test_a_rerun_over_unchanged_data_updates_every_gap_in_place(beijing):
     assert (after[0] - before[0], after[1] - before[1]) == (3, 3)
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="planner settings are PostgreSQL's")
+def test_a_run_and_a_rerun_leave_the_planner_as_they_found_it(beijing):
+    """The engine turns plans off for single statements (hash joins and aggregates for the big join,
+    nested loops for a rerun's writes); whatever the caller runs next in its transaction is planned
+    as usual."""
+    book(beijing, number="1")  # only in books
+    tax(beijing, number="2")  # only in the tax system
+
+    def planner() -> list[str]:
+        with connection.cursor() as cursor:
+            shown = []
+            for setting in ("enable_hashjoin", "enable_hashagg", "enable_nestloop", "parallel_tuple_cost"):
+                cursor.execute(f"SHOW {setting}")
+                shown.append(cursor.fetchone()[0])
+            return shown
+
+    before = planner()
+    run(beijing)  # the first run: a plain insert of its gaps
+    assert planner() == before
+    run(beijing)  # the rerun: the new gaps inserted, those found again updated
+    assert planner() == before == ["on", "on", "on", "0.1"]
+
+
 def test_a_reruns_queries_do_not_grow_with_its_gaps(beijing):
     from django.test.utils import CaptureQueriesContext
 
