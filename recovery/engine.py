@@ -16,13 +16,14 @@ rows.
 # ruff: noqa: S608 -- only module constants and ints are interpolated; values go as parameters.
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_noop
+
+from outage_portal.sql import statement_settings
 
 from .models import GapKind, GapStatus, MatchRule
 
@@ -154,20 +155,6 @@ PARALLEL_SETTINGS = {
 }
 
 
-@contextmanager
-def _planner_settings(cursor, planner: dict[str, str]):
-    """PostgreSQL planner settings for the statements run inside, back to the session's after them
-    (the run's transaction goes on). Nothing on SQLite, which has no such settings."""
-    postgresql = connection.vendor == "postgresql"
-    if postgresql:
-        for setting, value in planner.items():
-            cursor.execute(f"SET LOCAL {setting} = {value}")
-    yield
-    if postgresql:
-        for setting in planner:
-            cursor.execute(f"RESET {setting}")
-
-
 def _parallel_passes(cursor) -> int:
     """Let PostgreSQL spread the first statement over its worker processes; return the join's slices.
 
@@ -277,7 +264,7 @@ def _write_rerun_gaps(cursor, found: str, values: dict) -> None:
     # Right after a first run the planner may not know yet of the gaps it added (autovacuum analyzes
     # them within a minute or so): taking the company's gaps for a handful, it would compare every gap
     # found with every gap held, 25 s for 25,000 gaps instead of one pass.
-    with _planner_settings(cursor, {"enable_nestloop": "off"}):
+    with statement_settings(cursor, {"enable_nestloop": "off"}):
         cursor.execute(
             f"""{named} INSERT INTO {GAP} ({INSERT_COLUMNS}) SELECT * FROM found
             WHERE NOT EXISTS (SELECT 1 FROM {GAP} WHERE {same_gap}) {ON_CONFLICT}""",
@@ -364,7 +351,7 @@ def _find_pairs(cursor, values: dict) -> None:
     _drop_scratch_tables(cursor)
     join_slices = [_pairs_in_slice(in_slice) for in_slice in _slice_conditions(cursor, slices, values, period=PERIOD)]
     branches = " UNION ALL ".join((*join_slices, _duplicate_groups()))  # the first branch names the columns
-    with _planner_settings(cursor, PARALLEL_SETTINGS):
+    with statement_settings(cursor, PARALLEL_SETTINGS):
         cursor.execute(f"CREATE TEMPORARY TABLE {PAIRS} AS SELECT * FROM ({branches}) AS found", values)
     cursor.execute(
         f"""CREATE TEMPORARY TABLE {DUPLICATES} AS
@@ -603,7 +590,7 @@ def order_gaps(cursor, *, run, values: dict, end: date) -> None:
     # As in _find_pairs(): CREATE TABLE ... AS may run its hash joins in parallel worker processes where
     # INSERT ... SELECT may not; the planner expects most orders to come through (it cannot know
     # nearly all are covered), hence no cost for handing rows between processes.
-    with _planner_settings(cursor, {"parallel_tuple_cost": "0"}):
+    with statement_settings(cursor, {"parallel_tuple_cost": "0"}):
         cursor.execute(f"CREATE TEMPORARY TABLE {CANDIDATES} AS {' UNION ALL '.join(branches)}", params)
     if connection.vendor == "postgresql":
         cursor.execute(f"ANALYZE {CANDIDATES}")  # a few rows: look their invoice numbers up by index

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from invoices.imports.parsers import SHANGHAI, RowError, iter_csv, iter_xlsx, reader_for, validate_row
 from invoices.models import BATCH_IN_PROGRESS_STATES, ImportBatch, Invoice, InvoiceChange, InvoiceType, TaxRecord
+from outage_portal.sql import statement_settings
 
 if TYPE_CHECKING:
     from invoices.imports.copy_lane import CsvLayout
@@ -401,13 +402,8 @@ class Staging:
             if rows is None:
                 yield "", []
                 return
-            if self.postgres:
-                cursor.execute("SET LOCAL enable_seqscan = off")
-                cursor.execute("SET LOCAL work_mem = '64MB'")
-            yield "WHERE row_no BETWEEN %s AND %s", list(rows)
-            if self.postgres:
-                cursor.execute("SET LOCAL enable_seqscan = DEFAULT")
-                cursor.execute("SET LOCAL work_mem = DEFAULT")
+            with statement_settings(cursor, {"enable_seqscan": "off", "work_mem": "'64MB'"}):
+                yield "WHERE row_no BETWEEN %s AND %s", list(rows)
 
     def merged_new(self, new: NewRows) -> MergeResult:
         """What the merge did, when every staged row was added as new by `add_new` (at once or in
