@@ -178,17 +178,27 @@ def test_the_sweep_drops_only_the_staging_of_batches_no_longer_in_progress(beiji
     assert staging_tables(finished, running) == [f"invoice_import_rejects_{running.pk}", rows, f"{rows}_row_no"]
 
 
-def test_a_blocks_statements_read_that_block_not_every_row_staged(beijing):
-    """The writer asks for each block by its row numbers while the reader stages more: read whole,
-    the staging table would be read once per block, a million-row file's time growing with its
-    square."""
+def _staged(company, rows: int) -> Staging:
+    """Staging tables of a running batch holding `rows` usual rows; the caller drops them."""
     batch = ImportBatch.objects.create(
-        company=beijing, kind=ImportKind.BACKUP, direction="issued", original_name="b.csv", state=BatchState.RUNNING
+        company=company, kind=ImportKind.BACKUP, direction="issued", original_name="b.csv", state=BatchState.RUNNING
     )
     stage = Staging(model=Invoice, batch=batch, compared=COMPARED_FIELDS)
     stage.create()
     try:
-        assert stage.load(io.BytesIO(csv_bytes([usual_row(n) for n in range(1, 20001)]))) == 20000
+        assert stage.load(io.BytesIO(csv_bytes([usual_row(n) for n in range(1, rows + 1)]))) == rows
+    except BaseException:
+        stage.drop()
+        raise
+    return stage
+
+
+def test_a_blocks_statements_read_that_block_not_every_row_staged(beijing):
+    """The writer asks for each block by its row numbers while the reader stages more: read whole,
+    the staging table would be read once per block, a million-row file's time growing with its
+    square."""
+    stage = _staged(beijing, 20000)
+    try:
 
         def scans() -> tuple[int, int]:
             with connection.cursor() as cursor:
@@ -217,21 +227,12 @@ def test_a_blocks_check_for_keys_already_held_reads_the_key_index_not_the_table(
     before those rows went), PostgreSQL read the table from its start looking for one: every block of
     a big import read the whole table."""
 
-    def staged_file(rows: int) -> Staging:
-        batch = ImportBatch.objects.create(
-            company=beijing, kind=ImportKind.BACKUP, direction="issued", original_name="b.csv", state=BatchState.RUNNING
-        )
-        stage = Staging(model=Invoice, batch=batch, compared=COMPARED_FIELDS)
-        stage.create()
-        assert stage.load(io.BytesIO(csv_bytes([usual_row(n) for n in range(1, rows + 1)]))) == rows
-        return stage
-
     def seq_scans() -> int:
         with connection.cursor() as cursor:
             cursor.execute("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'invoices_invoice'")
             return cursor.fetchone()[0]
 
-    first = staged_file(20000)
+    first = _staged(beijing, 20000)
     try:
         assert first.add_new(first.summary()).created == 20000
     finally:
@@ -239,7 +240,7 @@ def test_a_blocks_check_for_keys_already_held_reads_the_key_index_not_the_table(
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE invoices_invoice")
     Invoice.objects.filter(company=beijing).delete()  # the figures still count 20,000 rows in the range
-    again = staged_file(20000)
+    again = _staged(beijing, 20000)
     try:
         before = seq_scans()
         staged = again.summary((2, 20001))
