@@ -15,13 +15,13 @@ router.register("tax-systems", api.TaxSystemViewSet, basename="tax-system")
 router.register("notices", api.NoticeViewSet, basename="notice")
 router.register("incidents", api.IncidentViewSet, basename="incident")
 
-# The public status page: the busiest page, so its routes are matched first.
+# The public status page: the busiest page, so its routes are matched first, without an include.
 status_urlpatterns: list = [
-    path("", status_views.status_page, name="status-page"),
-    path("calendar/", status_views.status_calendar, name="status-calendar"),
-    path("feed.rss", feeds.StatusRssFeed(), name="status-rss"),
-    path("feed.atom", feeds.StatusAtomFeed(), name="status-atom"),
-    path("maintenance.ics", status_views.status_ical, name="status-ical"),
+    path("status/", status_views.status_page, name="status-page"),
+    path("status/calendar/", status_views.status_calendar, name="status-calendar"),
+    path("status/feed.rss", feeds.StatusRssFeed(), name="status-rss"),
+    path("status/feed.atom", feeds.StatusAtomFeed(), name="status-atom"),
+    path("status/maintenance.ics", status_views.status_ical, name="status-ical"),
 ]
 
 # Notice admins' pages, under one prefix.
@@ -52,7 +52,7 @@ manage_urlpatterns: list = [
 ]
 
 urlpatterns: list = [
-    path("status/", include(status_urlpatterns)),
+    *status_urlpatterns,
     # --- catalogue, notices, incidents ---
     path("systems/<slug:slug>/", views.system_detail, name="system-detail"),
     path("notices/<int:pk>/", views.notice_detail, name="notice-detail"),

@@ -43,11 +43,11 @@ api_urlpatterns = [
     *response.urls.api_urlpatterns,
 ]
 
-# URLs are matched in order: the notices' routes (the public status page among them, the busiest page)
-# come right after the few portal ones.
+# URLs are matched in order, and each level of include costs: the notices' routes come first, and
+# the public status page (the busiest page) is their first, one level down.
 urlpatterns = [
-    path("", include((portal_urlpatterns, "portal"))),
     path("", include((notices.urls.urlpatterns, "notices"))),
+    path("", include((portal_urlpatterns, "portal"))),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -17,7 +17,6 @@ from django.middleware.csrf import rotate_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -40,7 +39,7 @@ def status_page(request):
     language = get_language()
     # Without a session cookie nobody is signed in: the session and the user are not looked up.
     signed_in = settings.SESSION_COOKIE_NAME in request.COOKIES and request.user.is_authenticated
-    whole_page = not signed_in and not request.GET
+    whole_page = not signed_in and not request.META.get("QUERY_STRING")  # without parsing it
     if whole_page:
         page, _version = status_cache.lookup("page", language, now)
         if page is not None:
@@ -75,10 +74,10 @@ _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, 
 class PreparedPage:
     """The anonymous page split at the visitor's CSRF token, plain and gzip-compressed.
 
-    The head is deflated once and flushed to a byte boundary; per request only the token and the
-    closing tags are deflated as blocks of their own and appended, with the CRC carried on from the
-    head's. The token is thus never compressed together with anything else on the page (BREACH needs
-    a secret and attacker-chosen text in one compression context; this page reflects no input at all).
+    The head is deflated once and flushed to a byte boundary; per request the token and the closing
+    tags (some fifty bytes) follow as one stored, uncompressed block, with the CRC carried on from the
+    head's. The token is thus never compressed at all (BREACH needs a secret and attacker-chosen text
+    in one compression context; this page reflects no input either).
     """
 
     head: bytes
@@ -89,6 +88,7 @@ class PreparedPage:
     @classmethod
     def from_page(cls, page: bytes) -> PreparedPage:
         head, tail = page.split(status_cache.CSRF_HOLE_BYTES)
+        assert len(tail) < 0xFF00, "a stored block holds at most 65,535 bytes with the token"
         compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
         deflated = compressor.compress(head) + compressor.flush(zlib.Z_FULL_FLUSH)
         return cls(head=head, tail=tail, gzip_head=_GZIP_HEADER + deflated, head_crc=zlib.crc32(head))
@@ -98,10 +98,10 @@ class PreparedPage:
 
     def gzipped(self, token: bytes) -> bytes:
         rest = token + self.tail
-        compressor = zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS, 1)
-        deflated = compressor.compress(rest) + compressor.flush(zlib.Z_FINISH)
+        # The final block, stored (RFC 1951 3.2.4): BFINAL set, BTYPE 00, then LEN and its complement.
+        stored = struct.pack("<BHH", 1, len(rest), len(rest) ^ 0xFFFF)
         trailer = struct.pack("<II", zlib.crc32(rest, self.head_crc), (len(self.head) + len(rest)) & 0xFFFFFFFF)
-        return b"".join((self.gzip_head, deflated, trailer))
+        return b"".join((self.gzip_head, stored, rest, trailer))
 
 
 def _anonymous_response(page: PreparedPage, request) -> HttpResponse:
@@ -121,7 +121,7 @@ def _anonymous_response(page: PreparedPage, request) -> HttpResponse:
     else:
         response = HttpResponse(page.plain(token))
     # Cookie: a signed-in visitor gets another page (the session is not read for visitors without one).
-    patch_vary_headers(response, ("Accept-Encoding", "Cookie"))
+    response.headers["Vary"] = "Accept-Encoding, Cookie"  # a new response: nothing to merge with
     return response
 
 
