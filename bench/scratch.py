@@ -31,15 +31,13 @@ def bench_database_url(name: str) -> str:
     return os.environ["DATABASE_URL"]
 
 
-# What recovery.engine.compare() sets for its transaction; the benchmarks' floors (and the orders
-# benchmark, which calls one step of compare() alone) run under the same settings, set here only.
-ENGINE_SESSION = (("jit", "off"), ("work_mem", "'256MB'"))
-
-
 def engine_session(cursor) -> None:
-    """Inside a transaction: the session settings compare() runs the engine's statements with."""
-    for setting, value in ENGINE_SESSION:
-        cursor.execute(f"SET LOCAL {setting} = {value}")
+    """Inside a transaction: the settings recovery.engine runs its statements with, under which the
+    benchmarks' floors (and the orders benchmark, which calls one step of the engine alone) run too."""
+    from outage_portal.sql import transaction_settings
+    from recovery.engine import RUN_SETTINGS
+
+    transaction_settings(cursor, RUN_SETTINGS)
 
 
 def bench_company(credit_code: str = "91110108MA01B2C3D0", name: str = "bench"):

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_noop
 
-from outage_portal.sql import statement_settings
+from outage_portal.sql import statement_settings, transaction_settings
 
 from .models import GapKind, GapStatus, MatchRule
 
@@ -144,12 +144,16 @@ def _drop_scratch_tables(cursor) -> None:
     cursor.execute(f"DROP TABLE IF EXISTS {DUPLICATES}")
 
 
-# Session settings for the first statement only (reset after it; the run's transaction goes on).
+# For the rest of the run's transaction, from its first statement on: compiling the big join costs
+# more than running it; one hash table fits in memory.
+RUN_SETTINGS = {"jit": "off", "work_mem": "256MB"}
+
+# For the first statement only (undone after it; the run's transaction goes on).
 PARALLEL_SETTINGS = {
     "random_page_cost": "1.1",  # see the duplicate check in _find_pairs()
     "parallel_tuple_cost": "0",
-    "min_parallel_table_scan_size": "'1TB'",
-    "min_parallel_index_scan_size": "'1TB'",
+    "min_parallel_table_scan_size": "1TB",
+    "min_parallel_index_scan_size": "1TB",
     "enable_hashjoin": "off",
     "enable_hashagg": "off",  # see the duplicate check in _find_pairs()
 }
@@ -334,10 +338,8 @@ def _find_pairs(cursor, values: dict) -> None:
     may not.
     """
     postgresql = connection.vendor == "postgresql"
+    transaction_settings(cursor, RUN_SETTINGS)
     if postgresql:
-        # Compiling this one big join costs more than running it; one hash table fits in memory.
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL work_mem = '256MB'")
         # The duplicate check reads the `invoice_period` index alone (index-only once vacuum has
         # marked the pages all-visible, as autovacuum does after an import), which delivers the rows
         # in date order: sorting each day's few thousand rows by total, then parties, costs 0.7 s a

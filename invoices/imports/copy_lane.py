@@ -49,6 +49,7 @@ from invoices.imports.parsers import (
 )
 from invoices.imports.staging import DEFAULT_TYPE, copy_text
 from invoices.models import SELLER_ID_OPTIONAL_TYPES
+from outage_portal.sql import transaction_settings
 
 logger = logging.getLogger(__name__)
 
@@ -352,12 +353,12 @@ class CopyLane:
             "status": "k.status",
         }
         same_combination = " AND ".join(f"k.raw_{field} = {cell(field)}" for field in FEW_VALUED)
-        cursor.execute("SET LOCAL jit = off")  # compiling this statement costs more than it saves
-        cursor.execute("SET LOCAL work_mem = '64MB'")  # the day and time tables hash in one batch
-        # Joined in the order written, the combinations last: the planner cannot estimate that join
-        # (it expects almost no rows out of it) and, anywhere but last, would then plan the calendar
-        # joins for a handful of rows, hashing a million to join a few thousand days to them.
-        cursor.execute("SET LOCAL join_collapse_limit = 1")
+        # jit off: compiling this statement costs more than it saves. work_mem: the day and time
+        # tables hash in one batch. join_collapse_limit 1: joined in the order written, the
+        # combinations last: the planner cannot estimate that join (it expects almost no rows out of
+        # it) and, anywhere but last, would then plan the calendar joins for a handful of rows,
+        # hashing a million to join a few thousand days to them.
+        transaction_settings(cursor, {"jit": "off", "work_mem": "64MB", "join_collapse_limit": "1"})
         # OFFSET 0 keeps the subquery whole: flattened into the outer query, each use of an amount
         # would cast its cell again.
         cursor.execute(
@@ -405,8 +406,7 @@ class CopyLane:
             with connection.cursor() as settings:
                 # The block's staged row numbers hashed once: the planner knows nothing of the staging
                 # table and may otherwise probe its BRIN index, a whole block of pages, once per row.
-                settings.execute("SET LOCAL enable_nestloop = off")
-                settings.execute("SET LOCAL work_mem = '64MB'")
+                transaction_settings(settings, {"enable_nestloop": "off", "work_mem": "64MB"})
             cursor.execute(
                 f"SELECT row_no, {', '.join(self.cells)} FROM {self.raw} r WHERE NOT EXISTS "
                 f"(SELECT 1 FROM {self.staging.quoted_rows} s WHERE s.row_no = r.row_no "

@@ -402,7 +402,7 @@ class Staging:
             if rows is None:
                 yield "", []
                 return
-            with statement_settings(cursor, {"enable_seqscan": "off", "work_mem": "'64MB'"}):
+            with statement_settings(cursor, {"enable_seqscan": "off", "work_mem": "64MB"}):
                 yield "WHERE row_no BETWEEN %s AND %s", list(rows)
 
     def merged_new(self, new: NewRows) -> MergeResult:
